@@ -103,7 +103,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     except (RuntimeError, OSError) as exc:
         print(f"atqbo sandbox: cannot listen on port {args.port}: {exc}", file=sys.stderr)
         return EXIT_FATAL
-    info = sandbox_info(server.url, sandbox.credentials())
+    info = sandbox_info(server.url, sandbox.credentials(server.url))
     if args.json:
         print(json.dumps(info), flush=True)
     else:

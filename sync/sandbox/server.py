@@ -43,7 +43,7 @@ class Emulator(Protocol):
 
     def snapshot(self) -> dict: ...
 
-    def credentials(self) -> dict: ...
+    def credentials(self, base_url: str) -> dict: ...
 
     def admin_routes(self) -> list[Route]: ...
 
@@ -75,8 +75,9 @@ class Sandbox:
         self.faults.clear()
         self.stats.reset()
 
-    def credentials(self) -> dict:
-        return {name: e.credentials() for name, e in self.emulators.items()}
+    def credentials(self, base_url: str) -> dict:
+        """What a client needs to connect, per service; `base_url` is where the sandbox is served."""
+        return {name: e.credentials(base_url.rstrip("/")) for name, e in self.emulators.items()}
 
     def emulator_for(self, path: str) -> Emulator | None:
         for e in self.emulators.values():
@@ -165,7 +166,7 @@ def _admin_app(sb: Sandbox) -> Starlette:
         return JSONResponse({"ok": True, "seed": sb.seed})
 
     async def credentials(request: Request) -> Response:
-        return JSONResponse(sb.credentials())
+        return JSONResponse(sb.credentials(str(request.base_url)))
 
     async def state(request: Request) -> Response:
         return JSONResponse({name: e.snapshot() for name, e in sb.emulators.items()})
