@@ -1,0 +1,182 @@
+"""The catalogue of reasons a purchase order (or a whole scan) does not sync.
+
+A cause is a stable code (for logs, filters, tests), a sentence in plain words saying what
+went wrong, and a sentence saying what to fix. It is what the operator sees in the to-do, the
+error log, the e-mail and the console; it is never a stack trace. Details (names, numbers,
+what the API said) are filled into the templates; an API's own message is quoted as-is
+because it is often the most precise words available.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cause:
+    code: str
+    cause: str
+    fix: str
+    scan_level: bool = False  # concerns every PO: stops the scan instead of failing one PO
+
+
+class _Defaults(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+# code → (cause template, fix template, scan level)
+CATALOGUE: dict[str, tuple[str, str, bool]] = {
+    # ---- matching: vendors and customers
+    "vendor_not_found": (
+        "The PO's vendor (Autotask organization id {company_id}) could not be read from Autotask.",
+        "Check that the PO has a vendor and that the API user may see that organization, then retry.", False),
+    "customer_not_found": (
+        "The PO's \"purchase for\" organization (Autotask id {company_id}) could not be read from Autotask.",
+        "Check the PO's \"purchase for\" organization and the API user's permissions, then retry.", False),
+    "name_clash_vendor_is_customer": (
+        "The vendor \"{name}\" cannot be created in QuickBooks: a QuickBooks customer already has that name, "
+        "and QuickBooks names must be unique across customers and vendors.",
+        "Rename the customer or the vendor in QuickBooks (or the organization in Autotask) so the names differ, "
+        "then retry.", False),
+    "name_clash_customer_is_vendor": (
+        "The customer \"{name}\" cannot be created in QuickBooks: a QuickBooks vendor already has that name, "
+        "and QuickBooks names must be unique across customers and vendors.",
+        "Rename the vendor or the customer in QuickBooks (or the organization in Autotask) so the names differ, "
+        "then retry.", False),
+    "name_clash": (
+        "The {kind} \"{name}\" cannot be created in QuickBooks: another QuickBooks record ({other}) "
+        "already uses that name.",
+        "Rename or reactivate that record in QuickBooks so it does not collide, then retry.", False),
+    "name_invalid": (
+        "The {kind} name \"{name}\" cannot be used in QuickBooks (it is empty once made valid).",
+        "Give the {kind} a name in Autotask, then retry.", False),
+    "vendor_create_rejected": (
+        "QuickBooks refused to create the vendor \"{name}\": {api}",
+        "Create the vendor in QuickBooks by hand (exactly this name), or correct the organization in Autotask, "
+        "then retry.", False),
+    "customer_create_rejected": (
+        "QuickBooks refused to create the customer \"{name}\": {api}",
+        "Create the customer in QuickBooks by hand (exactly this name), or correct the organization in Autotask, "
+        "then retry.", False),
+    # ---- items
+    "po_no_items": (
+        "The PO has no items, so there is nothing to bill.",
+        "Add the items to the PO in Autotask, then retry.", False),
+    "product_missing": (
+        "PO item {item_id} has no product (or its product {product_id} could not be read), so it cannot be matched "
+        "to a QuickBooks item.",
+        "Set a product on the PO item in Autotask, then retry.", False),
+    "missing_item": (
+        "No QuickBooks item is named \"{name}\", and the setting for missing items is to stop with an error.",
+        "Create the item \"{name}\" in QuickBooks (with an expense account), or set missing items to be created, "
+        "then retry.", False),
+    "item_not_purchasable": (
+        "The QuickBooks item \"{name}\" is not set up for purchasing (it has no expense account), so it cannot be "
+        "put on a bill.",
+        "In QuickBooks, edit the item, tick \"I purchase this product/service from a vendor\" and choose an "
+        "expense account, then retry.", False),
+    "item_create_rejected": (
+        "QuickBooks refused to create the item \"{name}\": {api}",
+        "Create the item in QuickBooks by hand, or check the expense account for new items in the settings, "
+        "then retry.", False),
+    # ---- bill
+    "doc_number_taken": (
+        "A QuickBooks bill numbered {doc_number} already exists, and bill numbers are taken from Autotask, "
+        "so the PO was not synced.",
+        "Renumber or delete the existing bill {doc_number} in QuickBooks, or take numbers from QuickBooks in the "
+        "settings, then retry.", False),
+    "doc_number_too_long": (
+        "{detail}",
+        "Use a PO number of at most 21 characters, or take bill numbers from QuickBooks in the settings, "
+        "then retry.", False),
+    "ap_account_missing": (
+        "The A/P account chosen in the settings ({account}) does not exist in QuickBooks or is not an "
+        "Accounts Payable account.",
+        "Choose an existing Accounts Payable account in the settings, then retry.", False),
+    "expense_account_missing": (
+        "The expense account for new items ({account}) does not exist in QuickBooks.",
+        "Choose an existing expense account for new items in the settings, then retry.", False),
+    "bill_rejected": (
+        "QuickBooks refused the bill: {api}",
+        "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),
+    "qbo_rejected": (
+        "QuickBooks refused a request: {api}",
+        "Correct what QuickBooks names above, then retry.", False),
+    "autotask_rejected": (
+        "Autotask refused a request: {api}",
+        "Correct what Autotask names above, then retry.", False),
+    "writeback_failed": (
+        "Bill {doc_number} was created in QuickBooks, but its number could not be written to the PO's "
+        "External PO Number in Autotask: {api}",
+        "Check the API user's permission to edit purchase orders, then retry (the bill is not created again).",
+        False),
+    # ---- currency
+    "currency_mismatch": (
+        "The vendor \"{vendor}\" uses {qbo} in QuickBooks but the PO is in {autotask}: {why}.",
+        "Make the vendor's currency the same in both systems (QuickBooks cannot change a vendor's currency: "
+        "use or create a vendor in {autotask}), then retry.", False),
+    "currency_no_ap_account": (
+        "QuickBooks has no Accounts Payable account in {currency}, so a bill in {currency} cannot be recorded.",
+        "Create an Accounts Payable account in {currency} in QuickBooks, then retry.", False),
+    "currency_unknown": (
+        "The currency of vendor \"{vendor}\" (Autotask currency id {currency_id}) is not an active Autotask currency.",
+        "Check the vendor's currency in Autotask, then retry.", False),
+    # ---- one PO (sync one)
+    "po_not_found": (
+        "Autotask has no purchase order with id {po_id} (or the API user cannot see it).",
+        "Check the PO id (the number in the PO's Autotask URL), then try again.", False),
+    "po_already_synced": (
+        "PO {po_number} was already transferred: its External PO Number is {external}.",
+        "Nothing to do. To transfer it again, clear its External PO Number in Autotask and delete the bill in "
+        "QuickBooks first.", False),
+    "po_not_submitted": (
+        "PO {po_number} is not submitted in Autotask (its status is {status}), so it is not ready to be billed.",
+        "Submit the PO in Autotask, then sync it again.", False),
+    "unexpected": (
+        "An unexpected problem stopped this PO: {detail}",
+        "Retry; if it happens again, report it with this log entry.", False),
+    # ---- scan level: told once, not one error per PO
+    "multicurrency_qbo_off": (
+        "Multi-currency is on in Autotask but off in QuickBooks, so no purchase order can be transferred.",
+        "Turn on multi-currency in QuickBooks (Settings > Account and settings > Advanced > Currency), "
+        "or use a single currency in Autotask.", True),
+    "autotask_auth": (
+        "Autotask refused the API user's credentials: {api}",
+        "Check the API user name, secret and integration code (an API user's password can expire), "
+        "then reconnect Autotask.", True),
+    "qbo_auth": (
+        "QuickBooks refused atqbo's authorization (the connection may have been revoked or expired): {api}",
+        "Reconnect QuickBooks (sign in again) from the connection screen.", True),
+    "autotask_down": (
+        "Autotask is not answering properly: {api}",
+        "Nothing to fix on your side; the next scan will try again. Check Autotask's status page if it persists.",
+        True),
+    "qbo_down": (
+        "QuickBooks Online is not answering properly: {api}",
+        "Nothing to fix on your side; the next scan will try again. Check Intuit's status page if it persists.",
+        True),
+    "status_picklist": (
+        "The \"Submitted\" purchase order status could not be found in Autotask: {api}",
+        "Check that the API user may read purchase orders and that the status picklist has \"Submitted\".", True),
+    "settings_incomplete": (
+        "The settings are incomplete: {detail}",
+        "Complete the settings, then scan again.", True),
+}
+
+
+def make(code: str, **details: object) -> Cause:
+    """The cause for `code` with its details filled in (missing details show as "?")."""
+    template = CATALOGUE.get(code)
+    if template is None:
+        code, template = "unexpected", CATALOGUE["unexpected"]
+        details.setdefault("detail", "unknown cause")
+    cause_t, fix_t, scan_level = template
+    values = _Defaults({k: _clean(v) for k, v in details.items()})
+    return Cause(code=code, cause=cause_t.format_map(values), fix=fix_t.format_map(values), scan_level=scan_level)
+
+
+def _clean(value: object) -> str:
+    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded.
+    text = " ".join(str(value).split())
+    return text if len(text) <= 600 else text[:597] + "..."
