@@ -3,9 +3,11 @@
 Two layers:
 - `send_mail(config, to, subject, body)` sends one plain-text message or raises `MailError`
   with a message an operator can act on (never the password);
-- `MailNotifier` turns engine outcomes (a failed PO, a single-PO sync's result, a scan's
-  summary) into messages for the notify address, or for a single-PO sync's alternate address.
-  It never raises: a mail failure is logged (and handed to `on_failure`) and the sync goes on.
+- `MailNotifier` implements the engine's `Notifier` protocol (sync.engine.notify): the engine
+  hands it a `FailureNotice` (subject, body, recipient: the notify address or a single-PO
+  sync's alternate address) and, when sending fails, publishes NotificationFailed and carries
+  on. Its other methods (a single-PO sync's result, a scan's summary) never raise: a mail
+  failure is logged (and handed to `on_failure`) and the sync goes on.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosmtplib
+
+if TYPE_CHECKING:
+    from sync.engine.notify import FailureNotice
+    from sync.settings import Settings
 
 log = logging.getLogger("atqbo.mail")
 
@@ -58,6 +64,25 @@ class SmtpConfig:
     @property
     def effective_port(self) -> int:
         return self.port or _DEFAULT_PORT[self.security]
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", password: str | None) -> "SmtpConfig | None":
+        """The mail configuration held in the settings (None when mail is not configured).
+
+        `smtp_starttls = false` on port 465 means implicit TLS (SMTPS); on any other port, a
+        plain connection (a local relay)."""
+        if settings.smtp_host is None:
+            return None
+        sender = settings.smtp_from or settings.smtp_username
+        if not sender or "@" not in sender:
+            return None
+        if settings.smtp_starttls:
+            security: Security = "starttls"
+        else:
+            security = "tls" if settings.smtp_port == 465 else "none"
+        return cls(host=settings.smtp_host, port=settings.smtp_port, from_addr=sender,
+                   security=security, username=settings.smtp_username or None,
+                   password=password if settings.smtp_username else None)
 
 
 def build_message(config: SmtpConfig, to: str | list[str], subject: str, body: str) -> EmailMessage:
@@ -199,6 +224,19 @@ class MailNotifier:
     @property
     def enabled(self) -> bool:
         return self.config is not None and self.notify_email is not None
+
+    async def notify(self, notice: "FailureNotice") -> None:
+        """The engine's Notifier protocol: deliver one failure notice or raise MailError (the
+        engine publishes NotificationFailed and goes on). Logged either way."""
+        recipient = notice.recipient or self.notify_email
+        if self.config is None or not recipient:
+            return  # mail is not configured: nothing to send, nothing failed
+        try:
+            await send_mail(self.config, recipient, notice.subject, notice.body)
+        except MailError as exc:
+            log.warning("mail to %s not sent: %s", recipient, exc)
+            raise
+        log.info("mail sent to %s: %s", recipient, notice.subject)
 
     async def po_failed(self, failure: PoFailure, to: str | None = None) -> bool:
         return await self._send(to, *failure_message(failure))

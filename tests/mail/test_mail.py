@@ -130,3 +130,37 @@ def test_notifier_without_configuration_does_nothing():
     notifier = MailNotifier(None, "ops@example.com")
     assert notifier.enabled is False
     assert anyio.run(notifier.po_failed, PoFailure(1, "PO-1", "c")) is False
+
+
+def test_engine_notice_goes_to_its_recipient_and_failure_raises(smtp_starttls):
+    from sync.engine.notify import FailureNotice, Notifier
+
+    notice = FailureNotice(subject="PO-9 failed", body="cause: no vendor\n", recipient="alt@example.com",
+                           po_id=9, po_number="PO-9", cause_code="vendor_missing",
+                           cause="no vendor", fix="add it", log_id="e1")
+    good = MailNotifier(_config(smtp_starttls), notify_email="ops@example.com")
+    assert isinstance(good, Notifier)
+    anyio.run(good.notify, notice)
+    [(rcpts, msg)] = smtp_starttls.inbox.messages
+    assert rcpts == ["alt@example.com"] and msg["Subject"] == "PO-9 failed"
+
+    # The protocol says: raise on failure (the engine publishes NotificationFailed, goes on).
+    bad = MailNotifier(_config(smtp_starttls, password="bad"), notify_email="ops@example.com")
+    with pytest.raises(MailError):
+        anyio.run(bad.notify, notice)
+
+
+def test_config_from_settings():
+    from sync.settings import Settings
+
+    assert SmtpConfig.from_settings(Settings(), None) is None
+    s = Settings(smtp_host="mail.example.com", smtp_port=587, smtp_username="u@example.com")
+    cfg = SmtpConfig.from_settings(s, "pw")
+    assert (cfg.host, cfg.port, cfg.security, cfg.from_addr, cfg.password) == (
+        "mail.example.com", 587, "starttls", "u@example.com", "pw")
+    tls = SmtpConfig.from_settings(Settings(smtp_host="h.io", smtp_port=465, smtp_starttls=False,
+                                            smtp_from="a@b.io"), None)
+    assert tls.security == "tls" and tls.username is None
+    relay = SmtpConfig.from_settings(Settings(smtp_host="h.io", smtp_port=25, smtp_starttls=False,
+                                              smtp_from="a@b.io"), None)
+    assert relay.security == "none"
