@@ -1,0 +1,145 @@
+"""Admin routes under /_sandbox/autotask/: inspect and change the tenant directly (no business
+rules), so tests and the demo can set up or "fix" a cause; set picklists, limits and usage."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .schema import ENTITIES
+from .seed import PicklistValue
+
+if TYPE_CHECKING:
+    from .app import AutotaskEmulator
+
+BASE = "/_sandbox/autotask"
+
+
+class _Bad(Exception):
+    pass
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise _Bad(f"body is not JSON: {exc}") from None
+
+
+def admin_routes(emu: "AutotaskEmulator") -> list[Route]:
+    store = emu.store
+
+    def guarded(handler):
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (_Bad, ValueError, KeyError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return run
+
+    def entity_of(request: Request):
+        return store.entity(request.path_params["entity"])
+
+    async def list_entities(request: Request) -> Response:
+        return JSONResponse({name: len(table) for name, table in store.tables.items()})
+
+    async def records(request: Request) -> Response:
+        e = entity_of(request)
+        if request.method == "POST":
+            body = await _json(request)
+            if not isinstance(body, dict):
+                raise _Bad("body must be a JSON object (a record)")
+            if body.get("id") is not None and store.get(e, int(body["id"])) is not None:
+                raise _Bad(f"{e.name} {body['id']} already exists")
+            stored = store.put_raw(e, body)
+            return JSONResponse(store.public(e, stored), status_code=201)
+        return JSONResponse([store.public(e, r) for _, r in sorted(store.tables[e.name].items())])
+
+    async def record(request: Request) -> Response:
+        e = entity_of(request)
+        rid = int(request.path_params["id"])
+        current = store.get(e, rid)
+        if current is None:
+            return JSONResponse({"error": f"{e.name} {rid} not found"}, status_code=404)
+        if request.method == "DELETE":
+            store.delete_raw(e, rid)
+            return JSONResponse({"deleted": rid})
+        if request.method == "PATCH":
+            body = await _json(request)
+            if not isinstance(body, dict):
+                raise _Bad("body must be a JSON object of fields")
+            merged = {k: v for k, v in current.items()}
+            for key, value in body.items():
+                name = "userDefinedFields" if key.lower() == "userdefinedfields" else e.canonical(key)
+                if name is None:
+                    raise _Bad(f"{e.name} has no field {key!r}")
+                if name == "id" and value != rid:
+                    raise _Bad("the id of a record cannot change")
+                merged[name] = value
+            current = store.put_raw(e, merged)
+        return JSONResponse(store.public(e, current))
+
+    async def picklist(request: Request) -> Response:
+        e = entity_of(request)
+        name = e.canonical(request.path_params["field"])
+        if name is None:
+            raise _Bad(f"{e.name} has no field {request.path_params['field']!r}")
+        if request.method == "PUT":
+            body = await _json(request)
+            if not isinstance(body, list):
+                raise _Bad("body must be an array of picklist values {value, label, ...}")
+            values = []
+            for i, entry in enumerate(body):
+                if not isinstance(entry, dict) or "value" not in entry or "label" not in entry:
+                    raise _Bad("each picklist value needs value and label")
+                values.append(PicklistValue(**{"sortOrder": i, **entry, "value": str(entry["value"])}))
+            store.picklists.setdefault(e.name, {})[name] = values
+        return JSONResponse([pv.to_json() for pv in store.picklist(e, name)])
+
+    async def limits(request: Request) -> Response:
+        if request.method == "PATCH":
+            body = await _json(request)
+            allowed = {"thread_limit", "hourly_threshold", "timeframe_minutes", "slowdown"}
+            unknown = set(body) - allowed
+            if unknown:
+                raise _Bad(f"unknown limits: {', '.join(sorted(unknown))}")
+            for key in ("thread_limit", "hourly_threshold", "timeframe_minutes"):
+                if key in body:
+                    if not isinstance(body[key], int) or isinstance(body[key], bool) or body[key] < 1:
+                        raise _Bad(f"{key} must be an integer >= 1")
+                    setattr(emu.limits, key, body[key])
+            if "slowdown" in body:
+                steps = body["slowdown"]
+                if not isinstance(steps, list) or not all(
+                        isinstance(s, list) and len(s) == 2 and all(isinstance(x, (int, float)) for x in s) for s in steps):
+                    raise _Bad("slowdown must be a list of [usage fraction, seconds] pairs")
+                emu.limits.slowdown = [(float(a), float(b)) for a, b in steps]
+        return JSONResponse(emu.limits_state())
+
+    async def usage(request: Request) -> Response:
+        if request.method == "PUT":
+            body = await _json(request)
+            count = body.get("count") if isinstance(body, dict) else None
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise _Bad("body must be {\"count\": n} with n >= 0")
+            emu.budget.set_count(count)
+        return JSONResponse({"current_count": emu.budget.count(), "hourly_threshold": emu.limits.hourly_threshold})
+
+    return [
+        Route(BASE + "/entities", guarded(list_entities)),
+        Route(BASE + "/entities/{entity}", guarded(records), methods=["GET", "POST"]),
+        Route(BASE + "/entities/{entity}/{id:int}", guarded(record), methods=["GET", "PATCH", "DELETE"]),
+        Route(BASE + "/picklists/{entity}/{field}", guarded(picklist), methods=["GET", "PUT"]),
+        Route(BASE + "/limits", guarded(limits), methods=["GET", "PATCH"]),
+        Route(BASE + "/usage", guarded(usage), methods=["GET", "PUT"]),
+    ]
+
+
+__all__ = ["admin_routes", "ENTITIES"]
