@@ -1,0 +1,155 @@
+"""The records of one emulated QBO company, in QBO's JSON shape, with Preferences and CompanyInfo."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import asdict
+
+from .faults import now_iso
+from .seed import CURRENCY_NAMES, QboPrefs, QboSeed
+
+ENTITIES = ("Account", "Vendor", "Customer", "Employee", "Item", "Bill")
+NAME_LISTS = ("Account", "Vendor", "Customer", "Employee", "Item")  # have Active; queries default to active
+CREATABLE = ("Account", "Vendor", "Customer", "Item", "Bill")
+# Properties the query language may filter and sort on (besides MetaData.CreateTime/LastUpdatedTime).
+QUERYABLE: dict[str, frozenset[str]] = {
+    "Account": frozenset({"Id", "Name", "SubAccount", "ParentRef", "Description", "Active", "Classification",
+                          "AccountType", "AccountSubType", "AcctNum", "CurrentBalance", "CurrencyRef",
+                          "FullyQualifiedName", "CurrentBalanceWithSubAccounts"}),
+    "Vendor": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Title", "Suffix",
+                         "CompanyName", "PrintOnCheckName", "Active", "Balance", "CurrencyRef", "AcctNum",
+                         "PrimaryEmailAddr", "PrimaryPhone", "Vendor1099"}),
+    "Customer": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Title", "Suffix",
+                           "CompanyName", "PrintOnCheckName", "Active", "Balance", "CurrencyRef",
+                           "FullyQualifiedName", "Job", "ParentRef", "PrimaryEmailAddr", "PrimaryPhone"}),
+    "Employee": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Active"}),
+    "Item": frozenset({"Id", "Name", "Sku", "Type", "Active", "FullyQualifiedName", "Description",
+                       "UnitPrice", "PurchaseCost", "QtyOnHand", "Taxable", "ParentRef"}),
+    "Bill": frozenset({"Id", "DocNumber", "TxnDate", "DueDate", "VendorRef", "APAccountRef", "TotalAmt",
+                       "Balance", "CurrencyRef", "PrivateNote", "DepartmentRef"}),
+    "Preferences": frozenset({"Id"}),
+    "CompanyInfo": frozenset({"Id", "CompanyName", "LegalName", "Country"}),
+}
+META_FIELDS = frozenset({"MetaData.CreateTime", "MetaData.LastUpdatedTime"})
+
+
+def currency_ref(code: str) -> dict:
+    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+
+
+class Store:
+    def __init__(self, seed: QboSeed) -> None:
+        self.realm_id = seed.realm_id
+        self.prefs: QboPrefs = copy.deepcopy(seed.prefs)
+        self.lock = threading.RLock()
+        self.records: dict[str, dict[str, dict]] = {e: {} for e in ENTITIES}
+        self.next_id = 1
+        # Records created by earlier items of the batch being run: invisible to references and queries.
+        self.hidden: set[tuple[str, str]] = set()
+        created = now_iso(millis=False)
+        self.company_info = {
+            "CompanyName": seed.company.get("CompanyName", "Sandbox Company"),
+            "LegalName": seed.company.get("LegalName", seed.company.get("CompanyName", "Sandbox Company")),
+            "CompanyAddr": {"Id": "1", "Line1": "123 Sierra Way", "City": "San Pablo",
+                            "Country": seed.company.get("Country", "US"), "CountrySubDivisionCode": "CA",
+                            "PostalCode": "87999"},
+            "Country": seed.company.get("Country", "US"),
+            "Email": {"Address": "donotreply@intuit.com"},
+            "FiscalYearStartMonth": "January",
+            "SupportedLanguages": "en",
+            "CompanyStartDate": created[:10],
+            "NameValue": [{"Name": "SubscriptionStatus", "Value": "PAID"},
+                          {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
+                          {"Name": "NeoEnabled", "Value": "true"}],
+            **{k: v for k, v in seed.company.items() if k not in ("CompanyName", "LegalName", "Country")},
+            "domain": "QBO", "sparse": False, "Id": "1", "SyncToken": "0",
+            "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
+        }
+        self.prefs_meta = {"CreateTime": created, "LastUpdatedTime": created}
+        self.prefs_sync = 0
+
+    # ----- records ---------------------------------------------------------------------------
+
+    def get(self, entity: str, id_: object) -> dict | None:
+        return self.records[entity].get(str(id_))
+
+    def all(self, entity: str) -> list[dict]:
+        return list(self.records[entity].values())
+
+    def insert(self, entity: str, record: dict) -> dict:
+        """Stamp Id, SyncToken, MetaData and store; an explicit Id (seeds, admin) is kept."""
+        with self.lock:
+            if record.get("Id"):
+                rid = str(record["Id"])
+                if rid in self.records[entity]:
+                    raise ValueError(f"{entity} Id {rid} already exists")
+                if rid.isdigit():
+                    self.next_id = max(self.next_id, int(rid) + 1)
+            else:
+                rid = str(self.next_id)
+                self.next_id += 1
+            stamp = now_iso(millis=False)
+            record = {**record, "domain": "QBO", "sparse": False, "Id": rid, "SyncToken": "0",
+                      "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}}
+            self.records[entity][rid] = record
+            return record
+
+    def replace(self, entity: str, record: dict) -> dict:
+        """Store a new version of an existing record (SyncToken + 1, LastUpdatedTime now)."""
+        with self.lock:
+            old = self.records[entity][record["Id"]]
+            record = {**record, "SyncToken": str(int(old.get("SyncToken", "0")) + 1),
+                      "MetaData": {**old["MetaData"], "LastUpdatedTime": now_iso(millis=False)},
+                      "domain": "QBO", "sparse": False}
+            self.records[entity][record["Id"]] = record
+            return record
+
+    def name_owner(self, display_name: str, exclude: tuple[str, str] | None = None) -> tuple[str, dict] | None:
+        """Which Customer, Vendor or Employee already holds this name (case-insensitively, inactive too)."""
+        wanted = display_name.strip().casefold()
+        for entity in ("Customer", "Vendor", "Employee"):
+            for rec in self.records[entity].values():
+                if exclude == (entity, rec["Id"]):
+                    continue
+                if str(rec.get("DisplayName", "")).strip().casefold() == wanted:
+                    return entity, rec
+        return None
+
+    # ----- preferences and company -----------------------------------------------------------
+
+    def preferences(self) -> dict:
+        p = self.prefs
+        return {
+            "AccountingInfoPrefs": {"TrackDepartments": False, "ClassTrackingPerTxn": False,
+                                    "CustomerTerminology": "Customers"},
+            "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityWithPriceAndRate": True,
+                                        "QuantityOnHand": True},
+            "SalesFormsPrefs": {"CustomTxnNumbers": False, "AllowDeposit": False, "AllowDiscount": True},
+            "VendorAndPurchasesPrefs": {"EnableBills": True, "TrackingByCustomer": True,
+                                        "BillableExpenseTracking": True, "POCustomField": []},
+            "CurrencyPrefs": {"MultiCurrencyEnabled": p.multi_currency,
+                              "HomeCurrency": {"value": p.home_currency}},
+            "OtherPrefs": {"NameValue": [
+                {"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": "Thank you for your business."},
+                {"Name": "WarnDuplicateCheckNumber", "Value": "true"},
+                {"Name": "WarnDuplicateBillNumber", "Value": "true" if p.warn_duplicate_bill_number else "false"},
+                {"Name": "WarnDuplicateJournalNumber", "Value": "false"},
+            ]},
+            "domain": "QBO", "sparse": False, "Id": "1", "SyncToken": str(self.prefs_sync),
+            "MetaData": dict(self.prefs_meta),
+        }
+
+    def touch_prefs(self) -> None:
+        self.prefs_sync += 1
+        self.prefs_meta["LastUpdatedTime"] = now_iso(millis=False)
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {
+                "realm_id": self.realm_id,
+                "prefs": asdict(self.prefs),
+                "Preferences": self.preferences(),
+                "CompanyInfo": copy.deepcopy(self.company_info),
+                **{e: copy.deepcopy(self.all(e)) for e in ENTITIES},
+            }
