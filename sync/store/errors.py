@@ -1,0 +1,63 @@
+"""Errors raised by the store. Messages name the file and never carry file contents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """Base class for everything the store refuses or cannot do."""
+
+
+class StoreFileError(StoreError):
+    """A store file cannot be read or parsed. The message names the file."""
+
+    def __init__(self, path: Path, reason: str, kept_copy: Path | None = None) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.kept_copy = kept_copy
+        message = f"{self.path}: {reason}"
+        if kept_copy is not None:
+            message += f"; a copy of the damaged file is kept at {kept_copy}"
+        message += ". Nothing was overwritten: fix or remove the file, then start again."
+        super().__init__(message)
+
+
+class CorruptFileError(StoreFileError):
+    """The file exists but is not a valid database (bad JSON, truncated, wrong shape)."""
+
+
+class UnreadableFileError(StoreFileError):
+    """The file exists but cannot be opened (permission denied, I/O error)."""
+
+
+class EngineLockedError(StoreError):
+    """Another live process holds the engine lock for this data folder."""
+
+    def __init__(self, lock_file: Path, holder_pid: int | None) -> None:
+        self.lock_file = Path(lock_file)
+        self.holder_pid = holder_pid
+        who = f"process {holder_pid}" if holder_pid is not None else "another process"
+        super().__init__(
+            f"the sync engine for this data folder is already running in {who} "
+            f"(lock file {self.lock_file}); stop it first or use another --data-dir"
+        )
+
+
+class IllegalTransitionError(StoreError):
+    """A journal transition that the state machine does not allow."""
+
+
+class StateMismatchError(StoreError):
+    """A journal transition whose expected current state does not hold."""
+
+
+class UnknownEntryError(StoreError, KeyError):
+    """No record with that id."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the plain message
+        return str(self.args[0]) if self.args else ""
+
+
+class NewerSchemaError(StoreError):
+    """A file was written by a newer atqbo with a schema this one does not know."""

@@ -1,0 +1,224 @@
+"""The per-PO sync journal that makes "a bill per PO, never two" survivable across crashes.
+
+Each purchase order has one record whose state only moves along ALLOWED. The engine records each
+step (`transition`) before its next side effect; the call returns only once the new state is on
+disk (fsynced). After a crash, `unfinished()` lists every PO to recover: one in bill_requested
+may or may not have a bill in QBO (look it up by request_id / doc number before re-creating).
+
+Records are spread over SHARDS TinyDB files by po_id, so a transition rewrites only a small file
+instead of the whole journal.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document, Table
+
+from sync.store.errors import CorruptFileError, IllegalTransitionError, StateMismatchError
+from sync.store.storage import AtomicJSONStorage
+
+SHARDS = 32
+SHAPE_VERSION = 1
+HISTORY_LIMIT = 20
+
+
+class JournalState(str, Enum):
+    SEEN = "seen"  # picked up by a scan, nothing done yet
+    RESOLVED = "resolved"  # vendor, customer and items matched or created in QBO
+    BILL_REQUESTED = "bill_requested"  # a bill create was sent (request_id recorded) — outcome unknown
+    BILL_CREATED = "bill_created"  # QBO confirmed the bill (bill_id, doc_number recorded)
+    WRITTEN_BACK = "written_back"  # externalPONumber set in Autotask: done
+    FAILED = "failed"  # stopped with an error (see the error log); a retry starts again at seen
+
+
+S = JournalState
+# Which state may follow which. Re-entering seen/resolved/bill_requested is allowed: redoing
+# those steps is harmless (bill_requested is re-sent with the same request_id). Once a bill may
+# exist, the record only moves forward or to failed.
+ALLOWED: dict[S | None, frozenset[S]] = {
+    None: frozenset({S.SEEN}),
+    S.SEEN: frozenset({S.SEEN, S.RESOLVED, S.FAILED}),
+    S.RESOLVED: frozenset({S.SEEN, S.RESOLVED, S.BILL_REQUESTED, S.FAILED}),
+    S.BILL_REQUESTED: frozenset({S.BILL_REQUESTED, S.BILL_CREATED, S.FAILED}),
+    S.BILL_CREATED: frozenset({S.WRITTEN_BACK, S.FAILED}),
+    S.WRITTEN_BACK: frozenset(),
+    S.FAILED: frozenset({S.SEEN}),
+}
+FINISHED = frozenset({S.WRITTEN_BACK, S.FAILED})
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    po_id: int
+    state: JournalState
+    attempt: int = 1
+    po_number: str | None = None
+    request_id: str | None = None
+    bill_id: str | None = None
+    doc_number: str | None = None
+    vendor_id: str | None = None
+    error_id: int | None = None
+    updated_at: str = ""
+    # (state, ISO time) of the last HISTORY_LIMIT transitions, oldest first.
+    history: tuple[tuple[str, str], ...] = field(default=())
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["state"] = self.state.value
+        doc["history"] = [list(h) for h in self.history]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "JournalEntry":
+        values = {f.name: doc.get(f.name, f.default) for f in fields(cls)}
+        values["state"] = JournalState(doc["state"])
+        values["history"] = tuple((h[0], h[1]) for h in doc.get("history", ()))
+        return cls(**values)
+
+
+_SETTABLE = {f.name for f in fields(JournalEntry)} - {"po_id", "state", "updated_at", "history"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class Journal:
+    """Per-PO states across SHARDS crash-safe TinyDB files; thread-safe, one writer process."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._lock = threading.RLock()
+        self._tables: dict[int, Table] = {}
+        self._dbs: list[TinyDB] = []
+
+    def _shard_path(self, shard: int) -> Path:
+        return self.folder / f"journal-v{SHAPE_VERSION}-{shard:02d}.json"
+
+    def _table(self, po_id: int) -> Table:
+        shard = po_id % SHARDS
+        table = self._tables.get(shard)
+        if table is None:
+            db = TinyDB(self._shard_path(shard), storage=AtomicJSONStorage)
+            self._dbs.append(db)
+            table = self._tables[shard] = db.table("journal", cache_size=0)
+        return table
+
+    def _all_tables(self) -> Iterator[Table]:
+        for shard in range(SHARDS):
+            yield self._table(shard)
+
+    def _load(self, table: Table, po_id: int) -> JournalEntry | None:
+        doc = table.get(doc_id=po_id)
+        if doc is None:
+            return None
+        try:
+            return JournalEntry.from_doc(doc)
+        except (KeyError, ValueError, TypeError, IndexError):
+            raise CorruptFileError(self._shard_path(po_id % SHARDS), f"journal record {po_id} is malformed") from None
+
+    def get(self, po_id: int) -> JournalEntry | None:
+        with self._lock:
+            return self._load(self._table(_po(po_id)), _po(po_id))
+
+    def transition(
+        self,
+        po_id: int,
+        expected: JournalState | None | Collection[JournalState | None],
+        to_state: JournalState,
+        **changes: Any,
+    ) -> JournalEntry:
+        """Move `po_id` from one of `expected` (None = no record yet) to `to_state`, setting
+        `changes` (attempt, po_number, request_id, bill_id, doc_number, vendor_id, error_id).
+
+        Raises StateMismatchError if the current state is not expected, IllegalTransitionError
+        if the move is not in ALLOWED. Durable (fsynced) when it returns.
+        """
+        po_id = _po(po_id)
+        to_state = JournalState(to_state)
+        unknown = set(changes) - _SETTABLE
+        if unknown:
+            raise TypeError(f"unknown journal fields: {sorted(unknown)}")
+        if expected is None or isinstance(expected, (JournalState, str)):
+            expected_set = {None if expected is None else JournalState(expected)}
+        else:
+            expected_set = {None if e is None else JournalState(e) for e in expected}
+        with self._lock:
+            table = self._table(po_id)
+            current = self._load(table, po_id)
+            current_state = current.state if current else None
+            if current_state not in expected_set:
+                shown = sorted("(none)" if e is None else e.value for e in expected_set)
+                raise StateMismatchError(
+                    f"PO {po_id}: expected state {' or '.join(shown)}, found "
+                    f"{current_state.value if current_state else '(none)'}"
+                )
+            if to_state not in ALLOWED[current_state]:
+                raise IllegalTransitionError(
+                    f"PO {po_id}: cannot go from {current_state.value if current_state else '(none)'} "
+                    f"to {to_state.value}"
+                )
+            now = _now()
+            if current is None:
+                entry = JournalEntry(po_id=po_id, state=to_state, updated_at=now)
+            else:
+                entry = replace(current, state=to_state, updated_at=now)
+                if current_state is JournalState.FAILED and "attempt" not in changes:
+                    entry = replace(entry, attempt=current.attempt + 1)
+            entry = replace(entry, **changes, history=(entry.history + ((to_state.value, now),))[-HISTORY_LIMIT:])
+            table.upsert(Document(entry.to_doc(), doc_id=po_id))
+            return entry
+
+    def unfinished(self) -> list[JournalEntry]:
+        """Every PO not written_back or failed, oldest update first (what to recover on start)."""
+        with self._lock:
+            found = [
+                JournalEntry.from_doc(doc)
+                for table in self._all_tables()
+                for doc in table.all()
+                if doc.get("state") not in (S.WRITTEN_BACK.value, S.FAILED.value)
+            ]
+        return sorted(found, key=lambda e: e.updated_at)
+
+    def all(self) -> list[JournalEntry]:
+        with self._lock:
+            entries = [JournalEntry.from_doc(doc) for table in self._all_tables() for doc in table.all()]
+        return sorted(entries, key=lambda e: e.po_id)
+
+    def prune_written_back(self, older_than: timedelta) -> int:
+        """Forget written_back records last updated before now - older_than; returns how many.
+        (Their PO carries the bill number in Autotask, so a scan no longer picks it up.)"""
+        cutoff = (datetime.now(timezone.utc) - older_than).isoformat(timespec="microseconds")
+        removed = 0
+        with self._lock:
+            for table in self._all_tables():
+                ids = [
+                    doc.doc_id
+                    for doc in table.all()
+                    if doc.get("state") == S.WRITTEN_BACK.value and doc.get("updated_at", "") < cutoff
+                ]
+                if ids:
+                    table.remove(doc_ids=ids)
+                    removed += len(ids)
+        return removed
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._dbs:
+                db.close()
+            self._dbs.clear()
+            self._tables.clear()
+
+
+def _po(po_id: Any) -> int:
+    if isinstance(po_id, bool) or not isinstance(po_id, int) or po_id < 0:
+        raise ValueError(f"po_id must be a non-negative whole number, got {po_id!r}")
+    return po_id

@@ -1,0 +1,59 @@
+"""Settings on disk: a versioned document in a crash-safe TinyDB file."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from sync.settings import SCHEMA_VERSION, Settings, SettingsError, migrate, parse_value
+from sync.store.docfile import DocumentFile
+
+
+class SettingsStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._file = DocumentFile(self.path, "settings")
+        self._lock = threading.RLock()
+
+    def _document(self) -> dict[str, Any]:
+        raw = self._file.read()
+        if not raw:
+            return {"schema_version": SCHEMA_VERSION, "values": {}}
+        return migrate(raw, source=str(self.path))
+
+    def load(self) -> Settings:
+        """The saved settings (defaults when none). Invalid stored values raise SettingsError
+        naming each key and the file; the file is left as it is."""
+        with self._lock:
+            return Settings.from_values(self._document()["values"], source=str(self.path))
+
+    def save(self, settings: Settings) -> None:
+        """Replace the stored settings; durable on return."""
+        with self._lock:
+            self._file.write(settings.to_document())
+
+    def set(self, key: str, raw: Any) -> Settings:
+        """Set one key from a string or typed value (None/'' = back to default) and save.
+
+        A bad value raises SettingsError naming the key and saves nothing. Other keys that were
+        already invalid in the file are kept as they are, and reported by the returned load().
+        """
+        with self._lock:
+            value = parse_value(key, raw)
+            document = self._document()
+            values = dict(document["values"])
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value.value if hasattr(value, "value") else value
+            self._file.write({"schema_version": SCHEMA_VERSION, "values": values})
+            return self.load()
+
+    def raw_values(self) -> dict[str, Any]:
+        """The stored values as they are (for showing a file whose values do not validate)."""
+        with self._lock:
+            return dict(self._document()["values"])
+
+
+__all__ = ["SettingsStore", "SettingsError"]
