@@ -497,12 +497,18 @@ def _should_retry(resp: httpx.Response, safe: bool) -> bool:
 
 
 def _endpoint_of(url: str, api_base: str) -> str:
-    """The thread-limit bucket: the object endpoint (first path segment after V1.0/),
-    lower-cased, so `PurchaseOrders/query` and `PurchaseOrders/7` share one."""
+    """The thread-limit bucket: the object endpoint, lower-cased. `PurchaseOrders/query`,
+    `PurchaseOrders/7` and `PurchaseOrders/query/next` share one; a child written through its
+    parent (`PurchaseOrders/7/Items`) is its own object endpoint."""
     path = urlsplit(url).path
     base_path = urlsplit(api_base).path
     rest = path[len(base_path):] if path.lower().startswith(base_path.lower()) else path
-    return rest.strip("/").split("/", 1)[0].lower() or "root"
+    parts = [p.lower() for p in rest.strip("/").split("/") if p]
+    if not parts:
+        return "root"
+    if len(parts) >= 3 and parts[1].isdigit() and parts[2] not in ("query", "entityinformation"):
+        return f"{parts[0]}/{parts[2]}"
+    return parts[0]
 
 
 def _check_same_host(url: str, api_base: str) -> None:
