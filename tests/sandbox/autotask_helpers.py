@@ -11,24 +11,21 @@ import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import httpx
 
-from sync.sandbox.autotask import AutotaskEmulator, AutotaskSeed, empty_autotask_seed
+from sync.sandbox.autotask import AutotaskSeed, empty_autotask_seed
+from sync.sandbox.empty import empty_seed
 from sync.sandbox.server import Sandbox, SandboxServer
 
 
 @contextlib.contextmanager
 def serve(seed: AutotaskSeed | None = None, latency_ms: float = 0.0) -> Iterator[SandboxServer]:
-    """A sandbox whose only emulator is Autotask (the QBO and OAuth emulators are not needed here)."""
-    seed = seed or empty_autotask_seed()
-
-    def build(_seed: Any, sandbox: Sandbox) -> list:
-        return [AutotaskEmulator(seed, sandbox)]
-
-    with mock.patch("sync.sandbox.seeds.build_emulators", build):
-        sandbox = Sandbox("empty")
+    """The "empty" sandbox (all emulators, one port) with the given Autotask tenant."""
+    data = empty_seed()
+    data.name = "autotask-test"
+    data.autotask = seed or empty_autotask_seed()
+    sandbox = Sandbox(data)
     sandbox.knobs.latency_ms = latency_ms
     with SandboxServer(sandbox) as server:
         yield server
