@@ -36,8 +36,18 @@ class DocumentFile:
 
     def write(self, document: dict[str, Any]) -> None:
         """Replace the whole document; durable when this returns."""
+        new = _deep_copy(document)
+
+        def replace_all(doc: dict[str, Any]) -> None:
+            # upsert() would merge and keep deleted keys; replace the contents in one write.
+            doc.clear()
+            doc.update(new)
+
         with self._lock:
-            self._table.upsert(Document(_deep_copy(document), doc_id=_DOC_ID))
+            if self._table.contains(doc_id=_DOC_ID):
+                self._table.update(replace_all, doc_ids=[_DOC_ID])
+            else:
+                self._table.insert(Document(new, doc_id=_DOC_ID))
 
     def update(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Merge `fields` into the document (None deletes a key); durable on return."""
