@@ -247,3 +247,15 @@ def test_credentials_and_fault_body(at: AT) -> None:
     r = at.get("Companies/0")
     assert r.status_code == 429 and "thread threshold of 3 threads has been exceeded" in error_of(r)
     assert at.get("Companies/0").status_code == 200
+
+
+def test_impersonation_attributes_the_write(at: AT) -> None:
+    body = {"actionType": 3, "assignedToResourceID": 29682886, "activityDescription": "as Pat",
+            "startDateTime": "2024-05-01T09:00:00Z", "endDateTime": "2024-05-01T09:30:00Z"}
+    at.headers["ImpersonationResourceId"] = "29682886"
+    todo_id = at.post("Companies/200/ToDos", body).json()["itemId"]
+    todo = at.get(f"CompanyToDos/{todo_id}").json()["item"]
+    assert todo["creatorResourceID"] == 29682886 and todo["impersonatorCreatorResourceID"] == 29682885
+    at.headers["ImpersonationResourceId"] = "5"
+    r = at.post("Companies/200/ToDos", body)
+    assert r.status_code == 500 and "adequate permissions" in error_of(r)

@@ -8,6 +8,7 @@ answers. Every answer that is not a success is {"errors":[...]} (reference §6.1
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
@@ -47,7 +48,7 @@ class AutotaskEmulator:
         self.seed = seed
         self.sandbox = sandbox
         self.store = Store(seed)
-        self.limits = seed.limits
+        self.limits = copy.deepcopy(seed.limits)  # admin changes must not leak into the seed
         self.budget = HourlyBudget(self.limits)
 
     # -- frame interface --------------------------------------------------------------------
@@ -183,7 +184,7 @@ class AutotaskEmulator:
                 return _not_allowed(method) if allowed else _no_resource(request)
             body = await _body(request)
             if method == "POST":
-                return JSONResponse({"itemId": self.store.create(e, body)})
+                return JSONResponse({"itemId": self.store.create(e, body, impersonate=_impersonation(request))})
             return JSONResponse({"itemId": self.store.update(e, body, replace=method == "PUT")})
 
         if rest[0] == "query":
@@ -232,7 +233,8 @@ class AutotaskEmulator:
                                                      "prevPageUrl": None, "nextPageUrl": None}})
             body = await _body(request)
             if method == "POST":
-                return JSONResponse({"itemId": self.store.create(child, body, parent_id=rid)})
+                return JSONResponse({"itemId": self.store.create(child, body, parent_id=rid,
+                                                                 impersonate=_impersonation(request))})
             if method in ("PATCH", "PUT"):
                 return JSONResponse({"itemId": self.store.update(child, body, parent_id=rid, replace=method == "PUT")})
             return _not_allowed(method)
@@ -353,6 +355,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
+
+
+def _impersonation(request: Request) -> int | None:
+    raw = request.headers.get("impersonationresourceid")
+    if raw is None or not raw.strip():
+        return None
+    value = _int(raw.strip())
+    if value is None:
+        raise WriteError(f"ImpersonationResourceId '{raw}' is not a valid resource id.")
+    return value
 
 
 def _int(text: str) -> int | None:

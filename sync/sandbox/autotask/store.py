@@ -151,7 +151,9 @@ class Store:
             if target is not None and self.get(ENTITIES[target], int(value)) is None:
                 raise WriteError(f"Field {name}: {target} {value} does not exist.")
 
-    def create(self, e: EntityDef, body: Any, parent_id: int | None = None) -> int:
+    def create(self, e: EntityDef, body: Any, parent_id: int | None = None, impersonate: int | None = None) -> int:
+        """`impersonate`: the ImpersonationResourceId header; the write is attributed to that
+        resource and the API user is recorded as impersonatorCreatorResourceID (UNVERIFIED)."""
         fields = self._fields_of(e, body)
         rid = fields.pop("id", None)
         if rid not in (None, 0, "0"):
@@ -181,7 +183,9 @@ class Store:
         record["id"] = self.next_id(e)
         if e.has_udfs:
             record["userDefinedFields"] = self._udf_list(e, udfs or [], [])
-        self._on_create(e, record)
+        self._on_create(e, record, self._actor(impersonate))
+        if impersonate is not None and "impersonatorCreatorResourceID" in e.fields:
+            record["impersonatorCreatorResourceID"] = self.api_resource_id
         self.tables[e.name][record["id"]] = record
         return record["id"]
 
@@ -247,12 +251,22 @@ class Store:
         rate = currency.get("exchangeRate") if currency else None
         return round(amount / rate, 4) if rate else amount
 
-    def _on_create(self, e: EntityDef, r: dict[str, Any]) -> None:
+    def _actor(self, impersonate: int | None) -> int:
+        if impersonate is None:
+            return self.api_resource_id
+        resource = self.get(ENTITIES["Resources"], impersonate)
+        if resource is None or not resource.get("isActive"):
+            # Verbatim text of the permissions error (reference §6.1).
+            raise WriteError("The logged in Resource does not have the adequate permissions to impersonate "
+                             f"resource {impersonate}.")
+        return impersonate
+
+    def _on_create(self, e: EntityDef, r: dict[str, Any], actor: int) -> None:
         now = now_utc()
         if e.name == "PurchaseOrders":
             r["purchaseOrderNumber"] = str(r["id"])
             r["createDateTime"] = now
-            r["creatorResourceID"] = self.api_resource_id
+            r["creatorResourceID"] = actor
             r["internalCurrencyFreight"] = self._internal(r.get("freight"), r.get("vendorID"))
             self._stamp_status(r, None, now)
         elif e.name == "PurchaseOrderItems":
@@ -266,10 +280,10 @@ class Store:
             self._check_todo(r)
             r["createDateTime"] = now
             r["lastModifiedDate"] = now
-            r["creatorResourceID"] = self.api_resource_id
+            r["creatorResourceID"] = actor
         elif e.name == "Companies":
             r["createDate"] = now
-            r["createdByResourceID"] = self.api_resource_id
+            r["createdByResourceID"] = actor
         elif e.name == "ActionTypes":
             r["isSystemActionType"] = False
 
