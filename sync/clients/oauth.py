@@ -242,9 +242,9 @@ class IntuitOAuth:
                 return
             token = self._tokens.refresh_token
         try:
-            resp = await self._oauth.post(self.endpoints.revoke_url, json={"token": token},
-                                          auth=self._basic, withhold_token=True,
-                                          headers={"Accept": "application/json"})
+            resp = await self._oauth.request("POST", self.endpoints.revoke_url, json={"token": token},
+                                             auth=self._basic, withhold_token=True,
+                                             headers={"Accept": "application/json"})
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransportError("oauth", f"cannot reach the Intuit revoke endpoint ({type(exc).__name__})") from None
         if resp.status_code != 200:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
-# authlib 1.9 warns that it prefers httpx2; httpx is what the project uses.
-warnings.filterwarnings("ignore", message="The httpx module is deprecated")
 
 
 @pytest.fixture
