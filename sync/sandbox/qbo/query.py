@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .faults import parser_error, query_invalid
+from .faults import QboFault, parser_error, query_invalid
 
 KEYWORDS = frozenset({"select", "from", "where", "and", "orderby", "asc", "desc", "startposition",
                       "maxresults", "in", "like", "count", "true", "false"})
@@ -32,6 +32,7 @@ class Token:
     value: str  # keyword lower-cased; identifier as written; string unescaped; number text; punctuation
     image: str  # the source text, for error messages
     column: int  # 1-based
+    fault: QboFault | None = None  # kind "error": the lexical error to raise when reached
 
 
 @dataclass
@@ -56,7 +57,19 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def tokenize(text: str) -> list[Token]:
+    """All tokens; a lexical error becomes a final "error" token, raised only when the parser
+    reaches it (as a lazy JavaCC lexer does: `'Bob's'` fails at `s`, not at the dangling quote)."""
     tokens: list[Token] = []
+    try:
+        _scan(text, tokens)
+    except QboFault as fault:
+        tokens.append(Token("error", fault.detail, "", 0, fault))
+        return tokens
+    tokens.append(Token("eof", "", "", len(text) + 1))
+    return tokens
+
+
+def _scan(text: str, tokens: list[Token]) -> None:
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -111,8 +124,6 @@ def tokenize(text: str) -> list[Token]:
         shown = c if c.isascii() else f"\\u{ord(c):04x}"
         raise parser_error(f"Invalid content. Lexical error at line 1, column {col}.  "
                            f"Encountered: \"{shown}\" ({ord(c)}), after : \"\"")
-    tokens.append(Token("eof", "", "", n + 1))
-    return tokens
 
 
 def _describe(tok: Token) -> str:
@@ -130,10 +141,13 @@ class _Parser:
         self.pos = 0
 
     def peek(self) -> Token:
-        return self.tokens[self.pos]
+        tok = self.tokens[self.pos]
+        if tok.fault is not None:
+            raise tok.fault
+        return tok
 
     def next(self) -> Token:
-        tok = self.tokens[self.pos]
+        tok = self.peek()
         self.pos += 1
         return tok
 

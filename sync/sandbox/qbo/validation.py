@@ -395,7 +395,7 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
         out_detail.setdefault("TaxCodeRef", {"value": "NON"})
         out_line = {k: v for k, v in line.items() if k not in ("Id", "Amount", "LineNum", detail_type,
                                                                 "CustomField", "LinkedTxn")}
-        out_line.update(Id=str(n), LineNum=n, Amount=_num(amount), DetailType=detail_type)
+        out_line.update(Id=str(n), LineNum=n, Amount=float(amount), DetailType=detail_type)
         out_line[detail_type] = out_detail
         lines.append(out_line)
         if counts:
@@ -427,8 +427,8 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
            "DueDate": due_date.isoformat(),
            "CurrencyRef": {"value": currency, "name": CURRENCY_NAMES.get(currency, currency)},
            "Line": lines,
-           "TotalAmt": _num(total),
-           "Balance": _num(total)}
+           "TotalAmt": float(total),
+           "Balance": float(total)}
     if p.get("LinkedTxn"):
         rec["LinkedTxn"] = p["LinkedTxn"]
     if prefs.multi_currency:
@@ -443,8 +443,8 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
             rate = Decimal(str(prefs.exchange_rates.get(currency, 1)))
         rec["ExchangeRate"] = _num(rate)
         home_total = (total * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-        rec["HomeTotalAmt"] = _num(home_total)
-        rec["HomeBalance"] = _num(home_total)
+        rec["HomeTotalAmt"] = float(home_total)
+        rec["HomeBalance"] = float(home_total)
     return rec
 
 
