@@ -92,8 +92,8 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "then retry.", False),
     "ap_account_missing": (
         "The A/P account chosen in the settings ({account}) does not exist in QuickBooks or is not an "
-        "Accounts Payable account.",
-        "Choose an existing Accounts Payable account in the settings, then retry.", False),
+        "Accounts Payable account, so no bill can be recorded.",
+        "Choose an existing Accounts Payable account in the settings.", True),
     "expense_account_missing": (
         "The expense account for new items ({account}) does not exist in QuickBooks.",
         "Choose an existing expense account for new items in the settings, then retry.", False),
@@ -159,6 +159,9 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "status_picklist": (
         "The \"Submitted\" purchase order status could not be found in Autotask: {api}",
         "Check that the API user may read purchase orders and that the status picklist has \"Submitted\".", True),
+    "token_store_failed": (
+        "A new QuickBooks token could not be saved, so atqbo stopped before it could lose the connection: {api}",
+        "Check that the data folder is writable and not full, then scan again.", True),
     "settings_incomplete": (
         "The settings are incomplete: {detail}",
         "Complete the settings, then scan again.", True),

@@ -1,0 +1,112 @@
+"""What one run (a scan, a single-PO sync, a retry) needs besides the PO itself.
+
+Built once per run from the settings and both services: the tenant's "Submitted" value, the
+currency mode, the A/P accounts, the expense account for new items, caches of QBO look-ups
+and (lazily) the QBO bill number sequence. Settings are read at the start of each run, so a
+change applies from the next run on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sync.clients.autotask import AutotaskClient
+from sync.clients.errors import ApiError, PicklistError
+from sync.clients.qbo import QboClient
+from sync.clients.qbo_query import Select
+from sync.events import Event
+from sync.store.journal import Journal
+from sync.settings import MissingItem, PoNumberSource, Settings
+
+from . import causes, sources
+from .currency import (CurrencyContext, CurrencyMode, autotask_is_multicurrency, decide_mode)
+from .halt import ScanHalt, api_words
+from .numbering import BillSequence
+from .resolve import Resolver, find_account
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    at: AutotaskClient
+    qbo: QboClient
+    publish: Callable[[Event], None]
+    now: datetime
+    submitted: int
+    currency: CurrencyContext
+    ap_account: dict
+    ap_accounts: list[dict]
+    resolver: Resolver
+    journal: Journal
+    _expense_account: dict | None = None
+    _sequence: BillSequence | None = None
+    todos_created: int = 0
+    _expense_checked: bool = field(default=False)
+
+    @property
+    def numbers_from_autotask(self) -> bool:
+        return self.settings.po_number_source is PoNumberSource.AUTOTASK
+
+    async def sequence(self) -> BillSequence:
+        """QBO's bill numbers, read once per run on first use."""
+        if self._sequence is None:
+            self._sequence = BillSequence(await self.resolver.all_doc_numbers())
+        return self._sequence
+
+    async def expense_account_for_new_items(self) -> dict | None:
+        """The account new items are created with, or None when missing items are an error.
+        A configured account that QBO does not have is a cause for the PO."""
+        if self.settings.missing_item is not MissingItem.CREATE:
+            return None
+        if not self._expense_checked:
+            self._expense_checked = True
+            wanted = self.settings.new_item_expense_account or ""
+            accounts = await self.qbo.query_all(Select("Account"))
+            self._expense_account = find_account(accounts, wanted)
+        if self._expense_account is None:
+            from .resolve import PoProblem
+
+            raise PoProblem(causes.make("expense_account_missing", account=self.settings.new_item_expense_account))
+        return self._expense_account
+
+
+def check_settings(settings: Settings) -> None:
+    missing = settings.missing_for_scan()
+    if missing:
+        detail = "; ".join(str(p) for p in missing)
+        raise ScanHalt(causes.make("settings_incomplete", detail=detail), "")
+
+
+async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal: Journal,
+                publish: Callable[[Event], None], now: datetime) -> RunContext:
+    """Read what the run needs from both services. Raises ScanHalt for what stops every PO
+    (the caller maps client errors the same way)."""
+    check_settings(settings)
+    try:
+        submitted = await sources.submitted_value(at)
+    except PicklistError as exc:
+        raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
+    prefs = await qbo.preferences()
+    currency_prefs = prefs.get("CurrencyPrefs") or {}
+    qbo_multi = bool(currency_prefs.get("MultiCurrencyEnabled"))
+    home = str((currency_prefs.get("HomeCurrency") or {}).get("value") or "")
+    currencies = await sources.multicurrency_currencies(at)
+    at_multi = autotask_is_multicurrency(currencies)
+    mode = decide_mode(qbo_multi, at_multi)
+    codes = {int(c["id"]): str(c.get("name") or "") for c in currencies or []}
+    internal = next((str(c.get("name")) for c in currencies or [] if c.get("isInternalCurrency")), "")
+    ctx_currency = CurrencyContext(mode=mode, home=home, autotask_codes=codes, autotask_internal=internal)
+    if mode is CurrencyMode.BLOCKED:
+        raise ScanHalt(causes.make("multicurrency_qbo_off"), "")
+    ap_accounts = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
+    ap = find_account(ap_accounts, settings.ap_account)
+    if ap is None:
+        raise ScanHalt(causes.make("ap_account_missing", account=settings.ap_account), "qbo")
+    return RunContext(settings=settings, at=at, qbo=qbo, publish=publish, now=now, submitted=submitted,
+                      currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
+                      resolver=Resolver(qbo, publish), journal=journal)
+
+
+__all__ = ["RunContext", "build", "check_settings", "ApiError"]

@@ -1,0 +1,454 @@
+"""The Engine: scans on a schedule, single-PO syncs, retries, and the events that report them.
+
+    engine = Engine(store, autotask_client, qbo_client, notifier=mail_notifier)
+    unsubscribe = engine.subscribe(handler)     # handler(event) for every sync.events.Event
+    await engine.run()                          # until stop(): scan, wait, scan, ...
+
+Control methods (`scan_now`, `pause`, `resume`) and `stop` are meant to be called from the
+engine's own event loop (the console and the daemon run it there). One unit of work at a time:
+a scan, a single-PO sync and a retry never overlap, so no PO is ever handled twice at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+
+from sync.clients.autotask import AutotaskClient
+from sync.clients.errors import ApiError
+from sync.clients.qbo import QboClient
+from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, Resumed, RetryFinished,
+                         RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
+from sync.settings import Settings
+
+from . import causes, context, sources
+from .causes import Cause
+from .failures import FailureDeps, record
+from .halt import ScanHalt, api_words, halt_for
+from .notify import FailureNotice, Notifier
+from .po_sync import PoOutcome, sync_po
+from .resolve import PoProblem
+from .scan import ERROR_MARKER, is_blank, is_eligible, sync_one_refusal, window_start
+
+log = logging.getLogger("atqbo.engine")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    scan_id: str
+    scanned: int = 0
+    synced: int = 0
+    failed: int = 0
+    skipped: int = 0
+    todos_created: int = 0
+    api_calls: dict[str, int] = field(default_factory=dict)
+    duration_s: float = 0.0
+    paused: bool = False
+    stopped: Cause | None = None
+    outcomes: tuple[PoOutcome, ...] = ()
+
+
+class Engine:
+    def __init__(self, store: Any, autotask: AutotaskClient, qbo: QboClient,
+                 notifier: Notifier | None = None, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.autotask = autotask
+        self.qbo = qbo
+        self.notifier = notifier
+        self.clock = clock
+        self._handlers: list[Callable[[Event], Any]] = []
+        self._work = anyio.Lock()
+        self._wake = anyio.Event()
+        self._scan_requested = False
+        self._paused = False
+        self._stopping = False
+        self._running = False
+        self._stopped = anyio.Event()
+        self._settings: Settings | None = None
+        self._last_stop_code: str | None = None
+        self.last_summary: ScanSummary | None = None
+
+    # ------------------------------------------------------------ events
+
+    def subscribe(self, handler: Callable[[Event], Any]) -> Callable[[], None]:
+        """Call `handler(event)` for every event, in order, on the engine's task; returns a
+        function that unsubscribes. A handler that raises is logged and otherwise ignored.
+        Handlers must not block (post the event somewhere and return)."""
+        self._handlers.append(handler)
+
+        def unsubscribe() -> None:
+            if handler in self._handlers:
+                self._handlers.remove(handler)
+
+        return unsubscribe
+
+    def _publish(self, event: Event) -> None:
+        for handler in list(self._handlers):
+            try:
+                result = handler(event)
+                if inspect.iscoroutine(result):
+                    result.close()
+                    log.warning("event handler %r returned a coroutine; handlers must be plain functions", handler)
+            except Exception:
+                log.exception("an event handler failed on %s", type(event).__name__)
+
+    # ------------------------------------------------------------ control
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def scan_now(self) -> None:
+        """Start a scan as soon as the current work ends (also while paused: an explicit request)."""
+        self._scan_requested = True
+        self._wake.set()
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self._publish(Paused())
+            self._wake.set()
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._publish(Resumed())
+            self._wake.set()
+
+    async def stop(self) -> None:
+        """Ask `run()` to return once the PO in flight is finished, and wait for it."""
+        self._stopping = True
+        self._wake.set()
+        if self._running:
+            await self._stopped.wait()
+
+    # ------------------------------------------------------------ the scheduler
+
+    async def run(self) -> None:
+        """Scan at once, then `scan_interval_minutes` after each scan ended, until `stop()`.
+        Settings are read again before every scan."""
+        self._running = True
+        self._stopping = False
+        self._stopped = anyio.Event()
+        self._publish(EngineStarted())
+        next_due = time.monotonic()
+        try:
+            while not self._stopping:
+                if self._scan_requested or (not self._paused and time.monotonic() >= next_due):
+                    trigger = "manual" if self._scan_requested else "schedule"
+                    self._scan_requested = False
+                    await self.scan_once(trigger=trigger)
+                    minutes = (self._settings or Settings()).scan_interval_minutes
+                    next_due = time.monotonic() + minutes * 60
+                    if not self._stopping:
+                        self._publish(NextScanScheduled(next_at=self.clock() + timedelta(minutes=minutes),
+                                                        interval_minutes=minutes))
+                    continue
+                timeout = None if self._paused else max(0.0, next_due - time.monotonic())
+                await self._sleep(timeout)
+        finally:
+            self._running = False
+            self._publish(EngineStopped())
+            self._stopped.set()
+
+    async def _sleep(self, timeout: float | None) -> None:
+        if self._wake.is_set():
+            self._wake = anyio.Event()
+            return
+        if timeout is None:
+            await self._wake.wait()
+        else:
+            with anyio.move_on_after(timeout):
+                await self._wake.wait()
+        self._wake = anyio.Event()
+
+    # ------------------------------------------------------------ settings
+
+    async def _load_settings(self) -> Settings:
+        settings = await anyio.to_thread.run_sync(self.store.settings.load)
+        if self._settings is not None and settings != self._settings:
+            old, new = self._settings.to_values(), settings.to_values()
+            changed = tuple(k for k in new if old.get(k) != new[k])
+            self._publish(SettingsReloaded(changed=changed))
+        self._settings = settings
+        return settings
+
+    async def _context(self, settings: Settings) -> context.RunContext:
+        try:
+            return await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
+                                       self.clock())
+        except ApiError as exc:
+            halt = halt_for(exc)
+            if halt is None:
+                code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
+                halt = ScanHalt(causes.make(code, api=api_words(exc)), exc.service)
+            raise halt from None
+
+    def _deps(self, settings: Settings) -> FailureDeps:
+        return FailureDeps(settings=settings, at=self.autotask, journal=self.store.journal,
+                           errors=self.store.errors, notifier=self.notifier, publish=self._publish,
+                           now=self.clock())
+
+    # ------------------------------------------------------------ one scan
+
+    async def scan_once(self, trigger: str = "manual") -> ScanSummary:
+        """One scan now: every eligible PO, in id order. Never raises for API trouble: a
+        scan-level problem ends it with ScanStopped (and ScanFinished)."""
+        async with self._work:
+            return await self._scan(trigger)
+
+    async def _scan(self, trigger: str) -> ScanSummary:
+        scan_id = uuid.uuid4().hex[:12]
+        started = time.monotonic()
+        calls0 = self._calls()
+        counts = {"scanned": 0, "synced": 0, "failed": 0, "skipped": 0, "todos": 0}
+        outcomes: list[PoOutcome] = []
+        stopped: Cause | None = None
+        paused = False
+        settings = await self._load_settings()
+        self._publish(ScanStarted(scan_id=scan_id, trigger=trigger, days_back=settings.days_back or 0))
+        try:
+            context.check_settings(settings)
+            if settings.days_back == 0:
+                paused = True
+                self._publish(TransferPaused(scan_id=scan_id, reason="days_back is 0: the transfer is paused"))
+            else:
+                pos = await self._eligible(settings)
+                counts["scanned"] = len(pos)
+                if pos:
+                    ctx = await self._context(settings)
+                    counts["skipped"] = len(pos)
+                    for chunk_start in range(0, len(pos), 100):
+                        batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
+                        for data in batch:
+                            if self._stopping:
+                                break
+                            outcome = await self._one(ctx, settings, data, source="scan", alt_email=None)
+                            counts["skipped"] -= 1
+                            outcomes.append(outcome)
+                            counts["synced" if outcome.ok else "failed"] += 1
+                        if self._stopping:
+                            break
+                    counts["todos"] = ctx.todos_created
+            self._last_stop_code = None
+        except ScanHalt as halt:
+            stopped = halt.cause
+            counts["todos"] = sum(1 for o in outcomes if o.todo_id is not None and not o.ok)
+            self._publish(ScanStopped(scan_id=scan_id, service=halt.service, cause_code=halt.cause.code,
+                                      cause=halt.cause.cause, fix=halt.cause.fix))
+            await self._notify_stop(halt.cause, settings)
+        summary = ScanSummary(
+            scan_id=scan_id, scanned=counts["scanned"], synced=counts["synced"], failed=counts["failed"],
+            skipped=counts["skipped"], todos_created=counts["todos"], api_calls=self._calls_since(calls0),
+            duration_s=round(time.monotonic() - started, 3), paused=paused, stopped=stopped,
+            outcomes=tuple(outcomes))
+        self._publish(ScanFinished(scan_id=scan_id, scanned=summary.scanned, synced=summary.synced,
+                                   failed=summary.failed, skipped=summary.skipped,
+                                   todos_created=summary.todos_created, api_calls=summary.api_calls,
+                                   duration_s=summary.duration_s, stopped=stopped is not None, paused=paused))
+        self.last_summary = summary
+        return summary
+
+    async def _eligible(self, settings: Settings) -> list[dict]:
+        async def read() -> list[dict]:
+            submitted = await sources.submitted_value(self.autotask)
+            since = window_start(self.clock(), settings.days_back or 0)
+            found = await sources.eligible_pos(self.autotask, submitted, since)
+            return sorted((p for p in found if is_eligible(p, submitted, since)), key=lambda p: int(p["id"]))
+
+        from sync.clients.errors import PicklistError
+
+        try:
+            return await self._guard(read())
+        except PicklistError as exc:
+            raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
+
+    async def _guard(self, awaitable):
+        try:
+            return await awaitable
+        except ApiError as exc:
+            halt = halt_for(exc)
+            if halt is not None:
+                raise halt from None
+            raise
+
+    async def _one(self, ctx: context.RunContext, settings: Settings, data: sources.PoData, *, source: str,
+                   alt_email: str | None) -> PoOutcome:
+        """Sync one PO; record a failure; let ScanHalt through."""
+        try:
+            return await sync_po(ctx, data, source=source)
+        except PoProblem as problem:
+            return await self._fail(ctx, settings, data.po_id, data.po_number, problem.cause, alt_email)
+        except ScanHalt:
+            raise
+        except Exception as exc:  # a bug must not lose the PO: record it like any failure
+            log.exception("unexpected error while syncing PO %s", data.po_id)
+            cause = causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}")
+            return await self._fail(ctx, settings, data.po_id, data.po_number, cause, alt_email)
+
+    async def _fail(self, ctx: context.RunContext | None, settings: Settings, po_id: int, po_number: str,
+                    cause: Cause, alt_email: str | None) -> PoOutcome:
+        log_id, todo_id, created = await record(self._deps(settings), po_id, po_number, cause,
+                                                raw_error=cause.cause, alt_email=alt_email)
+        if created and ctx is not None:
+            ctx.todos_created += 1
+        return PoOutcome(po_id=po_id, po_number=po_number, ok=False, cause=cause, log_id=log_id,
+                         todo_id=todo_id if created else None)
+
+    async def _notify_stop(self, cause: Cause, settings: Settings) -> None:
+        # A stopped scan is told once per reason, not every scan_interval_minutes.
+        if cause.code == self._last_stop_code:
+            return
+        self._last_stop_code = cause.code
+        if self.notifier is None or cause.code == "settings_incomplete":
+            return
+        notice = FailureNotice(subject="atqbo: purchase orders are not being transferred",
+                               body=f"{cause.cause}\n\nWhat to fix: {cause.fix}\n",
+                               recipient=settings.notify_email or "", po_id=None, po_number="",
+                               cause_code=cause.code, cause=cause.cause, fix=cause.fix)
+        try:
+            await self.notifier.notify(notice)
+        except Exception:
+            log.warning("the notice about the stopped scan could not be sent", exc_info=True)
+
+    # ------------------------------------------------------------ one PO on request
+
+    async def sync_one(self, po_id: int, alt_email: str | None = None) -> PoOutcome:
+        """Sync one PO by its Autotask id now, whatever its creation date and even when it is
+        marked ERROR; never one that already holds a bill number. A failure is recorded like in
+        a scan and notified to `alt_email` when given."""
+        async with self._work:
+            settings = await self._load_settings()
+            return await self._sync_by_id(settings, int(po_id), alt_email, source="sync_one", log_id=None)
+
+    async def _sync_by_id(self, settings: Settings, po_id: int, alt_email: str | None, *, source: str,
+                          log_id: int | None) -> PoOutcome:
+        try:
+            data = await self._guard(sources.load_one(self.autotask, po_id))
+            if data is None:
+                return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False,
+                                 cause=causes.make("po_not_found", po_id=po_id))
+            existing = sync_one_refusal(data.po)
+            if existing is not None:
+                return await self._already_synced(data, existing, log_id)
+            ctx = await self._context(settings)
+            if source == "sync_one" and int(data.po.get("status") or 0) != ctx.submitted:
+                status = await self._status_label(data.po.get("status"))
+                return PoOutcome(po_id=po_id, po_number=data.po_number, ok=False,
+                                 cause=causes.make("po_not_submitted", po_number=data.po_number, status=status))
+            outcome = await self._one(ctx, settings, data, source=source, alt_email=alt_email)
+            if outcome.ok:
+                await self._resolve_log(po_id, log_id)
+            return outcome
+        except ScanHalt as halt:
+            self._publish(ScanStopped(scan_id="", service=halt.service, cause_code=halt.cause.code,
+                                      cause=halt.cause.cause, fix=halt.cause.fix))
+            return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False, cause=halt.cause, log_id=log_id)
+
+    async def _status_label(self, value: object) -> str:
+        try:
+            picklist = await self.autotask.picklist("PurchaseOrders", "status")
+            return picklist.label_for(value) or str(value)
+        except ApiError:
+            return str(value)
+
+    async def _already_synced(self, data: sources.PoData, existing: str, log_id: int | None) -> PoOutcome:
+        if log_id is not None:
+            # Fixed by hand meanwhile (the PO holds a real number): the error is resolved.
+            await self._resolve_log(data.po_id, log_id)
+            return PoOutcome(po_id=data.po_id, po_number=data.po_number, ok=True, doc_number=existing, log_id=log_id)
+        return PoOutcome(po_id=data.po_id, po_number=data.po_number, ok=False,
+                         cause=causes.make("po_already_synced", po_number=data.po_number, external=existing))
+
+    async def _resolve_log(self, po_id: int, log_id: int | None) -> None:
+        errors = self.store.errors
+
+        def resolve() -> None:
+            entry = errors.get(log_id) if log_id is not None else errors.latest_open_for_po(po_id)
+            while entry is not None and entry.status.value != "resolved":
+                errors.resolve(entry.id)
+                entry = errors.latest_open_for_po(po_id)
+
+        await anyio.to_thread.run_sync(resolve)
+
+    # ------------------------------------------------------------ retries
+
+    async def retry(self, log_id: int) -> PoOutcome:
+        """Run the PO of error-log entry `log_id` again with the current settings. Success
+        resolves the entry and replaces ERROR by the bill number; another failure updates the
+        same entry (and its to-do) instead of creating new ones."""
+        async with self._work:
+            settings = await self._load_settings()
+            return await self._retry(settings, int(log_id))
+
+    async def _retry(self, settings: Settings, log_id: int) -> PoOutcome:
+        errors = self.store.errors
+        entry = await anyio.to_thread.run_sync(errors.get, log_id)
+        if entry is None:
+            from sync.store.errors import UnknownEntryError
+
+            raise UnknownEntryError(f"no error-log entry with id {log_id}")
+        if entry.status.value == "resolved":
+            return PoOutcome(po_id=entry.po_id, po_number=entry.po_number or str(entry.po_id), ok=True,
+                             log_id=log_id)
+        self._publish(RetryStarted(log_id=str(log_id), po_id=entry.po_id))
+        await anyio.to_thread.run_sync(errors.mark_retrying, log_id)
+        outcome = await self._sync_by_id(settings, entry.po_id, entry.alt_email, source="retry", log_id=log_id)
+        def reopen_if_untouched() -> None:
+            # Stopped before the PO was tried (a service down, the PO gone): the entry stays open.
+            current = errors.get(log_id)
+            if current is not None and current.status.value == "retrying":
+                errors.update(log_id, status=_open())
+
+        await anyio.to_thread.run_sync(reopen_if_untouched)
+        self._publish(RetryFinished(log_id=str(log_id), po_id=entry.po_id, ok=outcome.ok,
+                                    doc_number=outcome.doc_number,
+                                    cause_code=outcome.cause.code if outcome.cause else None))
+        return outcome
+
+    async def retry_all(self) -> list[PoOutcome]:
+        """Retry every open error-log entry, oldest first; stops early when a service is down."""
+        async with self._work:
+            settings = await self._load_settings()
+            entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
+            outcomes = []
+            for entry in sorted(entries, key=lambda e: e.id):
+                if self._stopping:
+                    break
+                outcome = await self._retry(settings, entry.id)
+                outcomes.append(outcome)
+                if outcome.cause is not None and outcome.cause.scan_level:
+                    break
+            return outcomes
+
+    # ------------------------------------------------------------ API call counts
+
+    def _calls(self) -> dict[str, int]:
+        return {"autotask": int(getattr(self.autotask, "calls", 0)), "qbo": int(getattr(self.qbo, "calls", 0))}
+
+    def _calls_since(self, before: dict[str, int]) -> dict[str, int]:
+        now = self._calls()
+        return {k: now[k] - before.get(k, 0) for k in now}
+
+
+def _open():
+    from sync.store.errorlog import ErrorStatus
+
+    return ErrorStatus.OPEN
+
+
+__all__ = ["Engine", "ScanSummary", "PoOutcome", "ERROR_MARKER", "is_blank"]

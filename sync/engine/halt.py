@@ -1,0 +1,58 @@
+"""Which client errors stop a whole scan (told once) rather than fail one purchase order.
+
+Authentication refused (Autotask 401, QBO 401/403 or a revoked refresh token), a service that
+is down or keeps throttling after the client's own retries, a reply lost in transit: none of
+these is the PO's fault, and marking every remaining PO as failed would bury the operator in
+to-dos. The scan stops with one `ScanStopped`, the POs stay as they are (the journal remembers
+where each one was), and the next scan picks them up again.
+"""
+
+from __future__ import annotations
+
+from sync.clients.errors import (
+    ApiError,
+    AutotaskAuthError,
+    AutotaskZoneError,
+    AuthError,
+    QboForbidden,
+    ThrottledError,
+    TokenPersistError,
+    TransportError,
+    UnavailableError,
+)
+
+from . import causes
+from .causes import Cause
+
+
+class ScanHalt(Exception):
+    """Stop the scan (or the single-PO sync) with this cause; nothing is marked failed."""
+
+    def __init__(self, cause: Cause, service: str) -> None:
+        super().__init__(cause.cause)
+        self.cause = cause
+        self.service = service
+
+
+def api_words(exc: BaseException) -> str:
+    """What the API said, for a cause text (client messages never carry secrets)."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+def halt_for(exc: BaseException) -> ScanHalt | None:
+    """The scan-level stop for a client error, or None when the error concerns one PO only."""
+    if not isinstance(exc, ApiError):
+        return None
+    service = "qbo" if exc.service in ("qbo", "oauth") else (exc.service or "")
+    words = api_words(exc)
+    if isinstance(exc, TokenPersistError):
+        return ScanHalt(causes.make("token_store_failed", api=words), "qbo")
+    if isinstance(exc, (AutotaskAuthError, AutotaskZoneError)):
+        return ScanHalt(causes.make("autotask_auth", api=words), "autotask")
+    if isinstance(exc, (AuthError, QboForbidden)):
+        return ScanHalt(causes.make("qbo_auth", api=words), "qbo")
+    if isinstance(exc, (UnavailableError, ThrottledError, TransportError)):
+        code = "autotask_down" if service == "autotask" else "qbo_down"
+        return ScanHalt(causes.make(code, api=words), service)
+    return None

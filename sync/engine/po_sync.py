@@ -1,0 +1,262 @@
+"""One purchase order → one QBO bill, journalled step by step (DESIGN §1 "Per purchase order").
+
+Steps, each recorded in the journal before its side effect:
+    seen → resolved (vendor, customer, items matched or created; number chosen)
+         → bill_requested (the create is sent with a requestid fixed for this PO and attempt)
+         → bill_created (QBO confirmed: bill id and number recorded)
+         → written_back (externalPONumber := the number, by PATCH)
+A PO found in bill_requested (a crash or a lost reply) is looked up in QBO (by number, vendor and
+the PO tag in PrivateNote) before anything is sent again; one found in bill_created is only
+written back. Any failure is recorded by `failures.record` (ERROR, to-do, log entry, notice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import anyio
+
+from sync.clients.errors import ApiError, QboValidationError
+from sync.events import PoStarted, PoSynced
+from sync.store.journal import JournalEntry, JournalState
+
+from . import causes
+from .amounts import json_number, line_amount, round_money, to_decimal
+from .causes import Cause
+from .currency import CurrencyMode, CurrencyProblem, bill_currency, pick_ap_account, vendor_currency_in_autotask
+from .context import RunContext
+from .halt import api_words, halt_for
+from .numbering import DocNumberTooLong, autotask_doc_number
+from .resolve import FREIGHT_ITEM, PoProblem, private_note, request_id
+from .sources import PoData
+
+S = JournalState
+
+
+@dataclass(frozen=True)
+class PoOutcome:
+    """How one PO ended. `ok` with the bill's number, or a `cause` (and the log entry id)."""
+
+    po_id: int
+    po_number: str
+    ok: bool
+    doc_number: str | None = None
+    bill_id: str | None = None
+    cause: Cause | None = None
+    log_id: int | None = None
+    todo_id: int | None = None
+
+
+@dataclass
+class PreparedBill:
+    payload: dict
+    doc_number: str
+    vendor_id: str
+    vendor_name: str
+    amount: Decimal
+    currency: str
+    lines: int
+
+
+async def _journal(ctx: RunContext, po_id: int, expected, to_state: JournalState, **changes) -> JournalEntry:
+    journal = ctx.journal
+    return await anyio.to_thread.run_sync(lambda: journal.transition(po_id, expected, to_state, **changes))
+
+
+async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> PreparedBill:
+    """Match or create everything the bill references and build it. `doc_number` is kept when
+    given (a resumed attempt); otherwise it is chosen by the numbering setting."""
+    po = data.po
+    if data.vendor is None:
+        raise PoProblem(causes.make("vendor_not_found", company_id=po.get("vendorID")))
+    purchase_for = po.get("purchaseForCompanyID")
+    if purchase_for not in (None, 0, "0", "") and data.customer is None:
+        raise PoProblem(causes.make("customer_not_found", company_id=purchase_for))
+    if not data.items:
+        raise PoProblem(causes.make("po_no_items"))
+    resolver = ctx.resolver
+    cur = ctx.currency
+    try:
+        at_currency = vendor_currency_in_autotask(cur, data.vendor) if cur.mode is CurrencyMode.MATCH_VENDOR else ""
+        vendor, _ = await resolver.vendor(data.vendor.get("companyName") or "", currency=at_currency)
+        vendor_name = str(vendor.get("DisplayName") or "")
+        qbo_vendor_currency = str((vendor.get("CurrencyRef") or {}).get("value") or "")
+        currency = bill_currency(cur, at_currency, qbo_vendor_currency, vendor_name)
+        ap = pick_ap_account(ctx.ap_account, ctx.ap_accounts, currency, cur.home)
+    except CurrencyProblem as problem:
+        raise PoProblem(causes.make(problem.code, **problem.details)) from None
+    customer = None
+    if data.customer is not None:
+        customer, _ = await resolver.customer(data.customer.get("companyName") or "")
+
+    new_item_account = ctx.expense_account_for_new_items  # asked only when an item must be created
+    lines: list[dict] = []
+    total = Decimal(0)
+    for item in data.items:
+        product = data.products.get(int(item["productID"])) if item.get("productID") not in (None, "", 0) else None
+        if product is None:
+            raise PoProblem(causes.make("product_missing", item_id=item.get("id"), product_id=item.get("productID")))
+        qbo_item = await resolver.item(product.get("name") or "", create_with_account=new_item_account)
+        lines.append(_line(qbo_item, item.get("quantity"), item.get("unitCost"), customer, item.get("memo")))
+        total += line_amount(item.get("quantity"), item.get("unitCost"))
+    freight = to_decimal(po.get("freight"))
+    if freight > 0:
+        freight_item = await resolver.item(FREIGHT_ITEM, create_with_account=new_item_account)
+        lines.append(_line(freight_item, 1, freight, customer, None))
+        total += round_money(freight)
+
+    if doc_number is None:
+        try:
+            doc_number = autotask_doc_number(po) if ctx.numbers_from_autotask else (await ctx.sequence()).take()
+        except DocNumberTooLong as exc:
+            raise PoProblem(causes.make("doc_number_too_long", detail=str(exc))) from None
+    payload: dict = {
+        "VendorRef": {"value": str(vendor["Id"])},
+        "APAccountRef": {"value": str(ap["Id"])},
+        "DocNumber": doc_number,
+        "PrivateNote": private_note(data.po_number, data.po_id),
+        "Line": lines,
+    }
+    if currency:
+        payload["CurrencyRef"] = {"value": currency}
+        if currency == cur.home:
+            payload["ExchangeRate"] = 1
+    return PreparedBill(payload=payload, doc_number=doc_number, vendor_id=str(vendor["Id"]), vendor_name=vendor_name,
+                        amount=total, currency=currency, lines=len(lines))
+
+
+def _line(item: dict, qty: object, unit_price: object, customer: dict | None, memo: object) -> dict:
+    detail: dict = {"ItemRef": {"value": str(item["Id"])}, "Qty": qty if qty is not None else 0,
+                    "UnitPrice": json_number(to_decimal(unit_price))}
+    if customer is not None:
+        detail["CustomerRef"] = {"value": str(customer["Id"])}
+        detail["BillableStatus"] = "Billable"
+    line: dict = {"DetailType": "ItemBasedExpenseLineDetail",
+                  "Amount": json_number(line_amount(qty, unit_price)),
+                  "ItemBasedExpenseLineDetail": detail}
+    if memo:
+        line["Description"] = str(memo)[:4000]
+    return line
+
+
+async def sync_po(ctx: RunContext, data: PoData, *, source: str) -> PoOutcome:
+    """Bring one PO to written_back. Raises PoProblem (this PO failed: the caller records it),
+    ScanHalt (stop everything) or, for anything else, the original exception."""
+    po_id, po_number = data.po_id, data.po_number
+    ctx.publish(PoStarted(po_id=po_id, po_number=po_number, source=source))
+    try:
+        return await _sync(ctx, data)
+    except PoProblem:
+        raise
+    except ApiError as exc:
+        halt = halt_for(exc)
+        if halt is not None:
+            raise halt from None
+        code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
+        raise PoProblem(causes.make(code, api=api_words(exc))) from None
+
+
+async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
+    po_id, po_number = data.po_id, data.po_number
+    journal = ctx.journal
+    entry = await anyio.to_thread.run_sync(journal.get, po_id)
+    state = entry.state if entry else None
+
+    if state in (S.WRITTEN_BACK, S.BILL_CREATED) and entry and entry.doc_number:
+        # The bill exists; only the number is missing in Autotask (a crash before, or the field
+        # was cleared by hand). Never a second bill.
+        return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="", resumed=True)
+
+    if state is S.FAILED and entry and entry.bill_id:
+        # An earlier attempt created the bill and then failed to write back: confirm the bill
+        # still exists and write its number back.
+        entry = await _journal(ctx, po_id, S.FAILED, S.SEEN)
+        bill = await ctx.qbo.get("Bill", entry.bill_id)
+        if bill is not None:
+            entry = await _journal(ctx, po_id, S.SEEN, S.RESOLVED)
+            entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED)
+            entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED)
+            return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
+                                     resumed=True)
+        # The bill was deleted in QBO meanwhile: start over with a new number.
+        entry = await _journal(ctx, po_id, S.SEEN, S.SEEN, bill_id=None, doc_number=None, request_id=None)
+        state = S.SEEN
+
+    uncertain = state is S.BILL_REQUESTED
+    if state is None:
+        entry = await _journal(ctx, po_id, None, S.SEEN, po_number=po_number)
+    elif state in (S.SEEN, S.RESOLVED):
+        entry = await _journal(ctx, po_id, state, S.SEEN, po_number=po_number)
+    elif state is S.FAILED:
+        entry = await _journal(ctx, po_id, S.FAILED, S.SEEN, po_number=po_number, doc_number=None,
+                               request_id=None, bill_id=None)
+    assert entry is not None
+
+    prepared = await prepare(ctx, data, entry.doc_number if uncertain else None)
+    rid = entry.request_id if uncertain and entry.request_id else request_id(ctx.qbo.realm_id, po_id, entry.attempt)
+
+    bill: dict | None = None
+    if uncertain:
+        bill = await ctx.resolver.find_bill_of(po_id, prepared.doc_number, prepared.vendor_id)
+    else:
+        entry = await _journal(ctx, po_id, S.SEEN, S.RESOLVED, doc_number=prepared.doc_number, request_id=rid,
+                               vendor_id=prepared.vendor_id)
+        if ctx.numbers_from_autotask:
+            for existing in await ctx.resolver.bills_numbered(prepared.doc_number):
+                if (await _is_ours(existing, po_id)):
+                    bill = existing
+                    break
+            else:
+                if await ctx.resolver.bills_numbered(prepared.doc_number):
+                    raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number))
+        entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
+
+    if bill is None:
+        if uncertain:
+            entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_REQUESTED, request_id=rid)
+        try:
+            bill = await ctx.qbo.create("Bill", prepared.payload, requestid=rid)
+        except QboValidationError as exc:
+            if exc.code == "6140":
+                raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number)) from None
+            raise PoProblem(causes.make("bill_rejected", api=api_words(exc))) from None
+    doc_number = str(bill.get("DocNumber") or prepared.doc_number)
+    if not ctx.numbers_from_autotask:
+        (await ctx.sequence()).observe(doc_number)
+    entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(bill["Id"]), doc_number=doc_number)
+    return await _write_back(ctx, data, entry, vendor_name=prepared.vendor_name, amount=prepared.amount,
+                             lines=prepared.lines, currency=prepared.currency, resumed=uncertain)
+
+
+async def _is_ours(bill: dict, po_id: int) -> bool:
+    from .resolve import is_bill_of
+
+    return is_bill_of(bill, po_id)
+
+
+async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, vendor_name: str,
+                      amount: Decimal | None, lines: int, currency: str, resumed: bool) -> PoOutcome:
+    po_id = data.po_id
+    doc_number = entry.doc_number or ""
+    try:
+        await ctx.at.update("PurchaseOrders", po_id, {"externalPONumber": doc_number})
+    except ApiError as exc:
+        if halt_for(exc) is not None:
+            raise
+        raise PoProblem(causes.make("writeback_failed", doc_number=doc_number, api=api_words(exc))) from None
+    if entry.state is not S.WRITTEN_BACK:
+        entry = await _journal(ctx, po_id, S.BILL_CREATED, S.WRITTEN_BACK)
+    if amount is None:
+        # Resumed from the journal: describe the bill as QBO holds it.
+        bill = await ctx.qbo.get("Bill", entry.bill_id) if entry.bill_id else None
+        if bill is not None:
+            amount = round_money(to_decimal(bill.get("TotalAmt")))
+            vendor_name = str((bill.get("VendorRef") or {}).get("name") or "")
+            lines = len(bill.get("Line") or [])
+            currency = str((bill.get("CurrencyRef") or {}).get("value") or "") if ctx.currency.mode is not CurrencyMode.SINGLE else ""
+    ctx.publish(PoSynced(po_id=po_id, po_number=data.po_number, bill_id=str(entry.bill_id or ""),
+                         doc_number=doc_number, vendor=vendor_name, amount=amount if amount is not None else Decimal(0),
+                         currency=currency, lines=lines, resumed=resumed))
+    return PoOutcome(po_id=po_id, po_number=data.po_number, ok=True, doc_number=doc_number,
+                     bill_id=str(entry.bill_id or ""))

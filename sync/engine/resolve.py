@@ -1,0 +1,199 @@
+"""Matching (or creating) QBO vendors, customers and items, and finding bills, with per-run caches.
+
+Names go through `names.qbo_name` first, so what is looked up is what would be created.
+Look-ups are cached for the run (a scan, a single-PO sync, a retry): a vendor with twenty POs
+is looked up once. A failure is raised as `PoProblem` carrying a cause from the catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sync.clients.errors import QboValidationError
+from sync.clients.qbo import QboClient
+from sync.clients.qbo_query import Select
+from sync.events import CustomerCreated, Event, ItemCreated, NameAdjusted, VendorCreated
+
+from . import causes
+from .causes import Cause
+from .halt import api_words
+from .names import InvalidName, NameKind, qbo_name
+
+FREIGHT_ITEM = "Freight"
+_REQUEST_NS = uuid.UUID("6f2f0c1e-4d8a-5b7e-9c3d-a7b1e2f30415")
+
+
+class PoProblem(Exception):
+    """This PO cannot be synced, for a cause the operator can act on."""
+
+    def __init__(self, cause: Cause) -> None:
+        super().__init__(cause.cause)
+        self.cause = cause
+
+
+def request_id(realm_id: str, po_id: int, attempt: int, what: str = "bill") -> str:
+    """The QBO requestid of a write for (PO, attempt): the same on every resend of that attempt,
+    so QBO replays instead of repeating; a new attempt (a retry after a failure) gets a new one.
+    32 hex characters (fits the batch limit of 36)."""
+    return uuid.uuid5(_REQUEST_NS, f"{realm_id}:{po_id}:{attempt}:{what}").hex
+
+
+def po_marker(po_id: int) -> str:
+    """The tag in a bill's PrivateNote that names its Autotask PO (used to recognise our bills)."""
+    return f"(Autotask PO id {po_id})"
+
+
+def private_note(po_number: str, po_id: int) -> str:
+    return f"Autotask purchase order {po_number} {po_marker(po_id)}, transferred by atqbo"
+
+
+def is_bill_of(bill: dict, po_id: int) -> bool:
+    return po_marker(po_id) in str(bill.get("PrivateNote") or "")
+
+
+def _key(name: str) -> str:
+    return name.casefold()
+
+
+@dataclass
+class Resolver:
+    """QBO look-ups and creates for one run. `publish` receives the created/adjusted events."""
+
+    qbo: QboClient
+    publish: Callable[[Event], None]
+    vendors: dict[str, dict] = field(default_factory=dict)
+    customers: dict[str, dict] = field(default_factory=dict)
+    items: dict[str, dict] = field(default_factory=dict)
+    _adjusted: set[tuple[str, str]] = field(default_factory=set)
+
+    # ------------------------------------------------------------ names
+
+    def name(self, raw: str | None, kind: NameKind) -> str:
+        try:
+            adjusted = qbo_name(raw, kind)
+        except InvalidName:
+            raise PoProblem(causes.make("name_invalid", kind=kind, name=raw or "")) from None
+        if adjusted != raw and (kind, raw or "") not in self._adjusted:
+            self._adjusted.add((kind, raw or ""))
+            self.publish(NameAdjusted(kind=kind, original=raw or "", adjusted=adjusted))
+        return adjusted
+
+    # ------------------------------------------------------------ vendors and customers
+
+    async def vendor(self, company_name: str, currency: str = "") -> tuple[dict, bool]:
+        """The QBO vendor for an Autotask organization name (created when missing, in
+        `currency` when given). Returns (vendor, created)."""
+        return await self._party("Vendor", "vendor", company_name, currency)
+
+    async def customer(self, company_name: str) -> tuple[dict, bool]:
+        return await self._party("Customer", "customer", company_name, "")
+
+    async def _party(self, entity: str, kind: NameKind, raw_name: str, currency: str) -> tuple[dict, bool]:
+        cache = self.vendors if entity == "Vendor" else self.customers
+        name = self.name(raw_name, kind)
+        cached = cache.get(_key(name))
+        if cached is not None:
+            return cached, False
+        found = await self.qbo.find_one(Select(entity).eq("DisplayName", name))
+        if found is not None:
+            cache[_key(name)] = found
+            return found, False
+        other = "Customer" if entity == "Vendor" else "Vendor"
+        if await self.qbo.find_one(Select(other).eq("DisplayName", name)) is not None:
+            raise PoProblem(causes.make(f"name_clash_{kind}_is_{other.lower()}", name=name))
+        payload: dict = {"DisplayName": name}
+        if entity == "Vendor":
+            payload["CompanyName"] = name[:100]
+        if currency:
+            payload["CurrencyRef"] = {"value": currency}
+        try:
+            created = await self.qbo.create(entity, payload)
+        except QboValidationError as exc:
+            if exc.code == "6240":
+                raise PoProblem(causes.make("name_clash", kind=kind, name=name,
+                                            other="an inactive customer or vendor, or an employee")) from None
+            raise PoProblem(causes.make(f"{kind}_create_rejected", name=name, api=api_words(exc))) from None
+        cache[_key(name)] = created
+        if entity == "Vendor":
+            self.publish(VendorCreated(name=name, vendor_id=str(created["Id"]), currency=currency))
+        else:
+            self.publish(CustomerCreated(name=name, customer_id=str(created["Id"])))
+        return created, True
+
+    # ------------------------------------------------------------ items
+
+    async def item(self, raw_name: str, *,
+                   create_with_account: Callable[[], Awaitable[dict | None]]) -> dict:
+        """The purchasable QBO item of that name. Missing: created as a NonInventory item on the
+        expense account `create_with_account()` returns; when it returns None (the setting
+        says missing items are an error), cause missing_item."""
+        name = self.name(raw_name, "item")
+        item = self.items.get(_key(name))
+        if item is None:
+            item = await self.qbo.find_one(Select("Item").eq("Name", name))
+        if item is None:
+            # A lost reply to a create is harmless: the next run finds the item by name. The
+            # client keeps one requestid across its own resends of the same create.
+            account = await create_with_account()
+            if account is None:
+                raise PoProblem(causes.make("missing_item", name=name))
+            payload = {"Name": name, "Type": "NonInventory", "PurchaseDesc": name,
+                       "ExpenseAccountRef": {"value": str(account["Id"])}}
+            try:
+                item = await self.qbo.create("Item", payload)
+            except QboValidationError as exc:
+                if exc.code == "6240":
+                    raise PoProblem(causes.make("name_clash", kind="item", name=name,
+                                                other="an inactive item")) from None
+                raise PoProblem(causes.make("item_create_rejected", name=name, api=api_words(exc))) from None
+            self.publish(ItemCreated(name=name, item_id=str(item["Id"]),
+                                     expense_account=str(account.get("Name") or account["Id"])))
+        self.items[_key(name)] = item
+        if not purchasable(item):
+            raise PoProblem(causes.make("item_not_purchasable", name=name))
+        return item
+
+    # ------------------------------------------------------------ bills
+
+    async def bills_numbered(self, doc_number: str) -> list[dict]:
+        return await self.qbo.query_all(Select("Bill").eq("DocNumber", doc_number))
+
+    async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None) -> dict | None:
+        """This PO's bill, if one exists: by number (and vendor) when known, recognised by the
+        PO tag in its PrivateNote."""
+        if doc_number:
+            for bill in await self.bills_numbered(doc_number):
+                vendor_ok = vendor_id is None or str((bill.get("VendorRef") or {}).get("value")) == str(vendor_id)
+                if vendor_ok and is_bill_of(bill, po_id):
+                    return bill
+            return None
+        return None
+
+    async def all_doc_numbers(self) -> list[str]:
+        return [str(b.get("DocNumber") or "") async for b in self.qbo.query_iter(Select("Bill"))]
+
+
+def purchasable(item: dict) -> bool:
+    """An item QBO lets us put on a bill: it has an expense account ("I purchase this
+    product/service from a vendor") and is not a category."""
+    return bool((item.get("ExpenseAccountRef") or {}).get("value")) and item.get("Type") != "Category"
+
+
+_ACCOUNT_ID = re.compile(r"^\d+$")
+
+
+def find_account(accounts: list[dict], wanted: str | None) -> dict | None:
+    """An account by Id, Name or FullyQualifiedName (case-insensitive), from a list."""
+    if not wanted:
+        return None
+    text = wanted.strip()
+    for acct in accounts:
+        if _ACCOUNT_ID.match(text) and str(acct.get("Id")) == text:
+            return acct
+    for acct in accounts:
+        if text.casefold() in (str(acct.get("Name", "")).casefold(), str(acct.get("FullyQualifiedName", "")).casefold()):
+            return acct
+    return None
