@@ -259,3 +259,19 @@ def test_impersonation_attributes_the_write(at: AT) -> None:
     at.headers["ImpersonationResourceId"] = "5"
     r = at.post("Companies/200/ToDos", body)
     assert r.status_code == 500 and "adequate permissions" in error_of(r)
+
+
+def test_child_entity_information_through_the_parent(at: AT) -> None:
+    fields = at.get("PurchaseOrders/1000/Items/entityInformation/fields").json()["fields"]
+    assert "inventoryLocationID" in {f["name"] for f in fields}
+    assert at.get("Companies/0/ToDos/entityInformation").json()["info"]["canCreate"] is True
+
+
+def test_injected_gateway_faults_are_not_json(at: AT) -> None:
+    httpx.post(at.server.url + "/_sandbox/faults", json={"kind": "503", "service": "autotask", "times": 1})
+    r = at.get("Companies/0")
+    assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
+    httpx.post(at.server.url + "/_sandbox/faults", json={"kind": "500", "service": "autotask", "times": 1})
+    r = at.get("Companies/0")
+    assert r.status_code == 500
+    error_of(r)

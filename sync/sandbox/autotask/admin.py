@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .schema import ENTITIES
 from .seed import PicklistValue
 
 if TYPE_CHECKING:
@@ -141,5 +140,3 @@ def admin_routes(emu: "AutotaskEmulator") -> list[Route]:
         Route(BASE + "/usage", guarded(usage), methods=["GET", "PUT"]),
     ]
 
-
-__all__ = ["admin_routes", "ENTITIES"]

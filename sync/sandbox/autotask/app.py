@@ -21,8 +21,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .admin import admin_routes
-from .limits import THREAD_CODE, HourlyBudget, budget_message, thread_message
-from .query import MAX_PAGE, Query, QueryError, matches, parse_query
+from .limits import HourlyBudget, budget_message, thread_message
+from .query import MAX_PAGE, QueryError, matches, parse_query
 from .schema import ENTITIES, EntityDef, child_of, entity as find_entity
 from .seed import AutotaskSeed
 from .store import Store, WriteError
@@ -112,7 +112,6 @@ class AutotaskEmulator:
 
     async def _handle(self, request: Request) -> Response:
         raw = request.url.path
-        lowered = raw.lower()
         rest = raw[len(PREFIX):].strip("/")
         version, _, tail = rest.partition("/")
         if version.lower() != "v1.0":
@@ -138,7 +137,7 @@ class AutotaskEmulator:
         else:
             self.budget.admit()  # usage still counts; only refusals and slow-down are switched off
         try:
-            return await self._route(request, parts, lowered)
+            return await self._route(request, parts)
         except (QueryError, WriteError) as exc:
             return errors(500, str(exc))
 
@@ -162,7 +161,7 @@ class AutotaskEmulator:
                                        "ApiIntegrationCode, UserName and Secret headers of an API user."))
 
     # -- routing --------------------------------------------------------------------------------
-    async def _route(self, request: Request, parts: list[str], lowered: str) -> Response:
+    async def _route(self, request: Request, parts: list[str]) -> Response:
         method = request.method
         if not parts:
             return _no_resource(request)
@@ -238,6 +237,16 @@ class AutotaskEmulator:
             if method in ("PATCH", "PUT"):
                 return JSONResponse({"itemId": self.store.update(child, body, parent_id=rid, replace=method == "PUT")})
             return _not_allowed(method)
+        if rest[2] == "entityinformation":  # /{Parent}/{id}/{Child}/entityInformation[/fields|/userDefinedFields]
+            if method != "GET":
+                return _not_allowed(method)
+            if len(rest) == 3:
+                return JSONResponse({"info": self._info(child)})
+            if rest[3:] == ["fields"]:
+                return JSONResponse({"fields": self._fields(child)})
+            if rest[3:] == ["userdefinedfields"]:
+                return JSONResponse({"fields": self._udf_fields(child)})
+            return _no_resource(request)
         if len(rest) == 3:  # /{Parent}/{id}/{Child}/{childId}
             cid = _int(parts[3])
             if cid is None:

@@ -9,6 +9,8 @@ from collections import deque
 
 from .seed import AutotaskLimits
 
+# The error code n8n matches alongside the text (reference §6.2); where the API puts it is
+# UNVERIFIED, so the emulator sends the message alone, as observed with HTTP 429.
 THREAD_CODE = "Itgenatr005"
 THREAD_MESSAGE = "Thread Threshold Exceeded — The Autotask API thread threshold of 3 threads has been exceeded."
 
