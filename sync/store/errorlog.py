@@ -37,7 +37,7 @@ from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from sync.store.errors import CorruptFileError, IllegalTransitionError, UnknownEntryError
-from sync.store.storage import AtomicJSONStorage, atomic_write_bytes, load_json_file
+from sync.store.storage import AtomicJSONStorage, atomic_write_bytes, load_json_file, remove_stale_temp_files_in
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +239,7 @@ class ErrorLog:
         return max(docs, default=0)
 
     def _open_index(self) -> None:
+        remove_stale_temp_files_in(self.folder)
         segs = sorted(int(m.group(1)) for p in self._list_folder() if (m := _SEGMENT_RE.fullmatch(p)))
         for name in self._list_folder():
             m = re.fullmatch(r"errors-(\d{6})\.idx\.json", name)

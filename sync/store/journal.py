@@ -23,7 +23,7 @@ from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from sync.store.errors import CorruptFileError, IllegalTransitionError, StateMismatchError
-from sync.store.storage import AtomicJSONStorage
+from sync.store.storage import AtomicJSONStorage, remove_stale_temp_files_in
 
 SHARDS = 32
 SHAPE_VERSION = 1
@@ -99,6 +99,7 @@ class Journal:
         self._lock = threading.RLock()
         self._tables: dict[int, Table] = {}
         self._dbs: list[TinyDB] = []
+        remove_stale_temp_files_in(self.folder)
 
     def _shard_path(self, shard: int) -> Path:
         return self.folder / f"journal-v{SHAPE_VERSION}-{shard:02d}.json"

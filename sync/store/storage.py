@@ -82,14 +82,24 @@ def atomic_write_bytes(path: Path, payload: bytes, mode: int = FILE_MODE) -> os.
 
 def remove_stale_temp_files(path: Path) -> None:
     """Delete temporary files of `path` left by writers that died (pid no longer alive)."""
+    _remove_stale(path.parent, f".{path.name}.*.tmp")
+
+
+def remove_stale_temp_files_in(folder: Path) -> None:
+    """Delete every temporary file in `folder` left by writers that died."""
+    _remove_stale(folder, ".*.tmp")
+
+
+def _remove_stale(folder: Path, pattern: str) -> None:
     try:
-        candidates = list(path.parent.glob(f".{path.name}.*.tmp"))
+        candidates = list(folder.glob(pattern))
     except OSError:
         return
     for tmp in candidates:
-        parts = tmp.name[len(path.name) + 2 :].split(".")
+        # .<name>.<pid>.<random>.tmp
+        parts = tmp.name.rsplit(".", 3)
         try:
-            pid = int(parts[0])
+            pid = int(parts[1])
         except (ValueError, IndexError):
             continue
         if pid != os.getpid() and _pid_alive(pid):
