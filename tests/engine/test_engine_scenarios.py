@@ -65,3 +65,234 @@ async def test_happy_path_creates_vendor_items_bill_and_writes_back(world_factor
     # A second scan finds nothing: the PO now carries its bill number.
     again = await w.engine.scan_once()
     assert again.scanned == 0 and len(w.bills()) == 1
+
+
+def _failed_log(w, po_id):
+    return w.store.errors.latest_open_for_po(po_id)
+
+
+def _assert_failed(w, po_id, code):
+    """The four marks of a failed PO: ERROR, a to-do on org 0, an open log entry, a notice."""
+    assert w.po(po_id)["externalPONumber"] == "ERROR"
+    entry = _failed_log(w, po_id)
+    assert entry is not None and entry.cause_code == code and entry.cause and entry.fix
+    todo = next(t for t in w.todos() if t["id"] == entry.todo_id)
+    assert todo["companyID"] == 0 and todo["assignedToResourceID"] == BUYER and todo["actionType"] == ACTION_GENERAL
+    assert str(po_id) in todo["activityDescription"] and entry.cause.split(":")[0][:40] in todo["activityDescription"]
+    assert "What to fix" in todo["activityDescription"]
+    assert any(n.po_id == po_id and n.cause_code == code for n in w.notifier.sent)
+    [failed] = [e for e in w.of(ev.PoFailed) if e.po_id == po_id][-1:]
+    assert failed.cause_code == code and failed.log_id == str(entry.id)
+    return entry
+
+
+async def test_each_eligibility_condition(world_factory):
+    seed = base_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("Tech Data")
+    p = at.add_product("Cable", 5)
+    ok = _po(seed, vendor, items=[_line(p, 1, 5)])
+    new = _po(seed, vendor, items=[_line(p, 1, 5)], status="New")
+    old = _po(seed, vendor, items=[_line(p, 1, 5)], created=45)  # window is 30 days
+    marked = _po(seed, vendor, items=[_line(p, 1, 5)], externalPONumber="ERROR")
+    numbered = _po(seed, vendor, items=[_line(p, 1, 5)], externalPONumber="777")
+    edge = _po(seed, vendor, items=[_line(p, 1, 5)], created=29.5)
+    w = await world_factory(seed, days_back=30)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.scanned == 2 and summary.synced == 2
+    assert sorted(o.po_id for o in summary.outcomes) == [ok, edge]
+    assert w.po(new)["externalPONumber"] in (None, "")
+    assert w.po(old)["externalPONumber"] in (None, "")
+    assert w.po(marked)["externalPONumber"] == "ERROR" and w.po(numbered)["externalPONumber"] == "777"
+    assert len(w.bills()) == 2
+
+
+async def test_days_back_zero_pauses_the_transfer(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Tech Data")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)], created=0)
+    w = await world_factory(seed, days_back=0)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.paused and summary.synced == 0
+    assert w.of(ev.TransferPaused) and w.of(ev.ScanFinished)[-1].paused
+    assert w.bills() == [] and w.po(po)["externalPONumber"] in (None, "")
+    w.set(days_back=1)  # un-pausing applies from the next scan
+    assert (await w.engine.scan_once()).synced == 1
+    assert w.of(ev.SettingsReloaded)[-1].changed == ("days_back",)
+
+
+async def test_match_existing_vendor_customer_item_and_create_missing_customer(world_factory):
+    seed = base_seed()
+    at, q = seed.autotask, seed.qbo
+    q.vendors.append(qs.vendor("200", "Ingram Micro"))
+    q.customers.append(qs.customer("300", "Contoso Ltd"))
+    q.items.append(qs.item("400", "Firewall", expense_account_id=COGS))
+    vendor = at.add_vendor("Ingram Micro")
+    contoso = at.add_company("Contoso Ltd")
+    fabrikam = at.add_company("Fabrikam Inc")
+    fw = at.add_product("Firewall", 500)
+    po1 = _po(seed, vendor, items=[_line(fw, 1, 500)], purchaseForCompanyID=contoso)
+    po2 = _po(seed, vendor, items=[_line(fw, 2, 500)], purchaseForCompanyID=fabrikam)
+    po3 = _po(seed, vendor, items=[_line(fw, 1, 500)], purchaseForCompanyID=0)
+    w = await world_factory(seed)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 3
+    assert [v["DisplayName"] for v in w.qbo_list("Vendor")] == ["Ingram Micro"]  # matched, not created
+    assert [i["Name"] for i in w.qbo_list("Item")] == ["Firewall"]
+    customers = {c["DisplayName"]: c["Id"] for c in w.qbo_list("Customer")}
+    assert set(customers) == {"Contoso Ltd", "Fabrikam Inc"}
+    assert [e.name for e in w.of(ev.CustomerCreated)] == ["Fabrikam Inc"]
+    assert not w.of(ev.VendorCreated) and not w.of(ev.ItemCreated)
+    by_note = {int(b["PrivateNote"].split("PO id ")[1].split(")")[0]): b for b in w.bills()}
+    for po, cust in ((po1, customers["Contoso Ltd"]), (po2, customers["Fabrikam Inc"])):
+        for line in by_note[po]["Line"]:
+            d = line["ItemBasedExpenseLineDetail"]
+            assert d["CustomerRef"]["value"] == cust and d["BillableStatus"] == "Billable"
+            assert d["ItemRef"]["value"] == "400"
+    assert all("CustomerRef" not in l["ItemBasedExpenseLineDetail"] for l in by_note[po3]["Line"])
+    assert all(b["VendorRef"]["value"] == "200" for b in w.bills())
+
+
+async def test_vendor_name_taken_by_a_customer_is_reported_as_a_clash(world_factory):
+    seed = base_seed()
+    seed.qbo.customers.append(qs.customer("300", "Acme"))
+    vendor = seed.autotask.add_vendor("Acme")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.failed == 1 and w.bills() == []
+    entry = _assert_failed(w, po, "name_clash_vendor_is_customer")
+    assert "customer" in entry.cause and "Acme" in entry.cause
+    assert [v for v in w.qbo_list("Vendor")] == []
+
+
+async def test_customer_name_taken_by_a_vendor_is_reported_as_a_clash(world_factory):
+    seed = base_seed()
+    seed.qbo.vendors.append(qs.vendor("200", "Northwind"))
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    cust = seed.autotask.add_company("Northwind")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)], purchaseForCompanyID=cust)
+    w = await world_factory(seed)
+    await w.engine.scan_once()
+    _assert_failed(w, po, "name_clash_customer_is_vendor")
+    assert w.bills() == []
+
+
+async def test_missing_item_with_error_policy_fails_the_po(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Mystery Box", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, missing_item="error", new_item_expense_account=None)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.failed == 1 and summary.todos_created == 1
+    entry = _assert_failed(w, po, "missing_item")
+    assert "Mystery Box" in entry.cause
+    assert w.qbo_list("Item") == [] and w.bills() == []
+
+
+async def test_existing_item_that_is_not_purchasable_fails_the_po(world_factory):
+    seed = base_seed()
+    seed.qbo.items.append(qs.item("400", "Consulting", income_account_id="79", type="Service"))
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Consulting", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed)
+
+    await w.engine.scan_once()
+
+    _assert_failed(w, po, "item_not_purchasable")
+    assert w.bills() == [] and len(w.qbo_list("Item")) == 1
+
+
+async def test_numbers_continue_the_quickbooks_sequence(world_factory):
+    seed = base_seed()
+    seed.qbo.vendors.append(qs.vendor("200", "Old Vendor"))
+    seed.qbo.items.append(qs.item("400", "Cable", expense_account_id=COGS))
+    for i, number in enumerate(["0998", "1005", "PO-99999", "17"]):
+        seed.qbo.bills.append(qs.bill(str(500 + i), "200", [qs.item_line("400", 1, 1.0)], doc_number=number))
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    a = _po(seed, vendor, items=[_line(p, 1, 5)])
+    b = _po(seed, vendor, items=[_line(p, 2, 5)])
+    w = await world_factory(seed, po_number_source="quickbooks")
+
+    await w.engine.scan_once()
+
+    assert (w.po(a)["externalPONumber"], w.po(b)["externalPONumber"]) == ("1006", "1007")
+    assert sorted(b["DocNumber"] for b in w.bills()) == ["0998", "1005", "1006", "1007", "17", "PO-99999"]
+
+
+async def test_numbers_from_autotask_and_a_collision(world_factory):
+    seed = base_seed()
+    seed.qbo.vendors.append(qs.vendor("200", "Someone Else"))
+    seed.qbo.items.append(qs.item("400", "Cable", expense_account_id=COGS))
+    seed.qbo.bills.append(qs.bill("500", "200", [qs.item_line("400", 1, 1.0)], doc_number="PO-2002"))
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    fine = _po(seed, vendor, items=[_line(p, 1, 5)], purchaseOrderNumber="PO-2001")
+    taken = _po(seed, vendor, items=[_line(p, 1, 5)], purchaseOrderNumber="PO-2002")
+    w = await world_factory(seed, po_number_source="autotask")
+
+    summary = await w.engine.scan_once()
+
+    assert (summary.synced, summary.failed) == (1, 1)
+    assert w.po(fine)["externalPONumber"] == "PO-2001"
+    entry = _assert_failed(w, taken, "doc_number_taken")
+    assert "PO-2002" in entry.cause
+    assert sorted(b["DocNumber"] for b in w.bills()) == ["PO-2001", "PO-2002"]
+
+
+async def test_names_quotes_ampersands_colons_and_non_ascii(world_factory):
+    seed = base_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("O'Brien & Söhne: Nord")
+    cust = at.add_company('Zoë\'s "Best"\tCafé')
+    p1 = at.add_product("Cable: Cat6 3m", 5)
+    p2 = at.add_product("Ærø 'Deluxe' & Co", 7)
+    po = _po(seed, vendor, items=[_line(p1, 1, 5), _line(p2, 1, 7)], purchaseForCompanyID=cust)
+    po2 = _po(seed, vendor, items=[_line(p2, 1, 7)], purchaseForCompanyID=cust)
+    w = await world_factory(seed)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 2, [o.cause for o in summary.outcomes]
+    assert [v["DisplayName"] for v in w.qbo_list("Vendor")] == ["O'Brien & Söhne- Nord"]
+    assert [c["DisplayName"] for c in w.qbo_list("Customer")] == ['Zoë\'s "Best" Café']
+    assert sorted(i["Name"] for i in w.qbo_list("Item")) == ["Cable- Cat6 3m", "Ærø 'Deluxe' & Co"]
+    assert {(e.kind, e.adjusted) for e in w.of(ev.NameAdjusted)} == {
+        ("vendor", "O'Brien & Söhne- Nord"), ("customer", 'Zoë\'s "Best" Café'), ("item", "Cable- Cat6 3m")}
+    # A later scan matches the adjusted names instead of creating duplicates.
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po2}", {"externalPONumber": None})
+    again = await w.engine.scan_once()
+    assert again.synced == 1 and len(w.qbo_list("Vendor")) == 1 and len(w.qbo_list("Item")) == 2
+    assert len(w.bills()) == 2  # po2's bill existed: written back again, never created twice
+
+
+async def test_tenant_whose_submitted_value_is_not_2(world_factory):
+    seed = base_seed()
+    at = seed.autotask
+    at.set_picklist("PurchaseOrders", "status", [(1, "New"), (2, "Received Full"), (7, "Submitted")], default=1)
+    vendor = at.add_vendor("Ingram Micro")
+    p = at.add_product("Cable", 5)
+    submitted = _po(seed, vendor, items=[_line(p, 1, 5)], status=7)
+    received = _po(seed, vendor, items=[_line(p, 1, 5)], status=2)
+    w = await world_factory(seed)
+
+    summary = await w.engine.scan_once()
+
+    assert [o.po_id for o in summary.outcomes] == [submitted]
+    assert w.po(received)["externalPONumber"] in (None, "") and len(w.bills()) == 1
