@@ -17,8 +17,7 @@ from tests.sandbox.autotask_helpers import AT, error_of, serve
 def tenant() -> AutotaskSeed:
     seed = empty_autotask_seed()
     usd = 1
-    seed.add("Currencies", {"id": 2, "name": "EUR", "description": "Euro", "displaySymbol": 2, "exchangeRate": 0.5,
-                            "isActive": True, "isInternalCurrency": False})
+    seed.add_currency("EUR", 0.5, description="Euro", id=2, displaySymbol=2)
     v1 = seed.add_vendor("Ingram Micro", id=100, currency_id=usd)
     v2 = seed.add_vendor("Euro Parts GmbH", id=101, currency_id=2)
     seed.add_company("Acme Dental", "Customer", id=200)

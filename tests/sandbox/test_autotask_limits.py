@@ -97,13 +97,13 @@ def _timed(at: AT, path: str) -> tuple[httpx.Response, float]:
 
 
 def test_slow_down_from_half_usage_and_refusal_when_exhausted(fast: AT) -> None:
-    fast.admin("PATCH", "limits", {"slowdown": [[0.5, 0.15], [0.75, 0.3]]})
+    fast.admin("PATCH", "limits", {"slowdown": [[0.5, 0.3], [0.75, 0.6]]})
     _, quick = _timed(fast, "Companies/0")
     fast.admin("PUT", "usage", {"count": 5000})
     _, half = _timed(fast, "Companies/0")
     fast.admin("PUT", "usage", {"count": 7600})
     _, three_quarters = _timed(fast, "Companies/0")
-    assert quick < 0.1 and 0.15 <= half < 0.3 and three_quarters >= 0.3
+    assert quick < 0.25 and 0.3 <= half < 0.6 and three_quarters >= 0.6
     fast.admin("PUT", "usage", {"count": 10000})
     r = fast.get("Companies/0")
     assert r.status_code == 429 and "10000 requests per 60 minutes" in error_of(r)

@@ -135,6 +135,26 @@ class AutotaskSeed:
             self.add("PurchaseOrderItems", {"inventoryLocationID": location, **item, "orderID": po_id})
         return po_id
 
+    def add_resource(self, first: str, last: str, *, id: int | None = None, **fields: Any) -> int:
+        record = {"firstName": first, "lastName": last, "userName": f"{first[:1]}{last}".lower(),
+                  "isActive": True, "resourceType": "Employee", **fields}
+        if id is not None:
+            record["id"] = id
+        return self.add("Resources", record)
+
+    def add_currency(self, code: str, exchange_rate: float, *, description: str = "", id: int | None = None,
+                     **fields: Any) -> int:
+        """A foreign currency; exchange_rate in units of this currency per internal unit (UNVERIFIED)."""
+        record = {"name": code, "description": description or code, "exchangeRate": exchange_rate,
+                  "isActive": True, "isInternalCurrency": False, **fields}
+        if id is not None:
+            record["id"] = id
+        return self.add("Currencies", record)
+
+    def add_action_type(self, name: str, view: int = 1, **fields: Any) -> int:
+        return self.add("ActionTypes", {"name": name, "view": view, "isActive": True, "isSystemActionType": False,
+                                        **fields})
+
     def add_todo(self, company_id: int, action_type: int, assigned_to: int, start: str, end: str,
                  description: str = "", **fields: Any) -> int:
         return self.add("CompanyToDos", {"companyID": company_id, "actionType": action_type,
