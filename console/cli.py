@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+import warnings
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -18,8 +19,58 @@ EXIT_USAGE = 2
 EXIT_SOME_FAILED = 3
 
 
+class UsageError(Exception):
+    """Bad usage or configuration: exit 2 with the message."""
+
+
+class FatalError(Exception):
+    """Cannot connect or authenticate (or the data folder cannot be used): exit 1."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse exits with 2 on bad usage, which is our contract's code for usage errors too."""
+    """argparse exits with 2 on bad usage, which is our contract's code for usage errors too.
+    The message names the command (`atqbo settings set: ...`) and points at its --help."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\nTry '{self.prog} --help'.\n")
+
+
+def _po_id(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be the Autotask purchase order id, a whole number like 12345; got {text!r}")
+    return int(text)
+
+
+def _log_id(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be an error-log entry id, a whole number as shown by `atqbo logs`; got {text!r}")
+    return int(text)
+
+
+def _limit(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _email(text: str) -> str:
+    from sync.settings import SettingsError, parse_value
+
+    try:
+        return parse_value("notify_email", text)
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(exc.problems[0].message) from None
+
+
+def _url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text.strip()
 
 
 def _fault_spec(text: str) -> dict:
@@ -47,11 +98,64 @@ def _fault_spec(text: str) -> dict:
     return spec
 
 
+_EPILOG = """\
+examples:
+  atqbo --demo                         try it: the console on the built-in sandbox
+  atqbo                                the console on your own data (connect from its screens)
+  atqbo --daemon                       run the scheduler headless (e.g. under systemd)
+  atqbo --daemon --once --json         one scan; the last line is a JSON summary
+
+  export ATQBO_AUTOTASK_SECRET=...     (or leave it unset to be asked, hidden)
+  atqbo connect autotask --username api@acme.example --integration-code ABC123
+  atqbo connect quickbooks --client-id AB12...   (asks for the secret, then signs in)
+  atqbo settings show
+  atqbo settings set days_back 7
+  atqbo sync-one 12345 --email me@acme.example
+  atqbo logs --errors
+  atqbo retry --all-failed
+
+exit codes: 0 success; 3 finished but some purchase orders failed; 2 usage or configuration
+error (bad option, unknown setting, missing settings); 1 fatal (cannot connect or authenticate).
+Files live under your user data folder; --data-dir DIR or ATQBO_DATA_DIR=DIR puts them in DIR.
+Each command has its own help: atqbo COMMAND --help.
+"""
+
+_HELP = argparse.RawDescriptionHelpFormatter
+
+
+def _common(json_help: str | None = None) -> argparse.ArgumentParser:
+    """Options every command accepts after its name too (SUPPRESS: don't overwrite a value given
+    before the command)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="folder for settings, secrets, logs (default: your user data folder, "
+                             "or $ATQBO_DATA_DIR)")
+    if json_help:
+        common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
+    return common
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="atqbo", description=(
-        "Move Autotask PSA purchase orders into QuickBooks Online as bills, exactly once. "
-        "Without a command, opens the console."))
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = _Parser(
+        prog="atqbo", formatter_class=_HELP, epilog=_EPILOG,
+        description=(
+            "atqbo moves Autotask PSA purchase orders into QuickBooks Online as bills, exactly "
+            "once.\nWithout a command it opens the console (a terminal UI); with --daemon it "
+            "runs the same\nscheduler headless; the commands below do one thing and exit."))
+    parser.add_argument("--data-dir", metavar="DIR", default=None,
+                        help="folder for settings, secrets and logs (default: your user data "
+                             "folder, or $ATQBO_DATA_DIR)")
+    parser.add_argument("--demo", action="store_true",
+                        help="use the built-in sandbox with demo data (a temporary data folder; "
+                             "nothing real is touched)")
+    parser.add_argument("--daemon", action="store_true",
+                        help="run the scheduler without a UI: scans every scan_interval_minutes, "
+                             "logs to stdout; SIGTERM/SIGINT stop it cleanly, SIGHUP reloads settings")
+    parser.add_argument("--once", action="store_true",
+                        help="with --daemon: run one scan, then exit (0 all synced, 3 some failed)")
+    parser.add_argument("--json", action="store_true",
+                        help="with --daemon or a command: JSON lines; the last line is a JSON summary")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sandbox = commands.add_parser(
         "sandbox", help="serve the local Autotask and QuickBooks Online emulators",
@@ -70,18 +174,202 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="inject a fault: KIND[,service=S][,method=M][,path=REGEX][,every=N][,skip=N]"
                               "[,times=N][,probability=P][,seed=N], KIND one of 429 500 502 503 lost "
                               "(lost: the write commits, the reply is dropped). Repeatable.")
-    sandbox.add_argument("--json", action="store_true",
+    sandbox.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                          help="print the URLs and credentials as one JSON object on the first line")
+
+    connect = commands.add_parser(
+        "connect", help="connect to Autotask or QuickBooks Online (checked before it is saved)",
+        formatter_class=_HELP,
+        description=(
+            "Save the connection to one service after checking that it works. Secrets never go "
+            "on the command line:\nthey come from an environment variable or a hidden prompt."))
+    services = connect.add_subparsers(dest="service", metavar="SERVICE", parser_class=_Parser,
+                                      required=True)
+    at = services.add_parser(
+        "autotask", parents=[_common("print the result as JSON")], formatter_class=_HELP,
+        help="connect to Autotask PSA with an API user",
+        description=(
+            "Connect to Autotask with an API user (Admin > Resources: an API-only user with "
+            "the\n'API User (system)' security level and an integration code).\n"
+            "The secret comes from ATQBO_AUTOTASK_SECRET, or you are asked for it (hidden).\n"
+            "atqbo looks up the user's zone and makes one authenticated call before saving."),
+        epilog=("example:\n  ATQBO_AUTOTASK_SECRET='...' atqbo connect autotask "
+                "--username api@acme.example --integration-code ABC123XYZ"))
+    at.add_argument("--username", required=True, metavar="U", help="the API user's user name (an e-mail address)")
+    at.add_argument("--integration-code", required=True, metavar="C",
+                    help="the API tracking identifier (integration code)")
+    at.add_argument("--zone-url", type=_url, metavar="URL",
+                    help="where the zone lookup is served (default: Autotask's own, "
+                         "https://webservices.autotask.net; the sandbox prints its own)")
+
+    qb = services.add_parser(
+        "quickbooks", parents=[_common("print the result as JSON")], formatter_class=_HELP,
+        help="connect to QuickBooks Online through Intuit OAuth 2.0",
+        description=(
+            "Connect to a QuickBooks Online company with your Intuit app's keys.\n"
+            "The client secret comes from ATQBO_QBO_CLIENT_SECRET, or you are asked for it "
+            "(hidden).\nThe refresh token comes from ATQBO_QBO_REFRESH_TOKEN; without it atqbo "
+            "prints a sign-in URL\nto open in a browser (on this machine, or any other: then "
+            "paste the address you land on\nback here). atqbo reads CompanyInfo before saving."),
+        epilog=("examples:\n  atqbo connect quickbooks --client-id ABcd123   (sign in in a browser)\n"
+                "  ATQBO_QBO_CLIENT_SECRET=... ATQBO_QBO_REFRESH_TOKEN=... atqbo connect quickbooks "
+                "--client-id ABcd123 --realm-id 9130357"))
+    qb.add_argument("--client-id", required=True, metavar="ID", help="your Intuit app's client id")
+    qb.add_argument("--realm-id", metavar="R",
+                    help="the company id (realm); the sign-in tells it, so it is needed only "
+                         "with ATQBO_QBO_REFRESH_TOKEN")
+    qb.add_argument("--api-url", type=_url, metavar="URL",
+                    help="QBO API base (default: production; Intuit's sandbox: "
+                         "https://sandbox-quickbooks.api.intuit.com)")
+    qb.add_argument("--auth-url", type=_url, metavar="URL", help="Intuit authorization endpoint (default: Intuit's)")
+    qb.add_argument("--token-url", type=_url, metavar="URL", help="Intuit token endpoint (default: Intuit's)")
+
+    settings = commands.add_parser(
+        "settings", help="show or change the settings", formatter_class=_HELP,
+        description="Show the settings, or change one (checked before it is saved).")
+    settings_cmds = settings.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser,
+                                            required=True)
+    settings_cmds.add_parser("show", parents=[_common("print the settings as one JSON object")],
+                             help="print every setting and what a scan still needs",
+                             description="Print every setting and what a scan still needs.")
+    set_cmd = settings_cmds.add_parser(
+        "set", parents=[_common("print the result as JSON")], formatter_class=_HELP,
+        help="change one setting",
+        description=(
+            "Change one setting. Values are checked: numbers must be numbers, choices one of the\n"
+            "listed words; an account, action type or resource is checked against the live\n"
+            "QuickBooks / Autotask data when that service is connected. An empty VALUE ('')\n"
+            "clears an optional setting back to its default."),
+        epilog=(
+            "keys:\n"
+            "  days_back N                   look back N days for Submitted POs (0 pauses transfers)\n"
+            "  po_number_source quickbooks|autotask   where the bill number comes from\n"
+            "  missing_item create|error     a PO item whose product is not in QBO\n"
+            "  new_item_expense_account ID   QBO expense account for created items\n"
+            "  ap_account ID                 QBO accounts-payable account for bills\n"
+            "  todo_action_type ID           Autotask action type of error to-dos\n"
+            "  todo_resource ID              Autotask resource who gets error to-dos\n"
+            "  scan_interval_minutes N       minutes between the end of a scan and the next\n"
+            "  notify_email ADDR             who gets failure mail\n"
+            "  smtp_host, smtp_port, smtp_username, smtp_starttls, smtp_from   mail server\n"
+            "    (the SMTP password comes from ATQBO_SMTP_PASSWORD or a hidden prompt:\n"
+            "     atqbo settings set smtp_password -)\n"
+            "  log_retention_days N, log_max_entries N                         error log size\n"
+            "example:\n  atqbo settings set ap_account 33"))
+    set_cmd.add_argument("key", metavar="KEY", help="setting name (see below)")
+    set_cmd.add_argument("value", metavar="VALUE", help="new value ('' to clear)")
+
+    one = commands.add_parser(
+        "sync-one", parents=[_common("print events as JSON lines; the last line is a JSON summary")],
+        help="sync one purchase order now, by its Autotask id", formatter_class=_HELP,
+        description=(
+            "Sync one purchase order now, whatever its date and even if it is marked ERROR\n"
+            "(never one that already has a QuickBooks number). Exit 0 synced, 3 failed."),
+        epilog="example:\n  atqbo sync-one 12345 --email me@acme.example")
+    one.add_argument("po_id", type=_po_id, metavar="PO_ID", help="the Autotask purchase order id (a number)")
+    one.add_argument("--email", type=_email, metavar="ADDR",
+                     help="send the result to this address instead of notify_email")
+
+    logs = commands.add_parser(
+        "logs", parents=[_common("print one JSON object per entry, then a JSON summary line")],
+        help="list the error log", formatter_class=_HELP,
+        description="List error-log entries, newest first.",
+        epilog="examples:\n  atqbo logs --errors\n  atqbo logs --json --limit 500 | jq .")
+    logs.add_argument("--errors", action="store_true", help="only entries still open (not resolved)")
+    logs.add_argument("--limit", type=_limit, default=50, metavar="N", help="at most N entries (default 50)")
+
+    retry = commands.add_parser(
+        "retry", parents=[_common("print events as JSON lines; the last line is a JSON summary")],
+        help="retry one failed purchase order, or all of them", formatter_class=_HELP,
+        description=(
+            "Run a failed purchase order again with the current settings. On success its ERROR\n"
+            "marker becomes the QuickBooks number and the log entry is resolved. Exit 0 all "
+            "synced, 3 some failed."),
+        epilog="examples:\n  atqbo retry 17   (an id from `atqbo logs`)\n  atqbo retry --all-failed")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
+    which.add_argument("--all-failed", action="store_true", help="retry every open entry")
     return parser
 
 
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.command is None:
+        if args.once and not args.daemon:
+            parser.error("--once only works with --daemon (atqbo --daemon --once)")
+        if args.json and not args.daemon:
+            parser.error("--json works with --daemon or with a command (e.g. atqbo settings show --json)")
+        if args.demo and args.data_dir is not None:
+            parser.error("--demo uses its own temporary data folder; drop --data-dir")
+    else:
+        for flag in ("daemon", "demo", "once"):
+            if getattr(args, flag):
+                parser.error(f"--{flag} cannot be combined with the {args.command} command")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_library_warnings()
     parser = _build_parser()
     args = parser.parse_args(argv)
+    _check_combinations(parser, args)
     if args.command == "sandbox":
         return _run_sandbox(args)
-    parser.print_help()
-    return EXIT_USAGE
+    try:
+        if args.command is None and args.daemon:
+            from console.daemon import run_daemon  # never imports Textual
+
+            return run_daemon(data_dir=args.data_dir, once=args.once, demo=args.demo, as_json=args.json)
+        if args.command is None:
+            return _run_console(args)
+        from console import cli_commands as commands
+
+        return commands.run(args)
+    except UsageError as exc:
+        print(f"atqbo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FatalError as exc:
+        print(f"atqbo: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except Exception as exc:
+        return _unexpected(exc)
+    except KeyboardInterrupt:
+        print("atqbo: interrupted", file=sys.stderr)
+        return 130
+
+
+def _quiet_library_warnings() -> None:
+    """authlib warns about its own httpx integration on import (and forces its warnings to
+    "always" when its deprecate module loads, so that is loaded first); an operator can do
+    nothing about it and the line would pollute every command's output."""
+    try:
+        import authlib.deprecate  # noqa: F401  (cheap: it only defines the warning class)
+    except ImportError:
+        return
+    warnings.filterwarnings("ignore", message=r".*httpx module is deprecated.*")
+
+
+def _unexpected(exc: Exception) -> int:
+    """Whatever a command did not turn into a message itself. Client and store errors carry
+    safe, plain messages (never secrets); anything else is named by its type only."""
+    from sync.clients.errors import ApiError
+    from sync.settings import SettingsError
+    from sync.store.errors import StoreError
+
+    if isinstance(exc, SettingsError):
+        print(f"atqbo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, (ApiError, StoreError)):
+        print(f"atqbo: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    print(f"atqbo: unexpected {type(exc).__name__}: {exc}; nothing more was done. Please report it.",
+          file=sys.stderr)
+    return EXIT_FATAL
+
+
+def _run_console(args: argparse.Namespace) -> int:
+    from console.app import run_console  # Textual is imported only here
+
+    result = run_console(data_dir=None if args.demo else args.data_dir, demo=args.demo)
+    return int(result or 0)
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:

@@ -1,0 +1,174 @@
+"""`atqbo --daemon`: the scheduler without a UI (DESIGN §4).
+
+The same engine as the console, with a log sink instead of screens: every engine event is one
+line on stdout (human by default, JSON with --json), which systemd's journal or a log shipper
+takes as it comes. Signals:
+- SIGTERM / SIGINT: stop cleanly. The engine finishes the purchase order in flight and
+  returns (a second signal cancels at once: the journal makes the PO recoverable);
+- SIGHUP: re-read the settings now; what changed is logged, and the next scan uses them.
+
+`--once` runs one scan and exits with the contract's code: 0 all synced (or nothing to do),
+3 some POs failed, 2 the scan could not run for a configuration reason (missing settings,
+not connected), 1 it could not connect or authenticate. With --json the last line on stdout
+is a JSON summary: scanned, synced, failed, skipped, todos_created, api_calls per service,
+duration_s, exit_code.
+
+This module must never import Textual (a test enforces it): it is what runs on a server.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+
+from console.output import Printer, RunSummary
+from sync import events as ev
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
+
+# ScanStopped causes that mean "fix the configuration" (exit 2) rather than "cannot connect or
+# authenticate" (exit 1).
+CONFIG_CAUSES = frozenset({"settings_incomplete", "multicurrency_qbo_off", "status_picklist"})
+
+
+def exit_code_for(summary: RunSummary, stop_codes: list[str]) -> int:
+    """The contract's exit code for what the scans reported."""
+    if stop_codes:
+        return EXIT_USAGE if all(c in CONFIG_CAUSES for c in stop_codes) else EXIT_FATAL
+    return EXIT_SOME_FAILED if summary.failed else EXIT_OK
+
+
+class _LogBridge(logging.Handler):
+    """Python log records (mail failures, store warnings) as daemon lines, same format."""
+
+    def __init__(self, printer: Printer) -> None:
+        super().__init__(level=logging.INFO)
+        self.printer = printer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level = {"WARNING": "warning", "ERROR": "error", "CRITICAL": "error"}.get(
+                record.levelname, "info")
+            self.printer.message(record.getMessage(), level=level, logger=record.name)
+        except Exception:  # logging must never take the daemon down
+            self.handleError(record)
+
+
+def run_daemon(data_dir: str | Path | None = None, once: bool = False, demo: bool = False,
+               as_json: bool = False, stream: IO[str] | None = None) -> int:
+    """Run the scheduler headless; return the process exit code."""
+    printer = Printer(as_json, stream)
+    bridge = _LogBridge(printer)
+    root = logging.getLogger("atqbo")
+    root.addHandler(bridge)
+    root.setLevel(logging.INFO)
+    for name in ("sync",):  # the store and engine log under their module names
+        logging.getLogger(name).addHandler(bridge)
+    try:
+        return anyio.run(_daemon, data_dir, once, demo, printer)
+    except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
+        printer.message("interrupted before the engine started", level="warning")
+        return EXIT_OK
+    finally:
+        root.removeHandler(bridge)
+        logging.getLogger("sync").removeHandler(bridge)
+
+
+async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: Printer) -> int:
+    from console.runtime_headless import RuntimeProblem, open_runtime
+
+    started = time.monotonic()
+    summary = RunSummary()
+    stop_codes: list[str] = []
+
+    def finish(code: int, **extra: Any) -> int:
+        summary.duration_s = time.monotonic() - started
+        record = summary.as_record(exit_code=code, **extra)
+        printer.summary(record, human=f"{summary.human()}; exit code {code}")
+        return code
+
+    try:
+        runtime = await open_runtime(data_dir, demo=demo, engine=True, printer=printer)
+    except RuntimeProblem as problem:
+        printer.message(str(problem), level="error")
+        return finish(problem.exit_code, error=str(problem))
+
+    def on_event(event: ev.Event) -> None:
+        printer.event(event)
+        summary.add(event)
+        if isinstance(event, ev.ScanStopped):
+            stop_codes.append(event.cause_code)
+
+    code = EXIT_OK
+    interrupted = False
+    try:
+        engine = runtime.engine
+        unsubscribe = engine.subscribe(on_event)
+        try:
+            where = runtime.describe()
+            printer.message(f"atqbo daemon started ({where}); "
+                            + ("one scan, then exit" if once else
+                               f"scanning every {runtime.settings.scan_interval_minutes} min after "
+                               "the previous scan ended; SIGTERM stops, SIGHUP reloads settings"),
+                            pid=__import__("os").getpid())
+            async with anyio.create_task_group() as tg:
+                stopping = anyio.Event()
+
+                async def watch_signals() -> None:
+                    nonlocal interrupted
+                    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+                        async for signum in signals:
+                            if signum == signal.SIGHUP:
+                                await _reload(runtime, printer)
+                                continue
+                            name = signal.Signals(signum).name
+                            if not stopping.is_set():
+                                stopping.set()
+                                interrupted = True
+                                printer.message(f"{name} received: stopping after the purchase order "
+                                                "in flight (send it again to stop at once)", level="warning")
+                                tg.start_soon(engine.stop)
+                            else:
+                                printer.message(f"{name} received again: stopping now; the journal "
+                                                "lets the next run finish what was in flight", level="warning")
+                                tg.cancel_scope.cancel()
+
+                async def work() -> None:
+                    if once:
+                        await engine.scan_once()
+                    else:
+                        await engine.run()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(watch_signals)
+                tg.start_soon(work)
+        finally:
+            unsubscribe()
+        code = exit_code_for(summary, stop_codes)
+        if interrupted and not once:
+            code = EXIT_OK if not stop_codes else code
+    finally:
+        with anyio.CancelScope(shield=True):
+            await runtime.aclose()
+    return finish(code, **({"interrupted": True} if interrupted else {}))
+
+
+async def _reload(runtime: Any, printer: Printer) -> None:
+    """SIGHUP: re-read the settings file now and say what changed (a bad file keeps the old
+    settings and says why)."""
+    try:
+        changed = await runtime.reload_settings()
+    except Exception as exc:  # SettingsError / StoreFileError: messages name the key or file
+        printer.message(f"SIGHUP: settings not reloaded, keeping the previous ones: {exc}",
+                        level="error")
+        return
+    if changed:
+        printer.message("SIGHUP: settings reloaded; changed: " + ", ".join(changed),
+                        changed=list(changed))
+    else:
+        printer.message("SIGHUP: settings reloaded; nothing changed", changed=[])

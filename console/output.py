@@ -1,0 +1,271 @@
+"""How the command line and the daemon print: engine events as human log lines or JSON lines,
+and the run summary that `--json` promises as the last line on stdout.
+
+Human lines are for a terminal or the systemd journal:
+    2026-11-25T22:30:10Z INFO  PO 1042 (id 77) synced as bill 1001 (Acme Supplies, 250.00 USD, 2 lines)
+JSON lines are one object per line, stable for scripts and log shippers:
+    {"ts": "2026-11-25T22:30:10Z", "level": "info", "event": "po_synced", "po_id": 77, ...}
+
+Nothing here imports Textual (the daemon uses it) and nothing here ever sees a secret: events
+hold none by design, and free-form messages are written by our own code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any
+
+from sync import events as ev
+
+# ---------------------------------------------------------------- JSON-safe values
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy: datetimes as ISO-8601 UTC, Decimals as strings (exact), enums by value."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.repr}
+    return value
+
+
+def iso(when: datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    return iso(datetime.now(timezone.utc))
+
+
+def snake(name: str) -> str:
+    """`PoSynced` → `po_synced`: the event name used in JSON lines."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+# ---------------------------------------------------------------- events
+
+WARNING_EVENTS: tuple[type, ...] = (ev.PoFailed, ev.ScanStopped, ev.NotificationFailed,
+                                    ev.RateLimited, ev.TransferPaused)
+
+
+def level_of(event: ev.Event) -> str:
+    if isinstance(event, ev.ScanStopped):
+        return "error"
+    if isinstance(event, ev.RetryFinished) and not event.ok:
+        return "warning"
+    return "warning" if isinstance(event, WARNING_EVENTS) else "info"
+
+
+def event_record(event: ev.Event) -> dict[str, Any]:
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "at"}
+    return {"ts": iso(event.at), "level": level_of(event), "event": snake(type(event).__name__),
+            **jsonable(fields)}
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount:.2f} {currency}".strip()
+
+
+def describe(event: ev.Event) -> str:
+    """One plain sentence per event, for people."""
+    e = event
+    if isinstance(e, ev.EngineStarted):
+        return "engine started"
+    if isinstance(e, ev.EngineStopped):
+        return "engine stopped"
+    if isinstance(e, ev.Paused):
+        return "scheduler paused: no scan starts until resumed"
+    if isinstance(e, ev.Resumed):
+        return "scheduler resumed"
+    if isinstance(e, ev.NextScanScheduled):
+        return f"next scan at {iso(e.next_at)} (every {e.interval_minutes:g} min after the last one ended)"
+    if isinstance(e, ev.SettingsReloaded):
+        return "settings reloaded; changed: " + (", ".join(e.changed) or "nothing")
+    if isinstance(e, ev.ScanStarted):
+        return f"scan {e.scan_id} started ({e.trigger}; purchase orders of the last {e.days_back} days)"
+    if isinstance(e, ev.TransferPaused):
+        return f"scan {e.scan_id} transfers nothing: {e.reason}"
+    if isinstance(e, ev.ScanStopped):
+        who = {"autotask": "Autotask", "qbo": "QuickBooks Online"}.get(e.service, e.service)
+        head = f"scan {e.scan_id} stopped" + (f" ({who})" if who else "")
+        return f"{head}: {e.cause}" + (f" What to do: {e.fix}" if e.fix else "")
+    if isinstance(e, ev.ScanFinished):
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(e.api_calls.items())) or "none"
+        state = " (stopped early)" if e.stopped else " (transfer paused)" if e.paused else ""
+        return (f"scan {e.scan_id} finished{state}: {e.scanned} eligible, {e.synced} synced, "
+                f"{e.failed} failed, {e.skipped} skipped, {e.todos_created} to-dos; "
+                f"API calls: {calls}; {e.duration_s:.1f} s")
+    if isinstance(e, ev.PoStarted):
+        return f"PO {e.po_number} (id {e.po_id}) started ({e.source.replace('_', ' ')})"
+    if isinstance(e, ev.PoSynced):
+        resumed = "; resumed an earlier attempt" if e.resumed else ""
+        return (f"PO {e.po_number} (id {e.po_id}) synced as bill {e.doc_number} "
+                f"({e.vendor}, {_money(e.amount, e.currency)}, {e.lines} lines{resumed})")
+    if isinstance(e, ev.PoFailed):
+        tail = f" What to fix: {e.fix}" if e.fix else ""
+        ref = f" [log {e.log_id}]" if e.log_id else ""
+        return f"PO {e.po_number} (id {e.po_id}) failed: {e.cause}.{tail}{ref}".replace("..", ".")
+    if isinstance(e, ev.VendorCreated):
+        cur = f" in {e.currency}" if e.currency else ""
+        return f"QBO vendor {e.name!r} created{cur} (id {e.vendor_id})"
+    if isinstance(e, ev.CustomerCreated):
+        return f"QBO customer {e.name!r} created (id {e.customer_id})"
+    if isinstance(e, ev.ItemCreated):
+        return f"QBO item {e.name!r} created (id {e.item_id}, expense account {e.expense_account})"
+    if isinstance(e, ev.NameAdjusted):
+        return f"{e.kind} name {e.original!r} adjusted to {e.adjusted!r} for QBO"
+    if isinstance(e, ev.TodoCreated):
+        return f"Autotask to-do {e.todo_id} created for PO id {e.po_id} (resource {e.resource_id})"
+    if isinstance(e, ev.NotificationFailed):
+        return f"mail about PO id {e.po_id} to {e.recipient} not sent: {e.reason}"
+    if isinstance(e, ev.RetryStarted):
+        return f"retry of log entry {e.log_id} (PO id {e.po_id}) started"
+    if isinstance(e, ev.RetryFinished):
+        if e.ok:
+            return f"retry of log entry {e.log_id} (PO id {e.po_id}) succeeded: bill {e.doc_number}"
+        return f"retry of log entry {e.log_id} (PO id {e.po_id}) failed again ({e.cause_code})"
+    if isinstance(e, ev.RateLimited):
+        return f"{e.service} asked us to slow down; waiting {e.wait_s:.1f} s"
+    # An event this version does not know yet: still shown, generically.
+    fields = event_record(e)
+    name = fields.pop("event")
+    for k in ("ts", "level"):
+        fields.pop(k)
+    return name.replace("_", " ") + "".join(f" {k}={v}" for k, v in fields.items())
+
+
+def human_line(event: ev.Event) -> str:
+    return f"{iso(event.at)} {level_of(event).upper():<7} {describe(event)}"
+
+
+def json_line(event: ev.Event) -> str:
+    return json.dumps(event_record(event), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- the printer
+
+
+class Printer:
+    """Writes events and our own messages to one stream, as human lines or JSON lines, flushed
+    at once (a daemon's output goes to a pipe or the journal, never left in a buffer)."""
+
+    def __init__(self, as_json: bool, stream: IO[str] | None = None) -> None:
+        self.as_json = as_json
+        self._stream = stream
+
+    @property
+    def stream(self) -> IO[str]:
+        return self._stream or sys.stdout
+
+    def _write(self, line: str) -> None:
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except BrokenPipeError:  # `atqbo ... | head`: the reader left; nothing to tell
+            pass
+
+    def event(self, event: ev.Event) -> None:
+        self._write(json_line(event) if self.as_json else human_line(event))
+
+    __call__ = event
+
+    def message(self, text: str, level: str = "info", **fields: Any) -> None:
+        """A line from the command line or daemon itself (not an engine event)."""
+        if self.as_json:
+            record = {"ts": now_iso(), "level": level, "event": "message", "message": text,
+                      **jsonable(fields)}
+            self._write(json.dumps(record, ensure_ascii=False))
+        else:
+            self._write(f"{now_iso()} {level.upper():<7} {text}")
+
+    def summary(self, record: Mapping[str, Any], human: str | None = None) -> None:
+        """The final line: a JSON object (with --json) or the human text."""
+        if self.as_json:
+            self._write(json.dumps(jsonable(record), ensure_ascii=False))
+        elif human is not None:
+            self._write(human)
+
+
+# ---------------------------------------------------------------- the run summary
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """Counts over one or more scans (or a single-PO sync / retry), for the final JSON line."""
+
+    scans: int = 0
+    scanned: int = 0
+    synced: int = 0
+    failed: int = 0
+    skipped: int = 0
+    todos_created: int = 0
+    api_calls: dict[str, int] = dataclasses.field(default_factory=dict)
+    duration_s: float = 0.0
+    stopped: bool = False
+    stop_cause: str | None = None
+    stop_service: str | None = None
+
+    def add(self, event: ev.Event) -> None:
+        """Fold an engine event in. ScanFinished carries the scan's own counts."""
+        if isinstance(event, ev.ScanFinished):
+            self.scans += 1
+            self.scanned += event.scanned
+            self.synced += event.synced
+            self.failed += event.failed
+            self.skipped += event.skipped
+            self.todos_created += event.todos_created
+            for service, n in event.api_calls.items():
+                self.api_calls[service] = self.api_calls.get(service, 0) + n
+            self.stopped = self.stopped or event.stopped
+        elif isinstance(event, ev.ScanStopped):
+            self.stopped = True
+            self.stop_cause = event.cause
+            self.stop_service = event.service or None
+
+    def as_record(self, **extra: Any) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "scanned": self.scanned, "synced": self.synced, "failed": self.failed,
+            "skipped": self.skipped, "todos_created": self.todos_created,
+            "api_calls": {"autotask": self.api_calls.get("autotask", 0),
+                          "qbo": self.api_calls.get("qbo", 0),
+                          **{k: v for k, v in self.api_calls.items() if k not in ("autotask", "qbo")}},
+            "duration_s": round(self.duration_s, 3),
+        }
+        if self.stopped:
+            record["stopped"] = True
+            if self.stop_cause:
+                record["stop_cause"] = self.stop_cause
+        record.update(extra)
+        return record
+
+    def human(self) -> str:
+        calls = ", ".join(f"{k} {v}" for k, v in self.as_record()["api_calls"].items())
+        return (f"summary: {self.scanned} eligible, {self.synced} synced, {self.failed} failed, "
+                f"{self.skipped} skipped, {self.todos_created} to-dos; API calls: {calls}; "
+                f"{self.duration_s:.1f} s")
+
+
+Handler = Callable[[ev.Event], None]

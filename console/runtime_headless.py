@@ -1,0 +1,302 @@
+"""The pieces the command line and the daemon run on, built from one data folder: the store,
+the two API clients from the saved connection and secrets, the mail notifier, the engine.
+
+This is the headless front ends' own builder until the lead's `console.wiring.build_runtime`
+lands; it has the same shape (`.store`, `.autotask`, `.qbo`, `.engine`, `.sandbox_server`,
+`aclose()`). Problems are raised as `RuntimeProblem` carrying the contract's exit code: 2 for
+what the operator must configure (not connected, missing settings), 1 for what stops us from
+running at all (the engine lock, damaged files).
+
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from typing import TYPE_CHECKING
+
+from sync.settings import Settings, SettingsError
+from sync.store import AutotaskConnection, QboConnection, Store
+from sync.store.errors import EngineLockedError, StoreError
+
+if TYPE_CHECKING:  # the clients (httpx, authlib) and mail load only when a command needs them
+    from sync.clients.autotask import AutotaskClient
+    from sync.clients.oauth import IntuitEndpoints, TokenSet
+    from sync.clients.qbo import QboClient
+    from sync.mail import MailNotifier
+
+EXIT_FATAL, EXIT_USAGE = 1, 2
+
+
+class RuntimeProblem(Exception):
+    """Why the runtime cannot be built, with the exit code the contract gives it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# ---------------------------------------------------------------- connection details
+
+_ZONE_SUFFIX = re.compile(r"/(atservicesrest(/v1\.0(/zoneinformation)?)?)?/*$", re.IGNORECASE)
+
+
+def zone_lookup_base(url: str | None) -> str:
+    """Where the zone lookup goes, from what an operator may paste: a host
+    (https://webservices.autotask.net), the full zoneInformation URL, or a zone's own
+    ATServicesRest URL (every zone answers the lookup)."""
+    if not url:
+        from sync.clients.autotask import DEFAULT_ZONE_LOOKUP_BASE
+
+        return DEFAULT_ZONE_LOOKUP_BASE
+    return _ZONE_SUFFIX.sub("", url.strip()) or url.strip()
+
+
+def intuit_endpoints(auth_url: str | None, token_url: str | None) -> "IntuitEndpoints":
+    """Intuit's OAuth endpoints, or the given ones. The revoke endpoint follows the token
+    endpoint's host when that is not Intuit's (the local sandbox serves all three)."""
+    from sync.clients.oauth import INTUIT_OAUTH, IntuitEndpoints
+
+    if not auth_url and not token_url:
+        return INTUIT_OAUTH
+    revoke = INTUIT_OAUTH.revoke_url
+    if token_url and "intuit.com" not in token_url:
+        origin = re.match(r"^[a-z]+://[^/]+", token_url)
+        if origin:
+            revoke = IntuitEndpoints.local(origin.group(0)).revoke_url
+    return IntuitEndpoints(auth_url=auth_url or INTUIT_OAUTH.auth_url,
+                           token_url=token_url or INTUIT_OAUTH.token_url, revoke_url=revoke)
+
+
+def open_store(data_dir: str | Path | None) -> Store:
+    try:
+        return Store.open(data_dir)
+    except StoreError as exc:
+        raise RuntimeProblem(str(exc), EXIT_FATAL) from None
+
+
+def load_settings(store: Store) -> Settings:
+    try:
+        return store.settings.load()
+    except SettingsError as exc:
+        raise RuntimeProblem(f"{exc}\nFix them with: atqbo settings set KEY VALUE", EXIT_USAGE) from None
+    except StoreError as exc:
+        raise RuntimeProblem(str(exc), EXIT_FATAL) from None
+
+
+def autotask_from_store(store: Store) -> "AutotaskClient":
+    from sync.clients.autotask import AutotaskClient
+
+    conn = store.connection.get_autotask()
+    secret = store.secrets.get_autotask_secret()
+    if conn is None or not secret:
+        raise RuntimeProblem(
+            "Autotask is not connected. Connect it first: "
+            "atqbo connect autotask --username U --integration-code C", EXIT_USAGE)
+    return AutotaskClient(conn.username, conn.integration_code, secret.get_secret_value(),
+                          zone_lookup_base=zone_lookup_base(conn.zone_url))
+
+
+def _tokens_from_store(store: Store, realm_id: str | None) -> "TokenSet | None":
+    from sync.clients.oauth import TokenSet
+
+    stored = store.secrets.get_qbo_tokens()
+    if stored is None:
+        return None
+    expires = stored.access_token_expires_at
+    return TokenSet(
+        access_token=stored.access_token.get_secret_value() if stored.access_token else "",
+        refresh_token=stored.refresh_token.get_secret_value(),
+        expires_at=expires.timestamp() if expires else 0.0, realm_id=realm_id)
+
+
+def persist_tokens(store: Store):
+    """The on_tokens callback: a rotated refresh token is durable before anything uses it."""
+
+    def save(tokens: "TokenSet") -> None:
+        store.secrets.save_qbo_tokens(
+            tokens.refresh_token, tokens.access_token or None,
+            datetime.fromtimestamp(tokens.expires_at, timezone.utc) if tokens.expires_at else None)
+
+    return save
+
+
+def qbo_from_store(store: Store) -> "QboClient":
+    from sync.clients.oauth import IntuitOAuth
+    from sync.clients.qbo import QBO_PRODUCTION, QboClient
+
+    conn = store.connection.get_qbo()
+    secret = store.secrets.get_qbo_client_secret()
+    tokens = _tokens_from_store(store, conn.realm_id if conn else None)
+    if conn is None or not secret or tokens is None or not conn.realm_id:
+        raise RuntimeProblem(
+            "QuickBooks Online is not connected. Connect it first: "
+            "atqbo connect quickbooks --client-id ID", EXIT_USAGE)
+    oauth = IntuitOAuth(conn.client_id, secret.get_secret_value(),
+                        endpoints=intuit_endpoints(conn.auth_url, conn.token_url),
+                        tokens=tokens, on_tokens=persist_tokens(store))
+    return QboClient(oauth, conn.realm_id, api_url=conn.api_url or QBO_PRODUCTION)
+
+
+def notifier_from(store: Store, settings: Settings, on_failure=None) -> "MailNotifier":
+    from sync.mail import MailNotifier, SmtpConfig
+
+    password = store.secrets.get_smtp_password()
+    config = SmtpConfig.from_settings(settings, password.get_secret_value() if password else None)
+    return MailNotifier(config, settings.notify_email, on_failure=on_failure)
+
+
+# ---------------------------------------------------------------- the runtime
+
+
+@dataclass
+class Runtime:
+    store: Store
+    autotask: "AutotaskClient"
+    qbo: "QboClient"
+    settings: Settings
+    notifier: "MailNotifier"
+    engine: Any = None
+    sandbox_server: Any = None
+    _temp: Any = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        where = f"data folder {self.store.locations.data_dir}"
+        return f"demo sandbox at {self.sandbox_server.url}, {where}" if self.sandbox_server else where
+
+    async def reload_settings(self) -> list[str]:
+        """Re-read the settings file (SIGHUP); return the names that changed. The engine reads
+        the settings at the start of each run, so the next scan uses them; the mail notifier
+        is rebuilt here."""
+        fresh = self.store.settings.load()  # SettingsError / StoreError: the caller keeps the old
+        old, new = self.settings.to_values(), fresh.to_values()
+        changed = [k for k in new if old.get(k) != new.get(k)]
+        self.settings = fresh
+        rebuilt = notifier_from(self.store, fresh, self.notifier.on_failure)
+        self.notifier.config, self.notifier.notify_email = rebuilt.config, rebuilt.notify_email
+        reload = getattr(self.engine, "reload_settings", None)
+        if callable(reload):
+            result = reload()
+            if hasattr(result, "__await__"):
+                await result
+        return changed
+
+    async def aclose(self) -> None:
+        for closer in (getattr(self.engine, "aclose", None), self.autotask.aclose, self.qbo.aclose,
+                       self.qbo.oauth.aclose):
+            if closer is None:
+                continue
+            try:
+                await closer()
+            except Exception:
+                pass
+        self.store.close()
+        if self.sandbox_server is not None:
+            self.sandbox_server.stop()
+        if self._temp is not None:
+            self._temp.cleanup()
+
+
+def _demo_folder() -> tuple[Any, Any, Path]:
+    """A sandbox with the demo seed and a fresh temporary data folder already connected to it."""
+    from sync.sandbox.server import Sandbox, SandboxServer
+
+    try:
+        sandbox = Sandbox("demo")
+    except Exception:  # the demo seed is written later; the empty one still runs the daemon
+        sandbox = Sandbox("empty")
+    server = SandboxServer(sandbox)
+    server.start()
+    creds = sandbox.credentials(server.url)
+    temp = tempfile.TemporaryDirectory(prefix="atqbo-demo-")
+    store = Store.open(temp.name)
+    at, oauth, qbo = creds["autotask"], creds["oauth"], creds["qbo"]
+    store.connection.set_autotask(AutotaskConnection(at["username"], at["integration_code"],
+                                                     zone_lookup_base(at["zone_lookup_url"])))
+    store.secrets.set_autotask_secret(at["secret"])
+    store.connection.set_qbo(QboConnection(oauth["client_id"], oauth["realm_id"], qbo["api_url"],
+                                           oauth["auth_url"], oauth["token_url"]))
+    store.secrets.set_qbo_client_secret(oauth["client_secret"])
+    store.secrets.save_qbo_tokens(oauth["refresh_token"])
+    store.close()
+    return server, temp, Path(temp.name)
+
+
+async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engine: bool = False,
+                       printer: Any = None) -> Runtime:
+    """Build the runtime. With `engine`, the engine lock is taken (one engine per data folder),
+    the settings must be complete, and the engine is built with the mail notifier."""
+    server = temp = None
+    if demo:
+        server, temp, data_dir = _demo_folder()
+    store = open_store(data_dir)
+    try:
+        if engine:
+            try:
+                store.acquire_engine_lock()
+            except EngineLockedError as exc:
+                raise RuntimeProblem(str(exc), EXIT_FATAL) from None
+        settings = load_settings(store)
+        autotask = autotask_from_store(store)
+        try:
+            qbo = qbo_from_store(store)
+        except RuntimeProblem:
+            await autotask.aclose()
+            raise
+        if demo and not settings.ready_to_scan():
+            settings = await _demo_settings(store, autotask, qbo)
+        on_failure = (lambda text: printer.message(text, level="warning")) if printer else None
+        notifier = notifier_from(store, settings, on_failure)
+        runtime = Runtime(store, autotask, qbo, settings, notifier, sandbox_server=server, _temp=temp)
+    except BaseException:
+        store.close()
+        if server is not None:
+            server.stop()
+        if temp is not None:
+            temp.cleanup()
+        raise
+    if engine:
+        missing = settings.missing_for_scan()
+        if missing:
+            await runtime.aclose()
+            raise RuntimeProblem(
+                "settings incomplete, a scan cannot run:\n" + "\n".join(f"  {p}" for p in missing)
+                + "\nSet them with: atqbo settings set KEY VALUE (see atqbo settings set --help)",
+                EXIT_USAGE)
+        runtime.engine = build_engine(runtime)
+    return runtime
+
+
+async def _demo_settings(store: Store, autotask: "AutotaskClient", qbo: "QboClient") -> Settings:
+    """Settings that let a demo run at once, picked from the sandbox's own live data."""
+    from sync.clients.autotask_filters import F
+    from sync.clients.qbo_query import Select
+
+    ap = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
+    expense = await qbo.query_all(Select("Account").eq("Classification", "Expense"))
+    action_types = await autotask.query("ActionTypes", [F.eq("isActive", True)])
+    resources = await autotask.query("Resources", [F.eq("isActive", True)])
+    values: dict[str, Any] = {"days_back": 30, "missing_item": "create"}
+    if ap:
+        values["ap_account"] = str(ap[0]["Id"])
+    if expense:
+        values["new_item_expense_account"] = str(expense[0]["Id"])
+    if action_types:
+        values["todo_action_type"] = int(action_types[0]["id"])
+    if resources:
+        values["todo_resource"] = int(resources[0]["id"])
+    for key, value in values.items():
+        store.settings.set(key, value)
+    return store.settings.load()
+
+
+def build_engine(runtime: Runtime) -> Any:
+    from sync.engine import Engine  # the engine helper's class
+
+    return Engine(runtime.store, runtime.autotask, runtime.qbo, notifier=runtime.notifier)
