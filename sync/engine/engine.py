@@ -231,14 +231,12 @@ class Engine:
                 counts["scanned"] = len(pos)
                 if pos:
                     ctx = await self._context(settings)
-                    counts["skipped"] = len(pos)
                     for chunk_start in range(0, len(pos), 100):
                         batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
                         for data in batch:
                             if self._stopping:
                                 break
                             outcome = await self._one(ctx, settings, data, source="scan", alt_email=None)
-                            counts["skipped"] -= 1
                             outcomes.append(outcome)
                             counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
@@ -251,6 +249,8 @@ class Engine:
             self._publish(ScanStopped(scan_id=scan_id, service=halt.service, cause_code=halt.cause.code,
                                       cause=halt.cause.cause, fix=halt.cause.fix))
             await self._notify_stop(halt.cause, settings)
+        # Eligible but not attempted: the scan stopped (or was asked to stop) before them.
+        counts["skipped"] = counts["scanned"] - counts["synced"] - counts["failed"]
         summary = ScanSummary(
             scan_id=scan_id, scanned=counts["scanned"], synced=counts["synced"], failed=counts["failed"],
             skipped=counts["skipped"], todos_created=counts["todos"], api_calls=self._calls_since(calls0),

@@ -296,3 +296,96 @@ async def test_tenant_whose_submitted_value_is_not_2(world_factory):
 
     assert [o.po_id for o in summary.outcomes] == [submitted]
     assert w.po(received)["externalPONumber"] in (None, "") and len(w.bills()) == 1
+
+
+def _multicurrency_autotask(seed):
+    seed.autotask.add("Currencies", {"id": 2, "name": "EUR", "description": "Euro", "displaySymbol": 2,
+                                     "exchangeRate": 1.1, "isActive": True, "isInternalCurrency": False,
+                                     "currencyPositiveFormat": "<Symbol><Amount>",
+                                     "currencyNegativeFormat": "(<Symbol><Amount>)",
+                                     "lastModifiedDateTime": "2024-01-01T00:00:00.000Z"})
+
+
+async def test_currency_on_in_both_bills_in_the_vendor_currency(world_factory):
+    seed = base_seed()
+    _multicurrency_autotask(seed)
+    seed.qbo.prefs.multi_currency = True
+    seed.qbo.prefs.exchange_rates = {"EUR": 1.1}
+    seed.qbo.accounts.append(qs.ap_account("34", "Accounts Payable (A/P) - EUR", currency="EUR"))
+    seed.qbo.vendors.append(qs.vendor("200", "Euro Parts GmbH", currency="EUR"))
+    at = seed.autotask
+    known = at.add_vendor("Euro Parts GmbH", currency_id=2)
+    new = at.add_vendor("Neue Teile AG", currency_id=2)
+    home = at.add_vendor("Dollar Supply", currency_id=1)
+    p = at.add_product("Cable", 5)
+    a = _po(seed, known, items=[_line(p, 2, 10)])
+    b = _po(seed, new, items=[_line(p, 1, 10)])
+    c = _po(seed, home, items=[_line(p, 1, 10)])
+    w = await world_factory(seed)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 3, [o.cause for o in summary.outcomes]
+    bills = {b["VendorRef"]["value"]: b for b in w.bills()}
+    vendors = {v["DisplayName"]: v for v in w.qbo_list("Vendor")}
+    assert vendors["Neue Teile AG"]["CurrencyRef"]["value"] == "EUR"  # created in the Autotask currency
+    for name in ("Euro Parts GmbH", "Neue Teile AG"):
+        bill = bills[vendors[name]["Id"]]
+        assert bill["CurrencyRef"]["value"] == "EUR" and bill["APAccountRef"]["value"] == "34"
+    usd = bills[vendors["Dollar Supply"]["Id"]]
+    assert usd["CurrencyRef"]["value"] == "USD" and usd["APAccountRef"]["value"] == AP
+    assert [e.currency for e in w.of(ev.VendorCreated)] == ["EUR", "USD"]
+    assert all(w.po(x)["externalPONumber"] for x in (a, b, c))
+
+
+async def test_currency_mismatch_fails_the_po(world_factory):
+    seed = base_seed()
+    _multicurrency_autotask(seed)
+    seed.qbo.prefs.multi_currency = True
+    seed.qbo.vendors.append(qs.vendor("200", "Euro Parts GmbH", currency="USD"))
+    vendor = seed.autotask.add_vendor("Euro Parts GmbH", currency_id=2)
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 10)])
+    w = await world_factory(seed)
+
+    await w.engine.scan_once()
+
+    entry = _assert_failed(w, po, "currency_mismatch")
+    assert "EUR" in entry.cause and "USD" in entry.cause
+    assert w.bills() == []
+
+
+async def test_currency_off_in_autotask_on_in_qbo_bills_in_home_currency_at_rate_1(world_factory):
+    seed = base_seed()
+    seed.qbo.prefs.multi_currency = True
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    _po(seed, vendor, items=[_line(p, 3, 10)])
+    w = await world_factory(seed)
+
+    assert (await w.engine.scan_once()).synced == 1
+
+    [bill] = w.bills()
+    assert bill["CurrencyRef"]["value"] == "USD" and float(bill["ExchangeRate"]) == 1.0
+    assert bill["APAccountRef"]["value"] == AP and float(bill["TotalAmt"]) == 30.0
+
+
+async def test_currency_on_in_autotask_off_in_qbo_transfers_nothing_and_says_why_once(world_factory):
+    seed = base_seed()
+    _multicurrency_autotask(seed)
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    pos = [_po(seed, vendor, items=[_line(p, 1, 10)]) for _ in range(3)]
+    w = await world_factory(seed)
+
+    first = await w.engine.scan_once()
+    second = await w.engine.scan_once()
+
+    assert first.stopped is not None and first.stopped.code == "multicurrency_qbo_off"
+    assert first.synced == first.failed == 0 and first.skipped == 3
+    stops = w.of(ev.ScanStopped)
+    assert len(stops) == 2 and all(s.cause_code == "multicurrency_qbo_off" for s in stops)  # one per scan
+    assert [n.cause_code for n in w.notifier.sent] == ["multicurrency_qbo_off"]  # told once, not every scan
+    assert not w.of(ev.PoFailed) and w.todos() == [] and w.bills() == []
+    assert all(w.po(x)["externalPONumber"] in (None, "") for x in pos)
+    assert second.stopped is not None
