@@ -166,7 +166,13 @@ def json_body(response: httpx.Response, service: str) -> object:
 
 
 class SlidingWindowLimiter:
-    """At most `limit` acquisitions in any `window` seconds. Waiters are served in order."""
+    """At most `limit` requests in any `window` seconds, as the *server* counts them.
+
+    The server stamps a request somewhere between our send and our receipt of the answer,
+    so a slot is taken before sending, counts as "now" while the request is in flight, and
+    expires `window` seconds after the answer came back (`release`). Stamping at send time
+    alone lets network jitter squeeze 11 requests into the server's second.
+    """
 
     def __init__(self, limit: int, window: float, *, clock: Clock = time.monotonic,
                  sleep: Sleep = anyio.sleep) -> None:
@@ -176,23 +182,39 @@ class SlidingWindowLimiter:
         self.window = window
         self._clock = clock
         self._sleep = sleep
-        self._starts: deque[float] = deque()
+        self._in_flight = 0
+        self._done: deque[float] = deque()  # release times, oldest first
         self._lock = anyio.Lock()
+        self._released = anyio.Event()
+
+    def _used(self, now: float) -> int:
+        while self._done and self._done[0] <= now - self.window:
+            self._done.popleft()
+        return self._in_flight + len(self._done)
 
     async def acquire(self) -> None:
-        async with self._lock:
+        async with self._lock:  # waiters are served in order
             while True:
                 now = self._clock()
-                while self._starts and self._starts[0] <= now - self.window:
-                    self._starts.popleft()
-                if len(self._starts) < self.limit:
-                    self._starts.append(now)
+                if self._used(now) < self.limit:
+                    self._in_flight += 1
                     return
-                await self._sleep(self._starts[0] + self.window - now + 0.001)
+                if self._done:
+                    # A release never frees a slot (it starts the slot's window), so the next
+                    # free slot is the oldest finished one's expiry.
+                    await self._sleep(self._done[0] + self.window - now + 0.001)
+                else:
+                    await self._released.wait()  # all slots in flight: wait for an answer
+
+    def release(self) -> None:
+        """The answer to a request that acquired a slot has arrived (or it failed)."""
+        self._in_flight -= 1
+        self._done.append(self._clock())
+        event, self._released = self._released, anyio.Event()
+        event.set()
 
     def in_window(self) -> int:
-        now = self._clock()
-        return sum(1 for t in self._starts if t > now - self.window)
+        return self._used(self._clock())
 
 
 class KeyedSemaphores:

@@ -234,17 +234,22 @@ class QboClient:
 
             async def send() -> httpx.Response:
                 nonlocal used_token
-                await self._per_second.acquire()
-                await self._per_minute.acquire()
-                if batch:
-                    await self._batch_per_minute.acquire()
                 used_token = await self.oauth.access_token()
                 headers = {"Authorization": f"Bearer {used_token}", "Accept": "application/json"}
                 if method != "GET":
                     headers["Content-Type"] = content_type
-                self.calls += 1
-                return await self._http.request(method, url, params=params, json=json,
-                                                content=content, headers=headers)
+                limiters = [self._per_second, self._per_minute] + ([self._batch_per_minute] if batch else [])
+                taken = []
+                try:
+                    for limiter in limiters:
+                        await limiter.acquire()
+                        taken.append(limiter)
+                    self.calls += 1
+                    return await self._http.request(method, url, params=params, json=json,
+                                                    content=content, headers=headers)
+                finally:
+                    for limiter in taken:
+                        limiter.release()
 
             resp = await send_with_retry(send, service=SERVICE, safe=safe, policy=self.retry,
                                          should_retry=_should_retry, sleep=self._sleep)
