@@ -1,7 +1,7 @@
 """A writer for the crash test: mixes every kind of store write and prints an ack line only
 after the write call returned. Run: python -m tests.store.crash_writer DATA_DIR SEED
 
-Ack lines (one per acknowledged write):
+First line "ready" once the store is open; then ack lines (one per acknowledged write):
   E <id> <po_id>       error-log entry added
   R <id>               error-log entry resolved
   J <po_id> <state>    journal transition stored
@@ -34,6 +34,8 @@ def main(data_dir: str, seed: int) -> None:
     days = store.settings.load().days_back or 0
     in_flight = {e.po_id: e.state for e in store.journal.unfinished()}
     next_po = max([e.po_id for e in store.journal.all()], default=0) + 1
+    out.write("ready\n")
+    out.flush()
     while True:
         roll = rng.random()
         if roll < 0.35:

@@ -32,6 +32,8 @@ class Acked:
         complete = lines[:-1]
         for line in complete:
             kind, *rest = line.split()
+            if kind == "ready":
+                continue
             if kind == "E":
                 self.errors[int(rest[0])] = int(rest[1])
             elif kind == "R":
@@ -83,12 +85,21 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path):
             [sys.executable, "-m", "tests.store.crash_writer", str(data), str(round_no)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        time.sleep(rng.uniform(0.05, 0.45))
+        head = ""
+        if round_no % 4 == 0:
+            # Kill while it may still be starting (opening files, rebuilding indexes).
+            time.sleep(rng.uniform(0.0, 0.3))
+        else:
+            # Kill mid-writes, timed from when it is ready (machine load does not matter).
+            head = proc.stdout.readline()
+            assert head == "ready\n", proc.stderr.read()
+            time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate()
+        out = head + out
         assert proc.returncode == -signal.SIGKILL, err  # it was still writing when killed
         total_acks += acked.take(out)
         verify(data, acked)
-    assert total_acks > kills * 5, "the writer hardly wrote anything: the test proves little"
+    assert total_acks > kills * 3, "the writer hardly wrote anything: the test proves little"
     # Reopening (in verify) swept the temporary files the killed writers left behind.
     assert [p.name for p in data.rglob("*.tmp")] == []
