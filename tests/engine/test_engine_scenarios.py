@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from conftest import AP, BUYER, COGS, ACTION_GENERAL, base_seed, days_ago, qs
 from sync import events as ev
+from sync.clients.http import RetryPolicy
+from sync.sandbox.control import FaultRule
 
 pytestmark = pytest.mark.anyio
 
@@ -389,3 +392,125 @@ async def test_currency_on_in_autotask_off_in_qbo_transfers_nothing_and_says_why
     assert not w.of(ev.PoFailed) and w.todos() == [] and w.bills() == []
     assert all(w.po(x)["externalPONumber"] in (None, "") for x in pos)
     assert second.stopped is not None
+
+
+async def test_retry_after_a_fix_resolves_the_entry_and_replaces_error(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Mystery Box", 5)
+    po = _po(seed, vendor, items=[_line(p, 2, 5)])
+    w = await world_factory(seed, missing_item="error", new_item_expense_account=None)
+    await w.engine.scan_once()
+    entry = _assert_failed(w, po, "missing_item")
+    todo_id = entry.todo_id
+
+    # Retrying before the fix fails again: same entry (attempts 2), same to-do, no new one.
+    again = await w.engine.retry(entry.id)
+    assert not again.ok and again.cause.code == "missing_item"
+    same = w.store.errors.get(entry.id)
+    assert same.attempts == 2 and same.todo_id == todo_id and same.status.value == "open"
+    assert len(w.todos()) == 1 and len(w.store.errors) == 1
+
+    # The operator fixes QBO (creates the item), then retries.
+    w.qbo_admin("POST", "entities/Item", {"Name": "Mystery Box", "Type": "NonInventory",
+                                          "ExpenseAccountRef": {"value": COGS}})
+    fixed = await w.engine.retry(entry.id)
+
+    assert fixed.ok and fixed.doc_number == "1"
+    assert w.store.errors.get(entry.id).status.value == "resolved"
+    assert w.po(po)["externalPONumber"] == "1"
+    assert len(w.bills()) == 1 and len(w.todos()) == 1
+    finished = w.of(ev.RetryFinished)
+    assert [(f.ok, f.cause_code) for f in finished] == [(False, "missing_item"), (True, None)]
+    assert [e.log_id for e in w.of(ev.RetryStarted)] == [str(entry.id)] * 2
+
+
+async def test_retry_all_after_changing_a_setting(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p1 = seed.autotask.add_product("Part A", 5)
+    p2 = seed.autotask.add_product("Part B", 5)
+    a = _po(seed, vendor, items=[_line(p1, 1, 5)])
+    b = _po(seed, vendor, items=[_line(p2, 1, 5)])
+    w = await world_factory(seed, missing_item="error", new_item_expense_account=None)
+    await w.engine.scan_once()
+    assert len(w.store.errors.open_errors()) == 2
+
+    w.set(missing_item="create", new_item_expense_account=COGS)  # retries use the current settings
+    outcomes = await w.engine.retry_all()
+
+    assert [o.ok for o in outcomes] == [True, True]
+    assert w.store.errors.open_errors() == []
+    assert {w.po(a)["externalPONumber"], w.po(b)["externalPONumber"]} == {"1", "2"}
+
+
+async def test_sync_one_ignores_window_and_error_marker_but_not_a_real_number(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    clash = seed.autotask.add_vendor("Acme")
+    seed.qbo.customers.append(qs.customer("300", "Acme"))
+    p = seed.autotask.add_product("Cable", 5)
+    old_error = _po(seed, vendor, items=[_line(p, 1, 5)], created=400, externalPONumber="ERROR")
+    done = _po(seed, vendor, items=[_line(p, 1, 5)], externalPONumber="1001")
+    bad = _po(seed, clash, items=[_line(p, 1, 5)], created=400)
+    w = await world_factory(seed, days_back=5)
+
+    ok = await w.engine.sync_one(old_error)
+    refused = await w.engine.sync_one(done)
+    missing = await w.engine.sync_one(99999)
+    failed = await w.engine.sync_one(bad, alt_email="buyer@example.com")
+
+    assert ok.ok and w.po(old_error)["externalPONumber"] == ok.doc_number == "1"
+    assert not refused.ok and refused.cause.code == "po_already_synced" and w.po(done)["externalPONumber"] == "1001"
+    assert not missing.ok and missing.cause.code == "po_not_found"
+    assert not failed.ok and failed.cause.code == "name_clash_vendor_is_customer"
+    _assert_failed(w, bad, "name_clash_vendor_is_customer")
+    notice = next(n for n in w.notifier.sent if n.po_id == bad)
+    assert notice.recipient == "buyer@example.com"  # the alternate address of this sync
+    assert w.store.errors.latest_open_for_po(bad).alt_email == "buyer@example.com"
+    assert len(w.bills()) == 1
+
+
+async def test_auth_failure_mid_scan_stops_with_one_message(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    pos = [_po(seed, vendor, items=[_line(p, 1, 5)]) for _ in range(4)]
+    w = await world_factory(seed)
+
+    def revoke_after_first_bill(event):
+        if isinstance(event, ev.PoSynced) and len(w.of(ev.PoSynced)) == 1:
+            # The QBO connection is revoked (e.g. from Intuit's app management page).
+            r = httpx.post(w.server.url + "/_sandbox/oauth/revoke-all", timeout=10)
+            assert r.status_code < 300, r.text
+
+    w.engine.subscribe(revoke_after_first_bill)
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 1 and summary.failed == 0 and summary.skipped == 3
+    assert summary.stopped is not None and summary.stopped.code == "qbo_auth"
+    [stop] = w.of(ev.ScanStopped)
+    assert stop.service == "qbo" and "Reconnect QuickBooks" in stop.fix
+    assert not w.of(ev.PoFailed) and w.todos() == []
+    assert [w.po(x)["externalPONumber"] for x in pos] == ["1", None, None, None]
+    assert len(w.bills()) == 1
+    assert [n.cause_code for n in w.notifier.sent] == ["qbo_auth"]
+
+
+async def test_autotask_down_stops_the_scan_without_failing_pos(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed)
+    # Every Autotask call answers 503 (the client retries, then gives up).
+    w.server.sandbox.faults.add(FaultRule(kind="503", service="autotask", path="PurchaseOrders"))
+    w.at.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)  # give up fast
+
+    summary = await w.engine.scan_once()
+
+    assert summary.stopped is not None and summary.stopped.code == "autotask_down"
+    assert w.of(ev.ScanStopped)[0].service == "autotask"
+    assert w.bills() == [] and w.todos() == [] and len(w.store.errors) == 0
+    w.server.sandbox.faults.clear()
+    assert (await w.engine.scan_once()).synced == 1 and w.po(po)["externalPONumber"] == "1"
