@@ -1,0 +1,139 @@
+"""The scheduler and the event bus: run(), scan_now(), pause()/resume(), stop(), subscribers;
+and the basic exactly-once path (journal, requestid, look-up before re-create)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from conftest import base_seed, days_ago
+from sync import events as ev
+from sync.clients.http import RetryPolicy
+from sync.sandbox.control import FaultRule
+from sync.store import JournalState
+
+pytestmark = pytest.mark.anyio
+
+
+def _seed_with_pos(n: int):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    ids = [seed.autotask.add_po(vendor, "Submitted", items=[{"productID": p, "quantity": 1, "unitCost": 5}],
+                                createDateTime=days_ago(1)) for _ in range(n)]
+    return seed, ids
+
+
+async def _wait_for(w, kind, count=1, timeout=10.0):
+    with anyio.fail_after(timeout):
+        while len(w.of(kind)) < count:
+            await anyio.sleep(0.01)
+
+
+async def test_run_scans_at_once_then_waits_the_interval_and_scan_now_wakes_it(world_factory):
+    seed, ids = _seed_with_pos(1)
+    w = await world_factory(seed, scan_interval_minutes=60)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(w.engine.run)
+        await _wait_for(w, ev.NextScanScheduled)
+        [first] = w.of(ev.ScanFinished)
+        assert first.synced == 1
+        nxt = w.of(ev.NextScanScheduled)[0]
+        assert nxt.interval_minutes == 60 and (nxt.next_at - first.at).total_seconds() > 3500
+        await anyio.sleep(0.1)
+        assert len(w.of(ev.ScanStarted)) == 1  # still waiting for the interval
+        w.engine.scan_now()
+        await _wait_for(w, ev.ScanFinished, 2)
+        assert w.of(ev.ScanStarted)[1].trigger == "manual"
+        await w.engine.stop()
+    assert isinstance(w.events[0], ev.EngineStarted) and isinstance(w.events[-1], ev.EngineStopped)
+
+
+async def test_pause_holds_scheduled_scans_until_resume(world_factory):
+    seed, _ = _seed_with_pos(0)
+    w = await world_factory(seed, scan_interval_minutes=1)
+    w.engine.pause()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(w.engine.run)
+        await anyio.sleep(0.2)
+        assert w.of(ev.ScanStarted) == []  # paused before the first scan
+        w.engine.resume()
+        await _wait_for(w, ev.ScanFinished)
+        await w.engine.stop()
+    assert [type(e) for e in w.events if isinstance(e, (ev.Paused, ev.Resumed))] == [ev.Paused, ev.Resumed]
+
+
+async def test_settings_are_reread_before_each_scan(world_factory):
+    seed, ids = _seed_with_pos(1)
+    w = await world_factory(seed, days_back=0)
+    assert (await w.engine.scan_once()).paused
+    w.set(days_back=3, scan_interval_minutes=20)
+    summary = await w.engine.scan_once()
+    assert summary.synced == 1
+    assert set(w.of(ev.SettingsReloaded)[0].changed) == {"days_back", "scan_interval_minutes"}
+
+
+async def test_a_failing_subscriber_never_breaks_the_engine(world_factory):
+    seed, ids = _seed_with_pos(1)
+    w = await world_factory(seed)
+
+    def broken(event):
+        raise RuntimeError("subscriber bug")
+
+    seen = []
+    w.engine.subscribe(broken)
+    unsubscribe = w.engine.subscribe(seen.append)
+    summary = await w.engine.scan_once()
+    assert summary.synced == 1 and any(isinstance(e, ev.PoSynced) for e in seen)
+    unsubscribe()
+    n = len(seen)
+    await w.engine.scan_once()
+    assert len(seen) == n
+
+
+async def test_a_lost_bill_reply_is_looked_up_not_created_again(world_factory):
+    seed, [po] = _seed_with_pos(1)
+    w = await world_factory(seed)
+    # The bill is committed in QBO, then the reply is lost (every resend too, for this scan).
+    w.server.sandbox.faults.add(FaultRule(kind="lost", service="qbo", method="POST", path=r"/bill$", times=10))
+    w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+
+    first = await w.engine.scan_once()
+
+    assert first.stopped is not None and first.stopped.code == "qbo_down"
+    assert w.store.journal.get(po).state is JournalState.BILL_REQUESTED
+    assert len(w.bills()) == 1 and w.po(po)["externalPONumber"] in (None, "")
+    w.server.sandbox.faults.clear()
+
+    second = await w.engine.scan_once()
+
+    assert second.synced == 1 and len(w.bills()) == 1  # found by number and PO tag, not re-created
+    assert w.po(po)["externalPONumber"] == w.bills()[0]["DocNumber"]
+    assert w.store.journal.get(po).state is JournalState.WRITTEN_BACK
+    assert w.of(ev.PoSynced)[-1].resumed
+
+
+async def test_a_failed_write_back_is_finished_later_without_a_second_bill(world_factory):
+    seed, [po] = _seed_with_pos(1)
+    w = await world_factory(seed)
+    w.server.sandbox.faults.add(FaultRule(kind="503", service="autotask", method="PATCH", path="PurchaseOrders"))
+    w.at.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+
+    first = await w.engine.scan_once()
+
+    assert first.stopped is not None and first.stopped.code == "autotask_down"
+    assert w.store.journal.get(po).state is JournalState.BILL_CREATED and len(w.bills()) == 1
+    w.server.sandbox.faults.clear()
+
+    second = await w.engine.scan_once()
+
+    assert second.synced == 1 and len(w.bills()) == 1
+    assert w.po(po)["externalPONumber"] == w.bills()[0]["DocNumber"]
+
+
+async def test_request_ids_are_deterministic_per_po_and_attempt():
+    from sync.engine.resolve import request_id
+
+    assert request_id("r", 7, 1) == request_id("r", 7, 1)
+    assert len({request_id("r", 7, 1), request_id("r", 7, 2), request_id("r", 8, 1), request_id("q", 7, 1)}) == 4
+    assert len(request_id("r", 7, 1)) <= 36
