@@ -141,6 +141,11 @@ class Engine:
     async def run(self) -> None:
         """Scan at once, then `scan_interval_minutes` after each scan ended, until `stop()`.
         Settings are read again before every scan."""
+        locked_here = False
+        if hasattr(self.store, "acquire_engine_lock") and not getattr(self.store, "holds_engine_lock", False):
+            # One engine per data folder: a second one would race on the same POs.
+            self.store.acquire_engine_lock()
+            locked_here = True
         self._running = True
         self._stopping = False
         self._stopped = anyio.Event()
@@ -162,6 +167,8 @@ class Engine:
                 await self._sleep(timeout)
         finally:
             self._running = False
+            if locked_here:
+                self.store.release_engine_lock()
             self._publish(EngineStopped())
             self._stopped.set()
 
@@ -268,7 +275,17 @@ class Engine:
             submitted = await sources.submitted_value(self.autotask)
             since = window_start(self.clock(), settings.days_back or 0)
             found = await sources.eligible_pos(self.autotask, submitted, since)
-            return sorted((p for p in found if is_eligible(p, submitted, since)), key=lambda p: int(p["id"]))
+            chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
+            # POs a crash left mid-way (a bill requested or created, the number not written
+            # back) are finished whatever their date: the window must not strand a bill.
+            unfinished = await anyio.to_thread.run_sync(self.store.journal.unfinished)
+            for entry in unfinished:
+                if entry.po_id in chosen or entry.state.value not in ("bill_requested", "bill_created"):
+                    continue
+                po = await self.autotask.get("PurchaseOrders", entry.po_id)
+                if po is not None and is_blank(po.get("externalPONumber")):
+                    chosen[entry.po_id] = po
+            return [chosen[k] for k in sorted(chosen)]
 
         from sync.clients.errors import PicklistError
 

@@ -184,6 +184,14 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         state = S.SEEN
 
     uncertain = state is S.BILL_REQUESTED
+    if uncertain and entry is not None:
+        # The create may have reached QBO (a crash or a lost reply): look before sending again.
+        found = await ctx.resolver.find_bill_of(po_id, entry.doc_number, entry.vendor_id)
+        if found is not None:
+            entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(found["Id"]),
+                                   doc_number=str(found.get("DocNumber") or entry.doc_number))
+            return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
+                                     resumed=True)
     if state is None:
         entry = await _journal(ctx, po_id, None, S.SEEN, po_number=po_number)
     elif state in (S.SEEN, S.RESOLVED):
@@ -197,9 +205,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
     rid = entry.request_id if uncertain and entry.request_id else request_id(ctx.qbo.realm_id, po_id, entry.attempt)
 
     bill: dict | None = None
-    if uncertain:
-        bill = await ctx.resolver.find_bill_of(po_id, prepared.doc_number, prepared.vendor_id)
-    else:
+    if not uncertain:
         entry = await _journal(ctx, po_id, S.SEEN, S.RESOLVED, doc_number=prepared.doc_number, request_id=rid,
                                vendor_id=prepared.vendor_id)
         if ctx.numbers_from_autotask:

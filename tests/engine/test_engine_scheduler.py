@@ -137,3 +137,20 @@ async def test_request_ids_are_deterministic_per_po_and_attempt():
     assert request_id("r", 7, 1) == request_id("r", 7, 1)
     assert len({request_id("r", 7, 1), request_id("r", 7, 2), request_id("r", 8, 1), request_id("q", 7, 1)}) == 4
     assert len(request_id("r", 7, 1)) <= 36
+
+
+async def test_a_po_left_mid_way_is_finished_even_outside_the_window(world_factory):
+    seed, [po] = _seed_with_pos(1)
+    w = await world_factory(seed, days_back=5)
+    w.server.sandbox.faults.add(FaultRule(kind="503", service="autotask", method="PATCH", path="PurchaseOrders"))
+    w.at.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+    await w.engine.scan_once()
+    assert w.store.journal.get(po).state is JournalState.BILL_CREATED
+    w.server.sandbox.faults.clear()
+    # Days pass: the PO's creation date leaves the window before the next scan.
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"createDateTime": days_ago(40)})
+
+    second = await w.engine.scan_once()
+
+    assert second.synced == 1 and len(w.bills()) == 1
+    assert w.po(po)["externalPONumber"] == w.bills()[0]["DocNumber"]
