@@ -1,0 +1,512 @@
+"""The Textual app: wiring only. It owns the runtime (store, clients, engine), runs the engine
+as a named worker in its own event loop, turns engine events into typed messages
+(console.messages), folds them into the live state and tells the screens what changed.
+
+Screens are modes (live, logs, sync_one, settings, connect), each keeping its state while the
+operator moves between them; help and log details are modal screens on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from screens.connect import ConnectScreen
+from screens.live import LiveScreen
+from screens.logs import LogsScreen
+from screens.settings import SettingsScreen
+from screens.state import LiveState
+from screens.sync_one import SyncOneScreen
+from sync import events as ev
+
+from . import messages as msg
+from .commands import AtqboCommands, PaletteCommand
+
+Clock = Callable[[], datetime]
+
+NAV = (("live", "Live"), ("logs", "Logs"), ("sync_one", "Sync one PO"), ("settings", "Settings"),
+       ("connect", "Connect"))
+
+
+# The five screen keys show as one footer entry ("1234 Screens"): an 80-column footer has room.
+SCREENS = Binding.Group("Screens", compact=True)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AtqboApp(App[int]):
+    """The operator console."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "atqbo"
+    COMMANDS = {AtqboCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    MODES = {"live": LiveScreen, "logs": LogsScreen, "sync_one": SyncOneScreen,
+             "settings": SettingsScreen, "connect": ConnectScreen}
+
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", id="help", tooltip="Keys and what each screen is for."),
+        Binding("1", "go('live')", "Live", id="go-live", group=SCREENS, tooltip="The current scan and what it did."),
+        Binding("2", "go('logs')", "Logs", id="go-logs", group=SCREENS, tooltip="Errors and outcomes; retry."),
+        Binding("3", "go('sync_one')", "Sync PO", id="go-sync-one", group=SCREENS, tooltip="Sync one PO by its id."),
+        Binding("4", "go('settings')", "Settings", id="go-settings", group=SCREENS, tooltip="What the sync does."),
+        Binding("5", "go('connect')", "Connect", id="go-connect", group=SCREENS, tooltip="Sign in again (keeps the settings)."),
+        Binding("escape", "back", "Back", show=False, id="back"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Stop the engine (after the PO in flight) and quit."),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-now"),
+    ]
+
+    def __init__(self, runtime: Any = None, *, runtime_factory: Callable[[], Awaitable[Any]] | None = None,
+                 demo: bool = False, clock: Clock | None = None, local_times: bool = True,
+                 start_engine: bool = True, data_dir: Path | None = None) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.runtime_factory = runtime_factory
+        self.demo = demo
+        self.data_dir = data_dir
+        self.now: Clock = clock or _utcnow
+        self.local_times = local_times
+        self.start_engine = start_engine
+        self.live = LiveState()
+        self._log_source: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._engine_worker: Worker | None = None
+        self._call_samples: deque[tuple[float, int, int]] = deque(maxlen=3700)
+        self._sync_one_po: int | None = None
+        self.runtime_closed = False
+
+    # ---------------------------------------------------------------- runtime parts
+
+    @property
+    def store(self) -> Any:
+        return self.runtime.store
+
+    @property
+    def engine(self) -> Any:
+        return getattr(self.runtime, "engine", None)
+
+    @property
+    def autotask(self) -> Any:
+        return getattr(self.runtime, "autotask", None)
+
+    @property
+    def qbo(self) -> Any:
+        return getattr(self.runtime, "qbo", None)
+
+    @property
+    def connected(self) -> bool:
+        return self.engine is not None and self.autotask is not None and self.qbo is not None
+
+    def log_source(self) -> Any:
+        if self._log_source is None or self._log_source.errors is not self.store.errors:
+            from screens.log_source import ErrorLogSource
+
+            self._log_source = ErrorLogSource(self.store.errors)
+        return self._log_source
+
+    # ---------------------------------------------------------------- start and stop
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._sample_calls, name="api-budget-sampler")
+        if self.runtime is None and self.runtime_factory is not None:
+            self.switch_mode("live")  # shows "Starting…" while the runtime opens
+            self._open_runtime()
+        else:
+            self._runtime_ready()
+
+    @work(group="startup", exit_on_error=False,
+          description="Opening the data folder and connecting (starting the sandbox for --demo)")
+    async def _open_runtime(self) -> None:
+        from screens.runtime import StartupError
+
+        assert self.runtime_factory is not None
+        try:
+            self.runtime = await self.runtime_factory()
+        except StartupError as exc:
+            self.exit(exc.exit_code, message=f"atqbo: {exc}")
+            return
+        except Exception as exc:
+            self.exit(1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
+            return
+        self._runtime_ready()
+
+    def _runtime_ready(self) -> None:
+        if self.connected:
+            if self.current_mode != "live":
+                self.switch_mode("live")
+            if self.start_engine:
+                self.start_engine_worker()
+        else:
+            self.switch_mode("connect")
+
+    def start_engine_worker(self) -> None:
+        if self._engine_worker is not None and self._engine_worker.state == WorkerState.RUNNING:
+            return
+        self._unsubscribe = self.engine.subscribe(self._engine_event)
+        self._engine_worker = self._run_engine()
+
+    def _engine_event(self, event: ev.Event) -> None:
+        # Called by the engine (in this loop, or from a thread: post_message is thread-safe).
+        self.post_message(msg.message_for(event))
+
+    @work(group="engine", exclusive=True, exit_on_error=False, description="Sync engine: scans on schedule")
+    async def _run_engine(self) -> None:
+        await self.engine.run()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state != WorkerState.ERROR:
+            return
+        error = worker.error
+        text = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        if worker.group == "engine":
+            self.post_message(msg.EngineFailed(text))
+        else:
+            self.notify(text, title=worker.description or "Background work failed", severity="error", timeout=10)
+
+    @on(msg.EngineFailed)
+    def _engine_failed(self, message: msg.EngineFailed) -> None:
+        self.live.engine = "failed"
+        self.live.stop_reason = message.error
+        self.notify(message.error, title="The sync engine stopped", severity="error", timeout=15)
+        self._tell_live(())
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        close = getattr(self.runtime, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:
+                pass
+            self.runtime_closed = True
+        self.exit(0)
+
+    async def shutdown(self) -> None:
+        engine = self.engine
+        if engine is not None and self._engine_worker is not None and self._engine_worker.is_running:
+            try:
+                await asyncio.wait_for(engine.stop(), timeout=10)
+            except Exception:  # stopping must never keep the operator from quitting
+                pass
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # ---------------------------------------------------------------- engine events
+
+    @on(msg.EngineReported)
+    def _engine_reported(self, message: msg.EngineReported) -> None:
+        event = message.event
+        changed = self.live.apply(event, self.now())
+        self._tell_live(changed)
+        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished, ev.PoSynced)):
+            if self._log_source is not None:
+                self._log_source.changed()
+            logs = self._mode_screen("logs")
+            if logs is not None:
+                logs.log_changed()  # type: ignore[attr-defined]
+        if isinstance(event, ev.PoStarted) and event.po_id == self._sync_one_po:
+            sync_one = self._mode_screen("sync_one")
+            if sync_one is not None:
+                sync_one.show_progress(f"Syncing PO {event.po_number or event.po_id}…")  # type: ignore[attr-defined]
+        if isinstance(event, ev.ScanStopped):
+            self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
+
+    def _tell_live(self, changed: tuple[int, ...]) -> None:
+        live = self._mode_screen("live")
+        if live is None:
+            return
+        if changed:
+            live.rows_changed(changed)  # type: ignore[attr-defined]
+        else:
+            live.activity_changed()  # type: ignore[attr-defined]
+
+    def _mode_screen(self, mode: str) -> Screen | None:
+        """The mounted screen of a mode, if it has been opened."""
+        stack = self._screen_stacks.get(mode) or []
+        screen = stack[0] if stack else None
+        return screen if screen is not None and screen.is_mounted else None
+
+    def _sample_calls(self) -> None:
+        at = getattr(self.autotask, "calls", 0) or 0
+        qb = getattr(self.qbo, "calls", 0) or 0
+        self._call_samples.append((time.monotonic(), at, qb))
+
+    def calls_in_window(self, seconds: float) -> tuple[int, int]:
+        """API requests sent to (Autotask, QBO) in the last `seconds`."""
+        if not self._call_samples:
+            return 0, 0
+        now, at_now, qb_now = self._call_samples[-1]
+        base = self._call_samples[0]
+        for sample in self._call_samples:
+            if now - sample[0] <= seconds:
+                base = sample
+                break
+        return at_now - base[1], qb_now - base[2]
+
+    # ---------------------------------------------------------------- what screens ask for
+
+    def scan_now(self) -> None:
+        if self.engine is not None:
+            self.engine.scan_now()
+            self.notify("A scan starts now.", timeout=3)
+
+    def pause_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.pause()
+
+    def resume_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.resume()
+
+    def sync_one(self, po_id: int, alt_email: str | None) -> None:
+        self._sync_one_po = po_id
+        self._sync_one(po_id, alt_email)
+
+    @work(group="sync-one", exit_on_error=False, description="Syncing one purchase order")
+    async def _sync_one(self, po_id: int, alt_email: str | None) -> None:
+        try:
+            result = await self.engine.sync_one(po_id, alt_email=alt_email)
+            finished = _sync_one_result(po_id, result)
+        except Exception as exc:
+            finished = msg.SyncOneFinished(po_id, ok=False, cause=str(exc) or type(exc).__name__)
+        self._sync_one_po = None
+        self.post_message(finished)
+
+    @on(msg.SyncOneFinished)
+    def _sync_one_finished(self, message: msg.SyncOneFinished) -> None:
+        screen = self._mode_screen("sync_one")
+        if screen is not None:
+            screen.finished(message)  # type: ignore[attr-defined]
+
+    def retry(self, log_id: str) -> None:
+        self.notify(f"Retrying log entry {log_id}…", timeout=3)
+        self._retry(log_id)
+
+    @work(group="retry", exit_on_error=False, description="Retrying a failed purchase order")
+    async def _retry(self, log_id: str) -> None:
+        entry_id: Any = int(log_id) if str(log_id).isdigit() else log_id
+        await self.engine.retry(entry_id)
+
+    def retry_all(self) -> None:
+        self.notify("Retrying every open error…", timeout=3)
+        self._retry_all()
+
+    @work(group="retry", exit_on_error=False, description="Retrying every open error")
+    async def _retry_all(self) -> None:
+        await self.engine.retry_all()
+
+    def demo_fix(self, entry: Any) -> None:
+        if not self.demo:
+            return
+        self._demo_fix(entry)
+
+    @work(group="demo-fix", exit_on_error=False, description="Demo: fixing a cause in the sandbox")
+    async def _demo_fix(self, entry: Any) -> None:
+        from screens.demo_fix import DemoFixError, fix_cause
+
+        try:
+            text = await fix_cause(self.runtime, entry)
+        except DemoFixError as exc:
+            self.notify(str(exc), title="Demo: not fixed", severity="warning", timeout=8)
+            return
+        self.notify(text + "\nNow press r to retry it.", title="Demo: fixed in the sandbox", timeout=8)
+
+    def settings_saved(self, changed: tuple[str, ...]) -> None:
+        names = ", ".join(changed) if changed else "nothing changed"
+        self.notify(f"Saved ({names}). The next scan uses them.", title="Settings", timeout=5)
+
+    def show_log_entry(self, log_id: str) -> None:
+        self._open_log_entry(log_id)
+
+    @work(thread=True, group="log-entry", exclusive=True, description="Reading a log entry")
+    def _open_log_entry(self, log_id: str) -> None:
+        entry = self.log_source().get(log_id)
+        if entry is not None:
+            self.call_from_thread(self._push_log_entry, entry)
+
+    def _push_log_entry(self, entry: Any) -> None:
+        from screens.logs import LogEntryScreen
+
+        def chosen(choice: str | None) -> None:
+            if choice == "retry":
+                self.retry(entry.id)
+            elif choice == "fix":
+                self.demo_fix(entry)
+
+        self.push_screen(LogEntryScreen(entry, demo=self.demo, local_times=self.local_times), chosen)
+
+    async def release_runtime(self) -> None:
+        """Stop the engine and close the clients and the store (the connect screen reopens them).
+        In the demo the sandbox and its temporary folder are kept for the new runtime."""
+        await self.shutdown()
+        if self._engine_worker is not None:
+            self._engine_worker.cancel()
+            self._engine_worker = None
+        old = self.runtime
+        self._kept_demo = (getattr(old, "sandbox_server", None), getattr(old, "_temp", None))
+        for closer in (getattr(old.autotask, "aclose", None), getattr(old.qbo, "aclose", None),
+                       getattr(getattr(old.qbo, "oauth", None), "aclose", None)):
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:
+                    pass
+        for extra in getattr(old, "extra", []) or []:
+            try:
+                await extra.aclose()
+            except Exception:
+                pass
+        old.store.close()
+        self._log_source = None
+
+    async def reconnected(self, runtime: Any) -> None:
+        """The connect screen made a new connection: adopt its runtime, start scanning."""
+        server, temp = getattr(self, "_kept_demo", (None, None))
+        if server is not None and getattr(runtime, "sandbox_server", None) is None:
+            runtime.sandbox_server = server
+        if temp is not None and hasattr(runtime, "_temp") and runtime._temp is None:
+            runtime._temp = temp
+        self.runtime = runtime
+        self._log_source = None
+        self.live = LiveState()
+        await self.switch_mode("live")
+        live = self._mode_screen("live")
+        if live is not None:
+            live.redraw_all()  # type: ignore[attr-defined]
+        if self.start_engine:
+            self.start_engine_worker()
+
+    # ---------------------------------------------------------------- navigation
+
+    def action_go(self, mode: str) -> None:
+        if mode != "connect" and not self.connected:
+            self.notify("Connect first: QuickBooks Online and Autotask.", severity="warning")
+            return
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def go_back(self) -> None:
+        if self.connected and self.current_mode != "live":
+            self.switch_mode("live")
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.go_back()
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go":
+            (mode,) = parameters
+            if mode == self.current_mode:
+                return False  # no key for where you already are
+            return True if (mode == "connect" or self.connected) else None
+        if action == "back":
+            return len(self.screen_stack) > 1 or self.current_mode != "live"
+        return True
+
+    # ---------------------------------------------------------------- command palette
+
+    def palette_commands(self, screen: Screen) -> list[PaletteCommand]:
+        from screens.help import HelpScreen
+        from screens.logs import LogsScreen
+
+        out: list[PaletteCommand] = []
+        for mode, title in NAV:
+            if mode != self.current_mode and (mode == "connect" or self.connected):
+                out.append(PaletteCommand(f"go: {title}", lambda m=mode: self.action_go(m),
+                                          f"Open the {title} screen"))
+        if self.connected:
+            state = self.live.engine
+            if state in ("idle", "paused"):
+                out.append(PaletteCommand("run: Scan now", self.scan_now, "Start a scan without waiting"))
+            if state == "paused":
+                out.append(PaletteCommand("run: Resume the scheduler", self.resume_engine, "Scans start again"))
+            elif state not in ("stopped", "failed"):
+                out.append(PaletteCommand("run: Pause the scheduler", self.pause_engine, "No new scan starts"))
+            out.append(PaletteCommand("log: Retry all open errors", self.retry_all,
+                                      "Re-run every failed PO with the current settings"))
+            if isinstance(screen, LogsScreen):
+                out += [
+                    PaletteCommand("log: Retry the selected error", screen.action_retry, "r"),
+                    PaletteCommand("log: Filter by text", screen.action_filter_text, "/"),
+                    PaletteCommand("log: Cycle the status filter", screen.action_cycle_status, "f"),
+                    PaletteCommand("log: Show the selected entry", screen.action_detail, "enter"),
+                ]
+                if self.demo:
+                    out.append(PaletteCommand("demo: Fix the cause of the selected error in QBO",
+                                              screen.action_demo_fix,
+                                              "Changes the emulated QuickBooks so a retry can succeed"))
+        out.append(PaletteCommand("help: Keys and screens", lambda: self.push_screen(HelpScreen(screen)), "?"))
+        out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
+        return out
+
+    def get_system_commands(self, screen: Screen):
+        # Keep Textual's theme and screenshot commands; ours come from AtqboCommands.
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Screenshot", "Keys"):
+                yield command
+
+
+def _sync_one_result(po_id: int, result: Any) -> msg.SyncOneFinished:
+    """Read the engine's answer to sync_one, whatever its exact shape (event or result record)."""
+    if isinstance(result, ev.PoSynced):
+        return msg.SyncOneFinished(po_id, ok=True, doc_number=result.doc_number)
+    if isinstance(result, ev.PoFailed):
+        return msg.SyncOneFinished(po_id, ok=False, cause=result.cause, fix=result.fix)
+    get = (lambda k, d=None: result.get(k, d)) if isinstance(result, dict) else (lambda k, d=None: getattr(result, k, d))
+    ok = bool(get("ok", get("synced", False)))
+    return msg.SyncOneFinished(po_id, ok=ok, doc_number=str(get("doc_number", "") or ""),
+                               cause=str(get("cause", "") or ""), fix=str(get("fix", "") or ""),
+                               detail=str(get("detail", "") or ""))
+
+
+# -------------------------------------------------------------------- entry point
+
+
+def run_console(data_dir: Path | None, demo: bool) -> int:
+    """`atqbo [--data-dir DIR]` and `atqbo --demo`: build the runtime, run the app, close."""
+    from screens.runtime import open_console_runtime
+
+    app = AtqboApp(runtime_factory=lambda: open_console_runtime(data_dir, demo), demo=demo,
+                   data_dir=data_dir)
+    try:
+        code = app.run()
+    finally:
+        if app.runtime is not None and not app.runtime_closed:
+            _close_runtime(app.runtime)
+    return int(code or 0)
+
+
+def _close_runtime(runtime: Any) -> None:
+    close = getattr(runtime, "aclose", None)
+    if close is None:
+        return
+    try:
+        asyncio.run(close())
+    except Exception:
+        pass

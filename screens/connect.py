@@ -1,0 +1,470 @@
+"""Connect (first run, and to reconnect): sign in to QuickBooks Online (the URL to open, with a
+loopback redirect or pasting the address back over SSH), Autotask credentials with a "test
+connection" that says what is wrong, then the settings, a review page, and Connect — which
+starts scanning. Reconnecting keeps the settings (the form starts from the saved ones).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Static
+
+from .settings import SettingsForm
+from .settings_options import load_options
+
+if TYPE_CHECKING:
+    from console.app import AtqboApp
+
+STEPS = (("page-qbo", "QuickBooks"), ("page-autotask", "Autotask"), ("page-settings", "Settings"),
+         ("page-review", "Review"))
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("[", r"\[")
+
+
+def renewal_text(refresh_expires_at: float | None, now: float | None = None) -> str:
+    """How long the QuickBooks connection has before it must be renewed (Intuit's refresh token
+    lifetime; each use renews it, so a running console keeps it alive)."""
+    if refresh_expires_at is None:
+        return "renewal date unknown (Intuit renews the connection each time it is used; at most 100 days unused)"
+    left = refresh_expires_at - (now if now is not None else time.time())
+    if left <= 0:
+        return "[b $error]expired: sign in again[/]"
+    days = int(left // 86400)
+    hours = int(left % 86400 // 3600)
+    colour = "$error" if days < 7 else "$warning" if days < 30 else "$success"
+    return f"[{colour}]{days} days {hours} h left[/] before it must be renewed"
+
+
+def autotask_problem(exc: BaseException, zone_url: str) -> str:
+    """What is wrong with the Autotask credentials, in plain words."""
+    from sync.clients.errors import (AutotaskAuthError, AutotaskPermissionError, AutotaskZoneError,
+                                     TransportError)
+
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, AutotaskZoneError):
+        return ("Autotask does not know this API user name (the zone lookup found no zone). Check the "
+                f"user name: it is the API user's e-mail-like name. ({detail})")
+    if isinstance(exc, AutotaskAuthError):
+        return ("Autotask refused the credentials: check the secret and the integration code. An API user "
+                f"whose password expired or was locked also gets this. ({detail})")
+    if isinstance(exc, AutotaskPermissionError):
+        return f"The API user may not read what atqbo needs (its security level is too low). ({detail})"
+    if isinstance(exc, TransportError):
+        return f"Autotask cannot be reached at {zone_url or 'its usual address'}: {detail}"
+    if isinstance(exc, ValueError):
+        return detail
+    return f"The test failed: {detail}"
+
+
+class ConnectScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+o", "sign_in", "Sign in to QBO", tooltip="Open Intuit's sign-in (shows the URL)."),
+        Binding("ctrl+t", "test_autotask", "Test connection", tooltip="Check the Autotask credentials now."),
+        Binding("ctrl+n", "next", "Next step", priority=True),
+        Binding("ctrl+b", "previous", "Previous step", priority=True),
+        Binding("ctrl+s", "connect", "Connect", priority=True, tooltip="Save all and start scanning."),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(name="connect")
+        self.step = 0
+        self.sign_in: Any = None
+        self.oauth: Any = None
+        self.qbo: Any = None
+        self.qbo_company = ""
+        self.qbo_ok = False
+        self.autotask: Any = None
+        self.autotask_ok = False
+        self.autotask_company = ""
+
+    @property
+    def console(self) -> AtqboApp:
+        return self.app  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="connect-steps")
+        with ContentSwitcher(initial="page-qbo", id="connect-body"):
+            with VerticalScroll(id="page-qbo", classes="form connect-page") as page:
+                page.border_title = "1. Sign in to QuickBooks Online"
+                yield Static(id="qbo-current", classes="form-help")
+                yield Label("Intuit app client id")
+                yield Input(id="qbo-client-id", placeholder="from your Intuit developer app's Keys tab")
+                yield Static("", id="e-qbo-client-id", classes="field-error")
+                yield Label("Intuit app client secret")
+                yield Input(id="qbo-client-secret", password=True, placeholder="(unchanged)")
+                yield Static("", id="e-qbo-client-secret", classes="field-error")
+                yield Label("QuickBooks API URL (blank: Intuit production; the sandbox prints its own)")
+                yield Input(id="qbo-api-url")
+                yield Label("Intuit authorization URL (blank: Intuit's)")
+                yield Input(id="qbo-auth-url")
+                yield Label("Intuit token URL (blank: Intuit's)")
+                yield Input(id="qbo-token-url")
+                yield Static("", id="e-qbo-urls", classes="field-error")
+                yield Button("Sign in to QuickBooks (ctrl+o)", id="qbo-sign-in", variant="primary")
+                yield Static("", id="qbo-url")
+                yield Label("Browser on another machine (SSH)? Paste the address it was sent to:")
+                yield Input(id="qbo-paste", placeholder="http://127.0.0.1:…/callback?code=…&state=…&realmId=…")
+                yield Static("", id="qbo-status")
+            with VerticalScroll(id="page-autotask", classes="form connect-page") as page:
+                page.border_title = "2. Autotask API user"
+                yield Label("API user name")
+                yield Input(id="at-username", placeholder="e.g. atqbo@example.com")
+                yield Static("", id="e-at-username", classes="field-error")
+                yield Label("Integration code (tracking identifier)")
+                yield Input(id="at-code")
+                yield Static("", id="e-at-code", classes="field-error")
+                yield Label("Secret")
+                yield Input(id="at-secret", password=True, placeholder="(unchanged)")
+                yield Static("", id="e-at-secret", classes="field-error")
+                yield Label("Zone lookup URL (blank: Autotask's; the sandbox prints its own)")
+                yield Input(id="at-zone")
+                yield Button("Test connection (ctrl+t)", id="at-test", variant="primary")
+                yield Static("", id="at-status")
+            yield SettingsForm(id="page-settings")
+            with VerticalScroll(id="page-review", classes="form connect-page") as page:
+                page.border_title = "4. Review"
+                yield Static(id="review")
+                yield Button("Connect and start scanning (ctrl+s)", id="connect-go", variant="success")
+        with Horizontal(classes="buttons"):
+            yield Button("Previous", id="connect-previous")
+            yield Button("Next", id="connect-next", variant="primary")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#page-settings", SettingsForm).border_title = "3. Settings"
+        self._prefill()
+        self._show_step()
+
+    @work(thread=True, group="connect-read", exclusive=True, description="Reading the saved connection")
+    def _prefill(self) -> None:
+        store = self.console.store
+        at = qb = None
+        settings = None
+        has_at_secret = has_qbo_secret = False
+        try:
+            at, qb = store.connection.get_autotask(), store.connection.get_qbo()
+            has_at_secret = bool(store.secrets.get_autotask_secret())
+            has_qbo_secret = bool(store.secrets.get_qbo_client_secret())
+            settings = store.settings.load()
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Saved connection unreadable", severity="error")
+        self.app.call_from_thread(self._prefilled, at, qb, settings, has_at_secret, has_qbo_secret)
+
+    def _prefilled(self, at: Any, qb: Any, settings: Any, has_at_secret: bool, has_qbo_secret: bool) -> None:
+        if qb is not None:
+            self.query_one("#qbo-client-id", Input).value = qb.client_id
+            self.query_one("#qbo-api-url", Input).value = qb.api_url or ""
+            self.query_one("#qbo-auth-url", Input).value = qb.auth_url or ""
+            self.query_one("#qbo-token-url", Input).value = qb.token_url or ""
+        if not has_qbo_secret:
+            self.query_one("#qbo-client-secret", Input).placeholder = ""
+        if at is not None:
+            self.query_one("#at-username", Input).value = at.username
+            self.query_one("#at-code", Input).value = at.integration_code
+            self.query_one("#at-zone", Input).value = at.zone_url or ""
+        if not has_at_secret:
+            self.query_one("#at-secret", Input).placeholder = ""
+        if settings is not None:
+            self.query_one(SettingsForm).load(settings)
+        current = self.console.qbo
+        if current is not None:
+            tokens = getattr(getattr(current, "oauth", None), "tokens", None)
+            expires = getattr(tokens, "refresh_expires_at", None)
+            self.query_one("#qbo-current", Static).update(
+                f"Connected now to company {_esc(current.realm_id)}: {renewal_text(expires)}.\n"
+                "Reconnecting keeps your settings. Sign in again only to renew or change the company.")
+        else:
+            self.query_one("#qbo-current", Static).update(
+                "Not connected yet. Enter your Intuit app's keys, then sign in: atqbo shows the address "
+                "to open and catches the answer on this machine, or you paste it back (SSH).")
+
+    # ---------------------------------------------------------------- steps
+
+    def _show_step(self) -> None:
+        page, _ = STEPS[self.step]
+        self.query_one(ContentSwitcher).current = page
+        parts = []
+        for index, (_, title) in enumerate(STEPS):
+            label = f"{index + 1} {title}"
+            parts.append(f"[b reverse] {label} [/]" if index == self.step else f" {label} ")
+        self.query_one("#connect-steps", Static).update(" › ".join(parts))
+        self.query_one("#connect-previous", Button).disabled = self.step == 0
+        self.query_one("#connect-next", Button).display = self.step < len(STEPS) - 1
+        if page == "page-review":
+            self._draw_review()
+        self.refresh_bindings()
+        first = {"page-qbo": "#qbo-client-id", "page-autotask": "#at-username",
+                 "page-review": "#connect-go"}.get(page)
+        if first:
+            self.query_one(first).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        page = STEPS[self.step][0]
+        if action == "sign_in":
+            return page == "page-qbo"
+        if action == "test_autotask":
+            return page == "page-autotask"
+        if action == "next":
+            return self.step < len(STEPS) - 1
+        if action == "previous":
+            return self.step > 0
+        if action == "connect":
+            return page == "page-review"
+        return True
+
+    @on(Button.Pressed, "#connect-next")
+    def action_next(self) -> None:
+        page = STEPS[self.step][0]
+        if page == "page-qbo" and not self._qbo_ready():
+            return
+        if page == "page-autotask" and not self.autotask_ok:
+            self._set_status("#at-status", "Test the connection first (ctrl+t): Next needs a working "
+                                           "Autotask connection.", ok=False)
+            return
+        if page == "page-settings" and self.query_one(SettingsForm).collect() is None:
+            self.notify("Some settings need attention (shown in red).", severity="error")
+            return
+        if page == "page-autotask":
+            self._read_options()
+        self.step = min(self.step + 1, len(STEPS) - 1)
+        self._show_step()
+
+    @on(Button.Pressed, "#connect-previous")
+    def action_previous(self) -> None:
+        self.step = max(self.step - 1, 0)
+        self._show_step()
+
+    def _qbo_ready(self) -> bool:
+        if self.qbo_ok:
+            return True
+        if self.console.qbo is not None and self._field("#qbo-client-id") == getattr(
+                getattr(self.console.qbo, "oauth", None), "client_id", None):
+            return True  # reconnecting with the company already connected: keep it
+        self._set_status("#qbo-status", "Sign in to QuickBooks first (ctrl+o).", ok=False)
+        return False
+
+    def _field(self, selector: str) -> str:
+        return self.query_one(selector, Input).value.strip()
+
+    def _set_status(self, selector: str, text: str, ok: bool | None) -> None:
+        widget = self.query_one(selector, Static)
+        widget.set_class(ok is True, "status-ok")
+        widget.set_class(ok is False, "status-bad")
+        widget.update(text)
+
+    def _problem(self, selector: str, text: str) -> bool:
+        self.query_one(f"#e-{selector[1:]}", Static).update(text)
+        if selector.startswith("#") and self.query(selector):
+            self.query_one(selector).set_class(bool(text), "-invalid")
+        return bool(text)
+
+    # ---------------------------------------------------------------- QuickBooks
+
+    @on(Button.Pressed, "#qbo-sign-in")
+    def action_sign_in(self) -> None:
+        client_id = self._field("#qbo-client-id")
+        secret = self._field("#qbo-client-secret")
+        bad = self._problem("#qbo-client-id", "" if client_id else "Required: the client id of your Intuit app.")
+        if not secret and not self._stored_qbo_secret_usable(client_id):
+            bad |= self._problem("#qbo-client-secret", "Required: the client secret of your Intuit app.")
+        else:
+            self._problem("#qbo-client-secret", "")
+        urls = {k: self._field(f"#qbo-{k}-url") for k in ("api", "auth", "token")}
+        wrong = [k for k, v in urls.items() if v and not v.startswith(("http://", "https://"))]
+        self.query_one("#e-qbo-urls", Static).update(
+            f"The {', '.join(wrong)} URL must start with http:// or https://." if wrong else "")
+        if bad or wrong:
+            return
+        self._set_status("#qbo-status", "Starting the sign-in…", ok=None)
+        self._run_sign_in(client_id, secret, urls)
+
+    def _stored_qbo_secret_usable(self, client_id: str) -> bool:
+        return bool(self.query_one("#qbo-client-secret", Input).placeholder) and client_id != ""
+
+    @work(group="qbo-sign-in", exclusive=True, exit_on_error=False, description="Signing in to QuickBooks")
+    async def _run_sign_in(self, client_id: str, secret: str, urls: dict[str, str]) -> None:
+        from console.runtime_headless import intuit_endpoints, persist_tokens
+        from sync.clients.errors import ApiError
+        from sync.clients.oauth import IntuitOAuth
+        from sync.clients.qbo import QBO_PRODUCTION, QboClient
+        from sync.clients.signin import start_sign_in
+        from sync.store import QboConnection
+
+        store = self.console.store
+        if not secret:
+            stored = store.secrets.get_qbo_client_secret()
+            secret = stored.get_secret_value() if stored else ""
+        try:
+            oauth = IntuitOAuth(client_id, secret, endpoints=intuit_endpoints(urls["auth"] or None, urls["token"] or None),
+                                on_tokens=persist_tokens(store))
+            self.sign_in = await start_sign_in(oauth, listen=True)
+        except (ApiError, ValueError, OSError) as exc:
+            self._set_status("#qbo-status", f"Could not start the sign-in: {_esc(exc)}", ok=False)
+            return
+        self.query_one("#qbo-url", Static).update(
+            "Open this address in a browser and choose Connect:\n" + _esc(self.sign_in.url))
+        self._set_status("#qbo-status", "Waiting for Intuit's answer (here, or pasted below)…", ok=None)
+        try:
+            tokens = await self.sign_in.result()
+            qbo = QboClient(oauth, tokens.realm_id, api_url=urls["api"] or QBO_PRODUCTION)
+            info = await qbo.company_info()
+        except (ApiError, ValueError) as exc:
+            self._set_status("#qbo-status", f"Not connected: {_esc(exc)}", ok=False)
+            return
+        finally:
+            self.sign_in = None
+        store.connection.set_qbo(QboConnection(client_id, tokens.realm_id, urls["api"] or None,
+                                               urls["auth"] or None, urls["token"] or None))
+        store.secrets.set_qbo_client_secret(secret)
+        self.oauth, self.qbo, self.qbo_ok = oauth, qbo, True
+        self.qbo_company = str(info.get("CompanyName") or tokens.realm_id)
+        self.query_one("#qbo-url", Static).update("")
+        self._set_status("#qbo-status", f"Connected to {_esc(self.qbo_company)} (company {tokens.realm_id}); "
+                                        f"{renewal_text(tokens.refresh_expires_at)}.", ok=True)
+
+    @on(Input.Submitted, "#qbo-paste")
+    def _pasted(self, event: Input.Submitted) -> None:
+        from sync.clients.errors import SignInError
+
+        if self.sign_in is None:
+            self._set_status("#qbo-status", "Start the sign-in first (ctrl+o), then paste the address.", ok=False)
+            return
+        try:
+            self.sign_in.paste(event.value)
+        except SignInError as exc:
+            self._set_status("#qbo-status", f"That address does not complete the sign-in: {_esc(exc)}", ok=False)
+            return
+        event.input.value = ""
+        self._set_status("#qbo-status", "Address accepted; finishing the sign-in…", ok=None)
+
+    # ---------------------------------------------------------------- Autotask
+
+    @on(Input.Changed, "#at-username, #at-code, #at-secret, #at-zone")
+    def _autotask_changed(self) -> None:
+        if self.autotask_ok:
+            self.autotask_ok = False
+            self._set_status("#at-status", "Changed: test the connection again.", ok=None)
+
+    @on(Button.Pressed, "#at-test")
+    def action_test_autotask(self) -> None:
+        username, code = self._field("#at-username"), self._field("#at-code")
+        secret, zone = self._field("#at-secret"), self._field("#at-zone")
+        bad = self._problem("#at-username", "" if username else "Required: the API user's name.")
+        if username and ("@" not in username or " " in username):
+            bad |= self._problem("#at-username", "An Autotask API user name looks like name@domain (no spaces).")
+        bad |= self._problem("#at-code", "" if code else "Required: the integration code (tracking identifier).")
+        if not secret and not self.query_one("#at-secret", Input).placeholder:
+            bad |= self._problem("#at-secret", "Required: the API user's secret.")
+        else:
+            self._problem("#at-secret", "")
+        if zone and not zone.startswith(("http://", "https://")):
+            self._set_status("#at-status", "The zone lookup URL must start with http:// or https://.", ok=False)
+            return
+        if bad:
+            return
+        self._set_status("#at-status", "Testing…", ok=None)
+        self._test_autotask(username, code, secret, zone)
+
+    @work(group="autotask-test", exclusive=True, exit_on_error=False, description="Testing the Autotask connection")
+    async def _test_autotask(self, username: str, code: str, secret: str, zone: str) -> None:
+        from console.runtime_headless import zone_lookup_base
+        from sync.clients.autotask import AutotaskClient
+
+        if not secret:
+            stored = self.console.store.secrets.get_autotask_secret()
+            secret = stored.get_secret_value() if stored else ""
+        client = None
+        try:
+            client = AutotaskClient(username, code, secret, zone_lookup_base=zone_lookup_base(zone or None))
+            found = await client.zone()
+            local = await client.get("Companies", 0)
+        except Exception as exc:
+            if client is not None:
+                await client.aclose()
+            self.autotask_ok = False
+            self._set_status("#at-status", _esc(autotask_problem(exc, zone)), ok=False)
+            return
+        if self.autotask is not None:
+            await self.autotask.aclose()
+        self.autotask, self.autotask_ok = client, True
+        self.autotask_secret = secret
+        self.autotask_company = str((local or {}).get("companyName") or "your local organization")
+        self._set_status("#at-status", f"Connected to Autotask ({_esc(found.url)}) as {_esc(username)}; "
+                                       f"local organization: {_esc(self.autotask_company)}.", ok=True)
+
+    # ---------------------------------------------------------------- settings and review
+
+    @work(group="connect-options", exclusive=True, exit_on_error=False,
+          description="Reading accounts, action types and resources")
+    async def _read_options(self) -> None:
+        qbo = self.qbo or self.console.qbo
+        options, problems = await load_options(self.autotask or self.console.autotask, qbo)
+        self.query_one(SettingsForm).set_options(options, problems)
+
+    def _draw_review(self) -> None:
+        form = self.query_one(SettingsForm)
+        lines = [
+            f"[b]QuickBooks Online:[/b] {_esc(self.qbo_company or 'the company connected before')}",
+            f"[b]Autotask:[/b] {_esc(self._field('#at-username'))} — {_esc(self.autotask_company)}",
+            "", "[b]Settings[/b]",
+        ]
+        for key in ("days_back", "po_number_source", "scan_interval_minutes", "missing_item",
+                    "new_item_expense_account", "ap_account", "todo_action_type", "todo_resource", "notify_email"):
+            widget = form.query_one(f"#f-{key}")
+            shown = form.raw_value(key)
+            if hasattr(widget, "_options"):
+                for label, value in widget._options:  # type: ignore[attr-defined]
+                    if value == shown:
+                        shown = str(label)
+            lines.append(f"  {key:<26} {_esc(shown) or '—'}")
+        lines += ["", "Connect saves all of this and starts the first scan at once."]
+        self.query_one("#review", Static).update("\n".join(lines))
+
+    @on(Button.Pressed, "#connect-go")
+    def action_connect(self) -> None:
+        settings = self.query_one(SettingsForm).collect()
+        if settings is None:
+            self.step = 2
+            self._show_step()
+            return
+        self._connect(settings, self.query_one(SettingsForm).smtp_password())
+
+    @work(group="connect-save", exclusive=True, exit_on_error=False, description="Connecting")
+    async def _connect(self, settings: Any, smtp_password: str | None) -> None:
+        from console.runtime_headless import zone_lookup_base  # noqa: F401  (same zone rule as the CLI)
+        from screens.runtime import open_console_runtime
+        from sync.store import AutotaskConnection
+
+        store = self.console.store
+        if self.autotask_ok:
+            zone = self._field("#at-zone") or None
+            store.connection.set_autotask(AutotaskConnection(self._field("#at-username"), self._field("#at-code"), zone))
+            store.secrets.set_autotask_secret(self.autotask_secret)
+        store.settings.save(settings)
+        if smtp_password:
+            store.secrets.set_smtp_password(smtp_password)
+        for client in (self.autotask, self.qbo):
+            if client is not None:
+                await client.aclose()
+        self.autotask = self.qbo = None
+        data_dir = store.locations.data_dir if self.console.demo else self.console.data_dir
+        # The old runtime holds the store (and maybe the engine lock): let go before reopening.
+        await self.console.release_runtime()
+        try:
+            runtime = await open_console_runtime(data_dir, False)
+        except Exception as exc:
+            self.notify(str(exc), title="Could not connect", severity="error", timeout=15)
+            return
+        await self.console.reconnected(runtime)

@@ -1,0 +1,259 @@
+"""The live run: the scan in progress, each PO's row changing state as it moves, the to-dos and
+retries as they happen, the next scan's countdown and the API budgets used.
+
+It renders from the app's `LiveState` (screens.state); the app tells it which rows an event
+touched and it updates just those, inside `batch_update()`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from .state import AUTOTASK_PER_HOUR, QBO_PER_MINUTE, LiveState, PoRow
+
+if TYPE_CHECKING:
+    from console.app import AtqboApp
+
+COLUMNS = (("po", "PO", 9), ("state", "State", 9), ("vendor", "Vendor", 18),
+           ("lines", "Lines", 5), ("amount", "Amount", 10), ("outcome", "Bill no. / cause", 40))
+FIXED_WIDTH = sum(width + 2 for _, _, width in COLUMNS[:-1])  # cells have one space of padding each side
+
+STATE_STYLE = {"working": "bold $warning", "retrying": "bold $warning",
+               "synced": "bold $success", "failed": "bold $error"}
+STATE_LABEL = {"working": "syncing…", "retrying": "retrying…", "synced": "synced", "failed": "FAILED"}
+
+
+def format_amount(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    text = f"{amount:,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def format_countdown(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class LiveScreen(Screen):
+    """Home of the console (the `live` mode)."""
+
+    BINDINGS = [
+        Binding("s", "scan_now", "Scan now", tooltip="Start a scan now, without waiting for the schedule."),
+        Binding("p", "pause", "Pause", tooltip="Pause the scheduler: no new scan starts."),
+        Binding("p", "resume", "Resume", tooltip="Resume the scheduler."),
+        Binding("enter", "open_row", "Details", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(name="live")
+
+    @property
+    def console(self) -> AtqboApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="live-top"):
+            yield Static(id="live-status")
+            yield Static(id="live-progress")
+            yield Static(id="live-budgets")
+        table: DataTable = DataTable(id="live-table", cursor_type="row", zebra_stripes=False)
+        table.border_title = "Purchase orders"
+        yield table
+        activity = Static(id="live-activity")
+        activity.border_title = "To-dos, retries and changes"
+        yield activity
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.redraw_all()
+        self.on_resize()
+        self.set_interval(1.0, self.refresh_clock, name="live-countdown")
+
+    def on_resize(self) -> None:
+        # The cause column takes what is left, so nothing needs a horizontal scroll.
+        table = self.query_one(DataTable)
+        # screen width less the table's border (2), the cell padding (2) and a scrollbar (2)
+        width = max(12, self.size.width - FIXED_WIDTH - 6)
+        column = table.columns.get("outcome")  # type: ignore[call-overload]
+        if column is not None and column.width != width:
+            column.width = width
+            table._require_update_dimensions = True
+            table.refresh()
+
+    # ---------------------------------------------------------------- drawing
+
+    @property
+    def state(self) -> LiveState:
+        return self.console.live
+
+    def _variables(self) -> dict[str, str]:
+        return self.app.get_css_variables()
+
+    def _cells(self, row: PoRow, style: dict[str, str]) -> list[Text | str]:
+        state_text = Text(STATE_LABEL.get(row.state, row.state),
+                          style=_resolve(STATE_STYLE.get(row.state, ""), style))
+        outcome = Text(row.outcome, style=_resolve("$error", style) if row.state == "failed" else "")
+        return [row.po_number or str(row.po_id), state_text, row.vendor,
+                "" if row.lines is None else str(row.lines),
+                format_amount(row.amount, row.currency), outcome]
+
+    def redraw_all(self) -> None:
+        table = self.query_one(DataTable)
+        variables = self._variables()
+        with self.app.batch_update():
+            table.clear()
+            for row in self.state.rows.values():
+                table.add_row(*self._cells(row, variables), key=str(row.po_id))
+            if table.row_count:
+                table.move_cursor(row=table.row_count - 1, animate=False)
+            self._draw_header()
+            self._draw_activity()
+        table.border_subtitle = f"{len(self.state.rows)} shown"
+
+    def rows_changed(self, po_ids: tuple[int, ...]) -> None:
+        """Redraw the rows of these POs, then the counters. Rows keep the order in which the
+        POs first appeared (newest at the bottom, followed while the cursor is on the last row)."""
+        table = self.query_one(DataTable)
+        follow = table.row_count == 0 or table.cursor_row >= table.row_count - 1
+        variables = self._variables()
+        with self.app.batch_update():
+            added = False
+            for po_id in po_ids:
+                row = self.state.rows.get(po_id)
+                if row is None:
+                    continue
+                key = str(po_id)
+                cells = self._cells(row, variables)
+                if key in table.rows:
+                    for (column, _, _), value in zip(COLUMNS, cells):
+                        table.update_cell(key, column, value)
+                else:
+                    table.add_row(*cells, key=key)
+                    added = True
+            if added and table.row_count > len(self.state.rows):
+                # The state dropped its oldest rows; so does the table.
+                for stale in [r.key for r in table.ordered_rows if int(r.key.value) not in self.state.rows]:
+                    table.remove_row(stale)
+            if added and follow:
+                table.move_cursor(row=table.row_count - 1, animate=False)
+            table.border_subtitle = f"{len(self.state.rows)} shown"
+            self._draw_header()
+            self._draw_activity()
+
+    def activity_changed(self) -> None:
+        with self.app.batch_update():
+            self._draw_header()
+            self._draw_activity()
+
+    def _draw_header(self) -> None:
+        s = self.state
+        if s.engine != getattr(self, "_drawn_engine_state", None):
+            self._drawn_engine_state = s.engine
+            self.refresh_bindings()
+        now = self.console.now()
+        status = {
+            "starting": "[b]Starting…[/b]",
+            "idle": "[b $success]● Running[/]",
+            "scanning": "[b $warning]● Scanning[/]",
+            "paused": "[b $warning]‖ Paused[/] — no scan starts until you resume (p)",
+            "stopped": "[b]■ Stopped[/]",
+            "failed": "[b $error]■ Engine stopped by an error[/]",
+        }.get(s.engine, s.engine)
+        if s.next_scan_at is not None and s.engine not in ("paused", "stopped", "failed", "scanning"):
+            status += f"   Next scan in [b]{format_countdown((s.next_scan_at - now).total_seconds())}[/b]"
+        if self.console.demo:
+            status += "   [dim]demo: the built-in sandbox[/dim]"
+        self.query_one("#live-status", Static).update(status)
+
+        if s.scan_started_at is not None:
+            took = format_countdown((now - s.scan_started_at).total_seconds())
+            progress = (f"Scan ({s.scan_trigger}) running {took}: [b]{s.scan_done}[/b] done — "
+                        f"[$success]{s.scan_synced} synced[/], [$error]{s.scan_failed} failed[/]")
+        elif s.last_scan is not None:
+            last = s.last_scan
+            progress = (f"Last scan: {last.scanned} found, [$success]{last.synced} synced[/], "
+                        f"[$error]{last.failed} failed[/], {last.skipped} skipped")
+        else:
+            progress = "No scan yet"
+        if s.stop_reason:
+            progress += f"\n[$error]Stopped: {s.stop_reason}[/]"
+        self.query_one("#live-progress", Static).update(progress)
+
+        autotask = s.calls_within("autotask", now, timedelta(hours=1))
+        qbo = s.calls_within("qbo", now, timedelta(minutes=1))
+        budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{AUTOTASK_PER_HOUR:,} per hour · "
+                   f"QBO [b]{qbo:,}[/b]/{QBO_PER_MINUTE} per min")
+        self.query_one("#live-budgets", Static).update(budgets)
+
+    def _draw_activity(self) -> None:
+        widget = self.query_one("#live-activity", Static)
+        lines = []
+        height = max(1, widget.size.height) if widget.size.height else 4
+        style = {"todo": "$warning", "retry": "$accent", "problem": "$error", "limit": "$warning"}
+        for item in list(self.state.activity)[-height:]:
+            colour = style.get(item.kind)
+            stamp = item.at.astimezone().strftime("%H:%M:%S") if self.console.local_times else item.at.strftime("%H:%M:%S")
+            text = _escape(item.text)
+            lines.append(f"[dim]{stamp}[/dim] " + (f"[{colour}]{text}[/]" if colour else text))
+        widget.update("\n".join(lines) if lines else "[dim]Nothing yet: to-dos, retries and "
+                                                        "records created in QBO appear here.[/dim]")
+
+    def refresh_clock(self) -> None:
+        self._draw_header()
+
+    # ---------------------------------------------------------------- actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return self.state.engine not in ("paused", "stopped", "failed")
+        if action == "resume":
+            return self.state.engine == "paused"
+        if action == "scan_now":
+            # While a scan runs the request waits for it to end (the engine queues it).
+            return self.state.engine not in ("stopped", "failed", "starting") or None
+        return True
+
+    def action_scan_now(self) -> None:
+        self.console.scan_now()
+
+    def action_pause(self) -> None:
+        self.console.pause_engine()
+
+    def action_resume(self) -> None:
+        self.console.resume_engine()
+
+    def action_open_row(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return
+        key = table.ordered_rows[table.cursor_row].key.value
+        row = self.state.rows.get(int(key)) if key else None
+        if row is not None and row.log_id:
+            self.console.show_log_entry(row.log_id)
+
+
+def _resolve(style: str, variables: dict[str, str]) -> str:
+    """Rich styles do not know theme variables: resolve `$name` against the theme."""
+    parts = []
+    for part in style.split():
+        parts.append(variables.get(part[1:], "") if part.startswith("$") else part)
+    return " ".join(p for p in parts if p)
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")

@@ -1,0 +1,71 @@
+"""How the console gets its runtime (store, clients, engine) — built inside the app's event loop,
+because the API clients' connections belong to the loop that uses them.
+
+Until the lead's `console.wiring.build_runtime` exists this uses the headless helper's builder
+(`console.runtime_headless.open_runtime`, same shape). A data folder that is not connected yet
+(or whose settings are incomplete) still opens: the runtime then has the store only, and the
+console starts on its Connect screen.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class StoreOnly:
+    """A data folder without a working connection: what the connect screen starts from."""
+
+    store: Any
+    problem: str = ""
+    autotask: Any = None
+    qbo: Any = None
+    engine: Any = None
+    sandbox_server: Any = None
+    settings: Any = None
+    extra: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for client in self.extra:
+            try:
+                await client.aclose()
+            except Exception:
+                pass
+        self.store.close()
+
+
+class StartupError(Exception):
+    """The console cannot start at all (engine lock held elsewhere, damaged files)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+async def open_console_runtime(data_dir: Path | None, demo: bool) -> Any:
+    try:
+        from console.wiring import build_runtime  # type: ignore[import-not-found]
+    except ImportError:
+        build_runtime = None
+    if build_runtime is not None:
+        runtime = build_runtime(data_dir, demo)
+        if inspect.isawaitable(runtime):
+            runtime = await runtime
+        return runtime
+
+    from console.runtime_headless import RuntimeProblem, open_runtime, open_store
+
+    try:
+        return await open_runtime(data_dir, demo=demo, engine=True)
+    except RuntimeProblem as exc:
+        if exc.exit_code != 2 or demo:
+            raise StartupError(str(exc), exc.exit_code) from None
+        # Not connected, or settings incomplete: the connect screen deals with both.
+        try:
+            store = open_store(data_dir)
+        except RuntimeProblem as again:
+            raise StartupError(str(again), again.exit_code) from None
+        return StoreOnly(store, problem=str(exc))

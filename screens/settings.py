@@ -1,0 +1,313 @@
+"""Settings: every setting of DESIGN §1, with QBO accounts, Autotask action types and resources
+offered from live data, validation inline (sync.settings' own messages), Cancel and Save.
+A saved change applies from the next scan (the engine reads the settings before each scan).
+
+`SettingsForm` is the form itself; the connect screen embeds it as one of its steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from sync.settings import Settings, SettingsError, parse_value
+
+from .settings_options import load_options
+
+if TYPE_CHECKING:
+    from console.app import AtqboApp
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: str  # int | text | email | host | choice | live | bool | secret
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
+    ("Overview", (
+        Field("days_back", "Days back to look for unsynced POs (required; 0 pauses the transfer)", "int"),
+        Field("po_number_source", "Bill number from", "choice", choices=(
+            ("QuickBooks (continue QBO's own sequence)", "quickbooks"),
+            ("Autotask (the PO number; a number already in QBO is not synced)", "autotask"))),
+        Field("scan_interval_minutes", "Minutes between scans (after the previous one ends)", "int"),
+    )),
+    ("Matching on vendors, customers and items", (
+        Field("missing_item", "When an item cannot be found in QBO", "choice", choices=(
+            ("Error out and stop processing the PO", "error"),
+            ("Create a new item", "create"))),
+        Field("new_item_expense_account", "Expense account for created items (required when creating)", "live"),
+    )),
+    ("Other account settings", (
+        Field("ap_account", "A/P account the bill is credited to (required)", "live"),
+    )),
+    ("Error handling", (
+        Field("todo_action_type", "Action type of the error to-do (required)", "live"),
+        Field("todo_resource", "Resource the error to-dos are assigned to (required)", "live"),
+        Field("notify_email", "E-mail failures to (optional)", "email"),
+    )),
+    ("Mail server (optional; needed for e-mail)", (
+        Field("smtp_host", "SMTP host", "host"),
+        Field("smtp_port", "SMTP port", "int"),
+        Field("smtp_username", "SMTP user name", "text"),
+        Field("smtp_password", "SMTP password (stored as a secret; blank keeps the current one)", "secret"),
+        Field("smtp_starttls", "Use STARTTLS", "bool"),
+        Field("smtp_from", "Sender address", "email"),
+    )),
+    ("Error log", (
+        Field("log_retention_days", "Keep resolved entries for days (0 = forever)", "int"),
+        Field("log_max_entries", "Keep at most this many entries", "int"),
+    )),
+)
+FIELDS: dict[str, Field] = {f.key: f for _, fields in SECTIONS for f in fields}
+SETTING_FIELDS = tuple(k for k in FIELDS if k != "smtp_password")
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(getattr(value, "value", value))
+
+
+class SettingsForm(VerticalScroll):
+    """The fields, their inline errors, and the live choices."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="form")
+        self.loaded: Settings = Settings()
+        self.options_problems: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        for title, fields in SECTIONS:
+            yield Static(f"[b]{title}[/b]", classes="form-section")
+            for f in fields:
+                yield Label(f.label, classes="field-label")
+                if f.kind in ("choice", "bool"):
+                    choices = f.choices if f.kind == "choice" else (("yes", "true"), ("no", "false"))
+                    yield Select(choices, id=f"f-{f.key}", allow_blank=False)
+                elif f.kind == "live":
+                    yield Select([], id=f"f-{f.key}", prompt="(reading choices…)")
+                else:
+                    yield Input(id=f"f-{f.key}", password=f.kind == "secret",
+                                type="integer" if f.kind == "int" else "text",
+                                placeholder="(not set)" if f.kind != "secret" else "(unchanged)")
+                yield Static("", id=f"e-{f.key}", classes="field-error")
+
+    # ---------------------------------------------------------------- values in
+
+    def load(self, settings: Settings) -> None:
+        self.loaded = settings
+        values = settings.to_values()
+        for key in SETTING_FIELDS:
+            widget = self.query_one(f"#f-{key}")
+            text = _to_text(values.get(key))
+            if isinstance(widget, Input):
+                widget.value = text
+            elif isinstance(widget, Select):
+                self._select(widget, text)
+            self.show_problem(key, "")
+        self.query_one("#f-smtp_password", Input).value = ""
+        self._sync_visibility()
+
+    def _select(self, widget: Select, value: str) -> None:
+        values = [v for _, v in widget._options if v is not Select.NULL]  # type: ignore[attr-defined]
+        if value and value not in values:
+            # A value set elsewhere (by name, or not among the live choices): keep it offered.
+            matches = [v for label, v in widget._options if str(label).split(" (")[0].casefold() == value.casefold()]  # type: ignore[attr-defined]
+            if matches:
+                value = matches[0]
+            else:
+                options = [(str(label), v) for label, v in widget._options if v is not Select.NULL]  # type: ignore[attr-defined]
+                widget.set_options([(f"{value} (current)", value), *options])
+        widget.value = value if value else Select.NULL
+
+    def set_options(self, options: dict[str, list[tuple[str, str]]], problems: dict[str, str]) -> None:
+        self.options_problems = problems
+        current = self.loaded.to_values()
+        for key in ("ap_account", "new_item_expense_account", "todo_action_type", "todo_resource"):
+            widget = self.query_one(f"#f-{key}", Select)
+            keep = widget.value if widget.value is not Select.NULL else _to_text(current.get(key))
+            widget.set_options(options.get(key, []))
+            widget.prompt = "(choose)" if key in options else "(could not read the choices)"
+            self._select(widget, str(keep) if keep else "")
+            if key in problems:
+                self.show_problem(key, problems[key])
+
+    # ---------------------------------------------------------------- validation
+
+    def show_problem(self, key: str, problem: str) -> None:
+        self.query_one(f"#e-{key}", Static).update(problem)
+        self.query_one(f"#f-{key}").set_class(bool(problem), "-invalid")
+
+    def raw_value(self, key: str) -> str:
+        widget = self.query_one(f"#f-{key}")
+        if isinstance(widget, Select):
+            return "" if widget.value is Select.NULL else str(widget.value)
+        return widget.value  # type: ignore[union-attr]
+
+    def check_field(self, key: str) -> str:
+        if key == "smtp_password":
+            value = self.raw_value(key)
+            return "must be a single line" if any(c in value for c in "\r\n") else ""
+        try:
+            parse_value(key, self.raw_value(key))
+        except SettingsError as exc:
+            return exc.problems[0].message
+        return ""
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        key = (event.input.id or "")[2:]
+        if key in FIELDS:
+            self.show_problem(key, self.check_field(key))
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        key = (event.select.id or "")[2:]
+        if key in FIELDS:
+            self.show_problem(key, "" if key not in self.options_problems else self.options_problems[key])
+            if key == "missing_item":
+                self._sync_visibility()
+
+    def _sync_visibility(self) -> None:
+        # The expense account only matters when items are created (as on the retired app's page).
+        creating = self.raw_value("missing_item") == "create"
+        for selector in ("#f-new_item_expense_account", "#e-new_item_expense_account"):
+            self.query_one(selector).display = creating
+        label = self.query_one("#f-new_item_expense_account").previous_sibling  # type: ignore[union-attr]
+        if label is not None:
+            label.display = creating
+
+    def collect(self) -> Settings | None:
+        """The settings in the form, or None after showing every problem next to its field."""
+        problems: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for key in SETTING_FIELDS:
+            problem = self.check_field(key)
+            if problem:
+                problems[key] = problem
+            else:
+                values[key] = self.raw_value(key)
+        settings: Settings | None = None
+        if not problems:
+            try:
+                settings = Settings.from_values(values)
+            except SettingsError as exc:
+                problems.update({p.key: p.message for p in exc.problems})
+        if settings is not None:
+            for p in settings.missing_for_scan():
+                problems[p.key] = p.message
+        problem = self.check_field("smtp_password")
+        if problem:
+            problems["smtp_password"] = problem
+        for key in FIELDS:
+            self.show_problem(key, problems.get(key, ""))
+        if problems:
+            first = next(k for k in FIELDS if k in problems)
+            widget = self.query_one(f"#f-{first}")
+            widget.focus()
+            widget.scroll_visible(animate=False)
+            return None
+        return settings
+
+    def smtp_password(self) -> str | None:
+        value = self.raw_value("smtp_password")
+        return value or None
+
+
+class SettingsScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save; the next scan uses the new settings."),
+        Binding("ctrl+r", "reload_options", "Reload choices",
+                tooltip="Read accounts, action types and resources from the services again."),
+        Binding("escape", "cancel", "Cancel", tooltip="Forget the changes and go back."),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(name="settings")
+
+    @property
+    def console(self) -> AtqboApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Settings — a saved change applies from the next scan.", id="settings-title")
+        yield SettingsForm(id="settings-form")
+        with Horizontal(id="settings-buttons", classes="buttons"):
+            yield Button("Cancel", id="settings-cancel")
+            yield Button("Save", id="settings-save", variant="primary")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.reload()
+
+    def reload(self) -> None:
+        self._read_settings()
+        self.action_reload_options()
+
+    @work(thread=True, group="settings-read", exclusive=True, description="Reading the settings")
+    def _read_settings(self) -> None:
+        try:
+            settings, problem = self.console.store.settings.load(), ""
+        except Exception as exc:  # a damaged file: show it and start from the defaults
+            settings, problem = Settings(), str(exc)
+        self.app.call_from_thread(self._settings_read, settings, problem)
+
+    def _settings_read(self, settings: Settings, problem: str) -> None:
+        form = self.query_one(SettingsForm)
+        form.load(settings)
+        if problem:
+            self.notify(problem, title="The saved settings could not be read", severity="error", timeout=10)
+
+    def action_reload_options(self) -> None:
+        self._read_options()
+
+    @work(group="settings-options", exclusive=True, exit_on_error=False,
+          description="Reading accounts, action types and resources")
+    async def _read_options(self) -> None:
+        options, problems = await load_options(self.console.autotask, self.console.qbo)
+        self.query_one(SettingsForm).set_options(options, problems)
+
+    @on(Button.Pressed, "#settings-save")
+    def action_save(self) -> None:
+        form = self.query_one(SettingsForm)
+        settings = form.collect()
+        if settings is None:
+            self.notify("Some settings need attention (shown in red).", severity="error")
+            return
+        self._save(settings, form.smtp_password(), form.loaded)
+
+    @work(thread=True, group="settings-save", exclusive=True, description="Saving the settings")
+    def _save(self, settings: Settings, smtp_password: str | None, before: Settings) -> None:
+        store = self.console.store
+        store.settings.save(settings)
+        if smtp_password is not None:
+            store.secrets.set_smtp_password(smtp_password)
+        old, new = before.to_values(), settings.to_values()
+        changed = tuple(k for k in new if old.get(k) != new.get(k))
+        self.app.call_from_thread(self._saved, settings, changed)
+
+    def _saved(self, settings: Settings, changed: tuple[str, ...]) -> None:
+        self.query_one(SettingsForm).load(settings)
+        self.console.settings_saved(changed)
+
+    @on(Button.Pressed, "#settings-cancel")
+    def action_cancel(self) -> None:
+        self.query_one(SettingsForm).load(self.query_one(SettingsForm).loaded)
+        self.console.go_back()

@@ -1,0 +1,54 @@
+"""Fixtures of the console tests (helpers live in console_harness)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Input
+
+from console_harness import ConsoleWorld, default_settings, shop_seed
+from sync.sandbox.seeds import SeedData
+from sync.sandbox.server import Sandbox, SandboxServer
+from sync.settings import Settings
+from sync.store import Store
+
+
+def pytest_collection_modifyitems(items):
+    # Every coroutine test here runs on asyncio (Textual's loop), through anyio's plugin.
+    for item in items:
+        if "tests/console" in str(item.fspath) and item.get_closest_marker("anyio") is None:
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_blink(monkeypatch):
+    # Snapshots must not catch the cursor mid-blink.
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None, raising=False)
+
+
+@pytest.fixture
+def console_world(tmp_path) -> Iterator:
+    made: list[tuple[SandboxServer, Store]] = []
+
+    def make(seed: SeedData | None = None, *, settings: Settings | None = None, limits: bool = False) -> ConsoleWorld:
+        sandbox = Sandbox(seed or shop_seed())
+        sandbox.knobs.limits_enabled = limits
+        server = SandboxServer(sandbox).start()
+        data_dir = tmp_path / f"data{len(made)}"
+        store = Store.open(data_dir)
+        store.settings.save(settings or default_settings())
+        made.append((server, store))
+        return ConsoleWorld(server, data_dir, store, sandbox.credentials(server.url))
+
+    yield make
+    for server, store in made:
+        store.close()
+        server.stop()
+
+

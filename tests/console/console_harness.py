@@ -1,0 +1,160 @@
+"""Console test helpers: the real app, a real store in a temporary folder, real clients and the
+real engine, against a sandbox over real sockets. Determinism for snapshots: a fixed clock,
+UTC times, no cursor blink, no animations.
+
+    async def test_x(console_world):
+        w = console_world(seed)                   # seed: a SeedData (see shop_seed)
+        async with w.app.run_test(size=(100, 30)) as pilot: ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+from textual.widgets import Input  # noqa: E402
+
+from sync.sandbox.empty import empty_seed  # noqa: E402
+from sync.sandbox.qbo import seed as qs  # noqa: E402
+from sync.sandbox.seeds import SeedData  # noqa: E402
+from sync.sandbox.server import Sandbox, SandboxServer  # noqa: E402
+from sync.settings import Settings  # noqa: E402
+from sync.store import Store  # noqa: E402
+
+AP = "33"
+COGS = "80"
+FIXED_NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=timezone.utc)
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+def days_ago(n: float) -> str:
+    dt = datetime.now(timezone.utc) - timedelta(days=n)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def shop_seed(*, failing: bool = True) -> SeedData:
+    """A small shop: five POs that sync, and (with `failing`) one whose item cannot be bought in
+    QBO (item_not_purchasable) and one whose vendor name is taken by a QBO customer."""
+    seed = empty_seed()
+    at = seed.autotask
+    ingram = at.add_vendor("Ingram Micro")
+    dh = at.add_vendor("D&H Distributing")
+    laptop = at.add_product("Dell Latitude 5440", 900)
+    dock = at.add_product("USB-C Dock", 120)
+    cable = at.add_product("Cat6 Cable 3m", 4)
+    for i, (vendor, items) in enumerate([
+        (ingram, [{"productID": laptop, "quantity": 2, "unitCost": 899.99}]),
+        (dh, [{"productID": dock, "quantity": 5, "unitCost": 119.5}]),
+        (ingram, [{"productID": cable, "quantity": 40, "unitCost": 3.75}, {"productID": dock, "quantity": 1, "unitCost": 120}]),
+        (dh, [{"productID": laptop, "quantity": 1, "unitCost": 905}]),
+        (ingram, [{"productID": cable, "quantity": 10, "unitCost": 4}]),
+    ]):
+        at.add_po(vendor, "Submitted", items=items, createDateTime=days_ago(1 + i / 10),
+                  purchaseOrderNumber=f"PO-10{i + 1:02d}")
+    if failing:
+        consulting = at.add_product("Consulting", 150)
+        seed.qbo.items.append(qs.item("400", "Consulting", income_account_id="79", type="Service"))
+        at.add_po(ingram, "Submitted", items=[{"productID": consulting, "quantity": 3, "unitCost": 150}],
+                  createDateTime=days_ago(0.5), purchaseOrderNumber="PO-1090")
+        northwind = at.add_vendor("Northwind Traders")
+        seed.qbo.customers.append(qs.customer("300", "Northwind Traders"))
+        at.add_po(northwind, "Submitted", items=[{"productID": cable, "quantity": 5, "unitCost": 4}],
+                  createDateTime=days_ago(0.4), purchaseOrderNumber="PO-1091")
+    return seed
+
+
+@dataclass
+class ConsoleRuntime:
+    """Same shape as the wiring's Runtime: what the app needs."""
+
+    store: Store
+    autotask: Any
+    qbo: Any
+    engine: Any
+    sandbox_server: SandboxServer | None = None
+    extra: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for closer in (self.autotask.aclose, self.qbo.aclose, self.qbo.oauth.aclose):
+            try:
+                await closer()
+            except Exception:
+                pass
+
+
+@dataclass
+class ConsoleWorld:
+    server: SandboxServer
+    data_dir: Path
+    store: Store
+    creds: dict
+
+    def runtime(self) -> ConsoleRuntime:
+        """Clients and engine are made inside the app's loop (call from a test coroutine)."""
+        from sync.clients.autotask import AutotaskClient
+        from sync.clients.oauth import IntuitEndpoints, IntuitOAuth, TokenSet
+        from sync.clients.qbo import QboClient
+        from sync.engine import Engine
+
+        a, o = self.creds["autotask"], self.creds["oauth"]
+        at = AutotaskClient(a["username"], a["integration_code"], a["secret"], zone_lookup_base=self.server.url)
+        oauth = IntuitOAuth(o["client_id"], o["client_secret"], endpoints=IntuitEndpoints.local(self.server.url),
+                            tokens=TokenSet.from_refresh_token(o["refresh_token"], o["realm_id"]))
+        qbo = QboClient(oauth, o["realm_id"], api_url=self.server.url, per_second=1000, per_minute=60000)
+        return ConsoleRuntime(self.store, at, qbo, Engine(self.store, at, qbo), sandbox_server=self.server)
+
+    def app(self, *, demo: bool = False, start_engine: bool = True, runtime: Any = None):
+        from console.app import AtqboApp
+
+        return AtqboApp(runtime or self.runtime(), demo=demo, clock=fixed_clock, local_times=False,
+                        start_engine=start_engine)
+
+    # reading the emulated systems back over HTTP
+    def state(self) -> dict:
+        return httpx.get(self.server.url + "/_sandbox/state", timeout=10).json()
+
+    def qbo_list(self, entity: str) -> list[dict]:
+        found = self.state()["qbo"]
+        found = found.get(entity) or (found.get("entities") or found.get("records") or {}).get(entity, [])
+        return list(found.values()) if isinstance(found, dict) else found
+
+    def at_list(self, entity: str) -> list[dict]:
+        return self.state()["autotask"]["entities"].get(entity, [])
+
+    def po_by_number(self, number: str) -> dict:
+        return next(p for p in self.at_list("PurchaseOrders") if p.get("purchaseOrderNumber") == number)
+
+
+def default_settings(**overrides: Any) -> Settings:
+    values = dict(days_back=30, ap_account=AP, todo_action_type=3, todo_resource=29682886,
+                  missing_item="create", new_item_expense_account=COGS)
+    values.update(overrides)
+    return Settings.from_values(values)
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "condition") -> None:
+    """Pump the app until `predicate()` holds (engine work happens over real sockets)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)

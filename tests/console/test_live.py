@@ -1,0 +1,27 @@
+"""Live run: the engine runs in the app's loop; each PO's row changes state as it moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from console_harness import wait_for
+from screens.live import LiveScreen
+from textual.widgets import DataTable
+
+
+async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
+    w = console_world()
+    app = w.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LiveScreen)
+        table = screen.query_one(DataTable)
+        rows = {table.get_row(k)[0]: [str(c) for c in table.get_row(k)] for k in table.rows}
+        assert rows["PO-1001"][1] == "synced" and rows["PO-1001"][2] == "Ingram Micro"
+        assert rows["PO-1090"][1] == "FAILED" and "not set up for purchasing" in rows["PO-1090"][5]
+        assert app.live.last_scan.synced == 5 and app.live.last_scan.failed == 2
+    # the engine really did it: bills in QBO, ERROR on the failed PO
+    assert len(w.qbo_list("Bill")) == 5
+    assert w.po_by_number("PO-1090")["externalPONumber"] == "ERROR"
