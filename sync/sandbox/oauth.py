@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -475,7 +476,9 @@ class OAuthEmulator:
         })
 
     def _key(self):
-        from authlib.jose import JsonWebKey
+        with warnings.catch_warnings():  # authlib.jose announces its successor (joserfc); it still works
+            warnings.simplefilter("ignore")
+            from authlib.jose import JsonWebKey
 
         if self._signing_key is None:
             self._signing_key = JsonWebKey.generate_key("RSA", 2048, is_private=True,
@@ -483,7 +486,9 @@ class OAuthEmulator:
         return self._signing_key
 
     def _id_token(self, grant: _Grant, base: str) -> str:
-        from authlib.jose import jwt
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from authlib.jose import jwt
 
         now = int(self.clock())
         claims = {"iss": base + "/op/v1", "aud": [self.client_id], "sub": uuid.uuid5(uuid.NAMESPACE_URL, grant.realm_id).hex,

@@ -4,6 +4,7 @@ with rotation, expiry, revoke, and Intuit's error answers (reference/qbo-api.md 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -93,7 +94,9 @@ def test_code_bound_to_its_redirect_uri(creds, http):
 
 
 def test_openid_scope_adds_a_verifiable_id_token(creds, http):
-    from authlib.jose import JsonWebKey, jwt
+    with warnings.catch_warnings():  # authlib.jose points at its successor, joserfc (not installed)
+        warnings.simplefilter("ignore")
+        from authlib.jose import JsonWebKey, jwt
 
     params = authorize(http, creds, scope=f"{SCOPE} openid")
     body = exchange(http, creds, params["code"]).json()
@@ -101,6 +104,13 @@ def test_openid_scope_adds_a_verifiable_id_token(creds, http):
     keys = JsonWebKey.import_key_set(http.get(discovery["jwks_uri"]).json())
     claims = jwt.decode(body["id_token"], keys)
     assert claims["iss"] == discovery["issuer"] and claims["realmid"] == creds["realm_id"]
+
+
+def test_codes_are_short_lived(creds, http):
+    http.patch("/_sandbox/oauth/settings", json={"code_ttl": 0})
+    params = authorize(http, creds)
+    r = exchange(http, creds, params["code"])
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant"}
 
 
 def test_deny_redirects_with_access_denied(creds, http):
