@@ -209,7 +209,9 @@ class RetryFinished(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimited(Event):
-    """A service asked us to slow down; we wait `wait_s` seconds before the next call."""
+    """We wait `wait_s` seconds before resending a request to `service`: it throttled us (429,
+    thread limit) or failed for a moment (5xx, connection). The clients' own steady pacing under
+    the published limits is not reported."""
 
     service: str
     wait_s: float

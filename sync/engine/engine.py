@@ -25,7 +25,8 @@ import anyio
 from sync.clients.autotask import AutotaskClient
 from sync.clients.errors import ApiError
 from sync.clients.qbo import QboClient
-from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, Resumed, RetryFinished,
+from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, RateLimited, Resumed,
+                         RetryFinished,
                          RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
 from sync.settings import Settings
 
@@ -81,6 +82,24 @@ class Engine:
         self._settings: Settings | None = None
         self._last_stop_code: str | None = None
         self.last_summary: ScanSummary | None = None
+        self._report_waits(autotask, "autotask")
+        self._report_waits(qbo, "qbo")
+
+    def _report_waits(self, client: Any, service: str) -> None:
+        # The clients sleep through `_sleep` only between resends of a request (their pacing
+        # limiters hold their own reference), so wrapping it reports exactly those waits.
+        # (The clients take no on_retry callback yet; this is the least intrusive hook.)
+        inner = getattr(client, "_sleep", None)
+        if inner is None or getattr(inner, "_atqbo_reporting", False):
+            return
+
+        async def sleep(seconds: float) -> None:
+            if seconds > 0:
+                self._publish(RateLimited(service=service, wait_s=round(float(seconds), 3)))
+            await inner(seconds)
+
+        sleep._atqbo_reporting = True  # type: ignore[attr-defined]
+        client._sleep = sleep
 
     # ------------------------------------------------------------ events
 

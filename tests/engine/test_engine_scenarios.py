@@ -511,6 +511,36 @@ async def test_autotask_down_stops_the_scan_without_failing_pos(world_factory):
 
     assert summary.stopped is not None and summary.stopped.code == "autotask_down"
     assert w.of(ev.ScanStopped)[0].service == "autotask"
+    assert [e.service for e in w.of(ev.RateLimited)] == ["autotask"]  # the one resend before giving up
     assert w.bills() == [] and w.todos() == [] and len(w.store.errors) == 0
     w.server.sandbox.faults.clear()
     assert (await w.engine.scan_once()).synced == 1 and w.po(po)["externalPONumber"] == "1"
+
+
+async def test_autotask_credentials_refused_stop_the_scan_with_one_message(world_factory):
+    from sync.clients.autotask import AutotaskClient
+    from sync.engine import Engine
+
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    pos = [_po(seed, vendor, items=[_line(p, 1, 5)]) for _ in range(2)]
+    w = await world_factory(seed)
+    creds = w.server.sandbox.credentials(w.server.url)["autotask"]
+    # The API user's password has expired: Autotask answers 401.
+    expired = AutotaskClient(creds["username"], creds["integration_code"], "expired-secret",
+                             zone_lookup_base=w.server.url)
+    engine = Engine(w.store, expired, w.qbo, notifier=w.notifier)
+    seen = []
+    engine.subscribe(seen.append)
+    try:
+        summary = await engine.scan_once()
+    finally:
+        await expired.aclose()
+
+    assert summary.stopped is not None and summary.stopped.code == "autotask_auth"
+    stops = [e for e in seen if isinstance(e, ev.ScanStopped)]
+    assert len(stops) == 1 and stops[0].service == "autotask" and "secret" in stops[0].fix
+    assert "expired-secret" not in stops[0].cause  # never a secret in a message
+    assert not [e for e in seen if isinstance(e, ev.PoFailed)]
+    assert w.bills() == [] and w.todos() == [] and all(w.po(x)["externalPONumber"] in (None, "") for x in pos)
