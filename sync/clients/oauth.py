@@ -22,6 +22,7 @@ from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthEr
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from .errors import OAuthError, TokenPersistError, TransportError
+from .http import RetryPolicy, Sleep
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 
@@ -119,6 +120,8 @@ class IntuitOAuth:
         refresh_margin: float = 120.0,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("the QuickBooks client id and client secret are both required")
@@ -131,6 +134,8 @@ class IntuitOAuth:
         self.refreshes = 0
         self._tokens = tokens
         self._clock = clock
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
         self._lock = anyio.Lock()
         # Intuit wants client_secret_basic and JSON answers (§1.4).
         self._oauth = AsyncOAuth2Client(
@@ -162,9 +167,9 @@ class IntuitOAuth:
         """Trade the authorization code for tokens; persists them through on_tokens first."""
         async with self._lock:
             now = self._clock()
-            body = await self._token_call(self._oauth.fetch_token(
+            body = await self._token_call(lambda: self._oauth.fetch_token(
                 self.endpoints.token_url, grant_type="authorization_code", code=code,
-                redirect_uri=redirect_uri or self.redirect_uri))
+                redirect_uri=redirect_uri or self.redirect_uri), retry_lost=False)
             tokens = TokenSet.from_response(body, now=now, realm_id=realm_id)
             await self._adopt(tokens)
             return tokens
@@ -190,8 +195,8 @@ class IntuitOAuth:
             if stale_access_token is not None and current.access_token != stale_access_token:
                 return current
             now = self._clock()
-            body = await self._token_call(self._oauth.refresh_token(
-                self.endpoints.token_url, refresh_token=current.refresh_token))
+            body = await self._token_call(lambda: self._oauth.refresh_token(
+                self.endpoints.token_url, refresh_token=current.refresh_token), retry_lost=True)
             tokens = TokenSet.from_response(body, now=now, realm_id=current.realm_id,
                                             previous_refresh_token=current.refresh_token)
             await self._adopt(tokens)
@@ -210,27 +215,41 @@ class IntuitOAuth:
                     f"({type(exc).__name__}: {exc})") from exc
         self._tokens = tokens
 
-    async def _token_call(self, call: Awaitable[dict]) -> dict:
-        try:
-            return dict(await call)
-        except AuthlibOAuthError as exc:
-            error = str(getattr(exc, "error", "") or "oauth_error")
-            desc = str(getattr(exc, "description", "") or "")
-            hint = {
-                "invalid_grant": "the refresh token or code is expired, used or revoked: sign in to QuickBooks again",
-                "invalid_client": "the client id or client secret is wrong",
-            }.get(error, "")
-            raise OAuthError(f"Intuit refused the token request: {error}"
-                             + (f" ({desc})" if desc else "") + (f"; {hint}" if hint else ""),
-                             error=error, description=desc) from None
-        except httpx.HTTPStatusError as exc:
-            status = exc.response.status_code
-            raise OAuthError(f"the Intuit token endpoint answered HTTP {status}", status=status,
-                             error="http_error") from None
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise TransportError("oauth", f"cannot reach the Intuit token endpoint ({type(exc).__name__})",
-                                 maybe_committed=not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                                 ) from None
+    async def _token_call(self, call: Callable[[], Awaitable[dict]], *, retry_lost: bool) -> dict:
+        """One token-endpoint exchange, with the shared backoff for what is safe to repeat:
+        a request that never got out, a 429/5xx, and, for a refresh, a lost reply (Intuit
+        honours the previous refresh token for a grace period after rotating it; a code is
+        single-use, so a code exchange is not repeated after a lost reply)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return dict(await call())
+            except AuthlibOAuthError as exc:
+                error = str(getattr(exc, "error", "") or "oauth_error")
+                desc = str(getattr(exc, "description", "") or "")
+                hint = {
+                    "invalid_grant": "the refresh token or code is expired, used or revoked: "
+                                     "sign in to QuickBooks again",
+                    "invalid_client": "the client id or client secret is wrong",
+                }.get(error, "")
+                raise OAuthError(f"Intuit refused the token request: {error}"
+                                 + (f" ({desc})" if desc else "") + (f"; {hint}" if hint else ""),
+                                 error=error, description=desc) from None
+            except httpx.HTTPStatusError as exc:
+                status = exc.response.status_code
+                if (status == 429 or status >= 500) and attempt < self.retry.max_attempts:
+                    await self._sleep(self.retry.backoff(attempt))
+                    continue
+                raise OAuthError(f"the Intuit token endpoint answered HTTP {status}", status=status,
+                                 error="http_error") from None
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                if (not_sent or retry_lost) and attempt < self.retry.max_attempts:
+                    await self._sleep(self.retry.backoff(attempt))
+                    continue
+                raise TransportError("oauth", f"cannot reach the Intuit token endpoint ({type(exc).__name__})",
+                                     maybe_committed=not not_sent) from None
 
     # ------------------------------------------------------------ revoke
 

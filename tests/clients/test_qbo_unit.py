@@ -274,3 +274,24 @@ def test_tokenset_round_trips_and_rejects_incomplete_data() -> None:
     assert TokenSet.from_dict(ts.to_dict()) == ts
     with pytest.raises(ValueError, match="incomplete"):
         TokenSet.from_dict({"access_token": "x"})
+
+
+async def test_token_refresh_rides_out_a_5xx_and_a_refused_connection() -> None:
+    with respx.mock() as router:
+        tok = router.post(ENDPOINTS.token_url).mock(side_effect=[
+            httpx.Response(503, text="<html>down</html>"), httpx.ConnectError("refused"), token_response("AT2", "RT2")])
+        oauth = IntuitOAuth("client-id", SECRET, endpoints=ENDPOINTS, tokens=tokens(ttl=0), retry=fast_retry(),
+                            on_tokens=lambda ts: None)
+        assert await oauth.access_token() == "AT2"
+        await oauth.aclose()
+    assert tok.call_count == 3
+
+
+async def test_code_exchange_is_not_repeated_after_a_lost_reply() -> None:
+    with respx.mock() as router:
+        tok = router.post(ENDPOINTS.token_url).mock(side_effect=httpx.ReadTimeout("lost"))
+        oauth = IntuitOAuth("client-id", SECRET, endpoints=ENDPOINTS, retry=fast_retry())
+        with pytest.raises(TransportError) as info:
+            await oauth.exchange_code("CODE", "1")
+        await oauth.aclose()
+    assert tok.call_count == 1 and info.value.maybe_committed
