@@ -42,7 +42,7 @@ from sync.store.storage import AtomicJSONStorage, atomic_write_bytes, load_json_
 log = logging.getLogger(__name__)
 
 SHAPE_VERSION = 1
-DEFAULT_SEGMENT_SIZE = 1000
+DEFAULT_SEGMENT_SIZE = 250
 SEGMENT_CACHE = 6  # loaded sealed segments kept in memory (the active one always is)
 _SEGMENT_RE = re.compile(r"errors-(\d{6})\.json")
 
@@ -109,6 +109,12 @@ class ErrorEntry:
 _UPDATABLE = {"po_number", "cause_code", "cause", "fix", "raw_error", "attempts", "todo_id", "alt_email"}
 
 
+def _haystack(doc: dict[str, Any]) -> str:
+    return "\x00".join(
+        str(doc.get(k) or "") for k in ("po_number", "po_id", "cause_code", "cause", "fix", "raw_error", "alt_email")
+    ).casefold()
+
+
 class _Row(NamedTuple):
     seg: int
     po_id: int
@@ -150,6 +156,7 @@ class ErrorLog:
         self._by_po: dict[int, list[int]] = {}
         self._counts: Counter[str] = Counter()
         self._seg_ids: dict[int, set[int]] = {}
+        self._haystacks: dict[int, str] = {}  # id → searchable text, filled by search()
         self._segments: OrderedDict[int, TinyDB] = OrderedDict()
         self._active = 1
         self._next_id = 1
@@ -209,6 +216,7 @@ class ErrorLog:
 
     def _index_add(self, entry_id: int, row: _Row) -> None:
         old = self._rows.get(entry_id)
+        self._haystacks.pop(entry_id, None)
         if old is not None:
             self._counts[old.status] -= 1
         else:
@@ -223,6 +231,7 @@ class ErrorLog:
 
     def _index_remove(self, entry_id: int) -> None:
         row = self._rows.pop(entry_id)
+        self._haystacks.pop(entry_id, None)
         self._counts[row.status] -= 1
         del self._ids[bisect.bisect_left(self._ids, entry_id)]
         ids = self._by_po[row.po_id]
@@ -349,6 +358,47 @@ class ErrorLog:
             self._index_add(entry.id, _Row(self._active, po_id, status.value, now, entry.resolved_at))
             return entry
 
+    def bulk_add(self, records: Iterable[dict[str, Any]]) -> int:
+        """Append many entries (each a dict of add()'s arguments) with one write per segment
+        instead of one per entry — for imports. Durable on return; returns how many."""
+        count = 0
+        with self._lock:
+            batch: list[ErrorEntry] = []
+
+            def flush() -> None:
+                if batch:
+                    if batch[0].id == 1 and not self._seg_path(self._active).exists():
+                        self._db(self._active).table("meta", cache_size=0).insert(
+                            Document({"v": SHAPE_VERSION, "first_id": 1}, doc_id=1)
+                        )
+                    self._table(self._active).insert_multiple(Document(e.to_doc(), doc_id=e.id) for e in batch)
+                    for e in batch:
+                        self._index_add(e.id, _Row(self._active, e.po_id, e.status.value, e.created_at, e.resolved_at))
+                    batch.clear()
+
+            for record in records:
+                if len(self._seg_ids.get(self._active, ())) + len(batch) >= self.segment_size:
+                    flush()
+                    self._seal_if_full()
+                now = _now()
+                status = ErrorStatus(record.get("status", ErrorStatus.OPEN))
+                po_id = record["po_id"]
+                if isinstance(po_id, bool) or not isinstance(po_id, int):
+                    raise ValueError(f"po_id must be a whole number, got {po_id!r}")
+                batch.append(
+                    ErrorEntry(
+                        id=self._next_id, po_id=po_id, po_number=record.get("po_number"),
+                        cause_code=_check_code(record["cause_code"]), cause=record["cause"], fix=record["fix"],
+                        raw_error=record.get("raw_error", ""), attempts=record.get("attempts", 1), status=status,
+                        created_at=now, updated_at=now, resolved_at=now if status is ErrorStatus.RESOLVED else None,
+                        todo_id=record.get("todo_id"), alt_email=record.get("alt_email"),
+                    )
+                )
+                self._next_id += 1
+                count += 1
+            flush()
+        return count
+
     def record_failure(
         self,
         *,
@@ -471,26 +521,38 @@ class ErrorLog:
 
     def search(self, text: str, limit: int = 100) -> list[ErrorEntry]:
         """Entries whose PO number, PO id, cause code, cause, fix, raw error or e-mail contains
-        `text` (case-insensitive), newest first, at most `limit`."""
+        `text` (case-insensitive), newest first, at most `limit`.
+
+        The first search reads the segments (newest first, stopping at `limit` hits) and keeps
+        a lower-cased copy of each entry's searchable text, so later searches stay in memory."""
         needle = text.casefold().strip()
         if not needle:
             return self.page(limit)
-        found: list[ErrorEntry] = []
+        found: list[int] = []
         with self._lock:
             for seg in sorted(self._seg_ids, reverse=True):
-                if not self._seg_ids[seg]:
+                ids = self._seg_ids[seg]
+                if not ids:
                     continue
-                table = self._table(seg)
-                for doc in sorted(table.all(), key=lambda d: d.doc_id, reverse=True):
-                    hay = " ".join(
-                        str(doc.get(k) or "")
-                        for k in ("po_number", "po_id", "cause_code", "cause", "fix", "raw_error", "alt_email")
-                    ).casefold()
-                    if needle in hay:
-                        found.append(ErrorEntry.from_doc(doc.doc_id, doc))
+                if any(i not in self._haystacks for i in ids):
+                    self._cache_haystacks(seg)
+                for entry_id in sorted(ids, reverse=True):
+                    if needle in self._haystacks[entry_id]:
+                        found.append(entry_id)
                         if len(found) >= limit:
-                            return found
-        return found
+                            return self._entries(found)
+            return self._entries(found)
+
+    def _cache_haystacks(self, seg: int) -> None:
+        if seg in self._segments:
+            raw = self._table(seg)._read_table()
+        else:  # read without evicting the segments the console is paging through
+            data = load_json_file(self._seg_path(seg)) or {}
+            raw = data.get("errors", {}) if isinstance(data, dict) else {}
+        for key, doc in raw.items():
+            entry_id = int(key)
+            if entry_id in self._rows:
+                self._haystacks[entry_id] = _haystack(doc)
 
     def count_by_status(self) -> dict[ErrorStatus, int]:
         with self._lock:

@@ -146,3 +146,30 @@ def test_ids_are_never_reused_after_retention_removed_everything_sealed(tmp_path
     log.apply_retention(now=datetime.now(timezone.utc) + timedelta(days=5))
     reopened = ErrorLog(tmp_path, segment_size=2)
     assert _fail(reopened, 99).id == 5
+
+
+def test_bulk_add_fills_segments_and_matches_single_adds(tmp_path):
+    log = ErrorLog(tmp_path, segment_size=10)
+    _fail(log, 1)
+    n = log.bulk_add(
+        {"po_id": 100 + i, "cause_code": "missing_item", "cause": "c", "fix": "f",
+         "status": ErrorStatus.RESOLVED if i % 2 else ErrorStatus.OPEN}
+        for i in range(25)
+    )
+    assert n == 25 and len(log) == 26
+    reopened = ErrorLog(tmp_path, segment_size=10)
+    assert [e.id for e in reopened.page(3)] == [26, 25, 24]
+    assert reopened.count_by_status()[ErrorStatus.RESOLVED] == 12
+    assert reopened.get(26).po_id == 124 and _fail(reopened, 7).id == 27
+    assert len(list(tmp_path.glob("errors-*.idx.json"))) == 2
+
+
+def test_search_sees_updates_and_new_entries_after_a_first_search(tmp_path):
+    log = ErrorLog(tmp_path, segment_size=4)
+    for i in range(6):
+        _fail(log, i)
+    assert log.search("vendor currency") == []
+    log.update(2, cause="The vendor currency differs", cause_code="currency_mismatch")
+    new = _fail(log, 77, cause="Vendor currency EUR in Autotask, USD in QuickBooks")
+    assert [e.id for e in log.search("VENDOR CURRENCY")] == [new.id, 2]
+    assert [e.id for e in log.search("currency_mismatch")] == [2]
