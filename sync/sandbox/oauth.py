@@ -24,11 +24,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import authlib.deprecate  # noqa: F401 - first, so its "always" filter exists before ours goes in front
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+with warnings.catch_warnings():  # authlib.jose announces its successor (joserfc); it still works
+    warnings.simplefilter("ignore")
+    from authlib.jose import JsonWebKey, jwt
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 PAYMENT_SCOPE = "com.intuit.quickbooks.payment"
@@ -476,20 +481,12 @@ class OAuthEmulator:
         })
 
     def _key(self):
-        with warnings.catch_warnings():  # authlib.jose announces its successor (joserfc); it still works
-            warnings.simplefilter("ignore")
-            from authlib.jose import JsonWebKey
-
         if self._signing_key is None:
             self._signing_key = JsonWebKey.generate_key("RSA", 2048, is_private=True,
                                                         options={"kid": "sandbox-1"})
         return self._signing_key
 
     def _id_token(self, grant: _Grant, base: str) -> str:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from authlib.jose import jwt
-
         now = int(self.clock())
         claims = {"iss": base + "/op/v1", "aud": [self.client_id], "sub": uuid.uuid5(uuid.NAMESPACE_URL, grant.realm_id).hex,
                   "realmid": grant.realm_id, "iat": now, "exp": now + self.access_ttl, "auth_time": now}
