@@ -157,6 +157,7 @@ class ErrorLog:
         self._counts: Counter[str] = Counter()
         self._seg_ids: dict[int, set[int]] = {}
         self._haystacks: dict[int, str] = {}  # id → searchable text, filled by search()
+        self._known_sigs: dict[int, list[int]] = {}  # segment → stat signature we last saw
         self._segments: OrderedDict[int, TinyDB] = OrderedDict()
         self._active = 1
         self._next_id = 1
@@ -203,9 +204,10 @@ class ErrorLog:
 
     def _write_sidecar(self, seg: int) -> None:
         rows = [[i, r.po_id, r.status, r.created_at, r.resolved_at] for i in sorted(self._seg_ids.get(seg, ())) for r in (self._rows[i],)]
+        sig = self._known_sigs[seg] = self._seg_signature(seg)
         payload = {
             "v": SHAPE_VERSION,
-            "sig": self._seg_signature(seg),
+            "sig": sig,
             "max_id": self._segment_meta(seg).get("max_id"),
             "rows": rows,
         }
@@ -262,6 +264,7 @@ class ErrorLog:
         for seg in segs[:-1]:
             max_seen = max(max_seen, self._load_sealed(seg))
         max_seen = max(max_seen, self._index_segment_from_docs(self._active))
+        self._remember(self._active)
         first_id = self._segment_meta(self._active).get("first_id", 1)
         self._next_id = max(max_seen + 1, first_id)
 
@@ -285,6 +288,7 @@ class ErrorLog:
             and isinstance(sidecar.get("rows"), list)
         ):
             self._seg_ids.setdefault(seg, set())
+            self._known_sigs[seg] = sidecar["sig"]
             for entry_id, po_id, status, created_at, resolved_at in sidecar["rows"]:
                 self._index_add(entry_id, _Row(seg, po_id, status, created_at, resolved_at))
             return int(sidecar.get("max_id") or max((r[0] for r in sidecar["rows"]), default=0))
@@ -292,6 +296,37 @@ class ErrorLog:
         max_id = self._index_segment_from_docs(seg)
         self._write_sidecar(seg)
         return max(max_id, self._segment_meta(seg).get("max_id") or 0)
+
+    def _remember(self, seg: int) -> None:
+        self._known_sigs[seg] = self._seg_signature(seg)
+
+    def refresh(self) -> bool:
+        """Pick up changes another process made to the files (a console reading the log of a
+        daemon). Cheap when nothing changed: a folder listing and a stat per segment. Returns
+        whether anything was reloaded."""
+        with self._lock:
+            on_disk: dict[int, list[int]] = {}
+            for name in self._list_folder():
+                m = _SEGMENT_RE.fullmatch(name)
+                if m:
+                    try:
+                        on_disk[int(m.group(1))] = self._seg_signature(int(m.group(1)))
+                    except FileNotFoundError:
+                        continue
+            if on_disk == self._known_sigs:
+                return False
+            for db in self._segments.values():
+                db.close()
+            self._segments.clear()
+            self._rows.clear()
+            self._ids.clear()
+            self._by_po.clear()
+            self._counts.clear()
+            self._seg_ids.clear()
+            self._haystacks.clear()
+            self._known_sigs.clear()
+            self._open_index()
+            return True
 
     def _seal_if_full(self) -> None:
         if len(self._seg_ids.get(self._active, ())) < self.segment_size:
@@ -308,6 +343,7 @@ class ErrorLog:
         self._db(self._active).table("meta", cache_size=0).insert(
             Document({"v": SHAPE_VERSION, "first_id": self._next_id}, doc_id=1)
         )
+        self._remember(self._active)
         self._apply_retention()
 
     # --- writes -------------------------------------------------------------------------------
@@ -354,6 +390,7 @@ class ErrorLog:
                     Document({"v": SHAPE_VERSION, "first_id": 1}, doc_id=1)
                 )
             self._table(self._active).insert(Document(entry.to_doc(), doc_id=entry.id))
+            self._remember(self._active)
             self._next_id += 1
             self._index_add(entry.id, _Row(self._active, po_id, status.value, now, entry.resolved_at))
             return entry
@@ -372,6 +409,7 @@ class ErrorLog:
                             Document({"v": SHAPE_VERSION, "first_id": 1}, doc_id=1)
                         )
                     self._table(self._active).insert_multiple(Document(e.to_doc(), doc_id=e.id) for e in batch)
+                    self._remember(self._active)
                     for e in batch:
                         self._index_add(e.id, _Row(self._active, e.po_id, e.status.value, e.created_at, e.resolved_at))
                     batch.clear()
@@ -455,6 +493,8 @@ class ErrorLog:
             self._index_add(entry_id, row._replace(status=entry.status.value, resolved_at=entry.resolved_at))
             if row.seg != self._active:
                 self._write_sidecar(row.seg)
+            else:
+                self._remember(row.seg)
             return entry
 
     def mark_retrying(self, entry_id: int) -> ErrorEntry:
@@ -602,6 +642,7 @@ class ErrorLog:
                 for entry_id in ids:
                     self._index_remove(entry_id)
                 del self._seg_ids[seg]
+                self._known_sigs.pop(seg, None)
             else:
                 self._table(seg).remove(doc_ids=ids)
                 for entry_id in ids:

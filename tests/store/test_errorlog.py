@@ -173,3 +173,51 @@ def test_search_sees_updates_and_new_entries_after_a_first_search(tmp_path):
     new = _fail(log, 77, cause="Vendor currency EUR in Autotask, USD in QuickBooks")
     assert [e.id for e in log.search("VENDOR CURRENCY")] == [new.id, 2]
     assert [e.id for e in log.search("currency_mismatch")] == [2]
+
+
+def test_a_reader_picks_up_what_another_writer_added_on_refresh(tmp_path):
+    writer = ErrorLog(tmp_path, segment_size=3)
+    reader = ErrorLog(tmp_path, segment_size=3)
+    assert reader.refresh() is False
+    for i in range(5):
+        _fail(writer, i)
+    writer.resolve(1)
+    assert len(reader) == 0
+    assert reader.refresh() is True
+    assert len(reader) == 5 and reader.get(1).status is ErrorStatus.RESOLVED
+    assert reader.refresh() is False
+    # The writer's own bookkeeping matches the files: it has nothing to reload.
+    assert writer.refresh() is False
+
+
+def test_concurrent_readers_in_threads_while_one_thread_writes(tmp_path):
+    import threading
+
+    log = ErrorLog(tmp_path, segment_size=20)
+    stop = threading.Event()
+    problems: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                page = log.page(50)
+                assert [e.id for e in page] == sorted((e.id for e in page), reverse=True)
+                counts = log.count_by_status()
+                assert sum(counts.values()) >= len(page)
+                log.open_errors(limit=10)
+                log.search("po-1")
+        except BaseException as exc:  # reported to the main thread
+            problems.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    for i in range(150):
+        entry = _fail(log, i)
+        if i % 3 == 0:
+            log.resolve(entry.id)
+    stop.set()
+    for t in readers:
+        t.join()
+    assert problems == []
+    assert len(ErrorLog(tmp_path, segment_size=20)) == 150
