@@ -90,6 +90,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "{detail}",
         "Use a PO number of at most 21 characters, or take bill numbers from QuickBooks in the settings, "
         "then retry.", False),
+    "bill_deleted": (
+        "This PO was transferred before as bill {doc_number}, which no longer exists in QuickBooks; atqbo does "
+        "not create a second bill for a PO on its own.",
+        "If the bill was deleted by mistake, restore or re-enter it in QuickBooks and put its number in the PO's "
+        "External PO Number; if the PO should not be billed, leave it as it is.", False),
     "ap_account_missing": (
         "The A/P account chosen in the settings ({account}) does not exist in QuickBooks or is not an "
         "Accounts Payable account, so no bill can be recorded.",
@@ -128,8 +133,7 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Check the PO id (the number in the PO's Autotask URL), then try again.", False),
     "po_already_synced": (
         "PO {po_number} was already transferred: its External PO Number is {external}.",
-        "Nothing to do. To transfer it again, clear its External PO Number in Autotask and delete the bill in "
-        "QuickBooks first.", False),
+        "Nothing to do: the PO already has its bill.", False),
     "po_not_submitted": (
         "PO {po_number} is not submitted in Autotask (its status is {status}), so it is not ready to be billed.",
         "Submit the PO in Autotask, then sync it again.", False),

@@ -61,16 +61,15 @@ async def record(deps: FailureDeps, po_id: int, po_number: str, cause: Cause, *,
     Raises ScanHalt after recording when Autotask itself is unreachable."""
     journal, errors = deps.journal, deps.errors
 
-    def journal_failed() -> str | None:
+    def journal_failed() -> None:
         entry = journal.get(po_id)
         if entry is None:
             journal.transition(po_id, None, S.SEEN, po_number=po_number)
             entry = journal.get(po_id)
         if entry.state not in (S.FAILED, S.WRITTEN_BACK):
-            entry = journal.transition(po_id, entry.state, S.FAILED)
-        return entry.bill_id
+            journal.transition(po_id, entry.state, S.FAILED)
 
-    bill_id = await anyio.to_thread.run_sync(journal_failed)
+    await anyio.to_thread.run_sync(journal_failed)
     log_entry = await anyio.to_thread.run_sync(lambda: errors.record_failure(
         po_id=po_id, po_number=po_number, cause_code=cause.code, cause=cause.cause, fix=cause.fix,
         raw_error=raw_error, alt_email=alt_email))
@@ -80,7 +79,9 @@ async def record(deps: FailureDeps, po_id: int, po_number: str, cause: Cause, *,
     todo_id = log_entry.todo_id
     created = False
     try:
-        if bill_id is None:
+        if cause.code != "writeback_failed":
+            # (When the write-back itself failed, the bill exists: its number, not ERROR, is what
+            # the PO must get, and the retry writes it.)
             await deps.at.update("PurchaseOrders", po_id, {"externalPONumber": ERROR_MARKER})
         description = todo_description(po_number, po_id, cause, log_id)
         if todo_id is None:

@@ -163,10 +163,16 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
     entry = await anyio.to_thread.run_sync(journal.get, po_id)
     state = entry.state if entry else None
 
-    if state in (S.WRITTEN_BACK, S.BILL_CREATED) and entry and entry.doc_number:
-        # The bill exists; only the number is missing in Autotask (a crash before, or the field
-        # was cleared by hand). Never a second bill.
+    if state is S.BILL_CREATED and entry and entry.doc_number:
+        # The bill exists; only the number is missing in Autotask (a crash or a failed PATCH).
         return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="", resumed=True)
+    if state is S.WRITTEN_BACK and entry:
+        # Done before, yet the PO is blank again (the field was cleared by hand). Never a second
+        # bill: write the number back if the bill is still there, else say what happened.
+        if entry.bill_id and await ctx.qbo.get("Bill", entry.bill_id) is not None:
+            return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
+                                     resumed=True)
+        raise PoProblem(causes.make("bill_deleted", doc_number=entry.doc_number))
 
     if state is S.FAILED and entry and entry.bill_id:
         # An earlier attempt created the bill and then failed to write back: confirm the bill

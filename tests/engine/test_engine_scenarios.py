@@ -544,3 +544,46 @@ async def test_autotask_credentials_refused_stop_the_scan_with_one_message(world
     assert "expired-secret" not in stops[0].cause  # never a secret in a message
     assert not [e for e in seen if isinstance(e, ev.PoFailed)]
     assert w.bills() == [] and w.todos() == [] and all(w.po(x)["externalPONumber"] in (None, "") for x in pos)
+
+
+async def test_settings_problems_stop_the_scan_once_without_touching_pos(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, ap_account="Nonexistent A/P")
+
+    summary = await w.engine.scan_once()
+    assert summary.stopped is not None and summary.stopped.code == "ap_account_missing"
+    assert "Nonexistent A/P" in summary.stopped.cause
+
+    w.set(ap_account="Accounts Payable (A/P)")  # by name works as well as by id
+    w.set(todo_resource=None)
+    summary = await w.engine.scan_once()
+    assert summary.stopped is not None and summary.stopped.code == "settings_incomplete"
+    assert "todo_resource" in summary.stopped.cause
+    assert w.todos() == [] and w.bills() == [] and w.po(po)["externalPONumber"] in (None, "")
+
+    w.set(todo_resource=BUYER)
+    assert (await w.engine.scan_once()).synced == 1
+
+
+async def test_a_cleared_number_gets_the_same_bill_back_never_a_second_one(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed)
+    await w.engine.scan_once()
+    [bill] = w.bills()
+
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
+    assert (await w.engine.scan_once()).synced == 1
+    assert w.bills() == [bill] and w.po(po)["externalPONumber"] == bill["DocNumber"]
+
+    # The bill is deleted in QBO, then the number cleared again: no silent second bill.
+    await w.qbo.delete("Bill", bill["Id"], bill["SyncToken"])
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": None})
+    summary = await w.engine.scan_once()
+    assert summary.failed == 1 and w.bills() == []
+    _assert_failed(w, po, "bill_deleted")
