@@ -12,22 +12,23 @@ from .seed import CURRENCY_NAMES, QboPrefs, QboSeed
 ENTITIES = ("Account", "Vendor", "Customer", "Employee", "Item", "Bill")
 NAME_LISTS = ("Account", "Vendor", "Customer", "Employee", "Item")  # have Active; queries default to active
 CREATABLE = ("Account", "Vendor", "Customer", "Item", "Bill")
-# Properties the query language may filter and sort on (besides MetaData.CreateTime/LastUpdatedTime).
+# Properties the query language may filter and sort on (besides MetaData.CreateTime/LastUpdatedTime):
+# the "filterable" traits of Intuit's entity reference (REF-bill, REF-vendor, REF-item). Others → 4001,
+# so a query that the real service would refuse (e.g. on Bill.PrivateNote) fails here too.
+# Customer, Employee and Account were not checked field by field: their sets follow Vendor's pattern
+# and the reference's own examples (Account by AccountType).
 QUERYABLE: dict[str, frozenset[str]] = {
     "Account": frozenset({"Id", "Name", "SubAccount", "ParentRef", "Description", "Active", "Classification",
                           "AccountType", "AccountSubType", "AcctNum", "CurrentBalance", "CurrencyRef",
                           "FullyQualifiedName", "CurrentBalanceWithSubAccounts"}),
-    "Vendor": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Title", "Suffix",
-                         "CompanyName", "PrintOnCheckName", "Active", "Balance", "CurrencyRef", "AcctNum",
-                         "PrimaryEmailAddr", "PrimaryPhone", "Vendor1099"}),
-    "Customer": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Title", "Suffix",
-                           "CompanyName", "PrintOnCheckName", "Active", "Balance", "CurrencyRef",
-                           "FullyQualifiedName", "Job", "ParentRef", "PrimaryEmailAddr", "PrimaryPhone"}),
+    "Vendor": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Suffix", "CompanyName",
+                         "Active", "Balance"}),
+    "Customer": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Suffix", "CompanyName",
+                           "Active", "Balance", "FullyQualifiedName"}),
     "Employee": frozenset({"Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "Active"}),
-    "Item": frozenset({"Id", "Name", "Sku", "Type", "Active", "FullyQualifiedName", "Description",
-                       "UnitPrice", "PurchaseCost", "QtyOnHand", "Taxable", "ParentRef"}),
-    "Bill": frozenset({"Id", "DocNumber", "TxnDate", "DueDate", "VendorRef", "APAccountRef", "TotalAmt",
-                       "Balance", "CurrencyRef", "PrivateNote", "DepartmentRef"}),
+    "Item": frozenset({"Id", "Name", "Sku", "Type", "Active", "FullyQualifiedName"}),
+    "Bill": frozenset({"Id", "DocNumber", "TxnDate", "DueDate", "VendorRef", "APAccountRef", "SalesTermRef",
+                       "TotalAmt", "Balance"}),
     "Preferences": frozenset({"Id"}),
     "CompanyInfo": frozenset({"Id", "CompanyName", "LegalName", "Country"}),
 }
