@@ -13,7 +13,7 @@ endpoint, and slowing down as the hourly request budget runs low.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -189,6 +189,7 @@ class AutotaskClient:
         timeout: float = 60.0,
         http: httpx.AsyncClient | None = None,
         sleep: Sleep = anyio.sleep,
+        on_retry: Callable[[str, float], None] | None = None,
     ) -> None:
         if not username or not integration_code or not secret:
             raise ValueError("the Autotask user name, integration code and secret are all required")
@@ -204,6 +205,8 @@ class AutotaskClient:
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self._owns_http = http is None
         self._sleep = sleep
+        # Told (reason, seconds) before each retry wait: "429", "503", "transport", "connect".
+        self.on_retry = on_retry
         self._sems = KeyedSemaphores(max_in_flight_per_endpoint)
         self._pacer = MinInterval(sleep=sleep)
         self._zone: ZoneInfo | None = None
@@ -247,7 +250,8 @@ class AutotaskClient:
                                             headers={"Accept": "application/json"})
 
             resp = await send_with_retry(send, service=SERVICE, safe=True, policy=self.retry,
-                                         should_retry=_should_retry, sleep=self._sleep)
+                                         should_retry=_should_retry, sleep=self._sleep,
+                                         on_retry=self.on_retry)
             body = _maybe_json(resp)
             if resp.status_code != 200 or not isinstance(body, dict) or not body.get("url"):
                 messages = _error_messages(body)
@@ -289,7 +293,8 @@ class AutotaskClient:
                     return await self._http.request(method, url, json=body, headers=self._headers(method))
 
                 resp = await send_with_retry(send, service=SERVICE, safe=safe, policy=self.retry,
-                                             should_retry=_should_retry, sleep=self._sleep)
+                                             should_retry=_should_retry, sleep=self._sleep,
+                                         on_retry=self.on_retry)
             if resp.status_code == 401 and attempt == 1:
                 # The tenant may have moved zone: look it up again, then try once more.
                 await self.zone(refresh=True)

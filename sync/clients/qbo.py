@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,6 +187,7 @@ class QboClient:
         timeout: float = 120.0,
         http: httpx.AsyncClient | None = None,
         sleep: Sleep = anyio.sleep,
+        on_retry: Callable[[str, float], None] | None = None,
         clock=time.monotonic,
     ) -> None:
         realm = realm_id or (oauth.tokens.realm_id if oauth.tokens else None)
@@ -200,6 +201,8 @@ class QboClient:
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self._owns_http = http is None
         self._sleep = sleep
+        # Told (reason, seconds) before each retry wait: "429", "503", "transport", "connect".
+        self.on_retry = on_retry
         self._per_second = SlidingWindowLimiter(per_second, 1.0, clock=clock, sleep=sleep)
         self._per_minute = SlidingWindowLimiter(per_minute, 60.0, clock=clock, sleep=sleep)
         self._batch_per_minute = SlidingWindowLimiter(batch_per_minute, 60.0, clock=clock, sleep=sleep)
@@ -252,7 +255,8 @@ class QboClient:
                         limiter.release()
 
             resp = await send_with_retry(send, service=SERVICE, safe=safe, policy=self.retry,
-                                         should_retry=_should_retry, sleep=self._sleep)
+                                         should_retry=_should_retry, sleep=self._sleep,
+                                         on_retry=self.on_retry)
             if resp.status_code == 401 and attempt == 1:
                 # Expired or revoked early: refresh (once for all concurrent callers), retry once.
                 await self.oauth.refresh(stale_access_token=used_token)

@@ -106,9 +106,10 @@ async def test_thread_threshold_429_is_absorbed_with_backoff() -> None:
         msg = {"errors": ["Thread Threshold Exceeded — The Autotask API thread threshold of 3 threads has been exceeded."]}
         post = router.post(API + "Companies").mock(side_effect=[
             httpx.Response(429, json=msg), httpx.Response(500, json=msg), httpx.Response(200, json={"itemId": 9})])
-        async with client(sleep=sleeps) as at:
+        reasons: list[str] = []
+        async with client(sleep=sleeps, on_retry=lambda reason, delay: reasons.append(reason)) as at:
             assert await at.create("Companies", {"companyName": "X"}) == 9  # a refused create is safe to resend
-        assert post.call_count == 3 and len(sleeps.waits) == 2
+        assert post.call_count == 3 and len(sleeps.waits) == 2 and reasons == ["429", "500"]
 
 
 async def test_throttled_after_retries_run_out() -> None:
