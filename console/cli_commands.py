@@ -210,8 +210,9 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
                         f"QuickBooks refused access to company {realm}: {exc.message}. Check --realm-id "
                         "and that this app is connected to that company", EXIT_FATAL) from None
                 except TransportError as exc:
-                    raise CommandError(f"cannot reach QuickBooks Online at {api_url}: {exc.message}",
-                                       EXIT_FATAL) from None
+                    where = (f"the Intuit token endpoint at {endpoints.token_url}" if exc.service == "oauth"
+                             else f"QuickBooks Online at {api_url}")
+                    raise CommandError(f"cannot reach {where}: {exc.message}", EXIT_FATAL) from None
                 except ApiError as exc:
                     raise _api_problem(exc, "QuickBooks Online") from None
         finally:

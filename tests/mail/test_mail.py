@@ -12,7 +12,7 @@ import pytest
 
 from sync.mail import (MailError, MailNotifier, PoFailure, PoResult, SmtpConfig, send_mail)
 
-from conftest import PASSWORD, USER
+from smtp_server import PASSWORD, USER
 
 
 def _config(server, **over) -> SmtpConfig:

@@ -1,0 +1,234 @@
+"""`atqbo connect autotask|quickbooks` against the sandbox over real sockets: secrets only from
+the environment (or a prompt, or the interactive sign-in), checked before saving, clear
+messages and exit codes when something is wrong, and no secret in any output or plain file."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import stat
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from conftest import atqbo, atqbo_all, clean_env, creds, json_lines, spawn
+from sync.store import Store
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _at_args(c: dict, data_dir, **over) -> list[str]:
+    at = c["autotask"]
+    args = {"--username": at["username"], "--integration-code": at["integration_code"],
+            "--zone-url": at["zone_lookup_url"], **over}
+    return ["connect", "autotask", "--data-dir", str(data_dir), *[x for kv in args.items() for x in kv]]
+
+
+def _qb_args(c: dict, data_dir, *, realm=True, **over) -> list[str]:
+    o, q = c["oauth"], c["qbo"]
+    args = {"--client-id": o["client_id"], "--api-url": q["api_url"], "--auth-url": o["auth_url"],
+            "--token-url": o["token_url"], **over}
+    if realm:
+        args.setdefault("--realm-id", o["realm_id"])
+    return ["connect", "quickbooks", "--data-dir", str(data_dir), *[x for kv in args.items() for x in kv]]
+
+
+def _no_secret_anywhere(result, data_dir, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in result.stdout and secret not in result.stderr
+    for path in data_dir.glob("*") if data_dir.exists() else []:
+        if path.name != "secrets.json":
+            text = path.read_text(errors="replace")
+            for secret in secrets:
+                assert secret not in text, path
+
+
+def test_connect_autotask_verifies_then_saves(sandbox, tmp_path):
+    c = creds(sandbox)
+    secret = c["autotask"]["secret"]
+    result = atqbo(*_at_args(c, tmp_path), env=clean_env(ATQBO_AUTOTASK_SECRET=secret))
+    assert result.returncode == 0, result.stderr
+    assert "Autotask connected" in result.stdout and c["autotask"]["username"] in result.stdout
+    with Store.open(tmp_path) as store:
+        conn = store.connection.get_autotask()
+        assert (conn.username, conn.integration_code) == (c["autotask"]["username"], c["autotask"]["integration_code"])
+        assert store.secrets.get_autotask_secret().get_secret_value() == secret
+    assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
+    _no_secret_anywhere(result, tmp_path, secret)
+    # The sandbox saw the zone lookup and an authenticated call.
+    stats = httpx.get(sandbox.url + "/_sandbox/stats").json()
+    assert "autotask" in json.dumps(stats)
+
+
+def test_connect_autotask_json_result(sandbox, tmp_path):
+    c = creds(sandbox)
+    result = atqbo(*_at_args(c, tmp_path), "--json", env=clean_env(ATQBO_AUTOTASK_SECRET=c["autotask"]["secret"]))
+    assert result.returncode == 0
+    last = json_lines(result.stdout)[-1]
+    assert last["ok"] is True and last["service"] == "autotask" and last["zone"]
+
+
+def test_connect_autotask_failures_say_what_is_wrong_and_save_nothing(sandbox, tmp_path):
+    c = creds(sandbox)
+    good = c["autotask"]["secret"]
+    port = _free_port()
+    bad_secret, unknown, unreachable, no_secret = atqbo_all(
+        (_at_args(c, tmp_path), clean_env(ATQBO_AUTOTASK_SECRET="wrong-secret-123")),
+        (_at_args(c, tmp_path, **{"--username": "nobody@example.com"}), clean_env(ATQBO_AUTOTASK_SECRET=good)),
+        (_at_args(c, tmp_path, **{"--zone-url": f"http://127.0.0.1:{port}"}) + ["--json"],
+         clean_env(ATQBO_AUTOTASK_SECRET=good)),
+        # No secret in the environment and no terminal to ask on: a usage error, not a hang.
+        (_at_args(c, tmp_path), None),
+    )
+    assert bad_secret.returncode == 1
+    assert "refused the credentials" in bad_secret.stderr and "secret" in bad_secret.stderr
+    assert "wrong-secret-123" not in bad_secret.stderr + bad_secret.stdout
+
+    assert unknown.returncode == 1
+    assert "does not know the API user 'nobody@example.com'" in unknown.stderr
+
+    assert unreachable.returncode == 1
+    assert f"cannot reach the Autotask zone lookup at http://127.0.0.1:{port}" in unreachable.stderr
+    assert json_lines(unreachable.stdout)[-1] == {"ok": False, "exit_code": 1,
+                                                  "error": unreachable.stderr.strip().removeprefix("atqbo: ")}
+
+    assert no_secret.returncode == 2
+    assert "ATQBO_AUTOTASK_SECRET" in no_secret.stderr
+
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_autotask() is None
+        assert store.secrets.get_autotask_secret() is None
+
+
+def test_connect_quickbooks_with_refresh_token(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    env = clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"], ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"])
+    result = atqbo(*_qb_args(c, tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "QuickBooks Online connected" in result.stdout and o["realm_id"] in result.stdout
+    with Store.open(tmp_path) as store:
+        conn = store.connection.get_qbo()
+        assert (conn.client_id, conn.realm_id) == (o["client_id"], o["realm_id"])
+        assert store.secrets.get_qbo_client_secret().get_secret_value() == o["client_secret"]
+        tokens = store.secrets.get_qbo_tokens()
+        # Intuit rotates refresh tokens: the one kept is the newest, not the one from the env.
+        assert tokens is not None and tokens.access_token
+    _no_secret_anywhere(result, tmp_path, o["client_secret"], o["refresh_token"])
+
+
+def test_connect_quickbooks_failures(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    port = _free_port()
+    env = clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"], ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"])
+    bad_client, bad_token, no_realm, wrong_realm, down, no_secret = atqbo_all(
+        (_qb_args(c, tmp_path), clean_env(ATQBO_QBO_CLIENT_SECRET="nope", ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"])),
+        (_qb_args(c, tmp_path), clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"],
+                                          ATQBO_QBO_REFRESH_TOKEN="AB11-not-a-token")),
+        (_qb_args(c, tmp_path, realm=False), env),
+        (_qb_args(c, tmp_path, **{"--realm-id": "123"}), env),
+        (_qb_args(c, tmp_path, **{"--api-url": f"http://127.0.0.1:{port}"}), env),
+        (_qb_args(c, tmp_path), None),
+    )
+    assert bad_client.returncode == 1
+    assert "invalid_client" in bad_client.stderr and "client secret is wrong" in bad_client.stderr
+    assert bad_token.returncode == 1
+    assert "invalid_grant" in bad_token.stderr and "AB11-not-a-token" not in bad_token.stderr
+    assert no_realm.returncode == 2 and "--realm-id" in no_realm.stderr
+    assert wrong_realm.returncode == 1 and "company 123" in wrong_realm.stderr
+    assert down.returncode == 1 and f"cannot reach QuickBooks Online at http://127.0.0.1:{port}" in down.stderr
+    assert no_secret.returncode == 2 and "ATQBO_QBO_CLIENT_SECRET" in no_secret.stderr
+
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo() is None
+        assert store.secrets.get_qbo_client_secret() is None
+
+
+def _approve(url: str) -> str:
+    """Press "Connect" on the sandbox's consent page; return where Intuit redirects the browser."""
+    parts = urlsplit(url)
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    resp = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", data={**params, "decision": "approve"},
+                      follow_redirects=False, timeout=10)
+    assert resp.status_code == 302, resp.text
+    return resp.headers["location"]
+
+
+def _read_sign_in_url(proc) -> str:
+    """The URL from the JSON line the command prints on stdout (--json) before waiting."""
+    line = proc.stdout.readline()
+    return json.loads(line)["url"]
+
+
+def test_connect_quickbooks_interactive_sign_in_through_the_loopback_listener(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    proc = spawn(*_qb_args(c, tmp_path, realm=False), "--json",
+                 env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
+    try:
+        url = _read_sign_in_url(proc)
+        redirect = _approve(url)
+        assert redirect.startswith("http://127.0.0.1:")
+        page = httpx.get(redirect, timeout=10)  # the browser lands on atqbo's listener
+        assert page.status_code == 200 and "connected" in page.text
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Open this address in a browser" in err
+    assert json_lines(out)[-1]["realm_id"] == o["realm_id"]
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo().realm_id == o["realm_id"]
+        assert store.secrets.get_qbo_tokens() is not None
+
+
+def test_connect_quickbooks_interactive_sign_in_by_pasting_the_address(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    proc = spawn(*_qb_args(c, tmp_path, realm=False), "--json",
+                 env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
+    try:
+        url = _read_sign_in_url(proc)
+        redirect = _approve(url)
+        # The browser ran elsewhere: the operator pastes a wrong thing first, then the address.
+        proc.stdin.write("https://example.com/?nothing=here\n")
+        proc.stdin.write(redirect + "\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Paste again" in err
+    assert json_lines(out)[-1]["company"]
+
+
+def test_connect_quickbooks_sign_in_cancelled(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    proc = spawn(*_qb_args(c, tmp_path, realm=False), env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
+    try:
+        url = None
+        for line in proc.stderr:
+            m = re.search(r"(http://\S+/connect/oauth2\S+)", line)
+            if m:
+                url = m.group(1)
+                break
+        parts = urlsplit(url)
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        resp = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", data={**params, "decision": "deny"},
+                          follow_redirects=False, timeout=10)
+        threading.Thread(target=lambda: httpx.get(resp.headers["location"], timeout=10), daemon=True).start()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert "cancelled" in err
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo() is None
