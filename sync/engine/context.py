@@ -80,12 +80,13 @@ def check_settings(settings: Settings) -> None:
 
 
 async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal: Journal,
-                publish: Callable[[Event], None], now: datetime) -> RunContext:
+                publish: Callable[[Event], None], now: datetime, submitted: int | None = None) -> RunContext:
     """Read what the run needs from both services. Raises ScanHalt for what stops every PO
     (the caller maps client errors the same way)."""
     check_settings(settings)
     try:
-        submitted = await sources.submitted_value(at)
+        if submitted is None:
+            submitted = await sources.submitted_value(at)
     except PicklistError as exc:
         raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
     prefs = await qbo.preferences()

@@ -81,6 +81,7 @@ class Engine:
         self._stopped = anyio.Event()
         self._settings: Settings | None = None
         self._last_stop_code: str | None = None
+        self._submitted: int | None = None  # the tenant's "Submitted" value, read each scan
         self.last_summary: ScanSummary | None = None
         self._report_waits(autotask, "autotask")
         self._report_waits(qbo, "qbo")
@@ -213,10 +214,10 @@ class Engine:
         self._settings = settings
         return settings
 
-    async def _context(self, settings: Settings) -> context.RunContext:
+    async def _context(self, settings: Settings, submitted: int | None = None) -> context.RunContext:
         try:
             return await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
-                                       self.clock())
+                                       self.clock(), submitted)
         except ApiError as exc:
             halt = halt_for(exc)
             if halt is None:
@@ -256,7 +257,7 @@ class Engine:
                 pos = await self._eligible(settings)
                 counts["scanned"] = len(pos)
                 if pos:
-                    ctx = await self._context(settings)
+                    ctx = await self._context(settings, self._submitted)
                     for chunk_start in range(0, len(pos), 100):
                         batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
                         for data in batch:
@@ -291,7 +292,7 @@ class Engine:
 
     async def _eligible(self, settings: Settings) -> list[dict]:
         async def read() -> list[dict]:
-            submitted = await sources.submitted_value(self.autotask)
+            submitted = self._submitted = await sources.submitted_value(self.autotask)
             since = window_start(self.clock(), settings.days_back or 0)
             found = await sources.eligible_pos(self.autotask, submitted, since)
             chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
