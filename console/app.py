@@ -40,7 +40,8 @@ NAV = (("live", "Live"), ("logs", "Logs"), ("sync_one", "Sync one PO"), ("settin
 
 
 # The five screen keys show as one footer entry ("1234 Screens"): an 80-column footer has room.
-SCREENS = Binding.Group("Screens", compact=True)
+SCREENS = Binding.Group("Screens")
+FLUSH_S = 0.05  # the live screen shows engine events within 50 ms, batched
 
 
 def _utcnow() -> datetime:
@@ -88,6 +89,9 @@ class AtqboApp(App[int]):
         self._call_samples: deque[tuple[float, int, int]] = deque(maxlen=3700)
         self._sync_one_po: int | None = None
         self.runtime_closed = False
+        self._pending_rows: set[int] = set()
+        self._pending_redraw = False
+        self._flush_timer: Any = None
 
     # ---------------------------------------------------------------- runtime parts
 
@@ -145,6 +149,8 @@ class AtqboApp(App[int]):
         self._runtime_ready()
 
     def _runtime_ready(self) -> None:
+        self._call_samples.clear()
+        self._sample_calls()  # the baseline for "API used" before the engine sends anything
         if self.connected:
             if self.current_mode != "live":
                 self.switch_mode("live")
@@ -229,11 +235,22 @@ class AtqboApp(App[int]):
             self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
 
     def _tell_live(self, changed: tuple[int, ...]) -> None:
+        # Events come in bursts (three or four per PO); the screen is redrawn at most every
+        # FLUSH_S with everything that changed meanwhile, so the engine keeps the loop.
+        self._pending_rows.update(changed)
+        self._pending_redraw = True
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_S, self._flush_live, name="live-flush")
+
+    def _flush_live(self) -> None:
+        self._flush_timer = None
+        rows, self._pending_rows = tuple(self._pending_rows), set()
+        self._pending_redraw = False
         live = self._mode_screen("live")
         if live is None:
             return
-        if changed:
-            live.rows_changed(changed)  # type: ignore[attr-defined]
+        if rows:
+            live.rows_changed(rows)  # type: ignore[attr-defined]
         else:
             live.activity_changed()  # type: ignore[attr-defined]
 

@@ -23,8 +23,8 @@ from .state import AUTOTASK_PER_HOUR, QBO_PER_MINUTE, LiveState, PoRow
 if TYPE_CHECKING:
     from console.app import AtqboApp
 
-COLUMNS = (("po", "PO", 9), ("state", "State", 9), ("vendor", "Vendor", 18),
-           ("lines", "Lines", 5), ("amount", "Amount", 10), ("outcome", "Bill no. / cause", 40))
+COLUMNS = (("po", "PO", 9), ("state", "State", 9), ("vendor", "Vendor", 16),
+           ("lines", "Lines", 5), ("amount", "Amount", 14), ("outcome", "Bill no. / cause", 40))
 FIXED_WIDTH = sum(width + 2 for _, _, width in COLUMNS[:-1])  # cells have one space of padding each side
 
 STATE_STYLE = {"working": "bold $warning", "retrying": "bold $warning",
@@ -194,8 +194,8 @@ class LiveScreen(Screen):
             progress += f"\n[$error]Stopped: {s.stop_reason}[/]"
         self.query_one("#live-progress", Static).update(progress)
 
-        autotask = s.calls_within("autotask", now, timedelta(hours=1))
-        qbo = s.calls_within("qbo", now, timedelta(minutes=1))
+        autotask, _ = self.console.calls_in_window(3600)
+        _, qbo = self.console.calls_in_window(60)
         budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{AUTOTASK_PER_HOUR:,} per hour · "
                    f"QBO [b]{qbo:,}[/b]/{QBO_PER_MINUTE} per min")
         self.query_one("#live-budgets", Static).update(budgets)
