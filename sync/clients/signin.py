@@ -163,14 +163,25 @@ async def _reply(writer: asyncio.StreamWriter, status: int, page: str) -> None:
 
 async def start_sign_in(oauth: IntuitOAuth, *, listen: bool = True, host: str = "127.0.0.1",
                         port: int = 0, redirect_uri: str | None = None) -> SignIn:
-    """Begin a sign-in. With `listen`, a loopback listener on host:port (0 = any free port)
-    receives the redirect and the redirect URI is http://host:port/callback (the Intuit app
-    must list it; Intuit accepts loopback addresses). Without it, `redirect_uri` (default
-    oauth.redirect_uri) is used and only paste-back completes the attempt."""
+    """Begin a sign-in. With `listen`, a loopback listener receives the redirect: at
+    `redirect_uri` when given (an http loopback URI with a port and path /callback, as
+    registered with the Intuit app), else on host:port (0 = any free port) as
+    http://host:port/callback. Without `listen`, `redirect_uri` (default oauth.redirect_uri) is
+    used and only paste-back completes the attempt. Paste-back works in both modes."""
     attempt = SignIn(oauth, secrets.token_urlsafe(24))
-    if listen:
+    if listen and redirect_uri:
+        # A registered loopback URI (e.g. http://localhost:8765/callback): listen where it points.
+        parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or not parts.port:
+            raise SignInError(f"cannot listen for {redirect_uri}: a listener needs an http loopback "
+                              "address with a port; use paste-back (listen=False) instead")
+        if parts.path != CALLBACK_PATH:
+            raise SignInError(f"the loopback listener serves {CALLBACK_PATH}, not {parts.path}")
+        await attempt._listen("127.0.0.1" if parts.hostname == "localhost" else parts.hostname, parts.port)
+        attempt._use_redirect_uri(redirect_uri)
+    elif listen:
         bound = await attempt._listen(host, port)  # bind first: the redirect URI names the port
-        attempt._use_redirect_uri(redirect_uri or f"http://{host}:{bound}{CALLBACK_PATH}")
+        attempt._use_redirect_uri(f"http://{host}:{bound}{CALLBACK_PATH}")
     else:
         attempt._use_redirect_uri(redirect_uri or oauth.redirect_uri)
     return attempt

@@ -124,3 +124,21 @@ async def test_a_forged_callback_does_not_complete_the_attempt(sandbox) -> None:
     assert scope.cancelled_caught  # still waiting for the real redirect
     await attempt.aclose()
     await oauth.aclose()
+
+
+async def test_a_registered_loopback_uri_is_listened_on_and_others_refused(sandbox) -> None:
+    import socket
+
+    oauth, _ = oauth_for(sandbox, [])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    attempt = await start_sign_in(oauth, redirect_uri=f"http://localhost:{port}/callback")
+    assert attempt.listening and f"localhost%3A{port}%2Fcallback" in attempt.url
+    redirect = await consent(attempt.url)
+    async with httpx.AsyncClient() as browser:
+        assert (await browser.get(redirect.headers["location"])).status_code == 200
+    assert (await attempt.result()).access_token
+    with pytest.raises(SignInError, match="paste-back"):
+        await start_sign_in(oauth, redirect_uri="https://app.example/callback")
+    await oauth.aclose()
