@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 SHAPE_VERSION = 1
 DEFAULT_SEGMENT_SIZE = 250
-SEGMENT_CACHE = 6  # loaded sealed segments kept in memory (the active one always is)
+SEGMENT_CACHE = 32  # parsed sealed segments kept in memory (~250 entries each)
 _SEGMENT_RE = re.compile(r"errors-(\d{6})\.json")
 
 # Causes the engine reports; other snake_case codes are accepted too.
@@ -156,7 +156,7 @@ class ErrorLog:
         self._by_po: dict[int, list[int]] = {}
         self._counts: Counter[str] = Counter()
         self._seg_ids: dict[int, set[int]] = {}
-        self._haystacks: dict[int, str] = {}  # id → searchable text, filled by search()
+        self._unresolved: set[int] = set()  # open or retrying
         self._known_sigs: dict[int, list[int]] = {}  # segment → stat signature we last saw
         self._segments: OrderedDict[int, TinyDB] = OrderedDict()
         self._active = 1
@@ -218,7 +218,6 @@ class ErrorLog:
 
     def _index_add(self, entry_id: int, row: _Row) -> None:
         old = self._rows.get(entry_id)
-        self._haystacks.pop(entry_id, None)
         if old is not None:
             self._counts[old.status] -= 1
         else:
@@ -230,10 +229,14 @@ class ErrorLog:
             self._seg_ids.setdefault(row.seg, set()).add(entry_id)
         self._rows[entry_id] = row
         self._counts[row.status] += 1
+        if row.status == ErrorStatus.RESOLVED.value:
+            self._unresolved.discard(entry_id)
+        else:
+            self._unresolved.add(entry_id)
 
     def _index_remove(self, entry_id: int) -> None:
         row = self._rows.pop(entry_id)
-        self._haystacks.pop(entry_id, None)
+        self._unresolved.discard(entry_id)
         self._counts[row.status] -= 1
         del self._ids[bisect.bisect_left(self._ids, entry_id)]
         ids = self._by_po[row.po_id]
@@ -241,6 +244,33 @@ class ErrorLog:
         if not ids:
             del self._by_po[row.po_id]
         self._seg_ids[row.seg].discard(entry_id)
+
+    def _index_bulk(self, seg: int, rows: list[list[Any]]) -> None:
+        """Index a sealed segment's rows at open (ids ascending); the fast path of _index_add."""
+        seg_ids = self._seg_ids.setdefault(seg, set())
+        rows_map, by_po, counts, unresolved = self._rows, self._by_po, self._counts, self._unresolved
+        resolved = ErrorStatus.RESOLVED.value
+        ordered = not self._ids or not rows or rows[0][0] > self._ids[-1]
+        for entry_id, po_id, status, created_at, resolved_at in rows:
+            if entry_id in rows_map:
+                raise CorruptFileError(self._idx_path(seg), f"error entry {entry_id} is listed twice")
+            rows_map[entry_id] = _Row(seg, po_id, status, created_at, resolved_at)
+            same_po = by_po.get(po_id)
+            if same_po is None:
+                by_po[po_id] = [entry_id]
+            else:
+                same_po.append(entry_id)
+            counts[status] += 1
+            if status != resolved:
+                unresolved.add(entry_id)
+            seg_ids.add(entry_id)
+        if ordered:
+            self._ids.extend(r[0] for r in rows)
+        else:
+            for r in rows:
+                bisect.insort(self._ids, r[0])
+            for ids in by_po.values():
+                ids.sort()
 
     def _index_segment_from_docs(self, seg: int) -> int:
         docs = self._segment_docs(seg)
@@ -287,10 +317,8 @@ class ErrorLog:
             and sidecar.get("sig") == self._seg_signature(seg)
             and isinstance(sidecar.get("rows"), list)
         ):
-            self._seg_ids.setdefault(seg, set())
             self._known_sigs[seg] = sidecar["sig"]
-            for entry_id, po_id, status, created_at, resolved_at in sidecar["rows"]:
-                self._index_add(entry_id, _Row(seg, po_id, status, created_at, resolved_at))
+            self._index_bulk(seg, sidecar["rows"])
             return int(sidecar.get("max_id") or max((r[0] for r in sidecar["rows"]), default=0))
         log.info("rebuilding the index of %s", self._seg_path(seg))
         max_id = self._index_segment_from_docs(seg)
@@ -323,7 +351,7 @@ class ErrorLog:
             self._by_po.clear()
             self._counts.clear()
             self._seg_ids.clear()
-            self._haystacks.clear()
+            self._unresolved.clear()
             self._known_sigs.clear()
             self._open_index()
             return True
@@ -534,7 +562,7 @@ class ErrorLog:
     def open_errors(self, limit: int | None = None, offset: int = 0) -> list[ErrorEntry]:
         """Open and retrying entries, newest first."""
         with self._lock:
-            ids = [i for i in reversed(self._ids) if self._rows[i].status != ErrorStatus.RESOLVED.value]
+            ids = sorted(self._unresolved, reverse=True)
             end = None if limit is None else offset + limit
             return self._entries(ids[offset:end])
 
@@ -563,36 +591,36 @@ class ErrorLog:
         """Entries whose PO number, PO id, cause code, cause, fix, raw error or e-mail contains
         `text` (case-insensitive), newest first, at most `limit`.
 
-        The first search reads the segments (newest first, stopping at `limit` hits) and keeps
-        a lower-cased copy of each entry's searchable text, so later searches stay in memory."""
+        Segments are read newest first and the search stops at `limit` hits. A segment whose
+        file text does not contain the words at all is skipped without parsing it (our files
+        hold text unescaped, so any match shows in the raw text)."""
         needle = text.casefold().strip()
         if not needle:
             return self.page(limit)
-        found: list[int] = []
+        # JSON escapes quotes, backslashes and control characters: look for the longest run of
+        # the words without them in the raw text.
+        probe = max(re.split(r'["\\\x00-\x1f]', needle), key=len)
+        found: list[ErrorEntry] = []
         with self._lock:
             for seg in sorted(self._seg_ids, reverse=True):
                 ids = self._seg_ids[seg]
                 if not ids:
                     continue
-                if any(i not in self._haystacks for i in ids):
-                    self._cache_haystacks(seg)
+                if probe and seg not in self._segments:
+                    try:
+                        raw_text = self._seg_path(seg).read_bytes().decode("utf-8", errors="replace")
+                    except OSError:
+                        raw_text = needle  # let the parse below report the problem
+                    if probe not in raw_text.casefold():
+                        continue
+                table = self._table(seg)._read_table()
                 for entry_id in sorted(ids, reverse=True):
-                    if needle in self._haystacks[entry_id]:
-                        found.append(entry_id)
+                    doc = table.get(str(entry_id))
+                    if doc is not None and needle in _haystack(doc):
+                        found.append(ErrorEntry.from_doc(entry_id, doc))
                         if len(found) >= limit:
-                            return self._entries(found)
-            return self._entries(found)
-
-    def _cache_haystacks(self, seg: int) -> None:
-        if seg in self._segments:
-            raw = self._table(seg)._read_table()
-        else:  # read without evicting the segments the console is paging through
-            data = load_json_file(self._seg_path(seg)) or {}
-            raw = data.get("errors", {}) if isinstance(data, dict) else {}
-        for key, doc in raw.items():
-            entry_id = int(key)
-            if entry_id in self._rows:
-                self._haystacks[entry_id] = _haystack(doc)
+                            return found
+        return found
 
     def count_by_status(self) -> dict[ErrorStatus, int]:
         with self._lock:

@@ -221,3 +221,17 @@ def test_concurrent_readers_in_threads_while_one_thread_writes(tmp_path):
         t.join()
     assert problems == []
     assert len(ErrorLog(tmp_path, segment_size=20)) == 150
+
+
+def test_search_finds_text_with_quotes_backslashes_and_accents(tmp_path):
+    log = ErrorLog(tmp_path, segment_size=2)
+    _fail(log, 1, raw_error='{"Message": "Duplicate Name Exists Error"}')
+    _fail(log, 2, cause="Le fournisseur « Café Müller » n'existe pas")
+    _fail(log, 3, raw_error="path C:\\temp\\x")
+    for i in range(4, 9):
+        _fail(log, i)
+    fresh = ErrorLog(tmp_path, segment_size=2)  # nothing parsed yet: the raw-text path
+    assert [e.id for e in fresh.search('"message": "duplicate')] == [1]
+    assert [e.id for e in fresh.search("CAFÉ MÜLLER")] == [2]
+    assert [e.id for e in fresh.search("c:\\temp")] == [3]
+    assert fresh.search("cause_code") == []  # field names are not content
