@@ -9,11 +9,11 @@ change applies from the next run on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sync.clients.autotask import AutotaskClient
-from sync.clients.errors import ApiError, PicklistError
+from sync.clients.errors import PicklistError
 from sync.clients.qbo import QboClient
 from sync.clients.qbo_query import Select
 from sync.events import Event
@@ -24,7 +24,7 @@ from . import causes, sources
 from .currency import (CurrencyContext, CurrencyMode, autotask_is_multicurrency, decide_mode)
 from .halt import ScanHalt, api_words
 from .numbering import BillSequence
-from .resolve import Resolver, find_account
+from .resolve import PoProblem, Resolver, find_account
 
 
 @dataclass
@@ -43,7 +43,7 @@ class RunContext:
     _expense_account: dict | None = None
     _sequence: BillSequence | None = None
     todos_created: int = 0
-    _expense_checked: bool = field(default=False)
+    _expense_checked: bool = False
 
     @property
     def numbers_from_autotask(self) -> bool:
@@ -66,8 +66,6 @@ class RunContext:
             accounts = await self.qbo.query_all(Select("Account"))
             self._expense_account = find_account(accounts, wanted)
         if self._expense_account is None:
-            from .resolve import PoProblem
-
             raise PoProblem(causes.make("expense_account_missing", account=self.settings.new_item_expense_account))
         return self._expense_account
 
@@ -109,5 +107,3 @@ async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal:
                       currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
                       resolver=Resolver(qbo, publish), journal=journal)
 
-
-__all__ = ["RunContext", "build", "check_settings", "ApiError"]

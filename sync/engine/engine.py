@@ -23,12 +23,14 @@ from typing import Any
 import anyio
 
 from sync.clients.autotask import AutotaskClient
-from sync.clients.errors import ApiError
+from sync.clients.errors import ApiError, PicklistError
 from sync.clients.qbo import QboClient
 from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, RateLimited, Resumed,
                          RetryFinished,
                          RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
 from sync.settings import Settings
+from sync.store.errorlog import ErrorStatus
+from sync.store.errors import UnknownEntryError
 
 from . import causes, context, sources
 from .causes import Cause
@@ -307,8 +309,6 @@ class Engine:
                     chosen[entry.po_id] = po
             return [chosen[k] for k in sorted(chosen)]
 
-        from sync.clients.errors import PicklistError
-
         try:
             return await self._guard(read())
         except PicklistError as exc:
@@ -416,7 +416,7 @@ class Engine:
 
         def resolve() -> None:
             entry = errors.get(log_id) if log_id is not None else errors.latest_open_for_po(po_id)
-            while entry is not None and entry.status.value != "resolved":
+            while entry is not None and entry.status is not ErrorStatus.RESOLVED:
                 errors.resolve(entry.id)
                 entry = errors.latest_open_for_po(po_id)
 
@@ -436,10 +436,8 @@ class Engine:
         errors = self.store.errors
         entry = await anyio.to_thread.run_sync(errors.get, log_id)
         if entry is None:
-            from sync.store.errors import UnknownEntryError
-
             raise UnknownEntryError(f"no error-log entry with id {log_id}")
-        if entry.status.value == "resolved":
+        if entry.status is ErrorStatus.RESOLVED:
             return PoOutcome(po_id=entry.po_id, po_number=entry.po_number or str(entry.po_id), ok=True,
                              log_id=log_id)
         self._publish(RetryStarted(log_id=str(log_id), po_id=entry.po_id))
@@ -448,8 +446,8 @@ class Engine:
         def reopen_if_untouched() -> None:
             # Stopped before the PO was tried (a service down, the PO gone): the entry stays open.
             current = errors.get(log_id)
-            if current is not None and current.status.value == "retrying":
-                errors.update(log_id, status=_open())
+            if current is not None and current.status is ErrorStatus.RETRYING:
+                errors.update(log_id, status=ErrorStatus.OPEN)
 
         await anyio.to_thread.run_sync(reopen_if_untouched)
         self._publish(RetryFinished(log_id=str(log_id), po_id=entry.po_id, ok=outcome.ok,
@@ -482,10 +480,4 @@ class Engine:
         return {k: now[k] - before.get(k, 0) for k in now}
 
 
-def _open():
-    from sync.store.errorlog import ErrorStatus
-
-    return ErrorStatus.OPEN
-
-
-__all__ = ["Engine", "ScanSummary", "PoOutcome", "ERROR_MARKER", "is_blank"]
+__all__ = ["Engine", "ScanSummary", "PoOutcome", "ERROR_MARKER"]

@@ -28,7 +28,7 @@ from .currency import CurrencyMode, CurrencyProblem, bill_currency, pick_ap_acco
 from .context import RunContext
 from .halt import api_words, halt_for
 from .numbering import DocNumberTooLong, autotask_doc_number
-from .resolve import FREIGHT_ITEM, PoProblem, private_note, request_id
+from .resolve import FREIGHT_ITEM, PoProblem, is_bill_of, private_note, request_id
 from .sources import PoData
 
 S = JournalState
@@ -93,7 +93,7 @@ async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> Prep
     new_item_account = ctx.expense_account_for_new_items  # asked only when an item must be created
     lines: list[dict] = []
     total = Decimal(0)
-    for item in data.items:
+    for item in data.items:  # one bill line per PO item, in the PO's order
         product = data.products.get(int(item["productID"])) if item.get("productID") not in (None, "", 0) else None
         if product is None:
             raise PoProblem(causes.make("product_missing", item_id=item.get("id"), product_id=item.get("productID")))
@@ -216,7 +216,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                                vendor_id=prepared.vendor_id)
         if ctx.numbers_from_autotask:
             for existing in await ctx.resolver.bills_numbered(prepared.doc_number):
-                if (await _is_ours(existing, po_id)):
+                if is_bill_of(existing, po_id):
                     bill = existing
                     break
             else:
@@ -239,12 +239,6 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
     entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(bill["Id"]), doc_number=doc_number)
     return await _write_back(ctx, data, entry, vendor_name=prepared.vendor_name, amount=prepared.amount,
                              lines=prepared.lines, currency=prepared.currency, resumed=uncertain)
-
-
-async def _is_ours(bill: dict, po_id: int) -> bool:
-    from .resolve import is_bill_of
-
-    return is_bill_of(bill, po_id)
 
 
 async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, vendor_name: str,
