@@ -294,7 +294,7 @@ class AutotaskClient:
 
                 resp = await send_with_retry(send, service=SERVICE, safe=safe, policy=self.retry,
                                              should_retry=_should_retry, sleep=self._sleep,
-                                         on_retry=self.on_retry)
+                                             on_retry=self.on_retry)
             if resp.status_code == 401 and attempt == 1:
                 # The tenant may have moved zone: look it up again, then try once more.
                 await self.zone(refresh=True)
@@ -361,6 +361,8 @@ class AutotaskClient:
             _, body = await self._request("GET", "ThresholdInformation", safe=True)
         finally:
             self._checking = False
+        if not isinstance(body, dict):
+            raise TransportError(SERVICE, "autotask answered ThresholdInformation without a result object")
         info = ThresholdInfo(
             threshold=int(body.get("externalRequestThreshold") or 10000),
             timeframe_minutes=int(body.get("requestThresholdTimeframe") or 60),

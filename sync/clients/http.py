@@ -72,14 +72,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-@dataclass
-class Outcome:
-    """What `classify` decides about a response: return it, or retry it."""
-
-    retry: bool
-    retry_after: float | None = None
-
-
 async def send_with_retry(
     send: Callable[[], Awaitable[httpx.Response]],
     *,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -283,9 +283,6 @@ class QboClient:
             return body
         if body is None and resp.content and status >= 500:
             json_body(resp, SERVICE)  # raises TransportError naming the HTML page / garbage
-        return self._raise_plain(status, tid, context)
-
-    def _raise_plain(self, status: int, tid: str | None, context: str) -> dict:
         raise fault_error(status, "", [], tid, context)
 
     # ------------------------------------------------------------ queries
