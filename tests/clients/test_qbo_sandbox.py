@@ -217,3 +217,15 @@ async def test_injected_5xx_and_429_are_absorbed(sandbox) -> None:
             await qbo.create("Vendor", {"DisplayName": f"Faulty {i}"})
         assert await qbo.count(Select("Vendor")) == 5  # no write repeated
     assert sum(qbo_stats(sandbox)["injected"].values()) >= 3
+
+
+async def test_concurrent_401s_after_expiry_share_one_refresh(sandbox) -> None:
+    _, store = seeded(sandbox)
+    async with connect(sandbox, store) as qbo:
+        await qbo.preferences()
+        before = qbo.oauth.refreshes
+        admin(sandbox, "POST", "/_sandbox/oauth/expire-access-tokens")
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(qbo.company_info)
+        assert qbo.oauth.refreshes == before + 1
