@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from qbo_helpers import QboSandbox, rich_seed
+from tests.sandbox.qbo_helpers import QboSandbox, rich_seed
 from sync.sandbox.server import SandboxServer
 
 REDIRECT = "http://127.0.0.1:8765/callback"

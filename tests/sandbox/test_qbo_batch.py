@@ -3,7 +3,7 @@ and the rule that items do not see what earlier items of the same payload create
 
 from __future__ import annotations
 
-from qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
+from tests.sandbox.qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
 
 
 def item_line(item: str, qty: float, price: float) -> dict:

@@ -23,7 +23,7 @@ from quickbooks.objects.detailline import ItemBasedExpenseLine, ItemBasedExpense
 from quickbooks.objects.item import Item  # noqa: E402
 from quickbooks.objects.vendor import Vendor  # noqa: E402
 
-from qbo_helpers import QboSandbox, rich_seed  # noqa: E402
+from tests.sandbox.qbo_helpers import QboSandbox, rich_seed  # noqa: E402
 from sync.sandbox.server import SandboxServer  # noqa: E402
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from qbo_helpers import Qbo, QboSandbox, fault_of, qbo, qbo_server, rich_seed  # noqa: F401 - fixtures
+from tests.sandbox.qbo_helpers import Qbo, QboSandbox, fault_of, qbo, qbo_server, rich_seed  # noqa: F401 - fixtures
 from sync.sandbox.server import SandboxServer
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qbo_helpers import Qbo, fault_of, qbo, qbo_server  # noqa: F401 - fixtures
+from tests.sandbox.qbo_helpers import Qbo, fault_of, qbo, qbo_server  # noqa: F401 - fixtures
 
 
 def line(item: str, qty: float, price: float, amount: float | None = None, **detail: object) -> dict:

@@ -3,7 +3,7 @@ requests/min; over → 429 code 3001. A hand-driven clock keeps the sliding wind
 
 from __future__ import annotations
 
-from qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
+from tests.sandbox.qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
 
 
 class Clock:

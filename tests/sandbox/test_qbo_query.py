@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
+from tests.sandbox.qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
 
 
 def names(rows: list[dict], field: str = "DisplayName") -> list[str]:

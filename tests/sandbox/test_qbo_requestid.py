@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
+from tests.sandbox.qbo_helpers import fault_of, qbo, qbo_server  # noqa: F401 - fixtures
 from sync.sandbox.control import FaultRule
 
 BILL = {"VendorRef": {"value": "102"}, "DocNumber": "RQ-1",

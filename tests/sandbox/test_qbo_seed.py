@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qbo_helpers import QboSandbox, rich_seed
+from tests.sandbox.qbo_helpers import QboSandbox, rich_seed
 from sync.sandbox.oauth import OAuthEmulator, empty_oauth_seed
 from sync.sandbox.qbo import QboEmulator, empty_qbo_seed
 from sync.sandbox.qbo import seed as qs
