@@ -158,7 +158,8 @@ def describe(event: ev.Event) -> str:
 
 
 def human_line(event: ev.Event) -> str:
-    return f"{iso(event.at)} {level_of(event).upper():<7} {describe(event)}"
+    text = " ".join(part.strip() for part in describe(event).splitlines() if part.strip())
+    return f"{iso(event.at)} {level_of(event).upper():<7} {text}"
 
 
 def json_line(event: ev.Event) -> str:
@@ -199,7 +200,9 @@ class Printer:
                       **jsonable(fields)}
             self._write(json.dumps(record, ensure_ascii=False))
         else:
-            self._write(f"{now_iso()} {level.upper():<7} {text}")
+            # One log line per message (the journal and grep see lines): fold multi-line text.
+            flat = " ".join(part.strip() for part in text.splitlines() if part.strip())
+            self._write(f"{now_iso()} {level.upper():<7} {flat}")
 
     def summary(self, record: Mapping[str, Any], human: str | None = None) -> None:
         """The final line: a JSON object (with --json) or the human text."""
