@@ -166,6 +166,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "token_store_failed": (
         "A new QuickBooks token could not be saved, so atqbo stopped before it could lose the connection: {api}",
         "Check that the data folder is writable and not full, then scan again.", True),
+    "settings_unreadable": (
+        "The settings could not be read: {detail}",
+        "Correct the settings (atqbo settings show / set, or the console's Settings screen), then scan again.",
+        True),
     "settings_incomplete": (
         "The settings are incomplete: {detail}",
         "Complete the settings, then scan again.", True),

@@ -217,15 +217,19 @@ class Engine:
         return settings
 
     async def _context(self, settings: Settings, submitted: int | None = None) -> context.RunContext:
+        return await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
+                                   self.clock(), submitted)
+
+    async def _settings_or_halt(self) -> Settings:
         try:
-            return await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
-                                       self.clock(), submitted)
-        except ApiError as exc:
-            halt = halt_for(exc)
-            if halt is None:
-                code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
-                halt = ScanHalt(causes.make(code, api=api_words(exc)), exc.service)
-            raise halt from None
+            return await self._load_settings()
+        except Exception as exc:  # a damaged or invalid settings file (the message names it)
+            raise ScanHalt(causes.make("settings_unreadable", detail=" ".join(str(exc).split())), "") from None
+
+    def _stopped_outcome(self, halt: ScanHalt, po_id: int, log_id: int | None = None) -> PoOutcome:
+        self._publish(ScanStopped(scan_id="", service=halt.service, cause_code=halt.cause.code,
+                                  cause=halt.cause.cause, fix=halt.cause.fix))
+        return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False, cause=halt.cause, log_id=log_id)
 
     def _deps(self, settings: Settings) -> FailureDeps:
         return FailureDeps(settings=settings, at=self.autotask, journal=self.store.journal,
@@ -248,9 +252,15 @@ class Engine:
         outcomes: list[PoOutcome] = []
         stopped: Cause | None = None
         paused = False
-        settings = await self._load_settings()
+        unreadable: ScanHalt | None = None
+        try:
+            settings = await self._settings_or_halt()
+        except ScanHalt as halt:
+            settings, unreadable = self._settings or Settings(), halt
         self._publish(ScanStarted(scan_id=scan_id, trigger=trigger, days_back=settings.days_back or 0))
         try:
+            if unreadable is not None:
+                raise unreadable
             context.check_settings(settings)
             if settings.days_back == 0:
                 paused = True
@@ -259,13 +269,14 @@ class Engine:
                 pos = await self._eligible(settings)
                 counts["scanned"] = len(pos)
                 if pos:
-                    ctx = await self._context(settings, self._submitted)
+                    ctx = await self._guard(self._context(settings, self._submitted))
                     for chunk_start in range(0, len(pos), 100):
                         batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
                         for data in batch:
                             if self._stopping:
                                 break
-                            outcome = await self._one(ctx, settings, data, source="scan", alt_email=None)
+                            outcome = await self._guard(self._one(ctx, settings, data, source="scan",
+                                                                  alt_email=None))
                             outcomes.append(outcome)
                             counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
@@ -315,13 +326,20 @@ class Engine:
             raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
 
     async def _guard(self, awaitable):
+        """Await; any error outside a single PO's own work stops the run with one cause."""
         try:
             return await awaitable
+        except (ScanHalt, PoProblem):
+            raise
         except ApiError as exc:
             halt = halt_for(exc)
-            if halt is not None:
-                raise halt from None
-            raise
+            if halt is None:
+                code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
+                halt = ScanHalt(causes.make(code, api=api_words(exc)), exc.service)
+            raise halt from None
+        except Exception as exc:  # a bug or a local problem (disk full): told, never a crash
+            log.exception("unexpected error outside a purchase order")
+            raise ScanHalt(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"), "") from None
 
     async def _one(self, ctx: context.RunContext, settings: Settings, data: sources.PoData, *, source: str,
                    alt_email: str | None) -> PoOutcome:
@@ -369,7 +387,10 @@ class Engine:
         marked ERROR; never one that already holds a bill number. A failure is recorded like in
         a scan and notified to `alt_email` when given."""
         async with self._work:
-            settings = await self._load_settings()
+            try:
+                settings = await self._settings_or_halt()
+            except ScanHalt as halt:
+                return self._stopped_outcome(halt, int(po_id))
             return await self._sync_by_id(settings, int(po_id), alt_email, source="sync_one", log_id=None)
 
     async def _sync_by_id(self, settings: Settings, po_id: int, alt_email: str | None, *, source: str,
@@ -382,7 +403,7 @@ class Engine:
             existing = sync_one_refusal(data.po)
             if existing is not None:
                 return await self._already_synced(data, existing, log_id)
-            ctx = await self._context(settings)
+            ctx = await self._guard(self._context(settings))
             if source == "sync_one" and int(data.po.get("status") or 0) != ctx.submitted:
                 status = await self._status_label(data.po.get("status"))
                 return PoOutcome(po_id=po_id, po_number=data.po_number, ok=False,
@@ -392,9 +413,7 @@ class Engine:
                 await self._resolve_log(po_id, log_id)
             return outcome
         except ScanHalt as halt:
-            self._publish(ScanStopped(scan_id="", service=halt.service, cause_code=halt.cause.code,
-                                      cause=halt.cause.cause, fix=halt.cause.fix))
-            return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False, cause=halt.cause, log_id=log_id)
+            return self._stopped_outcome(halt, po_id, log_id)
 
     async def _status_label(self, value: object) -> str:
         try:
@@ -429,7 +448,11 @@ class Engine:
         resolves the entry and replaces ERROR by the bill number; another failure updates the
         same entry (and its to-do) instead of creating new ones."""
         async with self._work:
-            settings = await self._load_settings()
+            try:
+                settings = await self._settings_or_halt()
+            except ScanHalt as halt:
+                entry = await anyio.to_thread.run_sync(self.store.errors.get, int(log_id))
+                return self._stopped_outcome(halt, entry.po_id if entry else 0, int(log_id))
             return await self._retry(settings, int(log_id))
 
     async def _retry(self, settings: Settings, log_id: int) -> PoOutcome:
@@ -458,7 +481,10 @@ class Engine:
     async def retry_all(self) -> list[PoOutcome]:
         """Retry every open error-log entry, oldest first; stops early when a service is down."""
         async with self._work:
-            settings = await self._load_settings()
+            try:
+                settings = await self._settings_or_halt()
+            except ScanHalt as halt:
+                return [self._stopped_outcome(halt, 0)]
             entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
             outcomes = []
             for entry in sorted(entries, key=lambda e: e.id):
