@@ -268,3 +268,9 @@ def test_admin_routes(qbo):
     assert state["Preferences"]["CurrencyPrefs"]["HomeCurrency"] == {"value": "USD"}
     creds = h.get("/_sandbox/credentials").json()["qbo"]
     assert creds == {"realm_id": qbo.realm, "api_url": str(qbo.http.base_url).rstrip("/")}
+
+
+def test_numbers_sent_for_strings_are_read_as_text(qbo):
+    r = qbo.post("bill", {"VendorRef": {"value": "102"}, "DocNumber": 5005, "Line": [line("303", 1, 1)]})
+    assert r.json()["Bill"]["DocNumber"] == "5005"
+    assert fault_of(qbo.post("vendor", {"DisplayName": True}))["code"] == "2010"

@@ -52,6 +52,9 @@ def _text(payload: dict, field: str, limit: int, forbidden: str = "") -> str | N
     value = payload.get(field)
     if value is None:
         return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # JSON numbers where QBO expects strings (DocNumber 1001) are read as text
+        payload[field] = value
     if not isinstance(value, str):
         raise faults.invalid_value(field, f"{field} must be a string")
     if len(value) > limit:
