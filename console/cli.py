@@ -368,7 +368,10 @@ def _unexpected(exc: Exception) -> int:
 def _run_console(args: argparse.Namespace) -> int:
     from console.app import run_console  # Textual is imported only here
 
-    result = run_console(data_dir=None if args.demo else args.data_dir, demo=args.demo)
+    from pathlib import Path
+
+    data_dir = None if args.demo or args.data_dir is None else Path(args.data_dir)
+    result = run_console(data_dir=data_dir, demo=args.demo)
     return int(result or 0)
 
 
