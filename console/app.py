@@ -497,9 +497,13 @@ def _sync_one_result(po_id: int, result: Any) -> msg.SyncOneFinished:
         return msg.SyncOneFinished(po_id, ok=False, cause=result.cause, fix=result.fix)
     get = (lambda k, d=None: result.get(k, d)) if isinstance(result, dict) else (lambda k, d=None: getattr(result, k, d))
     ok = bool(get("ok", get("synced", False)))
+    cause: Any = get("cause", "") or ""
+    fix = str(get("fix", "") or "")
+    if not isinstance(cause, str):  # the engine's Cause: code, plain words, what to fix
+        fix = str(getattr(cause, "fix", "") or fix)
+        cause = str(getattr(cause, "cause", "") or cause)
     return msg.SyncOneFinished(po_id, ok=ok, doc_number=str(get("doc_number", "") or ""),
-                               cause=str(get("cause", "") or ""), fix=str(get("fix", "") or ""),
-                               detail=str(get("detail", "") or ""))
+                               cause=cause, fix=fix, detail=str(get("detail", "") or ""))
 
 
 # -------------------------------------------------------------------- entry point

@@ -138,8 +138,8 @@ class ConnectScreen(Screen):
                 yield Static(id="review")
                 yield Button("Connect and start scanning (ctrl+s)", id="connect-go", variant="success")
         with Horizontal(classes="buttons"):
-            yield Button("Previous", id="connect-previous")
-            yield Button("Next", id="connect-next", variant="primary")
+            yield Button("Previous", id="connect-previous", compact=True)
+            yield Button("Next", id="connect-next", variant="primary", compact=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -36,37 +36,37 @@ class Field:
 
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     ("Overview", (
-        Field("days_back", "Days back to look for unsynced POs (required; 0 pauses the transfer)", "int"),
+        Field("days_back", "Days back to look for POs (0 pauses)", "int"),
         Field("po_number_source", "Bill number from", "choice", choices=(
-            ("QuickBooks (continue QBO's own sequence)", "quickbooks"),
-            ("Autotask (the PO number; a number already in QBO is not synced)", "autotask"))),
-        Field("scan_interval_minutes", "Minutes between scans (after the previous one ends)", "int"),
+            ("QuickBooks (its own sequence)", "quickbooks"),
+            ("Autotask (the PO number)", "autotask"))),
+        Field("scan_interval_minutes", "Minutes between scans", "int"),
     )),
     ("Matching on vendors, customers and items", (
-        Field("missing_item", "When an item cannot be found in QBO", "choice", choices=(
-            ("Error out and stop processing the PO", "error"),
+        Field("missing_item", "When an item is not in QBO", "choice", choices=(
+            ("Error out: the PO fails", "error"),
             ("Create a new item", "create"))),
-        Field("new_item_expense_account", "Expense account for created items (required when creating)", "live"),
+        Field("new_item_expense_account", "Expense account for new items", "live"),
     )),
     ("Other account settings", (
-        Field("ap_account", "A/P account the bill is credited to (required)", "live"),
+        Field("ap_account", "A/P account for bills", "live"),
     )),
     ("Error handling", (
-        Field("todo_action_type", "Action type of the error to-do (required)", "live"),
-        Field("todo_resource", "Resource the error to-dos are assigned to (required)", "live"),
+        Field("todo_action_type", "To-do action type", "live"),
+        Field("todo_resource", "To-dos assigned to", "live"),
         Field("notify_email", "E-mail failures to (optional)", "email"),
     )),
     ("Mail server (optional; needed for e-mail)", (
         Field("smtp_host", "SMTP host", "host"),
         Field("smtp_port", "SMTP port", "int"),
         Field("smtp_username", "SMTP user name", "text"),
-        Field("smtp_password", "SMTP password (stored as a secret; blank keeps the current one)", "secret"),
+        Field("smtp_password", "SMTP password (secret)", "secret"),
         Field("smtp_starttls", "Use STARTTLS", "bool"),
-        Field("smtp_from", "Sender address", "email"),
+        Field("smtp_from", "SMTP sender address", "email"),
     )),
     ("Error log", (
-        Field("log_retention_days", "Keep resolved entries for days (0 = forever)", "int"),
-        Field("log_max_entries", "Keep at most this many entries", "int"),
+        Field("log_retention_days", "Keep resolved entries, days (0 = ever)", "int"),
+        Field("log_max_entries", "Keep at most, entries", "int"),
     )),
 )
 FIELDS: dict[str, Field] = {f.key: f for _, fields in SECTIONS for f in fields}
@@ -93,16 +93,17 @@ class SettingsForm(VerticalScroll):
         for title, fields in SECTIONS:
             yield Static(f"[b]{title}[/b]", classes="form-section")
             for f in fields:
-                yield Label(f.label, classes="field-label")
-                if f.kind in ("choice", "bool"):
-                    choices = f.choices if f.kind == "choice" else (("yes", "true"), ("no", "false"))
-                    yield Select(choices, id=f"f-{f.key}", allow_blank=False)
-                elif f.kind == "live":
-                    yield Select([], id=f"f-{f.key}", prompt="(reading choices…)")
-                else:
-                    yield Input(id=f"f-{f.key}", password=f.kind == "secret",
-                                type="integer" if f.kind == "int" else "text",
-                                placeholder="(not set)" if f.kind != "secret" else "(unchanged)")
+                with Horizontal(classes="field-row"):
+                    yield Label(f.label, id=f"l-{f.key}", classes="field-label")
+                    if f.kind in ("choice", "bool"):
+                        choices = f.choices if f.kind == "choice" else (("yes", "true"), ("no", "false"))
+                        yield Select(choices, id=f"f-{f.key}", allow_blank=False, compact=True)
+                    elif f.kind == "live":
+                        yield Select([], id=f"f-{f.key}", prompt="(reading choices…)", compact=True)
+                    else:
+                        yield Input(id=f"f-{f.key}", password=f.kind == "secret", compact=True,
+                                    type="integer" if f.kind == "int" else "text",
+                                    placeholder="(not set)" if f.kind != "secret" else "(unchanged)")
                 yield Static("", id=f"e-{f.key}", classes="field-error")
 
     # ---------------------------------------------------------------- values in
@@ -148,7 +149,9 @@ class SettingsForm(VerticalScroll):
     # ---------------------------------------------------------------- validation
 
     def show_problem(self, key: str, problem: str) -> None:
-        self.query_one(f"#e-{key}", Static).update(problem)
+        error = self.query_one(f"#e-{key}", Static)
+        error.update(problem)
+        error.display = bool(problem)
         self.query_one(f"#f-{key}").set_class(bool(problem), "-invalid")
 
     def raw_value(self, key: str) -> str:
@@ -184,11 +187,8 @@ class SettingsForm(VerticalScroll):
     def _sync_visibility(self) -> None:
         # The expense account only matters when items are created (as on the retired app's page).
         creating = self.raw_value("missing_item") == "create"
-        for selector in ("#f-new_item_expense_account", "#e-new_item_expense_account"):
-            self.query_one(selector).display = creating
-        label = self.query_one("#f-new_item_expense_account").previous_sibling  # type: ignore[union-attr]
-        if label is not None:
-            label.display = creating
+        self.query_one("#l-new_item_expense_account").parent.display = creating  # type: ignore[union-attr]
+        self.query_one("#e-new_item_expense_account").display = creating
 
     def collect(self) -> Settings | None:
         """The settings in the form, or None after showing every problem next to its field."""
@@ -201,14 +201,14 @@ class SettingsForm(VerticalScroll):
             else:
                 values[key] = self.raw_value(key)
         settings: Settings | None = None
-        if not problems:
-            try:
-                settings = Settings.from_values(values)
-            except SettingsError as exc:
-                problems.update({p.key: p.message for p in exc.problems})
+        try:
+            # The valid fields alone still say which required ones are missing.
+            settings = Settings.from_values(values)
+        except SettingsError as exc:
+            problems.update({p.key: p.message for p in exc.problems})
         if settings is not None:
             for p in settings.missing_for_scan():
-                problems[p.key] = p.message
+                problems.setdefault(p.key, p.message)
         problem = self.check_field("smtp_password")
         if problem:
             problems["smtp_password"] = problem
@@ -246,8 +246,8 @@ class SettingsScreen(Screen):
         yield Static("Settings — a saved change applies from the next scan.", id="settings-title")
         yield SettingsForm(id="settings-form")
         with Horizontal(id="settings-buttons", classes="buttons"):
-            yield Button("Cancel", id="settings-cancel")
-            yield Button("Save", id="settings-save", variant="primary")
+            yield Button("Cancel", id="settings-cancel", compact=True)
+            yield Button("Save", id="settings-save", variant="primary", compact=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
