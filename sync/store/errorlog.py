@@ -203,7 +203,10 @@ class ErrorLog:
         return dict(meta) if meta else {}
 
     def _write_sidecar(self, seg: int) -> None:
-        rows = [[i, r.po_id, r.status, r.created_at, r.resolved_at] for i in sorted(self._seg_ids.get(seg, ())) for r in (self._rows[i],)]
+        rows = []
+        for entry_id in sorted(self._seg_ids.get(seg, ())):
+            row = self._rows[entry_id]
+            rows.append([entry_id, row.po_id, row.status, row.created_at, row.resolved_at])
         sig = self._known_sigs[seg] = self._seg_signature(seg)
         payload = {
             "v": SHAPE_VERSION,
@@ -211,7 +214,7 @@ class ErrorLog:
             "max_id": self._segment_meta(seg).get("max_id"),
             "rows": rows,
         }
-        # Derived data: no fsync needed (atomic_write_bytes does it anyway; cheap for small files).
+        # Derived data, rebuilt when it does not match the segment; written atomically all the same.
         atomic_write_bytes(self._idx_path(seg), json.dumps(payload, separators=(",", ":")).encode())
 
     # --- index ------------------------------------------------------------------------------
