@@ -99,6 +99,10 @@ class ErrorEntry:
         doc["status"] = self.status.value
         return doc
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, id included (for `atqbo logs --json`)."""
+        return {"id": self.id, **self.to_doc()}
+
     @classmethod
     def from_doc(cls, entry_id: int, doc: dict[str, Any]) -> "ErrorEntry":
         values = {f.name: doc.get(f.name, f.default) for f in fields(cls) if f.name != "id"}

@@ -76,6 +76,10 @@ class JournalEntry:
         doc["history"] = [list(h) for h in self.history]
         return doc
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return self.to_doc()
+
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "JournalEntry":
         values = {f.name: doc.get(f.name, f.default) for f in fields(cls)}

@@ -28,6 +28,8 @@ def test_entry_fields_round_trip_and_status_moves(tmp_path):
     assert (entry.id, entry.po_id, entry.status, entry.attempts, entry.todo_id) == (1, 42, ErrorStatus.OPEN, 1, 77)
     assert entry.created_at == entry.updated_at and entry.resolved_at is None
     assert ErrorLog(tmp_path).get(1) == entry
+    as_json = json.loads(json.dumps(entry.as_dict()))
+    assert as_json["id"] == 1 and as_json["status"] == "open" and as_json["alt_email"] == "buyer@example.com"
     retrying = log.mark_retrying(1)
     assert retrying.status is ErrorStatus.RETRYING
     done = log.resolve(1)
