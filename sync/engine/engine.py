@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -157,6 +157,10 @@ class Engine:
         self._wake.set()
         if self._running:
             await self._stopped.wait()
+        else:
+            async with self._work:  # a scan, sync or retry in flight finishes its PO and returns
+                pass
+        self._stopping = False  # later calls (a new run(), a manual scan) work normally
 
     # ------------------------------------------------------------ the scheduler
 
@@ -345,7 +349,7 @@ class Engine:
                    alt_email: str | None) -> PoOutcome:
         """Sync one PO; record a failure; let ScanHalt through."""
         try:
-            return await sync_po(ctx, data, source=source)
+            outcome = await sync_po(ctx, data, source=source)
         except PoProblem as problem:
             return await self._fail(ctx, settings, data.po_id, data.po_number, problem.cause, alt_email)
         except ScanHalt:
@@ -354,6 +358,10 @@ class Engine:
             log.exception("unexpected error while syncing PO %s", data.po_id)
             cause = causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}")
             return await self._fail(ctx, settings, data.po_id, data.po_number, cause, alt_email)
+        # A PO that had failed before and now went through (a retry, a sync one, or a scan after
+        # the ERROR marker was cleared by hand): its log entry is resolved, its to-do completed.
+        await self._resolve_log(data.po_id, None)
+        return outcome
 
     async def _fail(self, ctx: context.RunContext | None, settings: Settings, po_id: int, po_number: str,
                     cause: Cause, alt_email: str | None) -> PoOutcome:
@@ -409,9 +417,9 @@ class Engine:
                 return PoOutcome(po_id=po_id, po_number=data.po_number, ok=False,
                                  cause=causes.make("po_not_submitted", po_number=data.po_number, status=status))
             outcome = await self._one(ctx, settings, data, source=source, alt_email=alt_email)
-            if outcome.ok:
+            if outcome.ok and log_id is not None:
                 await self._resolve_log(po_id, log_id)
-            return outcome
+            return replace(outcome, log_id=log_id) if outcome.ok and log_id is not None else outcome
         except ScanHalt as halt:
             return self._stopped_outcome(halt, po_id, log_id)
 
@@ -431,15 +439,25 @@ class Engine:
                          cause=causes.make("po_already_synced", po_number=data.po_number, external=existing))
 
     async def _resolve_log(self, po_id: int, log_id: int | None) -> None:
+        """Resolve the PO's open log entries (and `log_id`), and complete their to-dos."""
         errors = self.store.errors
 
-        def resolve() -> None:
+        def resolve() -> list[int]:
+            todos: list[int] = []
             entry = errors.get(log_id) if log_id is not None else errors.latest_open_for_po(po_id)
             while entry is not None and entry.status is not ErrorStatus.RESOLVED:
                 errors.resolve(entry.id)
+                if entry.todo_id is not None:
+                    todos.append(entry.todo_id)
                 entry = errors.latest_open_for_po(po_id)
+            return todos
 
-        await anyio.to_thread.run_sync(resolve)
+        for todo_id in await anyio.to_thread.run_sync(resolve):
+            try:
+                await self.autotask.update_child("Companies", 0, "ToDos", todo_id,
+                                                 {"completedDate": self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+            except ApiError:
+                log.warning("could not complete to-do %s of PO %s", todo_id, po_id)
 
     # ------------------------------------------------------------ retries
 

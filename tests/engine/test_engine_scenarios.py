@@ -418,6 +418,7 @@ async def test_retry_after_a_fix_resolves_the_entry_and_replaces_error(world_fac
 
     assert fixed.ok and fixed.doc_number == "1"
     assert w.store.errors.get(entry.id).status.value == "resolved"
+    assert w.todos()[0]["completedDate"]  # the operator's to-do is completed with the fix
     assert w.po(po)["externalPONumber"] == "1"
     assert len(w.bills()) == 1 and len(w.todos()) == 1
     finished = w.of(ev.RetryFinished)

@@ -154,3 +154,31 @@ async def test_a_po_left_mid_way_is_finished_even_outside_the_window(world_facto
 
     assert second.synced == 1 and len(w.bills()) == 1
     assert w.po(po)["externalPONumber"] == w.bills()[0]["DocNumber"]
+
+
+async def test_stop_without_run_waits_for_the_work_in_flight_and_leaves_the_engine_usable(world_factory):
+    seed, ids = _seed_with_pos(2)
+    w = await world_factory(seed)
+    await w.engine.stop()  # nothing running: returns at once
+    summary = await w.engine.scan_once()
+    assert summary.synced == 2
+
+
+async def test_clearing_error_by_hand_then_a_scan_resolves_the_old_entry(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Mystery", 5)
+    po = seed.autotask.add_po(vendor, "Submitted", items=[{"productID": p, "quantity": 1, "unitCost": 5}],
+                              createDateTime=days_ago(1))
+    w = await world_factory(seed, missing_item="error", new_item_expense_account=None)
+    await w.engine.scan_once()
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry is not None and w.po(po)["externalPONumber"] == "ERROR"
+
+    w.set(missing_item="create", new_item_expense_account="80")
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 1 and w.po(po)["externalPONumber"] == "1"
+    assert w.store.errors.get(entry.id).status.value == "resolved"
+    assert w.store.journal.get(po).attempt == 2
