@@ -226,15 +226,17 @@ def test_preferences_and_companyinfo(qbo):
 def test_token_problems(qbo_server):
     client = Qbo(qbo_server)
     base = f"/v3/company/{client.realm}/companyinfo/{client.realm}"
-    r = client.http.get(base, headers={"Authorization": "Bearer short"})
+    json_only = {"Accept": "application/json"}
+    r = client.http.get(base, headers={"Authorization": "Bearer short", **json_only})
     assert r.status_code == 401
     body = r.json()
     assert body["fault"]["error"][0]["code"] == "3200"
     assert body["fault"]["error"][0]["message"] == "message=AuthenticationFailed; errorCode=003200; statusCode=401"
     assert body["fault"]["type"] == "AUTHENTICATION" and body["intuitObject"] is None and "Fault" not in body
-    assert client.http.get(base).status_code == 401
+    assert client.http.get(base, headers=json_only).json()["fault"]["error"][0]["code"] == "3200"
     # A live token used on another company: 403 code 3100.
-    other = client.http.get("/v3/company/123/companyinfo/123", headers={"Authorization": f"Bearer {client.token}"})
+    other = client.http.get("/v3/company/123/companyinfo/123",
+                            headers={"Authorization": f"Bearer {client.token}", **json_only})
     assert other.status_code == 403
     assert other.json()["fault"]["error"][0]["code"] == "3100"
     client.close()
@@ -274,3 +276,27 @@ def test_numbers_sent_for_strings_are_read_as_text(qbo):
     r = qbo.post("bill", {"VendorRef": {"value": "102"}, "DocNumber": 5005, "Line": [line("303", 1, 1)]})
     assert r.json()["Bill"]["DocNumber"] == "5005"
     assert fault_of(qbo.post("vendor", {"DisplayName": True}))["code"] == "2010"
+
+
+def test_xml_when_accept_is_not_json(qbo):
+    from xml.etree import ElementTree as ET
+
+    ns = {"q": "http://schema.intuit.com/finance/v3"}
+    r = qbo.get("vendor/102", headers={"Accept": "application/xml"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(r.content)
+    assert root.tag == "{http://schema.intuit.com/finance/v3}IntuitResponse" and root.get("time")
+    vendor = root.find("q:Vendor", ns)
+    assert vendor.get("domain") == "QBO" and vendor.find("q:DisplayName", ns).text == "Bob's Burger Joint"
+    currency = vendor.find("q:CurrencyRef", ns)
+    assert currency.text == "USD" and currency.get("name") == "United States Dollar"
+    fault = ET.fromstring(qbo.post("vendor", {"DisplayName": "Acme Dental"}, headers={"Accept": "*/*"}).content)
+    error = fault.find("q:Fault/q:Error", ns)
+    assert fault.find("q:Fault", ns).get("type") == "ValidationFault" and error.get("code") == "6240"
+    assert error.find("q:Message", ns).text == "Duplicate Name Exists Error"
+    page = ET.fromstring(qbo.get("query", params={"query": "select * from Item"}, headers={"Accept": "text/xml"}).content)
+    qr = page.find("q:QueryResponse", ns)
+    assert qr.get("startPosition") == "1" and len(qr.findall("q:Item", ns)) == 3
+    denied = qbo.http.get(qbo.url("preferences"), headers={"Authorization": "Bearer nope"})
+    assert denied.status_code == 401
+    assert ET.fromstring(denied.content).find("q:Fault/q:Error", ns).get("code") == "100"

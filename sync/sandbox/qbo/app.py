@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import faults, query as ql, validation
+from . import faults, query as ql, validation, xml
 from .batch import run_batch
 from .faults import QboFault, now_iso
 from .limits import QboLimits, RateLimiter
@@ -57,13 +57,28 @@ class _Stored:
     fingerprint: str
     status: int
     body: bytes
+    media_type: str
     at: float
 
 
-def _json(body: Any, status: int = 200) -> Response:
+JSON_TYPE = "application/json;charset=UTF-8"
+XML_TYPE = "application/xml;charset=UTF-8"
+
+
+def _tid() -> dict[str, str]:
+    return {"intuit_tid": f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"}
+
+
+def _json(body: Any, status: int = 200, as_xml: bool = False) -> Response:
+    if as_xml:
+        return Response(xml.render(body), status_code=status, media_type=XML_TYPE, headers=_tid())
     raw = json.dumps(body, separators=(",", ":"), default=_default).encode("utf-8")
-    return Response(raw, status_code=status, media_type="application/json;charset=UTF-8",
-                    headers={"intuit_tid": f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"})
+    return Response(raw, status_code=status, media_type=JSON_TYPE, headers=_tid())
+
+
+def wants_xml(request: Request) -> bool:
+    """§2: without `Accept: application/json` QBO answers in XML."""
+    return "json" not in request.headers.get("accept", "").lower()
 
 
 def _default(o: object) -> object:
@@ -155,7 +170,8 @@ class QboEmulator:
         parts = request.url.path[len(PREFIX):].strip("/").split("/")
         realm, rest = parts[0], parts[1:]
 
-        denied = self._authenticate(request, realm)
+        as_xml = wants_xml(request)
+        denied = self._authenticate(request, realm, as_xml)
         if denied is not None:
             return denied
 
@@ -163,19 +179,19 @@ class QboEmulator:
         if getattr(self.sandbox.knobs, "limits_enabled", True) if self.sandbox is not None else True:
             if not self.limiter.admit(realm, self.oauth.client_id, batch=is_batch and request.method == "POST"):
                 fault = faults.throttled()
-                return _json(fault.body(), 429)
+                return _json(fault.body(), 429, as_xml)
 
         body = await request.body()
         params = {k: v[-1] for k, v in parse_qs(request.url.query, keep_blank_values=True).items()}
         params = {k.lower(): v for k, v in params.items()}
         request_id = params.get("requestid")
         if request_id is None:
-            return self._dispatch(request.method, realm, rest, params, body)
+            return self._dispatch(request.method, rest, params, body, as_xml=as_xml)
 
         limit = MAX_BATCH_REQUESTID if is_batch else MAX_REQUESTID
         if not request_id or len(request_id) > limit:
             fault = faults.too_long("requestid", limit, len(request_id))
-            return _json(fault.body(), fault.status)
+            return _json(fault.body(), fault.status, as_xml)
         fingerprint = hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.lower().encode(),
                                                  body])).hexdigest()
         key = (realm, request_id)
@@ -188,23 +204,29 @@ class QboEmulator:
         if stored is not None:
             if stored.fingerprint != fingerprint and self.settings.requestid_conflict_fault:
                 fault = faults.duplicate_request_id()
-                return _json(fault.body(), fault.status)
-            return Response(stored.body, status_code=stored.status, media_type="application/json;charset=UTF-8",
-                            headers={"intuit_tid": f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"})
-        response = self._dispatch(request.method, realm, rest, params, body, with_requestid=True)
+                return _json(fault.body(), fault.status, as_xml)
+            return Response(stored.body, status_code=stored.status, media_type=stored.media_type, headers=_tid())
+        response = self._dispatch(request.method, rest, params, body, with_requestid=True, as_xml=as_xml)
         if response.status_code == 200 or self.settings.replay_faults:
             # Stored before the reply leaves: a reply lost on the way is replayed on retry.
             with self._req_lock:
-                self._requests[key] = _Stored(fingerprint, response.status_code, bytes(response.body), now)
+                self._requests[key] = _Stored(fingerprint, response.status_code, bytes(response.body),
+                                              XML_TYPE if as_xml else JSON_TYPE, now)
         return response
 
-    def _authenticate(self, request: Request, realm: str) -> Response | None:
+    def _authenticate(self, request: Request, realm: str, as_xml: bool) -> Response | None:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        verdict = self.oauth.check_access(token, realm) if token else "invalid"
+        if as_xml and verdict == "invalid":
+            return _json(xml.auth_failure(), 401, as_xml=True)
+        if as_xml and (verdict == "forbidden" or realm != self.realm_id):
+            return _json({"Fault": {"type": "AuthorizationFault", "Error": [{
+                "code": "3100", "Message": "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                "Detail": ""}]}}, 403, as_xml=True)
         if not token:
             return _json(faults.auth_body("3200", "message=AuthenticationFailed; errorCode=003200; statusCode=401",
                                           "Authorization header missing or not a Bearer token", "AUTHENTICATION"), 401)
-        verdict = self.oauth.check_access(token, realm)
         if verdict == "invalid":
             detail = ("Malformed bearer token: too short or too long" if len(token) < 20
                       else "Token expired or revoked")  # [U] §5.2: the same code and message either way
@@ -215,12 +237,12 @@ class QboEmulator:
                                           "statusCode=403", "", "AUTHORIZATION"), 403)
         return None
 
-    def _dispatch(self, method: str, realm: str, rest: list[str], params: dict[str, str], body: bytes,
-                  with_requestid: bool = False) -> Response:
+    def _dispatch(self, method: str, rest: list[str], params: dict[str, str], body: bytes,
+                  with_requestid: bool = False, as_xml: bool = False) -> Response:
         try:
-            return _json(self._operation(method, rest, params, body, with_requestid))
+            return _json(self._operation(method, rest, params, body, with_requestid), as_xml=as_xml)
         except QboFault as fault:
-            return _json(fault.body(), fault.status)
+            return _json(fault.body(), fault.status, as_xml)
 
     def _operation(self, method: str, rest: list[str], params: dict[str, str], body: bytes,
                    with_requestid: bool) -> dict:
