@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import COGS, base_seed, days_ago
+from engine_world import COGS, base_seed, days_ago
 from sync import events as ev
 from sync.clients.http import RetryPolicy
 from sync.sandbox.control import FaultRule

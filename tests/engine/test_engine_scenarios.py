@@ -11,7 +11,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from conftest import AP, BUYER, COGS, ACTION_GENERAL, base_seed, days_ago, qs
+from engine_world import AP, BUYER, COGS, ACTION_GENERAL, base_seed, days_ago, qs
 from sync import events as ev
 from sync.clients.http import RetryPolicy
 from sync.sandbox.control import FaultRule

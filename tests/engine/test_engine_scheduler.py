@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from conftest import base_seed, days_ago
+from engine_world import base_seed, days_ago
 from sync import events as ev
 from sync.clients.http import RetryPolicy
 from sync.sandbox.control import FaultRule
