@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import anyio
+
 from sync.clients.autotask import AutotaskClient
 from sync.clients.errors import PicklistError
 from sync.clients.qbo import QboClient
@@ -52,7 +54,10 @@ class RunContext:
     async def sequence(self) -> BillSequence:
         """QBO's bill numbers, read once per run on first use."""
         if self._sequence is None:
-            self._sequence = BillSequence(await self.resolver.all_doc_numbers())
+            # Numbers held by POs a crash left mid-way count as taken: their bill may be created
+            # (or found) later in this very run.
+            reserved = [e.doc_number for e in await anyio.to_thread.run_sync(self.journal.unfinished)]
+            self._sequence = BillSequence([*await self.resolver.all_doc_numbers(), *reserved])
         return self._sequence
 
     async def expense_account_for_new_items(self) -> dict | None:

@@ -182,3 +182,20 @@ async def test_clearing_error_by_hand_then_a_scan_resolves_the_old_entry(world_f
     assert summary.synced == 1 and w.po(po)["externalPONumber"] == "1"
     assert w.store.errors.get(entry.id).status.value == "resolved"
     assert w.store.journal.get(po).attempt == 2
+
+
+async def test_a_number_held_by_an_unfinished_po_is_not_given_to_another(world_factory):
+    seed, [a, b] = _seed_with_pos(2)
+    w = await world_factory(seed)
+    # PO b was mid-way when the last run died: number "1" reserved, its bill never sent.
+    w.store.journal.transition(b, None, JournalState.SEEN, po_number=str(b))
+    w.store.journal.transition(b, JournalState.SEEN, JournalState.RESOLVED, doc_number="1",
+                               request_id="0" * 32, vendor_id="999")
+    w.store.journal.transition(b, JournalState.RESOLVED, JournalState.BILL_REQUESTED)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 2
+    numbers = {w.po(a)["externalPONumber"], w.po(b)["externalPONumber"]}
+    assert numbers == {"1", "2"} and sorted(x["DocNumber"] for x in w.bills()) == ["1", "2"]
+    assert w.po(b)["externalPONumber"] == "1"
