@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import atqbo, clean_env, configure, json_lines, seed_with_pos, smtp
+from cli_helpers import atqbo, clean_env, configure, json_lines, seed_with_pos, smtp
 from sync.store import Store
 
 

@@ -4,7 +4,7 @@ the state both emulated systems are left in."""
 
 from __future__ import annotations
 
-from conftest import API_RESOURCE, atqbo, atqbo_all, clean_env, configure, connect_store, json_lines, seed_with_pos
+from cli_helpers import API_RESOURCE, atqbo, atqbo_all, clean_env, configure, connect_store, json_lines, seed_with_pos
 from sync.store import Store
 
 SUMMARY_KEYS = {"scanned", "synced", "failed", "skipped", "todos_created", "api_calls", "duration_s", "exit_code"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from conftest import AP, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, json_lines
+from cli_helpers import AP, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, json_lines
 from sync.settings import SETTING_KEYS
 from sync.store import Store
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from conftest import atqbo, atqbo_all, clean_env, creds, json_lines, spawn
+from cli_helpers import atqbo, atqbo_all, clean_env, creds, json_lines, spawn
 from sync.store import Store
 
 

@@ -9,7 +9,7 @@ import os
 import signal
 import time
 
-from conftest import API_RESOURCE, atqbo, atqbo_all, configure, connect_store, json_lines, seed_with_pos, spawn
+from cli_helpers import API_RESOURCE, atqbo, atqbo_all, configure, connect_store, json_lines, seed_with_pos, spawn
 from sync.store import JournalState, Store
 
 SUMMARY_KEYS = {"scanned", "synced", "failed", "skipped", "todos_created", "api_calls", "duration_s", "exit_code"}

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, atqbo, clean_env
+from cli_helpers import ROOT, atqbo, clean_env
 from console.cli import _build_parser, main
 
 
