@@ -300,3 +300,19 @@ def test_xml_when_accept_is_not_json(qbo):
     denied = qbo.http.get(qbo.url("preferences"), headers={"Authorization": "Bearer nope"})
     assert denied.status_code == 401
     assert ET.fromstring(denied.content).find("q:Fault/q:Error", ns).get("code") == "100"
+
+
+def test_delete_bill_and_name_lists_only_inactivate(qbo):
+    bill = qbo.post("bill", {"VendorRef": {"value": "102"}, "Line": [line("303", 1, 40)]}).json()["Bill"]
+    assert qbo.get("vendor/102").json()["Vendor"]["Balance"] == 40
+    stale = qbo.post("bill", {"Id": bill["Id"], "SyncToken": "7"}, params={"operation": "delete"})
+    assert fault_of(stale)["code"] == "5010"
+    r = qbo.post("bill", {"Id": bill["Id"], "SyncToken": "0"}, params={"operation": "delete"})
+    assert r.json()["Bill"] == {"status": "Deleted", "domain": "QBO", "Id": bill["Id"]}
+    assert fault_of(qbo.get(f"bill/{bill['Id']}"))["code"] == "610"
+    assert qbo.get("vendor/102").json()["Vendor"]["Balance"] == 0
+    assert fault_of(qbo.post("vendor", {"Id": "102", "SyncToken": "0"}, params={"operation": "delete"}))["code"] == "500"
+    v = qbo.get("vendor/102").json()["Vendor"]
+    gone = qbo.post("vendor", {**v, "Active": False}).json()["Vendor"]
+    assert gone["Active"] is False
+    assert qbo.rows("select * from Vendor where Id = '102'", "Vendor") == []
