@@ -80,3 +80,16 @@ def test_stats_bucket_is_the_realm(qbo_server, qbo):
     qbo.get("preferences")
     peaks = qbo.http.get("/_sandbox/stats").json()["qbo"]["peak_concurrency"]
     assert list(peaks) == [qbo.realm]
+
+
+def test_concurrent_burst_admits_exactly_the_limit(qbo_server, qbo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    setup_limits(qbo_server, qbo)  # the clock stands still: every request falls in one second
+    headers = {"Authorization": f"Bearer {qbo.token}", "Accept": "application/json"}
+    url = qbo_server.url + qbo.url("preferences")
+    with httpx.Client(timeout=10) as http, ThreadPoolExecutor(15) as pool:
+        statuses = list(pool.map(lambda _: http.get(url, headers=headers).status_code, range(15)))
+    assert statuses.count(200) == 10 and statuses.count(429) == 5
