@@ -37,6 +37,7 @@ from .causes import Cause
 from .failures import FailureDeps, record
 from .halt import ScanHalt, api_words, halt_for
 from .notify import FailureNotice, Notifier
+from .pipeline import sync_many
 from .po_sync import PoOutcome, sync_po
 from .resolve import PoProblem
 from .scan import ERROR_MARKER, is_blank, is_eligible, sync_one_refusal, window_start
@@ -67,7 +68,10 @@ class ScanSummary:
 
 class Engine:
     def __init__(self, store: Any, autotask: AutotaskClient, qbo: QboClient,
-                 notifier: Notifier | None = None, clock: Clock = utc_now) -> None:
+                 notifier: Notifier | None = None, clock: Clock = utc_now, bill_batch_size: int = 30) -> None:
+        if not 1 <= bill_batch_size <= 30:
+            raise ValueError("bill_batch_size must be between 1 and 30 (QBO's batch limit)")
+        self.bill_batch_size = bill_batch_size
         self.store = store
         self.autotask = autotask
         self.qbo = qbo
@@ -276,19 +280,22 @@ class Engine:
                     ctx = await self._guard(self._context(settings, self._submitted))
                     for chunk_start in range(0, len(pos), 100):
                         batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
-                        for data in batch:
+                        for start in range(0, len(batch), self.bill_batch_size):
                             if self._stopping:
                                 break
-                            outcome = await self._guard(self._one(ctx, settings, data, source="scan",
-                                                                  alt_email=None))
-                            outcomes.append(outcome)
-                            counts["synced" if outcome.ok else "failed"] += 1
+                            group = batch[start:start + self.bill_batch_size]
+                            for outcome in await self._group(ctx, settings, group):
+                                outcomes.append(outcome)
+                                counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
                             break
                     counts["todos"] = ctx.todos_created
             self._last_stop_code = None
         except ScanHalt as halt:
             stopped = halt.cause
+            for outcome in halt.done:  # POs the interrupted group finished before the stop
+                outcomes.append(outcome)
+                counts["synced" if outcome.ok else "failed"] += 1
             counts["todos"] = sum(1 for o in outcomes if o.todo_id is not None and not o.ok)
             self._publish(ScanStopped(scan_id=scan_id, service=halt.service, cause_code=halt.cause.code,
                                       cause=halt.cause.cause, fix=halt.cause.fix))
@@ -344,6 +351,26 @@ class Engine:
         except Exception as exc:  # a bug or a local problem (disk full): told, never a crash
             log.exception("unexpected error outside a purchase order")
             raise ScanHalt(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"), "") from None
+
+    async def _group(self, ctx: context.RunContext, settings: Settings, group: list[sources.PoData]) -> list[PoOutcome]:
+        """A group of POs through the batch pipeline; failures recorded; a stop raised after the
+        finished POs are accounted for (the ScanHalt carries them in `done`)."""
+        results, halt = await self._guard(sync_many(ctx, group, source="scan", batch_size=self.bill_batch_size))
+        outcomes: list[PoOutcome] = []
+        try:
+            for result in results:
+                if result.cause is not None:
+                    outcomes.append(await self._guard(self._fail(ctx, settings, result.data.po_id,
+                                                                 result.data.po_number, result.cause, None)))
+                else:
+                    await self._resolve_log(result.data.po_id, None)
+                    outcomes.append(result.outcome)
+        except ScanHalt as later:
+            halt = halt or later
+        if halt is not None:
+            halt.done = outcomes
+            raise halt
+        return outcomes
 
     async def _one(self, ctx: context.RunContext, settings: Settings, data: sources.PoData, *, source: str,
                    alt_email: str | None) -> PoOutcome:

@@ -32,6 +32,7 @@ class ScanHalt(Exception):
         super().__init__(cause.cause)
         self.cause = cause
         self.service = service
+        self.done: list = []  # outcomes of POs finished before the stop (set by the engine)
 
 
 def api_words(exc: BaseException) -> str:

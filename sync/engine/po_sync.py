@@ -215,13 +215,10 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         entry = await _journal(ctx, po_id, S.SEEN, S.RESOLVED, doc_number=prepared.doc_number, request_id=rid,
                                vendor_id=prepared.vendor_id)
         if ctx.numbers_from_autotask:
-            for existing in await ctx.resolver.bills_numbered(prepared.doc_number):
-                if is_bill_of(existing, po_id):
-                    bill = existing
-                    break
-            else:
-                if await ctx.resolver.bills_numbered(prepared.doc_number):
-                    raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number))
+            numbered = await ctx.resolver.bills_numbered(prepared.doc_number)
+            bill = next((b for b in numbered if is_bill_of(b, po_id)), None)  # an earlier attempt's
+            if bill is None and numbered:
+                raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number))
         entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
 
     if bill is None:

@@ -199,3 +199,40 @@ async def test_a_number_held_by_an_unfinished_po_is_not_given_to_another(world_f
     numbers = {w.po(a)["externalPONumber"], w.po(b)["externalPONumber"]}
     assert numbers == {"1", "2"} and sorted(x["DocNumber"] for x in w.bills()) == ["1", "2"]
     assert w.po(b)["externalPONumber"] == "1"
+
+
+async def test_bills_go_in_one_batch_and_write_backs_stay_one_per_po(world_factory):
+    seed, ids = _seed_with_pos(6)
+    w = await world_factory(seed)
+    w.server.sandbox.stats.reset()
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 6 and len(w.bills()) == 6
+    routes = w.server.sandbox.stats.snapshot()
+    qbo, at = routes["qbo"]["routes"], routes["autotask"]["routes"]
+    assert qbo.get("POST /v3/company/{id}/batch") == 1 and "POST /v3/company/{id}/bill" not in qbo
+    assert at["PATCH /atservicesrest/v1.0/purchaseorders"] == 6
+    # Reads are per scan, not per PO: one query each for POs, items, organizations, products.
+    for route in ("purchaseorders/query", "purchaseorderitems/query", "companies/query", "products/query"):
+        assert at[f"POST /atservicesrest/v1.0/{route}"] == 1
+    assert sorted(w.po(i)["externalPONumber"] for i in ids) == sorted(str(n) for n in range(1, 7))
+
+
+async def test_a_lost_batch_reply_is_looked_up_and_never_duplicated(world_factory):
+    seed, ids = _seed_with_pos(3)
+    w = await world_factory(seed)
+    w.server.sandbox.faults.add(FaultRule(kind="lost", service="qbo", method="POST", path=r"/batch$", times=10))
+    w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+
+    first = await w.engine.scan_once()
+
+    assert first.stopped is not None and first.stopped.code == "qbo_down" and first.skipped == 3
+    assert len(w.bills()) == 3  # committed by QBO; the replies were lost
+    assert all(w.store.journal.get(i).state is JournalState.BILL_REQUESTED for i in ids)
+    w.server.sandbox.faults.clear()
+
+    second = await w.engine.scan_once()
+
+    assert second.synced == 3 and len(w.bills()) == 3
+    assert sorted(w.po(i)["externalPONumber"] for i in ids) == sorted(b["DocNumber"] for b in w.bills())

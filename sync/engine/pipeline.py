@@ -1,0 +1,233 @@
+"""Many purchase orders at once, within the services' limits (the scan's path; issue 6 "fast").
+
+The same journalled steps as `po_sync`, grouped so that API calls grow with batches, not POs:
+1. each PO is prepared in turn (vendor, customer, items matched or created: cached per run),
+   its number chosen and the journal moved to `resolved`;
+2. with Autotask numbering, one `DocNumber IN (...)` query checks every number of the group
+   (a bill that is this PO's own is adopted, someone else's is `doc_number_taken`);
+3. the bills go to QBO in one batch request (≤ 30 items), each PO's journal moved to
+   `bill_requested` first; the batch carries a requestid derived from its POs and attempts, so
+   a resend after a lost reply is replayed, and a later run looks the bills up before sending
+   again (`po_sync._sync` handles a PO found in `bill_requested`);
+4. the numbers are written back to Autotask concurrently (the client keeps ≤ 3 in flight).
+A PO that the journal shows mid-way (a crash, a lost reply, a failed write-back) goes through
+`po_sync`'s one-PO path, which knows how to resume each state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import anyio
+
+from sync.clients.errors import ApiError, QboError
+from sync.clients.qbo import BatchItem
+from sync.clients.qbo_query import Select
+from sync.events import PoStarted
+
+from . import causes
+from .causes import Cause
+from .context import RunContext
+from .halt import ScanHalt, api_words, halt_for
+from .po_sync import PoOutcome, PreparedBill, S, _journal, _sync, _write_back, prepare
+from .resolve import PoProblem, is_bill_of, request_id
+from .sources import PoData
+
+MAX_BATCH = 30
+_BATCH_NS = uuid.UUID("0c1d6a52-3f7e-5e2b-8a4c-2b9d7e61f0a3")
+
+
+@dataclass
+class Result:
+    data: PoData
+    outcome: PoOutcome | None = None
+    cause: Cause | None = None
+
+
+def _as_problem(exc: Exception) -> PoProblem | ScanHalt:
+    if isinstance(exc, (PoProblem, ScanHalt)):
+        return exc
+    if isinstance(exc, ApiError):
+        halt = halt_for(exc)
+        if halt is not None:
+            return halt
+        code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
+        return PoProblem(causes.make(code, api=api_words(exc)))
+    return PoProblem(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"))
+
+
+def batch_request_id(realm_id: str, keys: list[tuple[int, int]]) -> str:
+    """The requestid of a bill batch: derived from its (PO, attempt) pairs (32 hex ≤ 36)."""
+    text = ",".join(f"{po}:{attempt}" for po, attempt in sorted(keys))
+    return uuid.uuid5(_BATCH_NS, f"{realm_id}:bills:{text}").hex
+
+
+async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str,
+                    batch_size: int = MAX_BATCH) -> tuple[list[Result], ScanHalt | None]:
+    """Sync a group of POs. Returns a result per PO that was finished (synced, or failed with a
+    cause the caller records) and the scan-level stop, if one occurred (POs not in the results
+    were left as the journal shows, for the next run)."""
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+    results: dict[int, Result] = {}
+    try:
+        fresh = await _prepare_all(ctx, datas, source, results)
+        if ctx.numbers_from_autotask and fresh:
+            fresh, adopted = await _check_numbers(ctx, fresh, results)
+        else:
+            adopted = []
+        created = list(adopted)
+        for start in range(0, len(fresh), batch_size):
+            created += await _create_bills(ctx, fresh[start:start + batch_size], results)
+        await _write_backs(ctx, created, results)
+    except ScanHalt as halt:
+        return [results[d.po_id] for d in datas if d.po_id in results], halt
+    return [results[d.po_id] for d in datas if d.po_id in results], None
+
+
+Fresh = tuple[PoData, PreparedBill, str, int]  # data, bill, requestid, attempt
+
+
+async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, results: dict[int, Result]) -> list[Fresh]:
+    fresh: list[Fresh] = []
+    for data in datas:
+        po_id = data.po_id
+        entry = await anyio.to_thread.run_sync(ctx.journal.get, po_id)
+        state = entry.state if entry else None
+        resumable = state in (S.BILL_REQUESTED, S.BILL_CREATED, S.WRITTEN_BACK) or (
+            state is S.FAILED and entry is not None and entry.bill_id)
+        ctx.publish(PoStarted(po_id=po_id, po_number=data.po_number, source=source))
+        try:
+            if resumable:
+                results[po_id] = Result(data, outcome=await _sync(ctx, data))
+                continue
+            if state is None:
+                entry = await _journal(ctx, po_id, None, S.SEEN, po_number=data.po_number)
+            elif state is S.FAILED:
+                entry = await _journal(ctx, po_id, S.FAILED, S.SEEN, po_number=data.po_number, doc_number=None,
+                                       request_id=None, bill_id=None)
+            else:
+                entry = await _journal(ctx, po_id, state, S.SEEN, po_number=data.po_number)
+            prepared = await prepare(ctx, data, None)
+            rid = request_id(ctx.qbo.realm_id, po_id, entry.attempt)
+            await _journal(ctx, po_id, S.SEEN, S.RESOLVED, doc_number=prepared.doc_number, request_id=rid,
+                           vendor_id=prepared.vendor_id)
+            fresh.append((data, prepared, rid, entry.attempt))
+        except Exception as exc:  # noqa: BLE001 (sorted into this PO's cause or a scan stop)
+            problem = _as_problem(exc)
+            if isinstance(problem, ScanHalt):
+                raise problem from None
+            results[po_id] = Result(data, cause=problem.cause)
+    return fresh
+
+
+async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int, Result]):
+    """Autotask numbering: one query for every number of the group."""
+    numbers = sorted({f[1].doc_number for f in fresh})
+    try:
+        existing = await ctx.qbo.query_all(Select("Bill").where("DocNumber", "IN", numbers))
+    except ApiError as exc:
+        problem = _as_problem(exc)
+        if isinstance(problem, ScanHalt):
+            raise problem from None
+        raise ScanHalt(problem.cause, "qbo") from None
+    by_number: dict[str, list[dict]] = {}
+    for bill in existing:
+        by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
+    keep: list[Fresh] = []
+    adopted: list[tuple[PoData, PreparedBill | None, object]] = []
+    for data, prepared, rid, attempt in fresh:
+        bills = by_number.get(prepared.doc_number, [])
+        ours = next((b for b in bills if is_bill_of(b, data.po_id)), None)
+        if ours is not None:
+            # An earlier attempt made it: adopt the bill, never send another.
+            await _journal(ctx, data.po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
+            entry = await _journal(ctx, data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(ours["Id"]),
+                                   doc_number=prepared.doc_number)
+            adopted.append((data, prepared, entry))
+        elif bills:
+            results[data.po_id] = Result(data, cause=causes.make("doc_number_taken", doc_number=prepared.doc_number))
+        else:
+            keep.append((data, prepared, rid, attempt))
+    return keep, adopted
+
+
+async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, Result]):
+    """Send one group of bills (one batch request, or a plain create for a group of one)."""
+    if not group:
+        return []
+    for data, _, rid, _ in group:
+        await _journal(ctx, data.po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
+    outcomes: list[tuple[dict | None, QboError | None]] = []
+    try:
+        if len(group) == 1:
+            data, prepared, rid, _ = group[0]
+            try:
+                outcomes.append((await ctx.qbo.create("Bill", prepared.payload, requestid=rid), None))
+            except QboError as exc:
+                if halt_for(exc) is not None:
+                    raise
+                outcomes.append((None, exc))
+        else:
+            rid = batch_request_id(ctx.qbo.realm_id, [(d.po_id, attempt) for d, _, _, attempt in group])
+            items = [BatchItem.create("Bill", prepared.payload, bid=str(i)) for i, (_, prepared, _, _) in enumerate(group)]
+            for result in await ctx.qbo.batch(items, chunk_size=len(items), requestid=rid):
+                outcomes.append((result.entity, result.fault))
+    except ApiError as exc:
+        problem = _as_problem(exc)
+        if isinstance(problem, ScanHalt):
+            raise problem from None
+        # The whole request was refused (nothing created): each PO of the group fails with it.
+        for data, _, _, _ in group:
+            results[data.po_id] = Result(data, cause=causes.make("bill_rejected", api=api_words(exc)))
+        return []
+    created = []
+    sequence = None if ctx.numbers_from_autotask else await ctx.sequence()
+    for (data, prepared, _, _), (bill, fault) in zip(group, outcomes):
+        if fault is not None or bill is None:
+            if fault is not None and halt_for(fault) is not None:
+                # e.g. one item throttled or a system fault: this PO stays bill_requested and is
+                # looked up next run; the others of the batch go on.
+                continue
+            code = "doc_number_taken" if fault is not None and fault.code == "6140" else "bill_rejected"
+            words = api_words(fault) if fault is not None else "no result"
+            results[data.po_id] = Result(data, cause=causes.make(code, doc_number=prepared.doc_number, api=words))
+            continue
+        doc_number = str(bill.get("DocNumber") or prepared.doc_number)
+        if sequence is not None:
+            sequence.observe(doc_number)
+        entry = await _journal(ctx, data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(bill["Id"]),
+                               doc_number=doc_number)
+        created.append((data, prepared, entry))
+    return created
+
+
+async def _write_backs(ctx: RunContext, created: list, results: dict[int, Result]) -> None:
+    halts: list[ScanHalt] = []
+
+    async def one(data: PoData, prepared: PreparedBill | None, entry) -> None:
+        try:
+            outcome = await _write_back(
+                ctx, data, entry, vendor_name=prepared.vendor_name if prepared else "",
+                amount=prepared.amount if prepared else None, lines=prepared.lines if prepared else 0,
+                currency=prepared.currency if prepared else "", resumed=False)
+            results[data.po_id] = Result(data, outcome=outcome)
+        except Exception as exc:  # noqa: BLE001
+            problem = _as_problem(exc)
+            if isinstance(problem, ScanHalt):
+                halts.append(problem)
+            else:
+                results[data.po_id] = Result(data, cause=problem.cause)
+
+    limiter = anyio.CapacityLimiter(3)  # Autotask's thread limit per endpoint
+
+    async def limited(*args) -> None:
+        async with limiter:
+            await one(*args)
+
+    async with anyio.create_task_group() as tg:
+        for data, prepared, entry in created:
+            tg.start_soon(limited, data, prepared, entry)
+    if halts:
+        raise halts[0]
