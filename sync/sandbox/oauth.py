@@ -352,6 +352,15 @@ class OAuthEmulator:
             return False
         return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and not parts.fragment
 
+    def _company_name(self) -> str:
+        """The connected company's name as QBO knows it (the seed's when no QBO emulator runs)."""
+        emulators = getattr(self.sandbox, "emulators", None) or {}
+        qbo = emulators.get("qbo")
+        store = getattr(qbo, "store", None)
+        if store is not None and store.realm_id == self.seed.realm_id:
+            return str(store.company_info.get("CompanyName") or self.seed.company_name)
+        return self.seed.company_name
+
     # ----- routes ----------------------------------------------------------------------------
 
     async def _authorize(self, request: Request) -> Response:
@@ -382,7 +391,7 @@ class OAuthEmulator:
         if request.method == "GET":
             hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(params[k])}">'
                              for k in ("client_id", "response_type", "scope", "redirect_uri", "state"))
-            app, company = html.escape(self.seed.app_name), html.escape(self.seed.company_name)
+            app, company = html.escape(self.seed.app_name), html.escape(self._company_name())
             page = (f"<!doctype html><html><head><title>Connect {app} to {company}</title></head><body>"
                     f"<h1>Connect {app} to {company}</h1>"
                     f"<p>{app} wants to access your QuickBooks Online company {company}.</p>"
