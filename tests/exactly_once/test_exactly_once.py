@@ -1,0 +1,70 @@
+"""Exactly once, proven at CI size (issue 6 "Proof"; the full size is tests/bench/bench_exactly_once.py).
+
+The real daemon (`atqbo --daemon --once --json`) runs against a sandbox served from this
+process, and is SIGKILLed at random moments 20 times across 60 POs while the sandbox drops
+bill replies after committing them, answers 429 storms and 5xx on both services. Then the
+faults stop, failed POs are retried and a clean run finishes. Afterwards, read from the
+emulated systems themselves: one bill per PO, each PO's externalPONumber is its bill's number,
+the bill is the PO's (total, lines), and the journal holds nothing unfinished.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from .crash_harness import (CampaignConfig, Daemon, KillSwitch, SandboxAdmin, campaign_seed, connect_folder,
+                            run_campaign, verify)
+from sync.sandbox.server import Sandbox, SandboxServer
+
+POS = int(os.environ.get("ATQBO_EXACTLY_ONCE_POS", "60"))
+KILLS = int(os.environ.get("ATQBO_EXACTLY_ONCE_KILLS", "20"))
+SEED = int(os.environ.get("ATQBO_EXACTLY_ONCE_SEED", "7"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_killed_twenty_times_in_a_fault_storm_every_po_has_exactly_one_bill(tmp_path):
+    report = run_campaign(CampaignConfig(n_pos=POS, kills=KILLS, seed=SEED, fault_intensity=0.5), tmp_path)
+    figures = report.figures()
+    print("\n" + figures)
+    v = report.verdict
+    assert v is not None, figures
+    # The storm really happened: kills, and each kind of fault fired.
+    assert report.kills >= KILLS, figures
+    assert sum(s.get("lost", 0) for s in report.injected.values()) >= 1, figures
+    assert sum(s.get("429", 0) for s in report.injected.values()) >= 1, figures
+    assert sum(n for s in report.injected.values() for k, n in s.items() if k.startswith("5")) >= 1, figures
+    # The clean run after the storm finished the work.
+    assert report.clean_runs and report.clean_runs[-1].get("exit_code") == 0, figures
+    # Exactly once. (Journal records that only lag behind a PO finished in both systems are
+    # pinned by the next test.)
+    assert v.problems(stale_ok=True) == [], figures
+    assert v.bills == v.pos
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine: a crash after the write-back PATCH committed and before the journal's written_back "
+    "leaves the record at bill_created for ever (the PO is no longer blank, so no scan revisits "
+    "it; Engine._eligible GETs it again on every scan). Remove this marker once fixed."))
+def test_a_kill_right_after_the_write_back_leaves_no_record_behind(tmp_path):
+    seed, specs = campaign_seed(6, random.Random(3), lines=(1, 2))
+    sandbox = Sandbox(seed)
+    switch = KillSwitch(sandbox.app)
+    sandbox.app = switch  # type: ignore[assignment]
+    with SandboxServer(sandbox) as server:
+        admin = SandboxAdmin(server.url)
+        data = tmp_path / "data"
+        connect_folder(data, server)
+        first = Daemon(data)
+        # The sandbox commits the first write-back of a bill number, then the daemon dies.
+        switch.arm(first.pid, method="PATCH", path=r"/PurchaseOrders$", nth=1, after_commit=True, label="write-back")
+        assert first.wait(120) == -9, first.lines[-5:]
+        second = Daemon(data)
+        assert second.wait(120) == 0, second.lines[-5:]
+        v = verify(admin, data, specs)
+        admin.close()
+    assert v.problems(stale_ok=True) == []
+    assert v.journal_stale == []
