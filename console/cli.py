@@ -394,14 +394,15 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     except (RuntimeError, OSError) as exc:
         print(f"atqbo sandbox: cannot listen on port {args.port}: {exc}", file=sys.stderr)
         return EXIT_FATAL
+    # Handlers first: whoever reads the URLs may signal us the moment they are printed.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     info = sandbox_info(server.url, sandbox.credentials(server.url))
     if args.json:
         print(json.dumps(info), flush=True)
     else:
         print(_describe(info), flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     server.stop()
     return EXIT_OK
