@@ -278,12 +278,17 @@ class Engine:
                 counts["scanned"] = len(pos)
                 if pos:
                     ctx = await self._guard(self._context(settings, self._submitted))
+                    # Groups start at one PO and double up to bill_batch_size ("slow start"): the
+                    # first bill shows at once and an early stop() waits for little; a long scan
+                    # still sends full batches.
+                    size = 1
                     for chunk_start in range(0, len(pos), 100):
                         batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
-                        for start in range(0, len(batch), self.bill_batch_size):
-                            if self._stopping:
-                                break
-                            group = batch[start:start + self.bill_batch_size]
+                        start = 0
+                        while start < len(batch) and not self._stopping:
+                            group = batch[start:start + size]
+                            start += len(group)
+                            size = min(size * 2, self.bill_batch_size)
                             for outcome in await self._group(ctx, settings, group):
                                 outcomes.append(outcome)
                                 counts["synced" if outcome.ok else "failed"] += 1
@@ -355,7 +360,8 @@ class Engine:
     async def _group(self, ctx: context.RunContext, settings: Settings, group: list[sources.PoData]) -> list[PoOutcome]:
         """A group of POs through the batch pipeline; failures recorded; a stop raised after the
         finished POs are accounted for (the ScanHalt carries them in `done`)."""
-        results, halt = await self._guard(sync_many(ctx, group, source="scan", batch_size=self.bill_batch_size))
+        results, halt = await self._guard(sync_many(ctx, group, source="scan", batch_size=self.bill_batch_size,
+                                                    should_stop=lambda: self._stopping))
         outcomes: list[PoOutcome] = []
         try:
             for result in results:

@@ -17,6 +17,7 @@ A PO that the journal shows mid-way (a crash, a lost reply, a failed write-back)
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -63,16 +64,22 @@ def batch_request_id(realm_id: str, keys: list[tuple[int, int]]) -> str:
     return uuid.uuid5(_BATCH_NS, f"{realm_id}:bills:{text}").hex
 
 
-async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str,
-                    batch_size: int = MAX_BATCH) -> tuple[list[Result], ScanHalt | None]:
+async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_size: int = MAX_BATCH,
+                    should_stop: Callable[[], bool] = lambda: False) -> tuple[list[Result], ScanHalt | None]:
     """Sync a group of POs. Returns a result per PO that was finished (synced, or failed with a
     cause the caller records) and the scan-level stop, if one occurred (POs not in the results
-    were left as the journal shows, for the next run)."""
+    were left as the journal shows, for the next run).
+
+    `should_stop()` is asked between POs while they are prepared: once it says yes, nothing more
+    is prepared and no bill is sent (nothing irreversible has happened to the prepared ones; they
+    are redone next run). Once bills are sent, the group is finished, write-backs included."""
     if not 1 <= batch_size <= MAX_BATCH:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
     results: dict[int, Result] = {}
     try:
-        fresh = await _prepare_all(ctx, datas, source, results)
+        fresh = await _prepare_all(ctx, datas, source, results, should_stop)
+        if should_stop():
+            fresh = []
         if ctx.numbers_from_autotask and fresh:
             fresh, adopted = await _check_numbers(ctx, fresh, results)
         else:
@@ -89,9 +96,12 @@ async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str,
 Fresh = tuple[PoData, PreparedBill, str, int]  # data, bill, requestid, attempt
 
 
-async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, results: dict[int, Result]) -> list[Fresh]:
+async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, results: dict[int, Result],
+                       should_stop: Callable[[], bool]) -> list[Fresh]:
     fresh: list[Fresh] = []
     for data in datas:
+        if should_stop():
+            break
         po_id = data.po_id
         entry = await anyio.to_thread.run_sync(ctx.journal.get, po_id)
         state = entry.state if entry else None

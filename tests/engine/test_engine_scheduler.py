@@ -201,22 +201,24 @@ async def test_a_number_held_by_an_unfinished_po_is_not_given_to_another(world_f
     assert w.po(b)["externalPONumber"] == "1"
 
 
-async def test_bills_go_in_one_batch_and_write_backs_stay_one_per_po(world_factory):
-    seed, ids = _seed_with_pos(6)
+async def test_bills_go_in_growing_batches_and_write_backs_stay_one_per_po(world_factory):
+    seed, ids = _seed_with_pos(15)
     w = await world_factory(seed)
+    w.engine.bill_batch_size = 4
     w.server.sandbox.stats.reset()
 
     summary = await w.engine.scan_once()
 
-    assert summary.synced == 6 and len(w.bills()) == 6
+    assert summary.synced == 15 and len(w.bills()) == 15
     routes = w.server.sandbox.stats.snapshot()
     qbo, at = routes["qbo"]["routes"], routes["autotask"]["routes"]
-    assert qbo.get("POST /v3/company/{id}/batch") == 1 and "POST /v3/company/{id}/bill" not in qbo
-    assert at["PATCH /atservicesrest/v1.0/purchaseorders"] == 6
+    # Groups of 1, 2, 4, 4, 4: the first alone (a plain create), then batches up to the cap.
+    assert qbo.get("POST /v3/company/{id}/bill") == 1 and qbo.get("POST /v3/company/{id}/batch") == 4
+    assert at["PATCH /atservicesrest/v1.0/purchaseorders"] == 15
     # Reads are per scan, not per PO: one query each for POs, items, organizations, products.
     for route in ("purchaseorders/query", "purchaseorderitems/query", "companies/query", "products/query"):
         assert at[f"POST /atservicesrest/v1.0/{route}"] == 1
-    assert sorted(w.po(i)["externalPONumber"] for i in ids) == sorted(str(n) for n in range(1, 7))
+    assert sorted(int(w.po(i)["externalPONumber"]) for i in ids) == list(range(1, 16))
 
 
 async def test_a_lost_batch_reply_is_looked_up_and_never_duplicated(world_factory):
@@ -227,12 +229,14 @@ async def test_a_lost_batch_reply_is_looked_up_and_never_duplicated(world_factor
 
     first = await w.engine.scan_once()
 
-    assert first.stopped is not None and first.stopped.code == "qbo_down" and first.skipped == 3
+    # The first PO goes alone (a plain create); the next two go in a batch whose reply is lost.
+    assert first.stopped is not None and first.stopped.code == "qbo_down"
+    assert (first.synced, first.skipped) == (1, 2)
     assert len(w.bills()) == 3  # committed by QBO; the replies were lost
-    assert all(w.store.journal.get(i).state is JournalState.BILL_REQUESTED for i in ids)
+    assert all(w.store.journal.get(i).state is JournalState.BILL_REQUESTED for i in ids[1:])
     w.server.sandbox.faults.clear()
 
     second = await w.engine.scan_once()
 
-    assert second.synced == 3 and len(w.bills()) == 3
+    assert second.synced == 2 and len(w.bills()) == 3
     assert sorted(w.po(i)["externalPONumber"] for i in ids) == sorted(b["DocNumber"] for b in w.bills())
