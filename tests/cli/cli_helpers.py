@@ -59,6 +59,27 @@ def atqbo(*args: str, env: dict[str, str] | None = None, input: str | None = Non
                           capture_output=True, text=True, timeout=timeout)
 
 
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def in_process(capsys, *args: str) -> Ran:
+    """`atqbo ARGS...` through the same entry point, in this process: for the many bad-input
+    variants of a command whose process-level behaviour has its own subprocess test."""
+    from console.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return Ran(code, out, err)
+
+
 def atqbo_all(*runs: tuple[list[str], dict[str, str] | None], timeout: float = 60
               ) -> list[subprocess.CompletedProcess]:
     """Run independent `atqbo` invocations at the same time (each is mostly start-up time)."""

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from cli_helpers import atqbo, atqbo_all, clean_env, creds, json_lines, spawn
+from cli_helpers import atqbo, clean_env, creds, in_process, json_lines, spawn
 from sync.store import Store
 
 
@@ -74,30 +74,31 @@ def test_connect_autotask_json_result(sandbox, tmp_path):
     assert last["ok"] is True and last["service"] == "autotask" and last["zone"]
 
 
-def test_connect_autotask_failures_say_what_is_wrong_and_save_nothing(sandbox, tmp_path):
+def test_connect_autotask_failures_say_what_is_wrong_and_save_nothing(sandbox, tmp_path, capsys, monkeypatch):
     c = creds(sandbox)
     good = c["autotask"]["secret"]
-    port = _free_port()
-    bad_secret, unknown, unreachable, no_secret = atqbo_all(
-        (_at_args(c, tmp_path), clean_env(ATQBO_AUTOTASK_SECRET="wrong-secret-123")),
-        (_at_args(c, tmp_path, **{"--username": "nobody@example.com"}), clean_env(ATQBO_AUTOTASK_SECRET=good)),
-        (_at_args(c, tmp_path, **{"--zone-url": f"http://127.0.0.1:{port}"}) + ["--json"],
-         clean_env(ATQBO_AUTOTASK_SECRET=good)),
-        # No secret in the environment and no terminal to ask on: a usage error, not a hang.
-        (_at_args(c, tmp_path), None),
-    )
+    # As a process: a wrong secret.
+    bad_secret = atqbo(*_at_args(c, tmp_path), env=clean_env(ATQBO_AUTOTASK_SECRET="wrong-secret-123"))
     assert bad_secret.returncode == 1
     assert "refused the credentials" in bad_secret.stderr and "secret" in bad_secret.stderr
     assert "wrong-secret-123" not in bad_secret.stderr + bad_secret.stdout
 
+    # The other variants through the same entry point, in this process.
+    monkeypatch.setenv("ATQBO_AUTOTASK_SECRET", good)
+    unknown = in_process(capsys, *_at_args(c, tmp_path, **{"--username": "nobody@example.com"}))
     assert unknown.returncode == 1
     assert "does not know the API user 'nobody@example.com'" in unknown.stderr
 
+    port = _free_port()
+    unreachable = in_process(capsys, *_at_args(c, tmp_path, **{"--zone-url": f"http://127.0.0.1:{port}"}), "--json")
     assert unreachable.returncode == 1
     assert f"cannot reach the Autotask zone lookup at http://127.0.0.1:{port}" in unreachable.stderr
     assert json_lines(unreachable.stdout)[-1] == {"ok": False, "exit_code": 1,
                                                   "error": unreachable.stderr.strip().removeprefix("atqbo: ")}
 
+    # No secret in the environment and no terminal to ask on: a usage error, not a hang.
+    monkeypatch.delenv("ATQBO_AUTOTASK_SECRET")
+    no_secret = in_process(capsys, *_at_args(c, tmp_path))
     assert no_secret.returncode == 2
     assert "ATQBO_AUTOTASK_SECRET" in no_secret.stderr
 
@@ -123,27 +124,34 @@ def test_connect_quickbooks_with_refresh_token(sandbox, tmp_path):
     _no_secret_anywhere(result, tmp_path, o["client_secret"], o["refresh_token"])
 
 
-def test_connect_quickbooks_failures(sandbox, tmp_path):
+def test_connect_quickbooks_failures(sandbox, tmp_path, capsys, monkeypatch):
     c = creds(sandbox)
     o = c["oauth"]
-    port = _free_port()
-    env = clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"], ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"])
-    bad_client, bad_token, no_realm, wrong_realm, down, no_secret = atqbo_all(
-        (_qb_args(c, tmp_path), clean_env(ATQBO_QBO_CLIENT_SECRET="nope", ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"])),
-        (_qb_args(c, tmp_path), clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"],
-                                          ATQBO_QBO_REFRESH_TOKEN="AB11-not-a-token")),
-        (_qb_args(c, tmp_path, realm=False), env),
-        (_qb_args(c, tmp_path, **{"--realm-id": "123"}), env),
-        (_qb_args(c, tmp_path, **{"--api-url": f"http://127.0.0.1:{port}"}), env),
-        (_qb_args(c, tmp_path), None),
-    )
+    # As a process: Intuit refuses the client secret.
+    bad_client = atqbo(*_qb_args(c, tmp_path), env=clean_env(ATQBO_QBO_CLIENT_SECRET="nope",
+                                                              ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"]))
     assert bad_client.returncode == 1
     assert "invalid_client" in bad_client.stderr and "client secret is wrong" in bad_client.stderr
+
+    monkeypatch.setenv("ATQBO_QBO_CLIENT_SECRET", o["client_secret"])
+    monkeypatch.setenv("ATQBO_QBO_REFRESH_TOKEN", "AB11-not-a-token")
+    bad_token = in_process(capsys, *_qb_args(c, tmp_path))
     assert bad_token.returncode == 1
     assert "invalid_grant" in bad_token.stderr and "AB11-not-a-token" not in bad_token.stderr
+
+    monkeypatch.setenv("ATQBO_QBO_REFRESH_TOKEN", o["refresh_token"])
+    no_realm = in_process(capsys, *_qb_args(c, tmp_path, realm=False))
     assert no_realm.returncode == 2 and "--realm-id" in no_realm.stderr
+
+    wrong_realm = in_process(capsys, *_qb_args(c, tmp_path, **{"--realm-id": "123"}))
     assert wrong_realm.returncode == 1 and "company 123" in wrong_realm.stderr
+
+    port = _free_port()
+    down = in_process(capsys, *_qb_args(c, tmp_path, **{"--api-url": f"http://127.0.0.1:{port}"}))
     assert down.returncode == 1 and f"cannot reach QuickBooks Online at http://127.0.0.1:{port}" in down.stderr
+
+    monkeypatch.delenv("ATQBO_QBO_CLIENT_SECRET")
+    no_secret = in_process(capsys, *_qb_args(c, tmp_path))
     assert no_secret.returncode == 2 and "ATQBO_QBO_CLIENT_SECRET" in no_secret.stderr
 
     with Store.open(tmp_path) as store:

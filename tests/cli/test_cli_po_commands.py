@@ -4,7 +4,7 @@ the state both emulated systems are left in."""
 
 from __future__ import annotations
 
-from cli_helpers import API_RESOURCE, atqbo, atqbo_all, clean_env, configure, connect_store, json_lines, seed_with_pos
+from cli_helpers import API_RESOURCE, atqbo, atqbo_all, configure, connect_store, in_process, json_lines, seed_with_pos
 from sync.store import Store
 
 SUMMARY_KEYS = {"scanned", "synced", "failed", "skipped", "todos_created", "api_calls", "duration_s", "exit_code"}
@@ -90,18 +90,16 @@ def test_sync_one_with_bad_credentials_is_fatal(serve, tmp_path):
     assert "Autotask" in result.stdout and "revoked-secret" not in result.stdout + result.stderr
 
 
-def test_logs_and_retry(ready):
+def test_logs_and_retry(ready, capsys):
     w = ready(seed_with_pos(n_ok=1, n_missing_item=2))
     # A scan fails the two POs whose item is missing (missing_item = error).
     scan = atqbo("--daemon", "--once", *w.dd)
     assert scan.returncode == 3, scan.stdout + scan.stderr
 
-    empty_errors, listing, as_json, limited = atqbo_all(
-        (["logs", "--errors", "--data-dir", str(w.data_dir / "nothing-here")], None),
-        (["logs", *w.dd], None),
-        (["logs", "--errors", "--json", *w.dd], None),
-        (["logs", "--limit", "1", "--json", *w.dd], None),
-    )
+    listing = atqbo("logs", *w.dd)
+    empty_errors = in_process(capsys, "logs", "--errors", "--data-dir", str(w.data_dir / "nothing-here"))
+    as_json = in_process(capsys, "logs", "--errors", "--json", *w.dd)
+    limited = in_process(capsys, "logs", "--limit", "1", "--json", *w.dd)
     assert empty_errors.returncode == 0 and "no open errors" in empty_errors.stdout
     assert listing.returncode == 0
     assert "[1]" in listing.stdout and "[2]" in listing.stdout and "what to fix:" in listing.stdout
@@ -110,7 +108,8 @@ def test_logs_and_retry(ready):
     assert entries[-1]["open"] == 2 and entries[-1]["exit_code"] == 0
     assert len(json_lines(limited.stdout)) == 2  # one entry, then the summary
 
-    unknown, not_numeric = atqbo_all((["retry", "99", *w.dd], None), (["retry", "one", *w.dd], None))
+    unknown = in_process(capsys, "retry", "99", *w.dd)
+    not_numeric = in_process(capsys, "retry", "one", *w.dd)
     assert unknown.returncode == 2 and "no error-log entry with id 99" in unknown.stderr
     assert not_numeric.returncode == 2 and "must be an error-log entry id" in not_numeric.stderr
 
@@ -131,5 +130,5 @@ def test_logs_and_retry(ready):
         assert store.errors.open_errors() == []
         assert store.errors.get(1).attempts == 2
 
-    nothing = atqbo("retry", "--all-failed", "--json", *w.dd)
+    nothing = in_process(capsys, "retry", "--all-failed", "--json", *w.dd)
     assert nothing.returncode == 0 and json_lines(nothing.stdout)[-1]["scanned"] == 0

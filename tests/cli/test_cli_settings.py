@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from cli_helpers import AP, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, json_lines
+from cli_helpers import AP, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, in_process, json_lines
 from sync.settings import SETTING_KEYS
 from sync.store import Store
 
@@ -41,7 +41,14 @@ def test_show_never_prints_secrets(sandbox, tmp_path):
     assert record["connections"]["quickbooks"]["refresh_token_set"] is True
 
 
-def test_set_validates_every_kind_of_value_and_saves_nothing_when_bad(tmp_path):
+def test_set_as_a_process(tmp_path):
+    ok, bad = atqbo_all((["settings", "set", "days_back", "7", *_dd(tmp_path / "a")], None),
+                        (["settings", "set", "days_back", "seven", *_dd(tmp_path / "b")], None))
+    assert ok.returncode == 0 and ok.stdout.startswith("days_back = 7")
+    assert bad.returncode == 2 and "days_back: must be a whole number" in bad.stderr and bad.stdout == ""
+
+
+def test_set_validates_every_kind_of_value_and_saves_nothing_when_bad(tmp_path, capsys):
     runs = {
         "ok_days": ["days_back", "7"],
         "ok_choice": ["po_number_source", "Autotask"],
@@ -55,8 +62,7 @@ def test_set_validates_every_kind_of_value_and_saves_nothing_when_bad(tmp_path):
         "bad_port": ["smtp_port", "70000"],
         "password_on_argv": ["smtp_password", "hunter2"],
     }
-    # Independent keys: run them side by side (each is a separate write of one key).
-    results = dict(zip(runs, atqbo_all(*[(["settings", "set", *kv, *_dd(tmp_path)], None) for kv in runs.values()])))
+    results = {name: in_process(capsys, "settings", "set", *kv, *_dd(tmp_path)) for name, kv in runs.items()}
     assert results["ok_days"].returncode == 0 and "days_back = 7" in results["ok_days"].stdout
     assert results["ok_choice"].returncode == 0 and "po_number_source = autotask" in results["ok_choice"].stdout
     assert results["ok_email"].returncode == 0
@@ -105,7 +111,7 @@ def test_smtp_password_from_the_environment_only(tmp_path):
     assert missing.returncode == 2 and "ATQBO_SMTP_PASSWORD" in missing.stderr
 
 
-def test_ids_are_checked_against_live_data(sandbox, tmp_path):
+def test_ids_are_checked_against_live_data(sandbox, tmp_path, capsys):
     connect_store(tmp_path, sandbox)
     cases = [
         (["ap_account", "9999"], 2, "QuickBooks has no accounts-payable account '9999'"),
@@ -115,16 +121,19 @@ def test_ids_are_checked_against_live_data(sandbox, tmp_path):
         (["todo_action_type", "999"], 2, "Autotask has no action type with id 999"),
         (["todo_resource", "4242"], 2, "Autotask has no resource with id 4242"),
     ]
-    results = atqbo_all(*[(["settings", "set", *kv, *_dd(tmp_path)], None) for kv, _, _ in cases])
+    results = [in_process(capsys, "settings", "set", *kv, *_dd(tmp_path)) for kv, _, _ in cases]
     for (kv, code, text), r in zip(cases, results):
         assert r.returncode == code, (kv, r.stderr)
         assert text in r.stderr, (kv, r.stderr)
     with Store.open(tmp_path) as store:
         s = store.settings.load()
         assert (s.ap_account, s.new_item_expense_account, s.todo_action_type, s.todo_resource) == (None,) * 4
-    good = atqbo_all(*[(["settings", "set", *kv, *_dd(tmp_path)], None) for kv in (
+    good = [in_process(capsys, "settings", "set", *kv, *_dd(tmp_path)) for kv in (
         ["ap_account", AP], ["new_item_expense_account", "Cost of Goods Sold"],
-        ["todo_action_type", str(ACTION_GENERAL)], ["todo_resource", str(BUYER)])])
+        ["todo_action_type", str(ACTION_GENERAL)], ["todo_resource", str(BUYER)])]
+    # ... and once as a process, refused:
+    refused = atqbo("settings", "set", "todo_resource", "4242", *_dd(tmp_path))
+    assert refused.returncode == 2 and "Autotask has no resource with id 4242" in refused.stderr
     assert [r.returncode for r in good] == [0, 0, 0, 0], [r.stderr for r in good]
     with Store.open(tmp_path) as store:
         s = store.settings.load()
