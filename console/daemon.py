@@ -19,6 +19,7 @@ This module must never import Textual (a test enforces it): it is what runs on a
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
             stop_codes.append(event.cause_code)
 
     code = EXIT_OK
-    interrupted = False
+    interrupted = crashed = False
     try:
         engine = runtime.engine
         unsubscribe = engine.subscribe(on_event)
@@ -115,7 +116,7 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
                             + ("one scan, then exit" if once else
                                f"scanning every {runtime.settings.scan_interval_minutes} min after "
                                "the previous scan ended; SIGTERM stops, SIGHUP reloads settings"),
-                            pid=__import__("os").getpid())
+                            pid=os.getpid())
             async with anyio.create_task_group() as tg:
                 stopping = anyio.Event()
 
@@ -147,11 +148,22 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
 
                 tg.start_soon(watch_signals)
                 tg.start_soon(work)
+        except Exception as exc:  # a bug: say what, without a traceback (it may quote data)
+            while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]
+            printer.message(f"the engine stopped on an unexpected {type(exc).__name__}: {exc}",
+                            level="error")
+            crashed = True
         finally:
             unsubscribe()
-        code = exit_code_for(summary, stop_codes)
-        if interrupted and not once:
-            code = EXIT_OK if not stop_codes else code
+        if crashed:
+            code = EXIT_FATAL
+        elif once:
+            code = exit_code_for(summary, stop_codes)
+        else:
+            # Without --once the daemon only ends on a signal: that is a clean stop, whatever
+            # the scans before it found (they are in the log and the error log).
+            code = EXIT_OK
     finally:
         with anyio.CancelScope(shield=True):
             await runtime.aclose()
