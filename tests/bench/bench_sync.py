@@ -1,0 +1,470 @@
+"""Sync benchmark (issue 6 "Fast"): the engine against a naive one-call-at-a-time baseline, on the
+sandbox with realistic latency and every limit on.
+
+Run: .venv/bin/python tests/bench/bench_sync.py [--pos 1000] [--lines 3] [--latency-ms 100]
+                                                [--baseline-pos 50] [--numbering quickbooks] [--json]
+
+1. The engine: `atqbo --daemon --once --json` (the real daemon, a subprocess) on a fresh sandbox
+   seeded with --pos Submitted POs of --lines lines each (40 vendors, 200 products; 90 % of both
+   already in QBO, the rest created on first use). Measured: wall time from the daemon's start to
+   its exit and the scan's own duration, POs per minute, API calls per PO per service and per
+   route (the sandbox's /_sandbox/stats, so retries and token calls are seen as the services
+   see them), 429s received, the busiest concurrency per endpoint, the daemon's peak RSS
+   (wait4 rusage) and per-PO latency (PO started → PO synced, timed as the JSON lines arrive).
+   Then the result is verified: one bill per PO and every externalPONumber its bill's number.
+2. The baseline, in the same run, on a second fresh sandbox with the same seed: for each PO in
+   turn, one call at a time, no batching, no cache -- GET the PO, query its items, GET the
+   vendor company, GET each product, query the QBO vendor and each item by name (created when
+   missing), create the bill, PATCH externalPONumber (plain httpx). Its once-per-run set-up
+   (zone lookup, token, eligible PO list, highest bill number) is counted but not per PO. By
+   default it runs on a sample of --baseline-pos POs and its throughput is extrapolated (said
+   in the output); --baseline-pos 0 runs it on all of them.
+
+Targets (issue 6): <= 1.3 API calls per PO in total, zero 429s, --pos 1000 in under 2 minutes,
+at least 10x the baseline's throughput. Each is printed with the measured figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import httpx  # noqa: E402
+
+from exactly_once.crash_harness import (AP, COGS, PoSpec, SandboxAdmin, clean_env, connect_folder,  # noqa: E402
+                                        money, utc_days_ago, verify)
+from sync.sandbox.empty import empty_seed  # noqa: E402
+from sync.sandbox.qbo import seed as qs  # noqa: E402
+from sync.sandbox.seeds import SeedData  # noqa: E402
+from sync.sandbox.server import Sandbox, SandboxServer  # noqa: E402
+
+TARGET_CALLS_PER_PO = 1.3
+TARGET_SECONDS_FOR_1000 = 120.0
+TARGET_SPEEDUP = 10.0
+
+
+# ---------------------------------------------------------------- the data
+
+
+def bench_seed(n_pos: int, lines: int, seed: int, n_vendors: int = 40, n_products: int = 200,
+               known: float = 0.9) -> tuple[SeedData, dict[int, PoSpec]]:
+    """Deterministic for a given `seed`: the engine's and the baseline's sandboxes get equal data."""
+    rng = random.Random(seed)
+    data = empty_seed()
+    at, qbo = data.autotask, data.qbo
+    vendors = []
+    for i in range(n_vendors):
+        name = f"Supplier {i:03d} Ltd"
+        vendors.append(at.add_vendor(name))
+        if rng.random() < known:
+            qbo.vendors.append(qs.vendor(str(1000 + i), name))
+    products: list[tuple[int, Decimal]] = []
+    for i in range(n_products):
+        name = f"Component {i:04d}"
+        cost = Decimal(rng.randrange(100, 90_000)) / 100
+        products.append((at.add_product(name, float(cost)), cost))
+        if rng.random() < known:
+            qbo.items.append(qs.item(str(5000 + i), name, expense_account_id=COGS))
+    specs: dict[int, PoSpec] = {}
+    for n in range(n_pos):
+        items, total = [], Decimal(0)
+        for product_id, cost in rng.sample(products, lines):
+            qty = rng.randint(1, 20)
+            items.append({"productID": product_id, "quantity": qty, "unitCost": float(cost)})
+            total += money(qty * cost)
+        number = f"PO-{10000 + n}"
+        po_id = at.add_po(rng.choice(vendors), "Submitted", items=items, createDateTime=utc_days_ago(rng.uniform(0.1, 25)),
+                          purchaseOrderNumber=number)
+        specs[po_id] = PoSpec(po_id=po_id, number=number, total=money(total), lines=lines)
+    return data, specs
+
+
+def serve(seed: SeedData, latency_ms: float) -> SandboxServer:
+    sandbox = Sandbox(seed)
+    sandbox.knobs.latency_ms = latency_ms
+    sandbox.knobs.limits_enabled = True
+    return SandboxServer(sandbox).start()
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def calls_of(stats: dict, service: str) -> int:
+    return int(stats[service]["total"])
+
+
+# ---------------------------------------------------------------- the engine, as the daemon
+
+
+@dataclass
+class EngineResult:
+    pos: int
+    synced: int
+    failed: int
+    wall_s: float
+    scan_s: float
+    stats: dict
+    peak_rss_mib: float
+    latencies: list[float]
+    exit_code: int
+    problems: list[str]
+    summary: dict = field(default_factory=dict)
+
+    def calls(self, service: str) -> int:
+        return calls_of(self.stats, service)
+
+
+def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
+               timeout: float) -> EngineResult:
+    server = serve(seed, latency_ms)
+    admin = SandboxAdmin(server.url)
+    data_dir = workdir / "engine-data"
+    try:
+        connect_folder(data_dir, server, po_number_source=numbering)
+        admin.reset_stats()
+        arrivals: "queue.Queue[tuple[float, dict] | None]" = queue.Queue()
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--daemon", "--once", "--json",
+                                 "--data-dir", str(data_dir)], cwd=ROOT, env=clean_env(),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=open(workdir / "engine-stderr.log", "wb"), text=True)
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                line = line.strip()
+                if line:
+                    try:
+                        arrivals.put((time.monotonic(), json.loads(line)))
+                    except ValueError:
+                        pass
+            arrivals.put(None)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, rusage = os.wait4(proc.pid, 0)  # the daemon's own peak RSS
+        finally:
+            timer.cancel()
+        wall = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        reader.join(10)
+        records: list[tuple[float, dict]] = []
+        while True:
+            item = arrivals.get()
+            if item is None:
+                break
+            records.append(item)
+        stats = admin.stats()
+        verdict = verify(admin, data_dir, specs)
+    finally:
+        admin.close()
+        server.stop()
+    begun: dict[int, float] = {}
+    latencies: list[float] = []
+    synced = failed = 0
+    scan_s = 0.0
+    summary: dict = {}
+    for at, rec in records:
+        event = rec.get("event")
+        if event == "po_started":
+            begun.setdefault(int(rec["po_id"]), at)
+        elif event == "po_synced":
+            synced += 1
+            if int(rec["po_id"]) in begun:
+                latencies.append(at - begun[int(rec["po_id"])])
+        elif event == "po_failed":
+            failed += 1
+        elif event == "scan_finished":
+            scan_s += float(rec.get("duration_s") or 0)
+        elif "exit_code" in rec and "event" not in rec:
+            summary = rec
+    return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats,
+                        peak_rss_mib=rusage.ru_maxrss / 1024, latencies=latencies, exit_code=proc.returncode,
+                        problems=verdict.problems(stale_ok=True), summary=summary)
+
+
+# ---------------------------------------------------------------- the naive baseline
+
+
+def q(text: str) -> str:
+    """A QBO query string literal (backslash-escaped quotes, as the query language wants)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class Naive:
+    """One PO at a time, one call at a time, nothing cached or batched: what a simple script does."""
+
+    def __init__(self, creds: dict, ap_account: str, expense_account: str) -> None:
+        self.http = httpx.Client(timeout=60)
+        self.at_creds = creds["autotask"]
+        self.oauth = creds["oauth"]
+        self.qbo_base = f"{creds['qbo']['api_url']}/v3/company/{self.oauth['realm_id']}"
+        self.ap = ap_account
+        self.expense = expense_account
+        self.throttled = 0
+        self.at_base = ""
+        self.token = ""
+        self.next_number = 0
+
+    def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        for _ in range(20):
+            r = self.http.request(method, url, **kw)
+            if r.status_code == 429:  # a naive client still has to wait and try again
+                self.throttled += 1
+                time.sleep(1.0)
+                continue
+            r.raise_for_status()
+            return r
+        raise RuntimeError(f"{method} {url}: still throttled")
+
+    # -- Autotask
+    def _at(self, method: str, path: str, body: Any = None) -> dict:
+        headers = {"ApiIntegrationCode": self.at_creds["integration_code"], "UserName": self.at_creds["username"],
+                   "Secret": self.at_creds["secret"], "Content-Type": "application/json"}
+        return self._send(method, self.at_base + path, json=body, headers=headers).json()
+
+    # -- QBO
+    def _qbo(self, method: str, path: str, **kw: Any) -> dict:
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json", **kw.pop("headers", {})}
+        params = {"minorversion": "75", **kw.pop("params", {})}
+        return self._send(method, f"{self.qbo_base}/{path}", headers=headers, params=params, **kw).json()
+
+    def _query(self, statement: str) -> list[dict]:
+        body = self._qbo("POST", "query", content=statement.encode(), headers={"Content-Type": "application/text"})
+        response = body.get("QueryResponse") or {}
+        return next((v for k, v in response.items() if isinstance(v, list)), [])
+
+    def setup(self, submitted_since: str) -> list[int]:
+        """Once per run: zone, token, the eligible POs, the highest bill number."""
+        zone = self._send("GET", self.at_creds["zone_lookup_url"], params={"user": self.at_creds["username"]}).json()
+        self.at_base = zone["url"].rstrip("/") + "/V1.0/"
+        token = self._send("POST", self.oauth["token_url"], auth=(self.oauth["client_id"], self.oauth["client_secret"]),
+                           data={"grant_type": "refresh_token", "refresh_token": self.oauth["refresh_token"]},
+                           headers={"Accept": "application/json"}).json()
+        self.token = token["access_token"]
+        ids: list[int] = []
+        page = self._at("POST", "PurchaseOrders/query", {"filter": [
+            {"op": "eq", "field": "status", "value": 2}, {"op": "gte", "field": "createDateTime", "value": submitted_since}]})
+        while True:
+            ids += [int(p["id"]) for p in page["items"] if not (p.get("externalPONumber") or "").strip()]
+            nxt = (page.get("pageDetails") or {}).get("nextPageUrl")
+            if not nxt:
+                break
+            page = self._send("GET", nxt, headers={"ApiIntegrationCode": self.at_creds["integration_code"],
+                                                   "UserName": self.at_creds["username"],
+                                                   "Secret": self.at_creds["secret"]}).json()
+        numbers = [int(b["DocNumber"]) for b in self._query("select * from Bill maxresults 1000")
+                   if str(b.get("DocNumber", "")).isdigit()]
+        self.next_number = max(numbers, default=0) + 1
+        return sorted(ids)
+
+    def _vendor(self, name: str) -> dict:
+        found = self._query(f"select * from Vendor where DisplayName = {q(name)}")
+        return found[0] if found else self._qbo("POST", "vendor", json={"DisplayName": name})["Vendor"]
+
+    def _item(self, name: str) -> dict:
+        found = self._query(f"select * from Item where Name = {q(name)}")
+        if found:
+            return found[0]
+        return self._qbo("POST", "item", json={"Name": name, "Type": "NonInventory",
+                                               "ExpenseAccountRef": {"value": self.expense}})["Item"]
+
+    def sync(self, po_id: int) -> str:
+        po = self._at("GET", f"PurchaseOrders/{po_id}")["item"]
+        items = self._at("POST", "PurchaseOrderItems/query",
+                         {"filter": [{"op": "eq", "field": "orderID", "value": po_id}]})["items"]
+        company = self._at("GET", f"Companies/{po['vendorID']}")["item"]
+        vendor = self._vendor(company["companyName"])
+        lines = []
+        for line in sorted(items, key=lambda i: int(i["id"])):
+            product = self._at("GET", f"Products/{line['productID']}")["item"]
+            item = self._item(product["name"])
+            qty, cost = Decimal(str(line["quantity"])), Decimal(str(line["unitCost"]))
+            lines.append({"DetailType": "ItemBasedExpenseLineDetail", "Amount": float(money(qty * cost)),
+                          "ItemBasedExpenseLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": float(qty),
+                                                         "UnitPrice": float(cost)}})
+        number = str(self.next_number)
+        self.next_number += 1
+        bill = self._qbo("POST", "bill", params={"requestid": uuid.uuid4().hex}, json={
+            "VendorRef": {"value": vendor["Id"]}, "APAccountRef": {"value": self.ap}, "DocNumber": number,
+            "PrivateNote": f"Autotask purchase order {po.get('purchaseOrderNumber')} (Autotask PO id {po_id})",
+            "Line": lines})["Bill"]
+        self._at("PATCH", "PurchaseOrders", {"id": po_id, "externalPONumber": bill["DocNumber"]})
+        return bill["DocNumber"]
+
+
+@dataclass
+class BaselineResult:
+    pos: int
+    seconds: float  # the per-PO work only
+    setup_s: float
+    setup_calls: dict[str, int]
+    stats: dict
+    throttled: int
+    latencies: list[float]
+
+    def calls_per_po(self, service: str) -> float:
+        return (calls_of(self.stats, service) - self.setup_calls.get(service, 0)) / self.pos
+
+
+def run_baseline(seed: SeedData, latency_ms: float, sample: int, days_back: int = 30) -> BaselineResult:
+    server = serve(seed, latency_ms)
+    admin = SandboxAdmin(server.url)
+    try:
+        admin.reset_stats()
+        naive = Naive(server.sandbox.credentials(server.url), AP, COGS)
+        t0 = time.monotonic()
+        ids = naive.setup(utc_days_ago(days_back))
+        setup_s = time.monotonic() - t0
+        after_setup = admin.stats()
+        setup_calls = {s: calls_of(after_setup, s) for s in ("autotask", "qbo", "oauth")}
+        chosen = ids[:sample] if sample else ids
+        latencies = []
+        t1 = time.monotonic()
+        for po_id in chosen:
+            t = time.monotonic()
+            naive.sync(po_id)
+            latencies.append(time.monotonic() - t)
+        seconds = time.monotonic() - t1
+        stats = admin.stats()
+        naive.http.close()
+    finally:
+        admin.close()
+        server.stop()
+    return BaselineResult(pos=len(chosen), seconds=seconds, setup_s=setup_s, setup_calls=setup_calls, stats=stats,
+                          throttled=naive.throttled, latencies=latencies)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def top_routes(stats: dict, service: str, n: int = 8) -> list[tuple[str, int]]:
+    return sorted(stats[service]["routes"].items(), key=lambda kv: -kv[1])[:n]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pos", type=int, default=1000)
+    parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--baseline-pos", type=int, default=50,
+                        help="POs the baseline runs (its throughput is extrapolated); 0 = all")
+    parser.add_argument("--numbering", choices=["quickbooks", "autotask"], default="quickbooks",
+                        help="po_number_source for the engine run")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before the daemon is killed")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure, last")
+    args = parser.parse_args(argv)
+    if args.pos < 1 or args.lines < 1:
+        parser.error("--pos and --lines must be at least 1")
+
+    print(f"bench_sync: {args.pos} POs x {args.lines} lines, {args.latency_ms:g} ms latency per request, "
+          f"all limits on, numbering {args.numbering}", flush=True)
+    seed, specs = bench_seed(args.pos, args.lines, args.seed)
+    with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
+        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp), args.timeout)
+    e_at, e_qbo, e_oauth = engine.calls("autotask"), engine.calls("qbo"), engine.calls("oauth")
+    n = engine.pos
+    e_rate = engine.synced / engine.wall_s * 60 if engine.wall_s else 0.0
+    e_429 = {s: int(engine.stats[s]["throttled"]) for s in ("autotask", "qbo", "oauth")}
+    print(f"\nENGINE (the daemon, --once): exit {engine.exit_code}; {engine.synced}/{n} synced, {engine.failed} failed")
+    print(f"  wall time {engine.wall_s:.1f} s (process start to exit; the scan itself {engine.scan_s:.1f} s)"
+          f" -> {e_rate:.0f} POs/min")
+    print(f"  API calls: autotask {e_at} ({e_at / n:.3f}/PO), qbo {e_qbo} ({e_qbo / n:.3f}/PO), "
+          f"total {(e_at + e_qbo) / n:.3f}/PO; OAuth token calls {e_oauth}")
+    print(f"  429s received: autotask {e_429['autotask']}, qbo {e_429['qbo']}, oauth {e_429['oauth']}")
+    print(f"  peak RSS of the daemon: {engine.peak_rss_mib:.1f} MiB")
+    if engine.latencies:
+        print(f"  per-PO latency (PO started -> synced): p50 {percentile(engine.latencies, 50):.2f} s, "
+              f"p99 {percentile(engine.latencies, 99):.2f} s, max {max(engine.latencies):.2f} s")
+    for service in ("autotask", "qbo"):
+        print(f"  {service} routes: " + ", ".join(f"{r} {c}" for r, c in top_routes(engine.stats, service)))
+        peaks = engine.stats[service]["peak_concurrency"]
+        print(f"  {service} peak concurrency: " + ", ".join(f"{k.split('|')[-1]} {v}" for k, v in sorted(peaks.items())))
+    if engine.problems:
+        print("  VERIFY FAILED: " + "; ".join(engine.problems))
+    else:
+        print("  verified: one bill per PO, every externalPONumber its bill's DocNumber")
+
+    base = None
+    if not args.skip_baseline:
+        sample = min(args.baseline_pos, args.pos) if args.baseline_pos else 0
+        print(f"\nBASELINE (naive, one PO and one call at a time){f' on a sample of {sample} POs' if sample else ''} ...",
+              flush=True)
+        base = run_baseline(seed, args.latency_ms, sample)
+        b_rate = base.pos / base.seconds * 60 if base.seconds else 0.0
+        b_at, b_qbo = base.calls_per_po("autotask"), base.calls_per_po("qbo")
+        print(f"  {base.pos} POs in {base.seconds:.1f} s -> {b_rate:.1f} POs/min"
+              + (f" (extrapolated: {args.pos} POs in {args.pos / b_rate:.1f} min)" if sample and b_rate else ""))
+        print(f"  API calls per PO: autotask {b_at:.2f}, qbo {b_qbo:.2f}, total {b_at + b_qbo:.2f} "
+              f"(+ once per run: {base.setup_calls}, {base.setup_s:.1f} s)")
+        print(f"  429s received: {base.throttled}; per-PO latency p50 {percentile(base.latencies, 50):.2f} s, "
+              f"p99 {percentile(base.latencies, 99):.2f} s")
+
+    total_per_po = (e_at + e_qbo) / n
+    print("\nTARGETS")
+    ok_calls = total_per_po <= TARGET_CALLS_PER_PO
+    print(f"  <= {TARGET_CALLS_PER_PO} API calls per PO in total: {total_per_po:.3f} -> {'MET' if ok_calls else 'NOT MET'}")
+    zero = sum(e_429.values()) == 0
+    print(f"  zero 429s: {sum(e_429.values())} -> {'MET' if zero else 'NOT MET'}")
+    projected = engine.wall_s * 1000 / n
+    ok_time = projected < TARGET_SECONDS_FOR_1000
+    print(f"  1,000 POs in under 2 minutes: {engine.wall_s:.1f} s for {n}"
+          + (f" (scaled to 1,000: {projected:.1f} s)" if n != 1000 else "") + f" -> {'MET' if ok_time else 'NOT MET'}")
+    speedup = None
+    if base is not None and base.seconds:
+        speedup = e_rate / (base.pos / base.seconds * 60)
+        print(f"  >= {TARGET_SPEEDUP:g}x the baseline's throughput: {speedup:.1f}x -> "
+              f"{'MET' if speedup >= TARGET_SPEEDUP else 'NOT MET'}")
+    if args.json:
+        print(json.dumps({
+            "pos": n, "lines": args.lines, "latency_ms": args.latency_ms, "numbering": args.numbering,
+            "engine": {"exit_code": engine.exit_code, "synced": engine.synced, "failed": engine.failed,
+                       "wall_s": round(engine.wall_s, 2), "scan_s": round(engine.scan_s, 2),
+                       "pos_per_min": round(e_rate, 1), "calls": {"autotask": e_at, "qbo": e_qbo, "oauth": e_oauth},
+                       "calls_per_po": round(total_per_po, 3), "throttled": e_429,
+                       "peak_rss_mib": round(engine.peak_rss_mib, 1),
+                       "latency_p50_s": round(percentile(engine.latencies, 50), 3) if engine.latencies else None,
+                       "latency_p99_s": round(percentile(engine.latencies, 99), 3) if engine.latencies else None,
+                       "routes": {s: engine.stats[s]["routes"] for s in ("autotask", "qbo")},
+                       "problems": engine.problems},
+            "baseline": None if base is None else {
+                "pos": base.pos, "seconds": round(base.seconds, 2),
+                "pos_per_min": round(base.pos / base.seconds * 60, 2) if base.seconds else None,
+                "calls_per_po": {"autotask": round(base.calls_per_po("autotask"), 2),
+                                 "qbo": round(base.calls_per_po("qbo"), 2)},
+                "throttled": base.throttled},
+            "speedup": round(speedup, 2) if speedup else None,
+        }))
+    return 0 if not engine.problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
