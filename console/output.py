@@ -122,8 +122,9 @@ def describe(event: ev.Event) -> str:
         return f"PO {e.po_number} (id {e.po_id}) started ({e.source.replace('_', ' ')})"
     if isinstance(e, ev.PoSynced):
         resumed = "; resumed an earlier attempt" if e.resumed else ""
+        lines = "1 line" if e.lines == 1 else f"{e.lines} lines"
         return (f"PO {e.po_number} (id {e.po_id}) synced as bill {e.doc_number} "
-                f"({e.vendor}, {_money(e.amount, e.currency)}, {e.lines} lines{resumed})")
+                f"({e.vendor}, {_money(e.amount, e.currency)}, {lines}{resumed})")
     if isinstance(e, ev.PoFailed):
         tail = f" What to fix: {e.fix}" if e.fix else ""
         ref = f" [log {e.log_id}]" if e.log_id else ""

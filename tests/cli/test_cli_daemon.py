@@ -29,6 +29,9 @@ def test_once_json_all_synced_exit_0_and_summary_last(ready):
     assert set(summary["api_calls"]) >= {"autotask", "qbo"} and summary["api_calls"]["qbo"] > 0
     assert summary["duration_s"] > 0
     assert len(w.bills()) == 2
+    c = w.server.sandbox.credentials(w.server.url)
+    for secret in (c["autotask"]["secret"], c["oauth"]["client_secret"], c["oauth"]["refresh_token"]):
+        assert secret not in result.stdout + result.stderr
 
 
 def test_once_with_failures_exit_3_human_lines(ready):
