@@ -240,3 +240,54 @@ def test_connect_quickbooks_sign_in_cancelled(sandbox, tmp_path):
     assert "cancelled" in err
     with Store.open(tmp_path) as store:
         assert store.connection.get_qbo() is None
+
+
+def test_connect_autotask_asks_for_the_secret_on_the_terminal_without_echo(sandbox, tmp_path):
+    """No ATQBO_AUTOTASK_SECRET: the secret is asked for on the controlling terminal (a pty
+    here), not echoed, and never read from argv."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from cli_helpers import ROOT
+
+    c = creds(sandbox)
+    secret = c["autotask"]["secret"]
+    master, slave = pty.openpty()
+    slave_name = os.ttyname(slave)
+
+    def become_session_with_this_terminal() -> None:
+        os.setsid()
+        os.close(os.open(slave_name, os.O_RDWR))  # a session leader's first tty becomes its terminal
+
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", *_at_args(c, tmp_path)], cwd=ROOT,
+                            env=clean_env(), stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=become_session_with_this_terminal)
+    os.close(slave)
+    seen = b""
+    try:
+        while b"(hidden)" not in seen:
+            ready, _, _ = select.select([master], [], [], 30)
+            assert ready, f"no prompt; terminal shows {seen!r}"
+            seen += os.read(master, 1024)
+        os.write(master, secret.encode() + b"\n")
+        out, err = proc.communicate(timeout=30)
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert b"Autotask API user's secret (hidden): " in seen
+    assert secret.encode() not in seen  # not echoed
+    assert "Autotask connected" in out
+    with Store.open(tmp_path) as store:
+        assert store.secrets.get_autotask_secret().get_secret_value() == secret
