@@ -150,7 +150,7 @@ def test_sighup_reloads_settings_and_says_what_changed(ready):
         proc.send_signal(signal.SIGHUP)
         refused = _read_until(proc, lambda line: "SIGHUP" in line)[-1]
         path.write_text(good)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C stops it the same way
         out, _ = proc.communicate(timeout=30)
     finally:
         proc.kill()
@@ -158,4 +158,29 @@ def test_sighup_reloads_settings_and_says_what_changed(ready):
     assert "ERROR" in refused and "settings not reloaded, keeping the previous ones" in refused
     assert "days_back" in refused
     assert proc.returncode == 0
+    assert "SIGINT received: stopping after the purchase order in flight" in out
     assert "engine stopped" in out
+
+
+def test_a_second_sigterm_stops_at_once_and_the_next_run_finishes_without_duplicates(ready):
+    w = ready(seed_with_pos(n_ok=6), latency_ms=150)
+    proc = spawn("--daemon", "--json", *w.dd)
+    try:
+        _read_until(proc, lambda line: '"event": "po_synced"' in line)
+        proc.send_signal(signal.SIGTERM)
+        _read_until(proc, lambda line: "SIGTERM received" in line)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "received again: stopping now" in out
+    rest = atqbo("--daemon", "--once", "--json", *w.dd)
+    assert rest.returncode == 0, rest.stdout
+    bills = w.bills()
+    assert len(bills) == 6
+    # One bill per PO: each PO's number is its own bill's, and no PO is named by two bills.
+    notes = [b.get("PrivateNote", "") for b in bills]
+    for po in w.pos():
+        assert sum(f"(Autotask PO id {po['id']})" in n for n in notes) == 1
+        assert po["externalPONumber"] in {b["DocNumber"] for b in bills}
