@@ -32,7 +32,8 @@ from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
 from .po_sync import PoOutcome, PreparedBill, S, _journal, _sync, _write_back, prepare
-from .resolve import PoProblem, is_bill_of, request_id
+from .amounts import to_decimal
+from .resolve import FREIGHT_ITEM, PoProblem, is_bill_of, request_id
 from .sources import PoData
 
 MAX_BATCH = 30
@@ -99,6 +100,7 @@ Fresh = tuple[PoData, PreparedBill, str, int]  # data, bill, requestid, attempt
 async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, results: dict[int, Result],
                        should_stop: Callable[[], bool]) -> list[Fresh]:
     fresh: list[Fresh] = []
+    await _prefetch(ctx, datas)
     for data in datas:
         if should_stop():
             break
@@ -130,6 +132,22 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                 raise problem from None
             results[po_id] = Result(data, cause=problem.cause)
     return fresh
+
+
+async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
+    """The group's vendors, customers and items in a few IN queries (an optimisation only: on a
+    refusal the per-PO look-ups still run; a service down stops the scan as anywhere else)."""
+    vendors = [d.vendor.get("companyName") or "" for d in datas if d.vendor]
+    customers = [d.customer.get("companyName") or "" for d in datas if d.customer]
+    items = [p.get("name") or "" for d in datas for p in d.products.values()]
+    if any(to_decimal(d.po.get("freight")) > 0 for d in datas):
+        items.append(FREIGHT_ITEM)
+    try:
+        await ctx.resolver.prefetch(vendors, customers, items)
+    except ApiError as exc:
+        problem = _as_problem(exc)
+        if isinstance(problem, ScanHalt):
+            raise problem from None
 
 
 async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int, Result]):

@@ -23,6 +23,7 @@ from .halt import api_words
 from .names import InvalidName, NameKind, qbo_name
 
 FREIGHT_ITEM = "Freight"
+PREFETCH_CHUNK = 50  # names per IN query (keeps the statement short)
 _REQUEST_NS = uuid.UUID("6f2f0c1e-4d8a-5b7e-9c3d-a7b1e2f30415")
 
 
@@ -68,6 +69,52 @@ class Resolver:
     customers: dict[str, dict] = field(default_factory=dict)
     items: dict[str, dict] = field(default_factory=dict)
     _adjusted: set[tuple[str, str]] = field(default_factory=set)
+    # Filled by prefetch(): names known absent (per entity), and missing vendor/customer names
+    # known to be taken (or not) by the other kind.
+    _missing: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set(), "Item": set()})
+    _clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
+    _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
+
+    # ------------------------------------------------------------ bulk look-ups
+
+    async def prefetch(self, vendors: list[str], customers: list[str], items: list[str]) -> None:
+        """Look many names up with a few `IN` queries instead of one query each (a scan calls
+        this per group). What is found fills the caches; what is not is remembered as absent,
+        so the per-PO path goes straight to the clash check or the create."""
+        missing_vendors = await self._prefetch("Vendor", "DisplayName", "vendor", vendors, self.vendors)
+        missing_customers = await self._prefetch("Customer", "DisplayName", "customer", customers, self.customers)
+        await self._prefetch("Item", "Name", "item", items, self.items)
+        for entity, other, names in (("Vendor", "Customer", missing_vendors), ("Customer", "Vendor", missing_customers)):
+            taken = await self._lookup_keys(other, "DisplayName", names)
+            for key, name in names.items():
+                (self._clash if key in taken else self._no_clash)[entity].add(key)
+
+    async def _prefetch(self, entity: str, field_name: str, kind: NameKind, raw_names: list[str],
+                        cache: dict[str, dict]) -> dict[str, str]:
+        wanted: dict[str, str] = {}
+        for raw in raw_names:
+            try:
+                name = qbo_name(raw, kind)
+            except InvalidName:
+                continue  # reported per PO by the lazy path
+            key = _key(name)
+            if key not in cache and key not in self._missing[entity]:
+                wanted[key] = name
+        found = await self._lookup_keys(entity, field_name, wanted)
+        for key, record in found.items():
+            cache[key] = record
+        absent = {k: n for k, n in wanted.items() if k not in found}
+        self._missing[entity].update(absent)
+        return absent
+
+    async def _lookup_keys(self, entity: str, field_name: str, names: dict[str, str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        values = sorted(names.values())
+        for start in range(0, len(values), PREFETCH_CHUNK):
+            chunk = values[start:start + PREFETCH_CHUNK]
+            for record in await self.qbo.query_all(Select(entity).where(field_name, "IN", chunk)):
+                found[_key(str(record.get(field_name) or ""))] = record
+        return found
 
     # ------------------------------------------------------------ names
 
@@ -97,12 +144,16 @@ class Resolver:
         cached = cache.get(_key(name))
         if cached is not None:
             return cached, False
-        found = await self.qbo.find_one(Select(entity).eq("DisplayName", name))
-        if found is not None:
-            cache[_key(name)] = found
-            return found, False
         other = "Customer" if entity == "Vendor" else "Vendor"
-        if await self.qbo.find_one(Select(other).eq("DisplayName", name)) is not None:
+        key = _key(name)
+        if key not in self._missing[entity]:
+            found = await self.qbo.find_one(Select(entity).eq("DisplayName", name))
+            if found is not None:
+                cache[key] = found
+                return found, False
+        if key in self._clash[entity] or (
+                key not in self._no_clash[entity]
+                and await self.qbo.find_one(Select(other).eq("DisplayName", name)) is not None):
             raise PoProblem(causes.make(f"name_clash_{kind}_is_{other.lower()}", name=name))
         payload: dict = {"DisplayName": name}
         if entity == "Vendor":
@@ -116,7 +167,8 @@ class Resolver:
                 raise PoProblem(causes.make("name_clash", kind=kind, name=name,
                                             other="an inactive customer or vendor, or an employee")) from None
             raise PoProblem(causes.make(f"{kind}_create_rejected", name=name, api=api_words(exc))) from None
-        cache[_key(name)] = created
+        cache[key] = created
+        self._missing[entity].discard(key)
         if entity == "Vendor":
             self.publish(VendorCreated(name=name, vendor_id=str(created["Id"]), currency=currency))
         else:
@@ -132,7 +184,7 @@ class Resolver:
         says missing items are an error), cause missing_item."""
         name = self.name(raw_name, "item")
         item = self.items.get(_key(name))
-        if item is None:
+        if item is None and _key(name) not in self._missing["Item"]:
             item = await self.qbo.find_one(Select("Item").eq("Name", name))
         if item is None:
             # A lost reply to a create is harmless: the next run finds the item by name. The
@@ -152,6 +204,7 @@ class Resolver:
             self.publish(ItemCreated(name=name, item_id=str(item["Id"]),
                                      expense_account=str(account.get("Name") or account["Id"])))
         self.items[_key(name)] = item
+        self._missing["Item"].discard(_key(name))
         if not purchasable(item):
             raise PoProblem(causes.make("item_not_purchasable", name=name))
         return item
