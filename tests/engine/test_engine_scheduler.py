@@ -240,3 +240,28 @@ async def test_a_lost_batch_reply_is_looked_up_and_never_duplicated(world_factor
 
     assert second.synced == 2 and len(w.bills()) == 3
     assert sorted(w.po(i)["externalPONumber"] for i in ids) == sorted(b["DocNumber"] for b in w.bills())
+
+
+async def test_lookups_grow_with_distinct_names_not_with_pos(world_factory):
+    from sync.sandbox.qbo import seed as qs
+
+    seed = base_seed()
+    names = [f"Vendor {i}" for i in range(8)]
+    for i, name in enumerate(names):
+        seed.qbo.vendors.append(qs.vendor(str(200 + i), name))
+    seed.qbo.items.append(qs.item("400", "Cable", expense_account_id="80"))
+    vendors = [seed.autotask.add_vendor(n) for n in names]
+    p = seed.autotask.add_product("Cable", 5)
+    for i in range(16):
+        seed.autotask.add_po(vendors[i % 8], "Submitted", items=[{"productID": p, "quantity": 1, "unitCost": 5}],
+                             createDateTime=days_ago(1))
+    w = await world_factory(seed)
+    w.server.sandbox.stats.reset()
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 16 and not w.of(ev.VendorCreated)
+    queries = w.server.sandbox.stats.snapshot()["qbo"]["routes"]["POST /v3/company/{id}/query"]
+    # Groups of 1, 2, 4, 8, 1: a few IN queries per group (vendors, items), plus the scan's own
+    # reads (accounts, bill numbers) -- not two look-ups per PO.
+    assert queries <= 14, queries
