@@ -7,6 +7,17 @@
 Control methods (`scan_now`, `pause`, `resume`) and `stop` are meant to be called from the
 engine's own event loop (the console and the daemon run it there). One unit of work at a time:
 a scan, a single-PO sync and a retry never overlap, so no PO is ever handled twice at once.
+
+A scan reads the eligible POs and what they reference in bulk, then works in groups that
+start at one PO and double up to `bill_batch_size` (30): each group's names are looked up with
+a few IN queries, its bills sent in one QBO batch, its numbers written back concurrently (see
+pipeline.py). `stop()` lets the group in flight finish (a group that has not sent its bills
+yet stops between POs). A single-PO sync and a retry take the one-PO path (po_sync.py).
+
+Nothing here raises for trouble with a service: a PO's problem becomes a failure (ERROR, to-do,
+log entry, notice: failures.py); a problem that concerns every PO (authentication, a service
+down, settings) ends the run with one ScanStopped. `retry(log_id)` raises UnknownEntryError for
+an id the error log does not have.
 """
 
 from __future__ import annotations
