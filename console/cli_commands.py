@@ -188,9 +188,11 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
                                "the token belongs to)", EXIT_USAGE)
         endpoints = intuit_endpoints(args.auth_url, args.token_url)
         tokens = TokenSet.from_refresh_token(refresh, args.realm_id) if refresh else None
-        # Tokens Intuit issues are kept at once: a rotated refresh token invalidates the old one.
+        # Tokens stay in memory until CompanyInfo proves the connection: a failed attempt must
+        # not replace the tokens of a connection that works (they are saved right after).
+        issued: list[TokenSet] = []
         oauth = IntuitOAuth(args.client_id, secret, endpoints=endpoints, tokens=tokens,
-                            on_tokens=persist_tokens(store))
+                            on_tokens=issued.append)
         try:
             if tokens is None:
                 tokens = await _sign_in(oauth, as_json)
@@ -215,11 +217,20 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
                     raise CommandError(f"cannot reach {where}: {exc.message}", EXIT_FATAL) from None
                 except ApiError as exc:
                     raise _api_problem(exc, "QuickBooks Online") from None
+        except CommandError as exc:
+            if refresh and issued:
+                raise CommandError(
+                    f"{str(exc).rstrip('.')}. (Intuit issued a new refresh token during this attempt, so the one in "
+                    f"{ENV_QBO_REFRESH_TOKEN} may no longer work; if so, connect again without it "
+                    "to sign in.) Nothing was saved", exc.exit_code) from None
+            raise CommandError(f"{str(exc).rstrip('.')}. Nothing was saved", exc.exit_code) from None
         finally:
             await oauth.aclose()
+        if issued:
+            persist_tokens(store)(issued[-1])
+        store.secrets.set_qbo_client_secret(secret)
         store.connection.set_qbo(QboConnection(args.client_id, str(realm), args.api_url,
                                                args.auth_url, args.token_url))
-        store.secrets.set_qbo_client_secret(secret)
         name = str(info.get("CompanyName") or info.get("LegalName") or "?")
         _out(as_json, {"ok": True, "exit_code": 0, "service": "quickbooks", "realm_id": str(realm),
                        "company": name},
@@ -278,7 +289,7 @@ async def _sign_in(oauth: Any, as_json: bool) -> Any:
                 break
             return await attempt.result()
     except TimeoutError:
-        raise CommandError("no sign-in within 15 minutes; nothing was saved", EXIT_FATAL) from None
+        raise CommandError("no sign-in within 15 minutes", EXIT_FATAL) from None
     except SignInError as exc:
         raise CommandError(f"QuickBooks sign-in failed: {exc.message}", EXIT_FATAL) from None
     except OAuthError as exc:

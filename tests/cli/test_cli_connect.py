@@ -124,6 +124,22 @@ def test_connect_quickbooks_with_refresh_token(sandbox, tmp_path):
     _no_secret_anywhere(result, tmp_path, o["client_secret"], o["refresh_token"])
 
 
+def test_a_failed_reconnect_leaves_the_working_connection_alone(sandbox, tmp_path, capsys, monkeypatch):
+    c = creds(sandbox)
+    o = c["oauth"]
+    monkeypatch.setenv("ATQBO_QBO_CLIENT_SECRET", o["client_secret"])
+    monkeypatch.setenv("ATQBO_QBO_REFRESH_TOKEN", o["refresh_token"])
+    assert in_process(capsys, *_qb_args(c, tmp_path)).returncode == 0
+    with Store.open(tmp_path) as store:
+        before = (store.connection.get_qbo(), store.secrets.get_qbo_tokens().refresh_token.get_secret_value())
+    # The operator tries another company id; the refresh works, CompanyInfo is refused.
+    wrong = in_process(capsys, *_qb_args(c, tmp_path, **{"--realm-id": "123"}))
+    assert wrong.returncode == 1 and "Nothing was saved" in wrong.stderr
+    with Store.open(tmp_path) as store:
+        after = (store.connection.get_qbo(), store.secrets.get_qbo_tokens().refresh_token.get_secret_value())
+    assert after == before
+
+
 def test_connect_quickbooks_failures(sandbox, tmp_path, capsys, monkeypatch):
     c = creds(sandbox)
     o = c["oauth"]
