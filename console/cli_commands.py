@@ -613,6 +613,10 @@ async def _engine_command(args: argparse.Namespace, which: str) -> int:
             raise CommandError(f"no error-log entry with id {args.log_id}; list them with atqbo logs",
                                EXIT_USAGE)
     runtime = await open_runtime(_data_dir(args), engine=True, printer=printer)
+    if which == "sync-one" and args.email and runtime.notifier.config is None:
+        missing = ", ".join(p.key for p in runtime.settings.missing_for_email()) or "smtp settings"
+        print(f"atqbo: mail is not configured (set {missing}), so no result mail goes to {args.email}",
+              file=sys.stderr, flush=True)
     summary = RunSummary()
     todos = 0
 

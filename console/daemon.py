@@ -117,6 +117,10 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
                                f"scanning every {runtime.settings.scan_interval_minutes} min after "
                                "the previous scan ended; SIGTERM stops, SIGHUP reloads settings"),
                             pid=os.getpid())
+            if runtime.settings.notify_email and runtime.notifier.config is None:
+                missing = ", ".join(p.key for p in runtime.settings.missing_for_email()) or "smtp settings"
+                printer.message(f"notify_email is {runtime.settings.notify_email} but mail is not "
+                                f"configured (set {missing}): failures are not mailed", level="warning")
             async with anyio.create_task_group() as tg:
                 stopping = anyio.Event()
 

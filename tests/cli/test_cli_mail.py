@@ -75,3 +75,13 @@ def test_failures_mail_the_notify_address_from_the_daemon(ready):
         inbox = list(server.inbox.messages)
     assert result.returncode == 3
     assert [rcpts for rcpts, _ in inbox] == [["ops@example.com"], ["ops@example.com"]]
+
+
+def test_asking_for_mail_that_is_not_configured_is_said(ready):
+    w = ready(seed_with_pos(n_ok=1), notify_email="ops@example.com")
+    one = atqbo("sync-one", "1", "--email", "boss@example.com", *w.dd)
+    assert one.returncode == 0
+    assert "mail is not configured (set smtp_host" in one.stderr
+    daemon = atqbo("--daemon", "--once", *w.dd)
+    assert daemon.returncode == 0
+    assert "notify_email is ops@example.com but mail is not configured" in daemon.stdout
