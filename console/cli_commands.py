@@ -638,9 +638,10 @@ async def _engine_command(args: argparse.Namespace, which: str) -> int:
             except UnknownEntryError as exc:
                 raise CommandError(str(exc), EXIT_USAGE) from None
         ok = [o for o in outcomes if o.ok]
-        if which == "sync-one" and args.email and ok:
-            # A failure reaches the alternate address through the engine's notifier; a success
-            # is this command's own result mail (a mail failure is logged, never fatal).
+        if which == "sync-one" and ok:
+            # Like the retired app: a single-PO sync's result goes to its alternate address, else
+            # to notify_email. A failure gets there through the engine's notifier; a success is
+            # this command's own result mail (a mail failure is logged, never fatal).
             from sync.mail import PoResult
 
             o = ok[0]

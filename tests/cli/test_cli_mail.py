@@ -22,7 +22,7 @@ def _mail_settings(data_dir, server, **extra) -> None:
 
 
 def test_sync_one_result_and_failure_go_to_the_alternate_address(ready, tls_files):
-    w = ready(seed_with_pos(n_ok=1, n_missing_item=1), notify_email="ops@example.com")
+    w = ready(seed_with_pos(n_ok=2, n_missing_item=1), notify_email="ops@example.com")
     with smtp.starttls_server(tls_files) as server:
         _mail_settings(w.data_dir, server, smtp_username=smtp.USER, smtp_starttls=True)
         with Store.open(w.data_dir) as store:
@@ -30,14 +30,17 @@ def test_sync_one_result_and_failure_go_to_the_alternate_address(ready, tls_file
         # The operator's private CA, the way any OpenSSL program is told about one.
         env = clean_env(SSL_CERT_FILE=server.inbox.cafile)
         ok = atqbo("sync-one", "1", "--email", "boss@example.com", *w.dd, env=env)
-        failed = atqbo("sync-one", "2", "--email", "boss@example.com", "--json", *w.dd, env=env)
+        failed = atqbo("sync-one", "3", "--email", "boss@example.com", "--json", *w.dd, env=env)
+        default = atqbo("sync-one", "2", *w.dd, env=env)  # no alternate: the notify address
         inbox = list(server.inbox.messages)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert failed.returncode == 3
-    assert [rcpts for rcpts, _ in inbox] == [["boss@example.com"], ["boss@example.com"]]
-    (_, result), (_, failure) = inbox
+    assert default.returncode == 0
+    assert [rcpts for rcpts, _ in inbox] == [["boss@example.com"], ["boss@example.com"], ["ops@example.com"]]
+    (_, result), (_, failure), (_, to_ops) = inbox
     assert "synced as bill 1" in result["Subject"]
-    assert "2" in failure["Subject"]
+    assert "3" in failure["Subject"]
+    assert "synced as bill 2" in to_ops["Subject"]
     body = failure.get_payload(decode=True).decode()
     assert "Cable" in body  # the cause, in plain words
     assert smtp.PASSWORD not in ok.stdout + ok.stderr + failed.stdout + failed.stderr
