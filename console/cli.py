@@ -32,7 +32,14 @@ class _Parser(argparse.ArgumentParser):
     The message names the command (`atqbo settings set: ...`) and points at its --help."""
 
     def error(self, message: str):  # type: ignore[override]
+        if _json_requested:
+            # The contract: with --json the last line on stdout is a JSON summary, errors too.
+            print(json.dumps({"ok": False, "exit_code": EXIT_USAGE, "error": f"{self.prog}: {message}"}),
+                  flush=True)
         self.exit(EXIT_USAGE, f"{self.prog}: {message}\nTry '{self.prog} --help'.\n")
+
+
+_json_requested = False
 
 
 def _po_id(text: str) -> int:
@@ -307,7 +314,9 @@ def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _json_requested
     _quiet_library_warnings()
+    _json_requested = "--json" in (sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
     args = parser.parse_args(argv)
     _check_combinations(parser, args)

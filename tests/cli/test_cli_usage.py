@@ -4,6 +4,7 @@ path never loads Textual."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -123,3 +124,17 @@ def test_the_daemon_entry_imports_no_textual(tmp_path):
     assert "TEXTUAL []" in result.stdout, result.stdout + result.stderr
     assert "RC 2" in result.stdout  # not connected: a configuration error
     assert "Autotask is not connected" in result.stdout
+
+
+def test_bad_usage_with_json_still_ends_with_a_json_summary(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sync-one", "abc", "--json"])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["ok"] is False and last["exit_code"] == 2 and "PO_ID" in last["error"]
+    assert "must be the Autotask purchase order id" in err
+    # Without --json, stdout stays empty.
+    with pytest.raises(SystemExit):
+        main(["sync-one", "abc"])
+    assert capsys.readouterr().out == ""
