@@ -19,14 +19,6 @@ EXIT_USAGE = 2
 EXIT_SOME_FAILED = 3
 
 
-class UsageError(Exception):
-    """Bad usage or configuration: exit 2 with the message."""
-
-
-class FatalError(Exception):
-    """Cannot connect or authenticate (or the data folder cannot be used): exit 1."""
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse exits with 2 on bad usage, which is our contract's code for usage errors too.
     The message names the command (`atqbo settings set: ...`) and points at its --help."""
@@ -332,17 +324,17 @@ def main(argv: list[str] | None = None) -> int:
         from console import cli_commands as commands
 
         return commands.run(args)
-    except UsageError as exc:
-        print(f"atqbo: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except FatalError as exc:
-        print(f"atqbo: {exc}", file=sys.stderr)
-        return EXIT_FATAL
     except Exception as exc:
         return _unexpected(exc)
     except KeyboardInterrupt:
-        print("atqbo: interrupted", file=sys.stderr)
-        return 130
+        return _failed(130, "interrupted")
+
+
+def _failed(code: int, message: str) -> int:
+    print(f"atqbo: {message}", file=sys.stderr, flush=True)
+    if _json_requested:
+        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+    return code
 
 
 def _quiet_library_warnings() -> None:
@@ -364,14 +356,11 @@ def _unexpected(exc: Exception) -> int:
     from sync.store.errors import StoreError
 
     if isinstance(exc, SettingsError):
-        print(f"atqbo: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(EXIT_USAGE, str(exc))
     if isinstance(exc, (ApiError, StoreError)):
-        print(f"atqbo: {exc}", file=sys.stderr)
-        return EXIT_FATAL
-    print(f"atqbo: unexpected {type(exc).__name__}: {exc}; nothing more was done. Please report it.",
-          file=sys.stderr)
-    return EXIT_FATAL
+        return _failed(EXIT_FATAL, str(exc))
+    return _failed(EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}; nothing more was done. "
+                               "Please report it.")
 
 
 def _run_console(args: argparse.Namespace) -> int:

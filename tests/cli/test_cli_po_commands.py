@@ -132,3 +132,17 @@ def test_logs_and_retry(ready, capsys):
 
     nothing = in_process(capsys, "retry", "--all-failed", "--json", *w.dd)
     assert nothing.returncode == 0 and json_lines(nothing.stdout)[-1]["scanned"] == 0
+
+
+def test_a_damaged_error_log_is_named_and_kept(tmp_path):
+    from sync.store import Store as _Store
+
+    with _Store.open(tmp_path) as store:
+        store.errors.add(po_id=5, cause_code="missing_item", cause="c", fix="f")
+    [segment] = list((tmp_path / "errors").glob("errors-*.json"))
+    segment.write_text('{"truncated": ')
+    result = atqbo("logs", "--json", "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert str(segment) in result.stderr and "Nothing was overwritten" in result.stderr
+    assert json_lines(result.stdout)[-1]["exit_code"] == 1
+    assert segment.read_text() == '{"truncated": '
