@@ -184,3 +184,18 @@ def test_a_second_sigterm_stops_at_once_and_the_next_run_finishes_without_duplic
     for po in w.pos():
         assert sum(f"(Autotask PO id {po['id']})" in n for n in notes) == 1
         assert po["externalPONumber"] in {b["DocNumber"] for b in bills}
+
+
+def test_demo_once_runs_on_the_built_in_sandbox_and_leaves_nothing_behind():
+    import re
+
+    result = atqbo("--daemon", "--once", "--demo", "--json", timeout=120)
+    lines = json_lines(result.stdout)
+    summary = lines[-1]
+    # The demo company has purchase orders that sync and some that fail on purpose.
+    assert result.returncode == summary["exit_code"] == (3 if summary["failed"] else 0)
+    assert summary["synced"] > 0 and summary["scanned"] == summary["synced"] + summary["failed"] + summary["skipped"]
+    started = next(line["message"] for line in lines if "daemon started" in line.get("message", ""))
+    folder = re.search(r"data folder (\S+?)\)", started).group(1)
+    assert "demo sandbox at http://127.0.0.1:" in started
+    assert not os.path.exists(folder)  # the temporary data folder is gone
