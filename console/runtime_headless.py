@@ -207,10 +207,7 @@ def _demo_folder() -> tuple[Any, Any, Path]:
     """A sandbox with the demo seed and a fresh temporary data folder already connected to it."""
     from sync.sandbox.server import Sandbox, SandboxServer
 
-    try:
-        sandbox = Sandbox("demo")
-    except Exception:  # the demo seed is written later; the empty one still runs the daemon
-        sandbox = Sandbox("empty")
+    sandbox = Sandbox("demo")
     server = SandboxServer(sandbox)
     server.start()
     creds = sandbox.credentials(server.url)
