@@ -66,7 +66,7 @@ class AtqboApp(App[int]):
         Binding("3", "go('sync_one')", "Sync PO", id="go-sync-one", group=SCREENS, tooltip="Sync one PO by its id."),
         Binding("4", "go('settings')", "Settings", id="go-settings", group=SCREENS, tooltip="What the sync does."),
         Binding("5", "go('connect')", "Connect", id="go-connect", group=SCREENS, tooltip="Sign in again (keeps the settings)."),
-        Binding("escape", "back", "Back", show=False, id="back"),
+        Binding("escape", "back", "Back", id="back", tooltip="Close this, or go back to the live screen."),
         Binding("q", "quit", "Quit", id="quit", tooltip="Stop the engine (after the PO in flight) and quit."),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-now"),
     ]
@@ -443,7 +443,7 @@ class AtqboApp(App[int]):
                 return False  # no key for where you already are
             return True if (mode == "connect" or self.connected) else None
         if action == "back":
-            return len(self.screen_stack) > 1 or self.current_mode != "live"
+            return len(self.screen_stack) > 1 or (self.connected and self.current_mode != "live")
         return True
 
     # ---------------------------------------------------------------- command palette

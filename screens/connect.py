@@ -100,43 +100,43 @@ class ConnectScreen(Screen):
                 page.border_title = "1. Sign in to QuickBooks Online"
                 yield Static(id="qbo-current", classes="form-help")
                 yield Label("Intuit app client id")
-                yield Input(id="qbo-client-id", placeholder="from your Intuit developer app's Keys tab")
+                yield Input(compact=True, id="qbo-client-id", placeholder="from your Intuit developer app's Keys tab")
                 yield Static("", id="e-qbo-client-id", classes="field-error")
                 yield Label("Intuit app client secret")
-                yield Input(id="qbo-client-secret", password=True, placeholder="(unchanged)")
+                yield Input(compact=True, id="qbo-client-secret", password=True, placeholder="(unchanged)")
                 yield Static("", id="e-qbo-client-secret", classes="field-error")
                 yield Label("QuickBooks API URL (blank: Intuit production; the sandbox prints its own)")
-                yield Input(id="qbo-api-url")
+                yield Input(compact=True, id="qbo-api-url")
                 yield Label("Intuit authorization URL (blank: Intuit's)")
-                yield Input(id="qbo-auth-url")
+                yield Input(compact=True, id="qbo-auth-url")
                 yield Label("Intuit token URL (blank: Intuit's)")
-                yield Input(id="qbo-token-url")
+                yield Input(compact=True, id="qbo-token-url")
                 yield Static("", id="e-qbo-urls", classes="field-error")
-                yield Button("Sign in to QuickBooks (ctrl+o)", id="qbo-sign-in", variant="primary")
+                yield Button("Sign in to QuickBooks (ctrl+o)", id="qbo-sign-in", variant="primary", compact=True)
                 yield Static("", id="qbo-url")
                 yield Label("Browser on another machine (SSH)? Paste the address it was sent to:")
-                yield Input(id="qbo-paste", placeholder="http://127.0.0.1:…/callback?code=…&state=…&realmId=…")
+                yield Input(compact=True, id="qbo-paste", placeholder="http://127.0.0.1:…/callback?code=…&state=…&realmId=…")
                 yield Static("", id="qbo-status")
             with VerticalScroll(id="page-autotask", classes="form connect-page") as page:
                 page.border_title = "2. Autotask API user"
                 yield Label("API user name")
-                yield Input(id="at-username", placeholder="e.g. atqbo@example.com")
+                yield Input(compact=True, id="at-username", placeholder="e.g. atqbo@example.com")
                 yield Static("", id="e-at-username", classes="field-error")
                 yield Label("Integration code (tracking identifier)")
-                yield Input(id="at-code")
+                yield Input(compact=True, id="at-code")
                 yield Static("", id="e-at-code", classes="field-error")
                 yield Label("Secret")
-                yield Input(id="at-secret", password=True, placeholder="(unchanged)")
+                yield Input(compact=True, id="at-secret", password=True, placeholder="(unchanged)")
                 yield Static("", id="e-at-secret", classes="field-error")
                 yield Label("Zone lookup URL (blank: Autotask's; the sandbox prints its own)")
-                yield Input(id="at-zone")
-                yield Button("Test connection (ctrl+t)", id="at-test", variant="primary")
+                yield Input(compact=True, id="at-zone")
+                yield Button("Test connection (ctrl+t)", id="at-test", variant="primary", compact=True)
                 yield Static("", id="at-status")
             yield SettingsForm(id="page-settings")
             with VerticalScroll(id="page-review", classes="form connect-page") as page:
                 page.border_title = "4. Review"
                 yield Static(id="review")
-                yield Button("Connect and start scanning (ctrl+s)", id="connect-go", variant="success")
+                yield Button("Connect and start scanning (ctrl+s)", id="connect-go", variant="success", compact=True)
         with Horizontal(classes="buttons"):
             yield Button("Previous", id="connect-previous", compact=True)
             yield Button("Next", id="connect-next", variant="primary", compact=True)
@@ -265,7 +265,9 @@ class ConnectScreen(Screen):
         widget.update(text)
 
     def _problem(self, selector: str, text: str) -> bool:
-        self.query_one(f"#e-{selector[1:]}", Static).update(text)
+        error = self.query_one(f"#e-{selector[1:]}", Static)
+        error.update(text)
+        error.display = bool(text)
         if selector.startswith("#") and self.query(selector):
             self.query_one(selector).set_class(bool(text), "-invalid")
         return bool(text)
@@ -283,8 +285,9 @@ class ConnectScreen(Screen):
             self._problem("#qbo-client-secret", "")
         urls = {k: self._field(f"#qbo-{k}-url") for k in ("api", "auth", "token")}
         wrong = [k for k, v in urls.items() if v and not v.startswith(("http://", "https://"))]
-        self.query_one("#e-qbo-urls", Static).update(
-            f"The {', '.join(wrong)} URL must start with http:// or https://." if wrong else "")
+        urls_error = self.query_one("#e-qbo-urls", Static)
+        urls_error.update(f"The {', '.join(wrong)} URL must start with http:// or https://." if wrong else "")
+        urls_error.display = bool(wrong)
         if bad or wrong:
             return
         self._set_status("#qbo-status", "Starting the sign-in…", ok=None)

@@ -10,9 +10,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 INTRO = """\
-[b]atqbo[/b] moves Autotask purchase orders into QuickBooks Online as bills, exactly once.
-A scan picks up POs that are [i]Submitted[/i], created within the last [i]days_back[/i] days and
-have a blank External PO Number. A PO that fails gets [i]ERROR[/i] in that field, an Autotask
+[b]atqbo[/b] moves Autotask purchase orders into QuickBooks Online as bills, exactly once. \
+A scan picks up POs that are [i]Submitted[/i], created within the last [i]days_back[/i] days and \
+have a blank External PO Number. A PO that fails gets [i]ERROR[/i] in that field, an Autotask \
 to-do and an entry in the log: fix the cause, then retry it from the log (r).
 
 [b]Screens[/b]
@@ -22,8 +22,8 @@ to-do and an entry in the log: fix the cause, then retry it from the log (r).
   Settings    what the sync does (applies from the next scan)
   Connect     sign in to QuickBooks Online and Autotask (reconnecting keeps the settings)
 
-Everything is on a key; the mouse is never needed. [b]ctrl+p[/b] opens the command palette,
-which lists every action by name.
+Everything is on a key; the mouse is never needed. [b]ctrl+p[/b] opens the command palette, \
+which lists every action by name. Up/down or page keys scroll this help.
 """
 
 
@@ -33,6 +33,9 @@ def _key_label(app, key: str) -> str:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close help")]
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()  # so up/down/page keys scroll it
 
     def __init__(self, for_screen: Screen | None = None) -> None:
         super().__init__()

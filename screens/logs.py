@@ -84,8 +84,8 @@ class LogsScreen(Screen):
         Binding("f", "cycle_status", "Status", tooltip="Show all, open, retrying or resolved entries."),
         Binding("enter", "detail", "Details"),
         Binding("r", "retry", "Retry", tooltip="Retry the selected entry with the current settings."),
-        Binding("R", "retry_all", "Retry all open"),
-        Binding("x", "demo_fix", "Demo: fix in QBO",
+        Binding("R", "retry_all", "Retry all", tooltip="Retry every open error with the current settings."),
+        Binding("x", "demo_fix", "Demo fix",
                 tooltip="Demo only: fix the cause of the selected error in the emulated QuickBooks."),
     ]
 
@@ -145,7 +145,11 @@ class LogsScreen(Screen):
             detail.update("[dim]Select an entry to see its cause and what to fix.[/dim]")
         else:
             detail.update(describe_entry(message.entry, local_times=self.console.local_times, raw=False))
-        self.refresh_bindings()
+        # The footer is rebuilt on refresh_bindings: only when what the keys can do changed.
+        can = (message.entry is not None, message.entry is not None and message.entry.status == "resolved")
+        if can != getattr(self, "_keys_for", None):
+            self._keys_for = can
+            self.refresh_bindings()
 
     def _draw_filter_label(self) -> None:
         log_list = self.query_one(LogList)

@@ -70,16 +70,18 @@ class SyncOneScreen(Screen):
                          "a PO that already has a QuickBooks number is not synced again.",
                          classes="form-help")
             yield Label("Autotask PO id (required)")
-            yield Input(placeholder="e.g. 1042", id="po-id", max_length=12)
+            yield Input(placeholder="e.g. 1042", id="po-id", max_length=12, compact=True)
             yield Static("", id="po-id-error", classes="field-error")
             yield Label("Alternate e-mail for the result (optional)")
-            yield Input(placeholder="name@example.com", id="alt-email", max_length=254)
+            yield Input(placeholder="name@example.com", id="alt-email", max_length=254, compact=True)
             yield Static("", id="alt-email-error", classes="field-error")
-            yield Button("Do it now", id="do-it", variant="primary")
+            yield Button("Do it now", id="do-it", variant="primary", compact=True)
         yield Static("", id="sync-result")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        for error in self.query(".field-error"):
+            error.display = False
         self.query_one("#po-id", Input).focus()
 
     @on(Input.Changed, "#po-id")
@@ -103,7 +105,9 @@ class SyncOneScreen(Screen):
 
     def _show_problem(self, field: str, problem: str) -> None:
         self.query_one(field, Input).set_class(bool(problem), "-invalid")
-        self.query_one(f"{field}-error", Static).update(problem)
+        error = self.query_one(f"{field}-error", Static)
+        error.update(problem)
+        error.display = bool(problem)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "do_it":

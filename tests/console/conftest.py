@@ -14,13 +14,6 @@ from sync.settings import Settings
 from sync.store import Store
 
 
-def pytest_collection_modifyitems(items):
-    # Every coroutine test here runs on asyncio (Textual's loop), through anyio's plugin.
-    for item in items:
-        if "tests/console" in str(item.fspath) and item.get_closest_marker("anyio") is None:
-            item.add_marker(pytest.mark.anyio)
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

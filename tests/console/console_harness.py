@@ -158,3 +158,60 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "conditi
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+def replay_events() -> list:
+    """A scan as the engine reports it (recorded shape, fixed times and durations): five POs
+    synced, two failed with to-dos, one retry under way — for deterministic snapshots."""
+    from decimal import Decimal
+
+    from sync import events as ev
+
+    at = FIXED_NOW
+    out: list = [ev.EngineStarted(at=at), ev.ScanStarted(at=at, scan_id="s1", trigger="schedule", days_back=30)]
+    synced = [(101, "PO-1001", "Ingram Micro", 1, "1799.98", "1"), (102, "PO-1002", "D&H Distributing", 1, "597.50", "2"),
+              (103, "PO-1003", "Ingram Micro", 2, "270.00", "3"), (104, "PO-1004", "D&H Distributing", 1, "905.00", "4"),
+              (105, "PO-1005", "Ingram Micro", 1, "40.00", "5")]
+    out.append(ev.VendorCreated(at=at, name="Ingram Micro", vendor_id="58"))
+    for po_id, number, vendor, lines, amount, doc in synced:
+        out += [ev.PoStarted(at=at, po_id=po_id, po_number=number, source="scan"),
+                ev.PoSynced(at=at, po_id=po_id, po_number=number, bill_id=f"b{doc}", doc_number=doc, vendor=vendor,
+                            amount=Decimal(amount), currency="", lines=lines)]
+    failures = [(190, "PO-1090", "item_not_purchasable",
+                 'The QuickBooks item "Consulting" is not set up for purchasing (it has no expense account), '
+                 "so it cannot be put on a bill.", "1", 11),
+                (191, "PO-1091", "name_clash_vendor_is_customer",
+                 'The vendor "Northwind Traders" cannot be created in QuickBooks: a QuickBooks customer already has '
+                 "that name.", "2", 12)]
+    for po_id, number, code, cause, log_id, todo in failures:
+        out += [ev.PoStarted(at=at, po_id=po_id, po_number=number, source="scan"),
+                ev.TodoCreated(at=at, todo_id=todo, po_id=po_id, resource_id=29682886),
+                ev.PoFailed(at=at, po_id=po_id, po_number=number, cause_code=code, cause=cause,
+                            fix="Fix it in QuickBooks, then retry.", log_id=log_id, todo_id=todo)]
+    out += [ev.ScanFinished(at=at, scan_id="s1", scanned=7, synced=5, failed=2, skipped=0, todos_created=2,
+                            api_calls={"autotask": 17, "qbo": 24}, duration_s=2.0),
+            ev.NextScanScheduled(at=at, next_at=at + timedelta(minutes=15), interval_minutes=15),
+            ev.RetryStarted(at=at, log_id="1", po_id=190)]
+    return out
+
+
+def fill_error_log(store, count: int = 12) -> None:
+    """Entries with fixed times (the log stamps entries itself: its clock is pinned here)."""
+    from unittest import mock
+
+    import sync.store.errorlog as errorlog
+
+    causes = [("item_not_purchasable", 'The QuickBooks item "Consulting" is not set up for purchasing.',
+               "Give the item an expense account in QuickBooks, then retry."),
+              ("name_clash_vendor_is_customer", 'The vendor "Northwind Traders" cannot be created: a customer has that name.',
+               "Rename the customer or the vendor, then retry."),
+              ("doc_number_taken", "A QuickBooks bill numbered PO-2002 already exists.",
+               "Renumber the existing bill, then retry.")]
+    for i in range(count):
+        stamp = (FIXED_NOW - timedelta(minutes=10 * (count - i))).isoformat(timespec="microseconds")
+        code, cause, fix = causes[i % len(causes)]
+        with mock.patch.object(errorlog, "_now", lambda stamp=stamp: stamp):
+            entry = store.errors.add(po_id=1000 + i, po_number=f"PO-{2000 + i}", cause_code=code, cause=cause, fix=fix,
+                                     raw_error='{"Fault": {"Error": [{"Message": "Invalid Reference Id", "code": "2500"}]}}')
+            if i % 4 == 0:
+                store.errors.resolve(entry.id)

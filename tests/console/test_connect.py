@@ -14,6 +14,10 @@ from screens.runtime import StoreOnly
 from screens.live import LiveScreen
 from textual.widgets import Input, Static
 
+import pytest as _pytest
+
+pytestmark = _pytest.mark.anyio
+
 
 def _status(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())

@@ -8,6 +8,10 @@ from console_harness import wait_for
 from screens.live import LiveScreen
 from textual.widgets import DataTable
 
+import pytest as _pytest
+
+pytestmark = _pytest.mark.anyio
+
 
 async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
     w = console_world()

@@ -8,6 +8,10 @@ from screens.log_list import LogList
 from screens.logs import LogEntryScreen, LogsScreen
 from textual.widgets import Input, Static
 
+import pytest as _pytest
+
+pytestmark = _pytest.mark.anyio
+
 
 def _lines(screen: LogsScreen) -> list[str]:
     log_list = screen.query_one(LogList)

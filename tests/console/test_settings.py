@@ -9,6 +9,10 @@ from screens.settings import SettingsForm, SettingsScreen
 from sync import events as ev
 from textual.widgets import Input, Select, Static
 
+import pytest as _pytest
+
+pytestmark = _pytest.mark.anyio
+
 BAD_INPUTS = {
     "days_back": ("-3", "whole number ≥ 0"),
     "scan_interval_minutes": ("0", "whole number ≥ 1"),

@@ -11,6 +11,10 @@ from sync import events as ev
 from sync.sandbox.empty import empty_seed
 from textual.widgets import Input, Static
 
+import pytest as _pytest
+
+pytestmark = _pytest.mark.anyio
+
 
 def _seed():
     seed = empty_seed()
