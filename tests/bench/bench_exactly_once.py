@@ -3,6 +3,7 @@ across 200 POs, in a storm of lost replies, 429s and 5xx on both services; then 
 
 Run: .venv/bin/python tests/bench/bench_exactly_once.py [--pos 200] [--kills 25] [--seed 1]
                                                         [--intensity 1.0] [--latency-ms 0] [--keep DIR]
+                                                        [--numbering quickbooks|autotask]
 
 Prints every round as it goes, then the figures (kills, POs, bills, duplicates, lost replies /
 429s / 5xx injected, wall time) and the verdict. Exit status 0 when exactly once held (one bill
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intensity", type=float, default=1.0,
                         help="scale of the 429/5xx probabilities (lost bill replies are not scaled)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added latency per sandbox request")
+    parser.add_argument("--numbering", choices=["quickbooks", "autotask"], default="quickbooks",
+                        help="po_number_source: bill numbers from QBO's sequence or the Autotask PO number")
     parser.add_argument("--round-timeout", type=float, default=120.0, help="seconds before a daemon run counts as hung")
     parser.add_argument("--strict-journal", action="store_true",
                         help="also fail on journal records left behind a PO finished in both systems")
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
     cfg = CampaignConfig(n_pos=args.pos, kills=args.kills, seed=args.seed, fault_intensity=args.intensity,
-                         latency_ms=args.latency_ms, round_timeout_s=args.round_timeout, log=log)
+                         latency_ms=args.latency_ms, round_timeout_s=args.round_timeout, numbering=args.numbering,
+                         log=log)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         report = run_campaign(cfg, args.keep)

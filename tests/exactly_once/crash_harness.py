@@ -176,6 +176,7 @@ class Daemon:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.killed = False
+        self.hung = False
 
     @property
     def pid(self) -> int:
@@ -214,8 +215,15 @@ class Daemon:
         return True
 
     def wait(self, timeout: float) -> int:
+        """Its exit code (negative: killed by that signal). One still running after `timeout`
+        is killed (then `hung` is set) so that no loop waits for ever."""
         try:
-            return self.proc.wait(timeout)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.hung = True
+                self.kill()
+                return self.proc.wait(30)
         finally:
             self._reader.join(5)
             if self._stderr is not subprocess.DEVNULL:
@@ -376,6 +384,7 @@ class CampaignConfig:
     max_rounds: int = 0  # 0: kills * 4 + 10
     round_timeout_s: float = 60.0  # a daemon run that takes longer is killed and reported as hung
     clean_runs: int = 4  # at most this many clean runs to finish the work
+    numbering: str = "quickbooks"  # po_number_source: QBO's sequence, or the Autotask PO number
     log: Callable[[str], None] = lambda text: None
 
 
@@ -518,7 +527,8 @@ class CampaignReport:
         dup_bills = sum(len(b) - 1 for b in v.duplicates.values())
         lines = [
             f"exactly-once campaign: {v.pos} POs ({self.config.n_pos} seeded, {self.topped_up} added during "
-            f"the storm), seed {self.config.seed}, fault intensity {self.config.fault_intensity}",
+            f"the storm), seed {self.config.seed}, fault intensity {self.config.fault_intensity}, "
+            f"numbering {self.config.numbering}",
             f"  kills (SIGKILL):         {self.kills} in {self.rounds} storm rounds "
             f"({', '.join(f'{k} {n}' for k, n in sorted(self.kill_modes.items()))}); {self.kills_mid_po} with a PO in flight",
             f"  storm runs ending alone: {self.completed_runs} (hung and killed: {self.hung_runs})",
@@ -647,7 +657,9 @@ def run_storm_round(report: CampaignReport, rng: random.Random, data_dir: Path, 
     finally:
         switch.disarm()
         daemon.kill()
-    if mode == "server" and code == -signal.SIGKILL and not daemon.killed:
+    if daemon.hung:  # still running 30 s after its output ended
+        report.hung_runs += 1
+    elif mode == "server" and code == -signal.SIGKILL and not daemon.killed:
         report.kills += 1
         report.kill_modes["server"] += 1
         report.kills_mid_po += _in_flight(daemon.lines)
@@ -673,7 +685,7 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
     data_dir = workdir / "data"
     log_file = workdir / "daemon-stderr.log"
     try:
-        connect_folder(data_dir, server)
+        connect_folder(data_dir, server, po_number_source=cfg.numbering)
         for rule in storm_faults(cfg.seed * 1000, cfg.fault_intensity):
             admin.add_fault(**rule)
         max_rounds = cfg.max_rounds or cfg.kills * 4 + 10
