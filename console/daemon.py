@@ -99,6 +99,12 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
         printer.message(str(problem), level="error")
         return finish(problem.exit_code, error=str(problem))
 
+    # Besides stdout (the journal under systemd): the data folder's logs/daemon.log, rotated.
+    from console.output import LogFile
+
+    log_file = None if demo else LogFile(runtime.store.locations.log_dir / "daemon.log")
+    printer.tee(log_file)
+
     def on_event(event: ev.Event) -> None:
         printer.event(event)
         summary.add(event)
@@ -171,7 +177,11 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
     finally:
         with anyio.CancelScope(shield=True):
             await runtime.aclose()
-    return finish(code, **({"interrupted": True} if interrupted else {}))
+    code = finish(code, **({"interrupted": True} if interrupted else {}))
+    printer.tee(None)
+    if log_file is not None:
+        log_file.close()
+    return code
 
 
 async def _reload(runtime: Any, printer: Printer) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -170,24 +171,78 @@ def json_line(event: ev.Event) -> str:
 # ---------------------------------------------------------------- the printer
 
 
+class LogFile:
+    """The daemon's own log file (besides stdout): owner-only (0600), rotated by size so it
+    never fills the disk (`keep` old files: daemon.log.1 ... daemon.log.N)."""
+
+    def __init__(self, path: Path, max_bytes: int = 5_000_000, keep: int = 3) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._file: IO[str] | None = None
+        self._size = 0
+
+    def _open(self) -> IO[str]:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        self._size = os.fstat(fd).st_size
+        return open(fd, "a", encoding="utf-8")
+
+    def _rotate(self) -> None:
+        self.close()
+        for n in range(self.keep - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{n}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
+        if self.path.exists():
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+
+    def write(self, line: str) -> None:
+        if self._file is None:
+            self._file = self._open()
+        data = line + "\n"
+        if self._size and self._size + len(data.encode()) > self.max_bytes:
+            self._rotate()
+            self._file = self._open()
+        self._file.write(data)
+        self._file.flush()
+        self._size += len(data.encode())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class Printer:
     """Writes events and our own messages to one stream, as human lines or JSON lines, flushed
-    at once (a daemon's output goes to a pipe or the journal, never left in a buffer)."""
+    at once (a daemon's output goes to a pipe or the journal, never left in a buffer), and to
+    a log file when one is attached (`tee`)."""
 
     def __init__(self, as_json: bool, stream: IO[str] | None = None) -> None:
         self.as_json = as_json
         self._stream = stream
+        self._log_file: LogFile | None = None
 
     @property
     def stream(self) -> IO[str]:
         return self._stream or sys.stdout
 
-    def _write(self, line: str) -> None:
+    def tee(self, log_file: LogFile | None) -> None:
+        self._log_file = log_file
+
+    def _write(self, line: str, to_file: bool = True) -> None:
         try:
             self.stream.write(line + "\n")
             self.stream.flush()
         except BrokenPipeError:  # `atqbo ... | head`: the reader left; nothing to tell
             pass
+        if to_file and self._log_file is not None:
+            try:
+                self._log_file.write(line)
+            except OSError:  # a full disk must not stop the sync; stdout still has the line
+                self._log_file = None
 
     def event(self, event: ev.Event) -> None:
         self._write(json_line(event) if self.as_json else human_line(event))

@@ -199,3 +199,28 @@ def test_demo_once_runs_on_the_built_in_sandbox_and_leaves_nothing_behind():
     folder = re.search(r"data folder (\S+?)\)", started).group(1)
     assert "demo sandbox at http://127.0.0.1:" in started
     assert not os.path.exists(folder)  # the temporary data folder is gone
+
+
+def test_the_daemon_also_logs_to_an_owner_only_file_in_the_data_folder(ready):
+    import stat
+
+    w = ready(seed_with_pos(n_ok=1))
+    first = atqbo("--daemon", "--once", *w.dd)
+    second = atqbo("--daemon", "--once", "--json", *w.dd)
+    log = w.data_dir / "logs" / "daemon.log"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    text = log.read_text()
+    assert first.stdout in text and second.stdout in text  # the same lines, appended run after run
+
+
+def test_log_file_rotates_by_size(tmp_path):
+    from console.output import LogFile
+
+    log = LogFile(tmp_path / "logs" / "daemon.log", max_bytes=100, keep=2)
+    for n in range(30):
+        log.write(f"line {n:02d} " + "x" * 20)
+    log.close()
+    files = sorted(p.name for p in (tmp_path / "logs").iterdir())
+    assert files == ["daemon.log", "daemon.log.1", "daemon.log.2"]
+    assert all(p.stat().st_size <= 100 for p in (tmp_path / "logs").iterdir())
+    assert "line 29" in (tmp_path / "logs" / "daemon.log").read_text()
