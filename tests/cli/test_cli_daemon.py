@@ -100,9 +100,9 @@ def _read_until(proc, predicate, timeout: float = 30.0) -> list[str]:
     raise AssertionError("daemon did not say it; it said:\n" + "\n".join(seen))
 
 
-def test_sigterm_during_a_scan_stops_cleanly_after_the_po_in_flight(ready):
-    # Slow services (150 ms per call): the scan of 6 POs takes seconds, SIGTERM lands mid-scan.
-    w = ready(seed_with_pos(n_ok=6), latency_ms=150)
+def test_sigterm_during_a_scan_stops_cleanly_and_a_second_one_at_once(ready):
+    # Slow services (150 ms per call): a scan of 8 POs takes seconds, SIGTERM lands mid-scan.
+    w = ready(seed_with_pos(n_ok=8), latency_ms=150)
     proc = spawn("--daemon", "--json", *w.dd)
     try:
         _read_until(proc, lambda line: '"event": "po_synced"' in line)
@@ -117,7 +117,7 @@ def test_sigterm_during_a_scan_stops_cleanly_after_the_po_in_flight(ready):
     assert "scan_finished" in events and events.index("engine_stopped") > events.index("scan_finished")
     summary = lines[-1]
     assert summary["interrupted"] is True and summary["exit_code"] == 0
-    assert 1 <= summary["synced"] < 6 and summary["synced"] + summary["skipped"] == 6
+    assert 1 <= summary["synced"] < 8 and summary["synced"] + summary["skipped"] == 8
     # The journal and both systems agree: every bill is written back, nothing half-done.
     bills = {b["DocNumber"] for b in w.bills()}
     numbers = {p["id"]: p.get("externalPONumber") for p in w.pos()}
@@ -128,10 +128,29 @@ def test_sigterm_during_a_scan_stops_cleanly_after_the_po_in_flight(ready):
     assert not any(s in (JournalState.BILL_REQUESTED, JournalState.BILL_CREATED) for s in states.values())
     assert {po for po, s in states.items() if s is JournalState.WRITTEN_BACK} == {
         po for po, n in numbers.items() if n}
-    # The next run picks up the rest, and creates no bill twice.
+
+    # Again, and this time the operator insists: the second SIGTERM stops at once.
+    proc = spawn("--daemon", "--json", *w.dd)
+    try:
+        _read_until(proc, lambda line: '"event": "po_started"' in line)
+        proc.send_signal(signal.SIGTERM)
+        _read_until(proc, lambda line: "SIGTERM received" in line)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "received again: stopping now" in out
+
+    # The next run finishes what is left (or was cut short), and creates no bill twice.
     rest = atqbo("--daemon", "--once", "--json", *w.dd)
-    assert rest.returncode == 0
-    assert len(w.bills()) == 6 and len({b["DocNumber"] for b in w.bills()}) == 6
+    assert rest.returncode == 0, rest.stdout
+    bills = w.bills()
+    assert len(bills) == 8
+    notes = [b.get("PrivateNote", "") for b in bills]
+    for po in w.pos():
+        assert sum(f"(Autotask PO id {po['id']})" in n for n in notes) == 1
+        assert po["externalPONumber"] in {b["DocNumber"] for b in bills}
 
 
 def test_sighup_reloads_settings_and_says_what_changed(ready):
@@ -160,30 +179,6 @@ def test_sighup_reloads_settings_and_says_what_changed(ready):
     assert proc.returncode == 0
     assert "SIGINT received: stopping after the purchase order in flight" in out
     assert "engine stopped" in out
-
-
-def test_a_second_sigterm_stops_at_once_and_the_next_run_finishes_without_duplicates(ready):
-    w = ready(seed_with_pos(n_ok=6), latency_ms=150)
-    proc = spawn("--daemon", "--json", *w.dd)
-    try:
-        _read_until(proc, lambda line: '"event": "po_synced"' in line)
-        proc.send_signal(signal.SIGTERM)
-        _read_until(proc, lambda line: "SIGTERM received" in line)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    assert "received again: stopping now" in out
-    rest = atqbo("--daemon", "--once", "--json", *w.dd)
-    assert rest.returncode == 0, rest.stdout
-    bills = w.bills()
-    assert len(bills) == 6
-    # One bill per PO: each PO's number is its own bill's, and no PO is named by two bills.
-    notes = [b.get("PrivateNote", "") for b in bills]
-    for po in w.pos():
-        assert sum(f"(Autotask PO id {po['id']})" in n for n in notes) == 1
-        assert po["externalPONumber"] in {b["DocNumber"] for b in bills}
 
 
 def test_demo_once_runs_on_the_built_in_sandbox_and_leaves_nothing_behind():

@@ -45,16 +45,16 @@ def test_sync_one_failure_exits_3_and_is_logged(ready):
         assert entry.po_id == 1 and entry.cause_code == "missing_item"
 
 
-def test_sync_one_refusals_and_bad_configuration(ready, tmp_path, sandbox):
+def test_sync_one_refusals_and_bad_configuration(ready, tmp_path, sandbox, capsys):
     w = ready(seed_with_pos(n_ok=1))
     assert atqbo("sync-one", "1", *w.dd).returncode == 0
     unconnected = tmp_path / "unconnected"
     incomplete = tmp_path / "incomplete"
     connect_store(incomplete, sandbox)
     configure(incomplete, days_back=7)
-    # One engine per data folder: commands on the same folder run one after the other.
-    not_found = atqbo("sync-one", "999", *w.dd)
-    already = atqbo("sync-one", "1", "--json", *w.dd)
+    # Variants through the same entry point in this process (one engine per folder: in turn).
+    not_found = in_process(capsys, "sync-one", "999", *w.dd)
+    already = in_process(capsys, "sync-one", "1", "--json", *w.dd)
     not_connected, missing = atqbo_all(
         (["sync-one", "1", "--data-dir", str(unconnected)], None),
         (["sync-one", "1", "--data-dir", str(incomplete)], None),
@@ -112,7 +112,7 @@ def test_logs_and_retry(ready, capsys):
     assert not_numeric.returncode == 2 and "must be an error-log entry id" in not_numeric.stderr
 
     # Retrying without a fix fails again: exit 3, the same entry (attempts 2), no new to-do.
-    again = atqbo("retry", "1", "--json", *w.dd)
+    again = in_process(capsys, "retry", "1", "--json", *w.dd)
     assert again.returncode == 3
     assert json_lines(again.stdout)[-1]["failed"] == 1
     assert len(w.todos()) == 2
