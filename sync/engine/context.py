@@ -54,9 +54,10 @@ class RunContext:
     async def sequence(self) -> BillSequence:
         """QBO's bill numbers, read once per run on first use."""
         if self._sequence is None:
-            # Numbers held by POs a crash left mid-way count as taken: their bill may be created
-            # (or found) later in this very run.
-            reserved = [e.doc_number for e in await anyio.to_thread.run_sync(self.journal.unfinished)]
+            # Numbers of bills requested but not confirmed (a crash, a lost reply) count as taken:
+            # the bill may exist, or be sent again with that number later in this very run.
+            reserved = [e.doc_number for e in await anyio.to_thread.run_sync(self.journal.unfinished)
+                        if e.state.value == "bill_requested"]
             self._sequence = BillSequence([*await self.resolver.all_doc_numbers(), *reserved])
         return self._sequence
 
