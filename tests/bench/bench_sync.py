@@ -132,6 +132,7 @@ class EngineResult:
     exit_code: int
     problems: list[str]
     summary: dict = field(default_factory=dict)
+    first_synced_s: float | None = None  # from the daemon's start to its first PO synced
 
     def calls(self, service: str) -> int:
         return calls_of(self.stats, service)
@@ -190,12 +191,15 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
     synced = failed = 0
     scan_s = 0.0
     summary: dict = {}
+    first_synced: float | None = None
     for at, rec in records:
         event = rec.get("event")
         if event == "po_started":
             begun.setdefault(int(rec["po_id"]), at)
         elif event == "po_synced":
             synced += 1
+            if first_synced is None:
+                first_synced = at - started
             if int(rec["po_id"]) in begun:
                 latencies.append(at - begun[int(rec["po_id"])])
         elif event == "po_failed":
@@ -206,7 +210,7 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
             summary = rec
     return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats,
                         peak_rss_mib=rusage.ru_maxrss / 1024, latencies=latencies, exit_code=proc.returncode,
-                        problems=verdict.problems(stale_ok=True), summary=summary)
+                        problems=verdict.problems(stale_ok=True), summary=summary, first_synced_s=first_synced)
 
 
 # ---------------------------------------------------------------- the naive baseline
@@ -401,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
           f"total {(e_at + e_qbo) / n:.3f}/PO; OAuth token calls {e_oauth}")
     print(f"  429s received: autotask {e_429['autotask']}, qbo {e_429['qbo']}, oauth {e_429['oauth']}")
     print(f"  peak RSS of the daemon: {engine.peak_rss_mib:.1f} MiB")
+    if engine.first_synced_s is not None:
+        print(f"  first PO synced {engine.first_synced_s:.1f} s after the daemon started")
+    patches = sum(c for r, c in engine.stats["autotask"]["routes"].items() if r.startswith("PATCH") and "purchaseorders" in r)
+    batches = engine.stats["qbo"]["routes"].get("POST /v3/company/{id}/batch", 0)
+    print(f"  floors at this latency: {patches} write-backs at 3 in flight >= {patches / 3 * args.latency_ms / 1000:.1f} s; "
+          f"{batches} batch requests at 40/min >= {max(0, batches - 40) / 40 * 60:.0f} s of waiting for the batch window")
     if engine.latencies:
         print(f"  per-PO latency (PO started -> synced): p50 {percentile(engine.latencies, 50):.2f} s, "
               f"p99 {percentile(engine.latencies, 99):.2f} s, max {max(engine.latencies):.2f} s")

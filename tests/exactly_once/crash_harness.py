@@ -625,7 +625,9 @@ def run_storm_round(report: CampaignReport, rng: random.Random, data_dir: Path, 
         trigger = _server_trigger(rng, per_run)
         switch.arm(daemon.pid, after_commit=rng.random() < 0.7, **trigger)
     deadline = time.monotonic() + timeout
-    kill_at = time.monotonic() + rng.uniform(0.05, 0.4 + 0.25 * per_run) if mode == "timer" else None
+    # A daemon needs about a second to start and connect, then a few tenths per PO: the window
+    # covers start-up (imports, token refresh, reading the POs) and the first POs alike.
+    kill_at = time.monotonic() + rng.uniform(0.05, 1.5 + 0.4 * per_run) if mode == "timer" else None
     target_starts = rng.randint(1, per_run) if mode == "event" else None
     starts = 0
     try:
