@@ -272,6 +272,7 @@ class Engine:
         stopped: Cause | None = None
         paused = False
         unreadable: ScanHalt | None = None
+        ctx: context.RunContext | None = None
         try:
             settings = await self._settings_or_halt()
         except ScanHalt as halt:
@@ -305,17 +306,16 @@ class Engine:
                                 counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
                             break
-                    counts["todos"] = ctx.todos_created
             self._last_stop_code = None
         except ScanHalt as halt:
             stopped = halt.cause
             for outcome in halt.done:  # POs the interrupted group finished before the stop
                 outcomes.append(outcome)
                 counts["synced" if outcome.ok else "failed"] += 1
-            counts["todos"] = sum(1 for o in outcomes if o.todo_id is not None and not o.ok)
             self._publish(ScanStopped(scan_id=scan_id, service=halt.service, cause_code=halt.cause.code,
                                       cause=halt.cause.cause, fix=halt.cause.fix))
             await self._notify_stop(halt.cause, settings)
+        counts["todos"] = ctx.todos_created if ctx is not None else 0
         # Eligible but not attempted: the scan stopped (or was asked to stop) before them.
         counts["skipped"] = counts["scanned"] - counts["synced"] - counts["failed"]
         summary = ScanSummary(
@@ -414,7 +414,7 @@ class Engine:
         if created and ctx is not None:
             ctx.todos_created += 1
         return PoOutcome(po_id=po_id, po_number=po_number, ok=False, cause=cause, log_id=log_id,
-                         todo_id=todo_id if created else None)
+                         todo_id=todo_id)
 
     async def _notify_stop(self, cause: Cause, settings: Settings) -> None:
         # A stopped scan is told once per reason, not every scan_interval_minutes.

@@ -36,7 +36,8 @@ S = JournalState
 
 @dataclass(frozen=True)
 class PoOutcome:
-    """How one PO ended. `ok` with the bill's number, or a `cause` (and the log entry id)."""
+    """How one PO ended: `ok` with the bill's number and id, or a `cause` with the error-log
+    entry (`log_id`) and the Autotask to-do that tells the operator (`todo_id`, when one exists)."""
 
     po_id: int
     po_number: str
