@@ -25,7 +25,6 @@ from console.output import Printer, RunSummary, jsonable
 from console.runtime_headless import (
     RuntimeProblem,
     intuit_endpoints,
-    load_settings,
     open_runtime,
     open_store,
     persist_tokens,
