@@ -104,20 +104,16 @@ class Engine:
         self._report_waits(qbo, "qbo")
 
     def _report_waits(self, client: Any, service: str) -> None:
-        # The clients sleep through `_sleep` only between resends of a request (their pacing
-        # limiters hold their own reference), so wrapping it reports exactly those waits.
-        # (The clients take no on_retry callback yet; this is the least intrusive hook.)
-        inner = getattr(client, "_sleep", None)
-        if inner is None or getattr(inner, "_atqbo_reporting", False):
-            return
+        """Publish RateLimited for every wait before a resend, chaining any callback already set."""
+        previous = client.on_retry
 
-        async def sleep(seconds: float) -> None:
-            if seconds > 0:
-                self._publish(RateLimited(service=service, wait_s=round(float(seconds), 3)))
-            await inner(seconds)
+        def on_retry(reason: str, delay: float) -> None:
+            if delay > 0:
+                self._publish(RateLimited(service=service, wait_s=round(float(delay), 3)))
+            if previous is not None:
+                previous(reason, delay)
 
-        sleep._atqbo_reporting = True  # type: ignore[attr-defined]
-        client._sleep = sleep
+        client.on_retry = on_retry
 
     # ------------------------------------------------------------ events
 
