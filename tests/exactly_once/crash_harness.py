@@ -360,6 +360,15 @@ def storm_faults(seed: int, intensity: float = 1.0) -> list[dict]:
         # 429 storms: bursts of refusals on every QBO and Autotask route
         {"kind": "429", "service": "qbo", "probability": p(0.12), "seed": seed + 2},
         {"kind": "429", "service": "autotask", "probability": p(0.10), "seed": seed + 3},
+        # storms proper: runs of consecutive 429s (the client's six attempts ride out four; the
+        # last QBO one, of seven, outlasts them, so a scan stops and the next run resumes).
+        # Below intensity 1 (the CI size) one short run per service: each costs seconds of backoff.
+        *([{"kind": "429", "service": service, "skip": skip, "times": length}
+           for service, skip, length in [("qbo", 40, 4), ("qbo", 150, 4), ("qbo", 300, 7),
+                                         ("autotask", 30, 4), ("autotask", 120, 4), ("autotask", 260, 4)]]
+          if intensity >= 1.0 else
+          [{"kind": "429", "service": "qbo", "skip": 40, "times": 3},
+           {"kind": "429", "service": "autotask", "skip": 30, "times": 3}]),
         # 5xx on both services
         {"kind": "503", "service": "qbo", "probability": p(0.05), "seed": seed + 4},
         {"kind": "500", "service": "qbo", "method": "POST", "path": r"/(bill|batch)$", "probability": p(0.08),
