@@ -9,6 +9,7 @@ operator moves between them; help and log details are modal screens on top.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -92,6 +93,7 @@ class AtqboApp(App[int]):
         self._pending_rows: set[int] = set()
         self._pending_redraw = False
         self._flush_timer: Any = None
+        self._last_flush = 0.0
 
     # ---------------------------------------------------------------- runtime parts
 
@@ -149,6 +151,10 @@ class AtqboApp(App[int]):
         self._runtime_ready()
 
     def _runtime_ready(self) -> None:
+        # The store's indexes (100,000 log entries are ~1M objects) live as long as the app:
+        # take them out of the cyclic collector's full passes, which would pause the UI.
+        gc.collect()
+        gc.freeze()
         self._call_samples.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
         if self.connected:
@@ -218,10 +224,14 @@ class AtqboApp(App[int]):
 
     @on(msg.EngineReported)
     def _engine_reported(self, message: msg.EngineReported) -> None:
+        if not self.is_running:
+            return  # events still in flight while the app shuts down
         event = message.event
         changed = self.live.apply(event, self.now())
         self._tell_live(changed)
-        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished, ev.PoSynced)):
+        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished)) or (
+                isinstance(event, ev.PoSynced) and event.po_id in changed
+                and self.live.rows[event.po_id].source != "scan"):  # a scan's success has no log entry
             if self._log_source is not None:
                 self._log_source.changed()
             logs = self._mode_screen("logs")
@@ -239,11 +249,17 @@ class AtqboApp(App[int]):
         # FLUSH_S with everything that changed meanwhile, so the engine keeps the loop.
         self._pending_rows.update(changed)
         self._pending_redraw = True
-        if self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_S, self._flush_live, name="live-flush")
+        if self._flush_timer is not None:
+            return
+        wait = self._last_flush + FLUSH_S - time.monotonic()
+        if wait <= 0:
+            self._flush_live()  # the first event after a quiet spell shows at once
+        else:
+            self._flush_timer = self.set_timer(wait, self._flush_live, name="live-flush")
 
     def _flush_live(self) -> None:
         self._flush_timer = None
+        self._last_flush = time.monotonic()
         rows, self._pending_rows = tuple(self._pending_rows), set()
         self._pending_redraw = False
         live = self._mode_screen("live")

@@ -51,8 +51,8 @@ class LiveScreen(Screen):
 
     BINDINGS = [
         Binding("s", "scan_now", "Scan now", tooltip="Start a scan now, without waiting for the schedule."),
-        Binding("p", "pause", "Pause", tooltip="Pause the scheduler: no new scan starts."),
-        Binding("p", "resume", "Resume", tooltip="Resume the scheduler."),
+        Binding("p", "toggle_pause", "Pause/resume",
+                tooltip="Pause the scheduler (no new scan starts) or resume it; the status line says which."),
         Binding("enter", "open_row", "Details", show=False),
     ]
 
@@ -120,7 +120,7 @@ class LiveScreen(Screen):
             for row in self.state.rows.values():
                 table.add_row(*self._cells(row, variables), key=str(row.po_id))
             if table.row_count:
-                table.move_cursor(row=table.row_count - 1, animate=False)
+                table.call_after_refresh(table.scroll_end, animate=False, immediate=True)
             self._draw_header()
             self._draw_activity()
         table.border_subtitle = f"{len(self.state.rows)} shown"
@@ -129,7 +129,9 @@ class LiveScreen(Screen):
         """Redraw the rows of these POs, then the counters. Rows keep the order in which the
         POs first appeared (newest at the bottom, followed while the cursor is on the last row)."""
         table = self.query_one(DataTable)
-        follow = table.row_count == 0 or table.cursor_row >= table.row_count - 1
+        # Follow the newest rows while the view is at the bottom, by scrolling — never by moving
+        # the cursor, which would invalidate every row's rendering cache on each update.
+        follow = table.scroll_y >= table.max_scroll_y - 1
         variables = self._variables()
         with self.app.batch_update():
             added = False
@@ -150,7 +152,7 @@ class LiveScreen(Screen):
                 for stale in [r.key for r in table.ordered_rows if int(r.key.value) not in self.state.rows]:
                     table.remove_row(stale)
             if added and follow:
-                table.move_cursor(row=table.row_count - 1, animate=False)
+                table.call_after_refresh(table.scroll_end, animate=False, immediate=True)
             table.border_subtitle = f"{len(self.state.rows)} shown"
             self._draw_header()
             self._draw_activity()
@@ -162,8 +164,10 @@ class LiveScreen(Screen):
 
     def _draw_header(self) -> None:
         s = self.state
-        if s.engine != getattr(self, "_drawn_engine_state", None):
-            self._drawn_engine_state = s.engine
+        # The footer is rebuilt on refresh_bindings (costly): only when what the keys can do changes.
+        usable = s.engine not in ("stopped", "failed", "starting")
+        if usable != getattr(self, "_keys_usable", None):
+            self._keys_usable = usable
             self.refresh_bindings()
         now = self.console.now()
         status = {
@@ -178,7 +182,7 @@ class LiveScreen(Screen):
             status += f"   Next scan in [b]{format_countdown((s.next_scan_at - now).total_seconds())}[/b]"
         if self.console.demo:
             status += "   [dim]demo: the built-in sandbox[/dim]"
-        self.query_one("#live-status", Static).update(status)
+        self.query_one("#live-status", Static).update(status, layout=False)  # fixed size: no reflow
 
         if s.scan_started_at is not None:
             took = format_countdown((now - s.scan_started_at).total_seconds())
@@ -192,13 +196,13 @@ class LiveScreen(Screen):
             progress = "No scan yet"
         if s.stop_reason:
             progress += f"\n[$error]Stopped: {s.stop_reason}[/]"
-        self.query_one("#live-progress", Static).update(progress)
+        self.query_one("#live-progress", Static).update(progress, layout=False)
 
         autotask, _ = self.console.calls_in_window(3600)
         _, qbo = self.console.calls_in_window(60)
         budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{AUTOTASK_PER_HOUR:,} per hour · "
                    f"QBO [b]{qbo:,}[/b]/{QBO_PER_MINUTE} per min")
-        self.query_one("#live-budgets", Static).update(budgets)
+        self.query_one("#live-budgets", Static).update(budgets, layout=False)
 
     def _draw_activity(self) -> None:
         widget = self.query_one("#live-activity", Static)
@@ -211,7 +215,7 @@ class LiveScreen(Screen):
             text = _escape(item.text)
             lines.append(f"[dim]{stamp}[/dim] " + (f"[{colour}]{text}[/]" if colour else text))
         widget.update("\n".join(lines) if lines else "[dim]Nothing yet: to-dos, retries and "
-                                                        "records created in QBO appear here.[/dim]")
+                                                        "records created in QBO appear here.[/dim]", layout=False)
 
     def refresh_clock(self) -> None:
         self._draw_header()
@@ -219,10 +223,8 @@ class LiveScreen(Screen):
     # ---------------------------------------------------------------- actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "pause":
-            return self.state.engine not in ("paused", "stopped", "failed")
-        if action == "resume":
-            return self.state.engine == "paused"
+        if action == "toggle_pause":
+            return self.state.engine not in ("stopped", "failed", "starting") or None
         if action == "scan_now":
             # While a scan runs the request waits for it to end (the engine queues it).
             return self.state.engine not in ("stopped", "failed", "starting") or None
@@ -231,11 +233,11 @@ class LiveScreen(Screen):
     def action_scan_now(self) -> None:
         self.console.scan_now()
 
-    def action_pause(self) -> None:
-        self.console.pause_engine()
-
-    def action_resume(self) -> None:
-        self.console.resume_engine()
+    def action_toggle_pause(self) -> None:
+        if self.state.engine == "paused":
+            self.console.resume_engine()
+        else:
+            self.console.pause_engine()
 
     def action_open_row(self) -> None:
         table = self.query_one(DataTable)

@@ -16,6 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -46,7 +47,7 @@ class LogList(ScrollView, can_focus=True):
         Binding("end,G", "jump(-1)", "Last", show=False),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
 
     @dataclass
     class WindowWanted(Message):
@@ -75,6 +76,8 @@ class LogList(ScrollView, can_focus=True):
         self.generation = 0
         self.local_times = local_times
         self._windows: OrderedDict[int, list[LogEntryView]] = OrderedDict()
+        # Rendered lines, keyed by what they show: a cursor move re-renders two lines at most.
+        self._strips: LRUCache[tuple, Strip] = LRUCache(1000)
         self._pending: set[int] = set()
         self._stale = False
 
@@ -159,9 +162,13 @@ class LogList(ScrollView, can_focus=True):
         if entry is None:
             self._want(index - index % WINDOW)
             return self._text_strip(Text("…", style=self.get_component_rich_style("loglist--dim")), width)
-        text = self._line(entry)
-        style = self.get_component_rich_style("loglist--cursor") if index == self.cursor and self.has_focus else None
-        return self._text_strip(text, width, style)
+        is_cursor = index == self.cursor and self.has_focus
+        key = (entry.id, entry.status, entry.attempts, entry.updated_at, is_cursor, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            style = self.get_component_rich_style("loglist--cursor") if is_cursor else None
+            strip = self._strips[key] = self._text_strip(self._line(entry), width, style)
+        return strip
 
     def _line(self, e: LogEntryView) -> Text:
         when = e.updated_at or e.created_at
@@ -197,9 +204,14 @@ class LogList(ScrollView, can_focus=True):
         height = max(1, self.size.height)
         if new < top:
             self.scroll_to(y=new, animate=False, immediate=True)
+            self.refresh()
         elif new >= top + height:
             self.scroll_to(y=new - height + 1, animate=False, immediate=True)
-        self.refresh()
+            self.refresh()
+        else:
+            # In view: repaint the two lines that changed, not the whole list.
+            self.refresh_line(old)
+            self.refresh_line(new)
         self._announce()
 
     def _announce(self) -> None:

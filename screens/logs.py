@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from console.app import AtqboApp
 
 STATUS_CYCLE: tuple[str | None, ...] = (None, *STATUSES)
+DETAIL_DELAY_S = 0.03
 
 
 def describe_entry(entry: LogEntryView, *, local_times: bool = True, raw: bool = True) -> str:
@@ -140,11 +141,21 @@ class LogsScreen(Screen):
 
     @on(LogList.Highlighted)
     def _highlighted(self, message: LogList.Highlighted) -> None:
+        # While a key is held the cursor moves every few ms: draw the detail once it rests.
+        self._pending_detail = message.entry
+        if getattr(self, "_detail_timer", None) is None:
+            self._detail_timer = self.set_timer(DETAIL_DELAY_S, self._draw_detail, name="logs-detail")
+
+    def _draw_detail(self) -> None:
+        self._detail_timer = None
+        message = LogList.Highlighted(self.query_one(LogList), self._pending_detail)
         detail = self.query_one("#logs-detail", Static)
         if message.entry is None:
-            detail.update("[dim]Select an entry to see its cause and what to fix.[/dim]")
+            detail.update("[dim]Select an entry to see its cause and what to fix.[/dim]", layout=False)
         else:
-            detail.update(describe_entry(message.entry, local_times=self.console.local_times, raw=False))
+            # Fixed height: repaint without a reflow of the screen (keys stay fast).
+            detail.update(describe_entry(message.entry, local_times=self.console.local_times, raw=False),
+                          layout=False)
         # The footer is rebuilt on refresh_bindings: only when what the keys can do changed.
         can = (message.entry is not None, message.entry is not None and message.entry.status == "resolved")
         if can != getattr(self, "_keys_for", None):
