@@ -3,7 +3,12 @@
 Each purchase order has one record whose state only moves along ALLOWED. The engine records each
 step (`transition`) before its next side effect; the call returns only once the new state is on
 disk (fsynced). After a crash, `unfinished()` lists every PO to recover: one in bill_requested
-may or may not have a bill in QBO (look it up by request_id / doc number before re-creating).
+may or may not have a bill in QBO (look it up by request_id / doc number before re-creating);
+one in failed with `pending` set stopped half-way through recording its failure (the ERROR
+marker, the to-do, the notice are still due).
+
+`transition_many` moves many records at once with one write (one fsync) per touched shard file:
+for a group of POs that take the same step together (the batched pipeline).
 
 Records are spread over SHARDS TinyDB files by po_id, so a transition rewrites only a small file
 instead of the whole journal.
@@ -12,7 +17,7 @@ instead of the whole journal.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -37,22 +42,31 @@ class JournalState(str, Enum):
     BILL_CREATED = "bill_created"  # QBO confirmed the bill (bill_id, doc_number recorded)
     WRITTEN_BACK = "written_back"  # externalPONumber set in Autotask: done
     FAILED = "failed"  # stopped with an error (see the error log); a retry starts again at seen
+    # Put back untouched by recovery: no bill exists for it (none was requested, or the one
+    # requested was looked up and not found) and the PO is not ours to finish. A later scan that
+    # finds the PO eligible starts again at seen.
+    RELEASED = "released"
 
 
 S = JournalState
 # Which state may follow which. Re-entering seen/resolved/bill_requested is allowed: redoing
 # those steps is harmless (bill_requested is re-sent with the same request_id). Once a bill may
-# exist, the record only moves forward or to failed.
+# exist, the record only moves forward or to failed (bill_requested to released only after a
+# look-up found no bill). failed -> failed completes a failure recorded half-way (`pending`);
+# failed -> written_back is a failed write-back found done after all (Autotask holds the number).
 ALLOWED: dict[S | None, frozenset[S]] = {
     None: frozenset({S.SEEN}),
-    S.SEEN: frozenset({S.SEEN, S.RESOLVED, S.FAILED}),
-    S.RESOLVED: frozenset({S.SEEN, S.RESOLVED, S.BILL_REQUESTED, S.FAILED}),
-    S.BILL_REQUESTED: frozenset({S.BILL_REQUESTED, S.BILL_CREATED, S.FAILED}),
+    S.SEEN: frozenset({S.SEEN, S.RESOLVED, S.FAILED, S.RELEASED}),
+    S.RESOLVED: frozenset({S.SEEN, S.RESOLVED, S.BILL_REQUESTED, S.FAILED, S.RELEASED}),
+    S.BILL_REQUESTED: frozenset({S.BILL_REQUESTED, S.BILL_CREATED, S.FAILED, S.RELEASED}),
     S.BILL_CREATED: frozenset({S.WRITTEN_BACK, S.FAILED}),
     S.WRITTEN_BACK: frozenset(),
-    S.FAILED: frozenset({S.SEEN}),
+    S.FAILED: frozenset({S.SEEN, S.FAILED, S.WRITTEN_BACK}),
+    S.RELEASED: frozenset({S.SEEN}),
 }
-FINISHED = frozenset({S.WRITTEN_BACK, S.FAILED})
+FINISHED = frozenset({S.WRITTEN_BACK, S.FAILED, S.RELEASED})
+# Leaving one of these for a new try starts a new attempt (a new QBO requestid).
+_NEW_ATTEMPT_FROM = frozenset({S.FAILED, S.RELEASED})
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,9 @@ class JournalEntry:
     doc_number: str | None = None
     vendor_id: str | None = None
     error_id: int | None = None
+    # Set while a failure is being recorded ("failure"): the journal moved to failed first, the
+    # ERROR marker, to-do and notice follow; cleared once they are done. Recovery finishes it.
+    pending: str | None = None
     updated_at: str = ""
     # (state, ISO time) of the last HISTORY_LIMIT transitions, oldest first.
     history: tuple[tuple[str, str], ...] = field(default=())
@@ -152,44 +169,58 @@ class Journal:
         unknown = set(changes) - _SETTABLE
         if unknown:
             raise TypeError(f"unknown journal fields: {sorted(unknown)}")
-        if expected is None or isinstance(expected, (JournalState, str)):
-            expected_set = {None if expected is None else JournalState(expected)}
-        else:
-            expected_set = {None if e is None else JournalState(e) for e in expected}
         with self._lock:
             table = self._table(po_id)
-            current = self._load(table, po_id)
-            current_state = current.state if current else None
-            if current_state not in expected_set:
-                shown = sorted("(none)" if e is None else e.value for e in expected_set)
-                raise StateMismatchError(
-                    f"PO {po_id}: expected state {' or '.join(shown)}, found "
-                    f"{current_state.value if current_state else '(none)'}"
-                )
-            if to_state not in ALLOWED[current_state]:
-                raise IllegalTransitionError(
-                    f"PO {po_id}: cannot go from {current_state.value if current_state else '(none)'} "
-                    f"to {to_state.value}"
-                )
-            now = _now()
-            if current is None:
-                entry = JournalEntry(po_id=po_id, state=to_state, updated_at=now)
-            else:
-                entry = replace(current, state=to_state, updated_at=now)
-                if current_state is JournalState.FAILED and "attempt" not in changes:
-                    entry = replace(entry, attempt=current.attempt + 1)
-            entry = replace(entry, **changes, history=(entry.history + ((to_state.value, now),))[-HISTORY_LIMIT:])
+            entry = _next(self._load(table, po_id), po_id, expected, to_state, changes, _now())
             table.upsert(Document(entry.to_doc(), doc_id=po_id))
             return entry
 
+    def transition_many(
+        self,
+        steps: Iterable[tuple[int, JournalState | None | Collection[JournalState | None], JournalState, dict[str, Any]]],
+    ) -> list[JournalEntry]:
+        """Apply `transition(po_id, expected, to_state, **fields)` for each step, in order (a PO
+        may appear more than once), writing each touched shard file once: one fsync per file
+        instead of one per step. Every step is checked before anything is written, so a refused
+        step (StateMismatchError, IllegalTransitionError, TypeError) changes nothing. Each file
+        is replaced atomically; all are durable when this returns. Returns the new entries."""
+        planned: list[tuple[int, JournalState | None | Collection[JournalState | None], JournalState, dict]] = []
+        for po_id, expected, to_state, changes in steps:
+            changes = dict(changes or {})
+            unknown = set(changes) - _SETTABLE
+            if unknown:
+                raise TypeError(f"unknown journal fields: {sorted(unknown)}")
+            planned.append((_po(po_id), expected, JournalState(to_state), changes))
+        with self._lock:
+            now = _now()
+            latest: dict[int, JournalEntry | None] = {}
+            results: list[JournalEntry] = []
+            for po_id, expected, to_state, changes in planned:
+                if po_id not in latest:
+                    latest[po_id] = self._load(self._table(po_id), po_id)
+                entry = _next(latest[po_id], po_id, expected, to_state, changes, now)
+                latest[po_id] = entry
+                results.append(entry)
+            by_shard: dict[int, dict[int, dict[str, Any]]] = {}
+            for po_id, entry in latest.items():
+                if entry is not None:
+                    by_shard.setdefault(po_id % SHARDS, {})[po_id] = entry.to_doc()
+            for shard, docs in by_shard.items():
+                table = self._table(shard)
+                # One read-modify-write of the shard file (TinyDB's own upsert writes per record).
+                table._update_table(lambda stored, docs=docs: stored.update(docs))
+            return results
+
     def unfinished(self) -> list[JournalEntry]:
-        """Every PO not written_back or failed, oldest update first (what to recover on start)."""
+        """Every PO left mid-way, oldest update first (what to recover on start): not in a
+        finished state, or failed with its failure still being recorded (`pending`)."""
+        finished = {s.value for s in FINISHED}
         with self._lock:
             found = [
                 JournalEntry.from_doc(doc)
                 for table in self._all_tables()
                 for doc in table.all()
-                if doc.get("state") not in (S.WRITTEN_BACK.value, S.FAILED.value)
+                if doc.get("state") not in finished or doc.get("pending")
             ]
         return sorted(found, key=lambda e: e.updated_at)
 
@@ -221,6 +252,34 @@ class Journal:
                 db.close()
             self._dbs.clear()
             self._tables.clear()
+
+
+def _next(current: JournalEntry | None, po_id: int, expected: Any, to_state: JournalState,
+          changes: dict[str, Any], now: str) -> JournalEntry:
+    """The entry after one checked step (nothing stored)."""
+    if expected is None or isinstance(expected, (JournalState, str)):
+        expected_set = {None if expected is None else JournalState(expected)}
+    else:
+        expected_set = {None if e is None else JournalState(e) for e in expected}
+    current_state = current.state if current else None
+    if current_state not in expected_set:
+        shown = sorted("(none)" if e is None else e.value for e in expected_set)
+        raise StateMismatchError(
+            f"PO {po_id}: expected state {' or '.join(shown)}, found "
+            f"{current_state.value if current_state else '(none)'}"
+        )
+    if to_state not in ALLOWED[current_state]:
+        raise IllegalTransitionError(
+            f"PO {po_id}: cannot go from {current_state.value if current_state else '(none)'} "
+            f"to {to_state.value}"
+        )
+    if current is None:
+        entry = JournalEntry(po_id=po_id, state=to_state, updated_at=now)
+    else:
+        entry = replace(current, state=to_state, updated_at=now)
+        if current_state in _NEW_ATTEMPT_FROM and to_state is JournalState.SEEN and "attempt" not in changes:
+            entry = replace(entry, attempt=current.attempt + 1)
+    return replace(entry, **changes, history=(entry.history + ((to_state.value, now),))[-HISTORY_LIMIT:])
 
 
 def _po(po_id: Any) -> int:
