@@ -276,6 +276,9 @@ async def _sign_in(oauth: Any, as_json: bool) -> Any:
                     tg.start_soon(from_listener)
                 if pasted:
                     if pasted[0] is None:  # stdin closed: only the listener can finish now
+                        print("atqbo: nothing can be pasted here (input is closed); waiting up to 15 "
+                              f"minutes for the browser to reach {attempt.redirect_uri}",
+                              file=note, flush=True)
                         await attempt.redirect()
                     else:
                         try:
