@@ -116,6 +116,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "External PO Number in Autotask: {api}",
         "Check the API user's permission to edit purchase orders, then retry (the bill is not created again).",
         False),
+    "writeback_conflict": (
+        "Bill {doc_number} was created in QuickBooks for this PO, but the PO's External PO Number in Autotask "
+        "already holds {external}, so atqbo did not overwrite it.",
+        "If {external} is wrong, clear the External PO Number in Autotask and retry (bill {doc_number} is written "
+        "back, not created again); if it is right, delete bill {doc_number} in QuickBooks.", False),
     # ---- currency
     "currency_mismatch": (
         "The vendor \"{vendor}\" uses {qbo} in QuickBooks but the PO is in {autotask}: {why}.",

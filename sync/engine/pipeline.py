@@ -31,7 +31,7 @@ from . import causes
 from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
-from .po_sync import PoOutcome, PreparedBill, S, _journal, _sync, _write_back, prepare
+from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, prepare
 from .amounts import to_decimal
 from .resolve import FREIGHT_ITEM, PoProblem, is_bill_of, request_id
 from .sources import PoData
@@ -101,37 +101,56 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                        should_stop: Callable[[], bool]) -> list[Fresh]:
     fresh: list[Fresh] = []
     await _prefetch(ctx, datas)
+    # The group's new attempts are recorded as seen together (one journal write) before any of
+    # them is prepared; resumable POs (a bill may exist) take the one-PO path.
+    entries = {}
+    for data in datas:
+        entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
+    starting = []
+    for data in datas:
+        entry = entries[data.po_id]
+        state = entry.state if entry else None
+        if _resumable(entry):
+            continue
+        if state in (S.FAILED, S.RELEASED):
+            changes = dict(po_number=data.po_number, doc_number=None, request_id=None, bill_id=None)
+        else:
+            changes = dict(po_number=data.po_number)
+        starting.append((data.po_id, state, S.SEEN, changes))
+    for stored in await _journal_many(ctx, starting):
+        entries[stored.po_id] = stored
+    resolved = []
     for data in datas:
         if should_stop():
             break
         po_id = data.po_id
-        entry = await anyio.to_thread.run_sync(ctx.journal.get, po_id)
-        state = entry.state if entry else None
-        resumable = state in (S.BILL_REQUESTED, S.BILL_CREATED, S.WRITTEN_BACK) or (
-            state is S.FAILED and entry is not None and entry.bill_id)
+        entry = entries[po_id]
         ctx.publish(PoStarted(po_id=po_id, po_number=data.po_number, source=source))
         try:
-            if resumable:
+            if entry is None or entry.state is not S.SEEN:
                 results[po_id] = Result(data, outcome=await _sync(ctx, data))
                 continue
-            if state is None:
-                entry = await _journal(ctx, po_id, None, S.SEEN, po_number=data.po_number)
-            elif state is S.FAILED:
-                entry = await _journal(ctx, po_id, S.FAILED, S.SEEN, po_number=data.po_number, doc_number=None,
-                                       request_id=None, bill_id=None)
-            else:
-                entry = await _journal(ctx, po_id, state, S.SEEN, po_number=data.po_number)
             prepared = await prepare(ctx, data, None)
             rid = request_id(ctx.qbo.realm_id, po_id, entry.attempt)
-            await _journal(ctx, po_id, S.SEEN, S.RESOLVED, doc_number=prepared.doc_number, request_id=rid,
-                           vendor_id=prepared.vendor_id)
+            resolved.append((po_id, S.SEEN, S.RESOLVED, dict(doc_number=prepared.doc_number, request_id=rid,
+                                                            vendor_id=prepared.vendor_id)))
             fresh.append((data, prepared, rid, entry.attempt))
         except Exception as exc:  # noqa: BLE001 (sorted into this PO's cause or a scan stop)
             problem = _as_problem(exc)
             if isinstance(problem, ScanHalt):
+                await _journal_many(ctx, resolved)
                 raise problem from None
             results[po_id] = Result(data, cause=problem.cause)
+    # Stored before anything is sent for them (the number check, the bills).
+    await _journal_many(ctx, resolved)
     return fresh
+
+
+def _resumable(entry) -> bool:
+    """A bill may exist for it: the one-PO path, which reads before it writes."""
+    state = entry.state if entry else None
+    return state in (S.BILL_REQUESTED, S.BILL_CREATED, S.WRITTEN_BACK) or (
+        state in (S.FAILED, S.SEEN, S.RESOLVED) and entry is not None and bool(entry.bill_id))
 
 
 async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
@@ -165,28 +184,30 @@ async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int,
         by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
     keep: list[Fresh] = []
     adopted: list[tuple[PoData, PreparedBill | None, object]] = []
+    adopt_steps = []
     for data, prepared, rid, attempt in fresh:
         bills = by_number.get(prepared.doc_number, [])
         ours = next((b for b in bills if is_bill_of(b, data.po_id)), None)
         if ours is not None:
             # An earlier attempt made it: adopt the bill, never send another.
-            await _journal(ctx, data.po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
-            entry = await _journal(ctx, data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(ours["Id"]),
-                                   doc_number=prepared.doc_number)
-            adopted.append((data, prepared, entry))
+            adopt_steps += [(data.po_id, S.RESOLVED, S.BILL_REQUESTED, {"request_id": rid}),
+                            (data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, {"bill_id": str(ours["Id"]),
+                                                                            "doc_number": prepared.doc_number})]
+            adopted.append((data, prepared, None))
         elif bills:
             results[data.po_id] = Result(data, cause=causes.make("doc_number_taken", doc_number=prepared.doc_number))
         else:
             keep.append((data, prepared, rid, attempt))
-    return keep, adopted
+    stored = {e.po_id: e for e in await _journal_many(ctx, adopt_steps)}  # the last step per PO wins
+    return keep, [(data, prepared, stored[data.po_id]) for data, prepared, _ in adopted]
 
 
 async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, Result]):
     """Send one group of bills (one batch request, or a plain create for a group of one)."""
     if not group:
         return []
-    for data, _, rid, _ in group:
-        await _journal(ctx, data.po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
+    await _journal_many(ctx, [(data.po_id, S.RESOLVED, S.BILL_REQUESTED, {"request_id": rid})
+                              for data, _, rid, _ in group])
     outcomes: list[tuple[dict | None, QboError | None]] = []
     try:
         if len(group) == 1:
@@ -210,7 +231,7 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
         for data, _, _, _ in group:
             results[data.po_id] = Result(data, cause=causes.make("bill_rejected", api=api_words(exc)))
         return []
-    created = []
+    confirmed = []
     sequence = None if ctx.numbers_from_autotask else await ctx.sequence()
     for (data, prepared, _, _), (bill, fault) in zip(group, outcomes):
         if fault is not None or bill is None:
@@ -225,21 +246,23 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
         doc_number = str(bill.get("DocNumber") or prepared.doc_number)
         if sequence is not None:
             sequence.observe(doc_number)
-        entry = await _journal(ctx, data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(bill["Id"]),
-                               doc_number=doc_number)
-        created.append((data, prepared, entry))
-    return created
+        confirmed.append((data, prepared, (data.po_id, S.BILL_REQUESTED, S.BILL_CREATED,
+                                           {"bill_id": str(bill["Id"]), "doc_number": doc_number})))
+    # Every confirmed bill of the batch recorded at once, before any number is written back.
+    entries = await _journal_many(ctx, [step for _, _, step in confirmed])
+    return [(data, prepared, entry) for (data, prepared, _), entry in zip(confirmed, entries)]
 
 
 async def _write_backs(ctx: RunContext, created: list, results: dict[int, Result]) -> None:
     halts: list[ScanHalt] = []
+    done: list = []  # (journal entry, PoSynced) of each number written
 
     async def one(data: PoData, prepared: PreparedBill | None, entry) -> None:
         try:
             outcome = await _write_back(
                 ctx, data, entry, vendor_name=prepared.vendor_name if prepared else "",
                 amount=prepared.amount if prepared else None, lines=prepared.lines if prepared else 0,
-                currency=prepared.currency if prepared else "", resumed=False)
+                currency=prepared.currency if prepared else "", resumed=False, deferred=done)
             results[data.po_id] = Result(data, outcome=outcome)
         except Exception as exc:  # noqa: BLE001
             problem = _as_problem(exc)
@@ -254,8 +277,16 @@ async def _write_backs(ctx: RunContext, created: list, results: dict[int, Result
         async with limiter:
             await one(*args)
 
-    async with anyio.create_task_group() as tg:
-        for data, prepared, entry in created:
-            tg.start_soon(limited, data, prepared, entry)
+    try:
+        async with anyio.create_task_group() as tg:
+            for data, prepared, entry in created:
+                tg.start_soon(limited, data, prepared, entry)
+    finally:
+        # The group's written_back in one write (nothing later depends on it: a crash before it
+        # leaves numbers written that recovery finds), then the events.
+        await _journal_many(ctx, [(entry.po_id, S.BILL_CREATED, S.WRITTEN_BACK, {})
+                                  for entry, _ in done if entry.state is not S.WRITTEN_BACK])
+        for _, event in done:
+            ctx.publish(event)
     if halts:
         raise halts[0]

@@ -65,6 +65,14 @@ async def _journal(ctx: RunContext, po_id: int, expected, to_state: JournalState
     return await anyio.to_thread.run_sync(lambda: journal.transition(po_id, expected, to_state, **changes))
 
 
+async def _journal_many(ctx: RunContext, steps: list) -> list[JournalEntry]:
+    """Several steps stored together (one write per journal file); durable when it returns."""
+    if not steps:
+        return []
+    journal = ctx.journal
+    return await anyio.to_thread.run_sync(lambda: journal.transition_many(steps))
+
+
 async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> PreparedBill:
     """Match or create everything the bill references and build it. `doc_number` is kept when
     given (a resumed attempt); otherwise it is chosen by the numbering setting."""
@@ -175,19 +183,22 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                                      resumed=True)
         raise PoProblem(causes.make("bill_deleted", doc_number=entry.doc_number))
 
-    if state is S.FAILED and entry and entry.bill_id:
-        # An earlier attempt created the bill and then failed to write back: confirm the bill
-        # still exists and write its number back.
-        entry = await _journal(ctx, po_id, S.FAILED, S.SEEN)
+    if entry is not None and entry.bill_id and state in (S.FAILED, S.SEEN, S.RESOLVED):
+        # An earlier attempt created the bill and then failed to write back (or, written by an
+        # older version, was moved on before the bill was read back): read the bill before the
+        # journal changes, so a crash here leaves the record as it was, bill_id included.
         bill = await ctx.qbo.get("Bill", entry.bill_id)
         if bill is not None:
-            entry = await _journal(ctx, po_id, S.SEEN, S.RESOLVED)
-            entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED)
-            entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED)
+            if state is S.FAILED:
+                steps = [(po_id, S.FAILED, S.BILL_CREATED, {"pending": None})]
+            else:
+                steps = [(po_id, state, S.RESOLVED, {}), (po_id, S.RESOLVED, S.BILL_REQUESTED, {}),
+                         (po_id, S.BILL_REQUESTED, S.BILL_CREATED, {})]
+            entry = (await _journal_many(ctx, steps))[-1]
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
         # The bill was deleted in QBO meanwhile: start over with a new number.
-        entry = await _journal(ctx, po_id, S.SEEN, S.SEEN, bill_id=None, doc_number=None, request_id=None)
+        entry = await _journal(ctx, po_id, state, S.SEEN, bill_id=None, doc_number=None, request_id=None)
         state = S.SEEN
 
     uncertain = state is S.BILL_REQUESTED
@@ -203,8 +214,8 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         entry = await _journal(ctx, po_id, None, S.SEEN, po_number=po_number)
     elif state in (S.SEEN, S.RESOLVED):
         entry = await _journal(ctx, po_id, state, S.SEEN, po_number=po_number)
-    elif state is S.FAILED:
-        entry = await _journal(ctx, po_id, S.FAILED, S.SEEN, po_number=po_number, doc_number=None,
+    elif state in (S.FAILED, S.RELEASED):
+        entry = await _journal(ctx, po_id, state, S.SEEN, po_number=po_number, doc_number=None,
                                request_id=None, bill_id=None)
     assert entry is not None
 
@@ -240,7 +251,12 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
 
 
 async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, vendor_name: str,
-                      amount: Decimal | None, lines: int, currency: str, resumed: bool) -> PoOutcome:
+                      amount: Decimal | None, lines: int, currency: str, resumed: bool,
+                      deferred: list[tuple[JournalEntry, PoSynced]] | None = None) -> PoOutcome:
+    """PATCH the bill's number into the PO, then record written_back and publish PoSynced.
+    With `deferred`, both are left to the caller (the pipeline stores a group's written_back in
+    one write, then publishes): nothing else depends on that last step, and recovery finds a
+    PO whose number is written while its journal is behind."""
     po_id = data.po_id
     doc_number = entry.doc_number or ""
     try:
@@ -249,7 +265,7 @@ async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, ven
         if halt_for(exc) is not None:
             raise
         raise PoProblem(causes.make("writeback_failed", doc_number=doc_number, api=api_words(exc))) from None
-    if entry.state is not S.WRITTEN_BACK:
+    if entry.state is not S.WRITTEN_BACK and deferred is None:
         entry = await _journal(ctx, po_id, S.BILL_CREATED, S.WRITTEN_BACK)
     if amount is None:
         # Resumed from the journal: describe the bill as QBO holds it.
@@ -259,8 +275,12 @@ async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, ven
             vendor_name = str((bill.get("VendorRef") or {}).get("name") or "")
             lines = len(bill.get("Line") or [])
             currency = str((bill.get("CurrencyRef") or {}).get("value") or "") if ctx.currency.mode is not CurrencyMode.SINGLE else ""
-    ctx.publish(PoSynced(po_id=po_id, po_number=data.po_number, bill_id=str(entry.bill_id or ""),
-                         doc_number=doc_number, vendor=vendor_name, amount=amount if amount is not None else Decimal(0),
-                         currency=currency, lines=lines, resumed=resumed))
+    event = PoSynced(po_id=po_id, po_number=data.po_number, bill_id=str(entry.bill_id or ""),
+                     doc_number=doc_number, vendor=vendor_name, amount=amount if amount is not None else Decimal(0),
+                     currency=currency, lines=lines, resumed=resumed)
+    if deferred is not None:
+        deferred.append((entry, event))
+    else:
+        ctx.publish(event)
     return PoOutcome(po_id=po_id, po_number=data.po_number, ok=True, doc_number=doc_number,
                      bill_id=str(entry.bill_id or ""))

@@ -101,6 +101,11 @@ async def load(at: AutotaskClient, pos: list[dict]) -> list[PoData]:
     return out
 
 
+async def pos_by_ids(at: AutotaskClient, po_ids: Iterable[int]) -> dict[int, dict]:
+    """The POs with these ids (absent: deleted or not visible), with `in` filters."""
+    return {int(p["id"]): p for p in await _by_ids(at, "PurchaseOrders", "id", po_ids)}
+
+
 async def load_one(at: AutotaskClient, po_id: int) -> PoData | None:
     po = await at.get("PurchaseOrders", po_id)
     if po is None:

@@ -53,7 +53,9 @@ S = JournalState
 # those steps is harmless (bill_requested is re-sent with the same request_id). Once a bill may
 # exist, the record only moves forward or to failed (bill_requested to released only after a
 # look-up found no bill). failed -> failed completes a failure recorded half-way (`pending`);
-# failed -> written_back is a failed write-back found done after all (Autotask holds the number).
+# failed -> bill_created resumes a failed attempt whose bill was read back from QBO (no detour
+# through seen, which would forget that a bill exists); failed -> written_back is a failed
+# write-back found done after all (Autotask holds the number).
 ALLOWED: dict[S | None, frozenset[S]] = {
     None: frozenset({S.SEEN}),
     S.SEEN: frozenset({S.SEEN, S.RESOLVED, S.FAILED, S.RELEASED}),
@@ -61,7 +63,7 @@ ALLOWED: dict[S | None, frozenset[S]] = {
     S.BILL_REQUESTED: frozenset({S.BILL_REQUESTED, S.BILL_CREATED, S.FAILED, S.RELEASED}),
     S.BILL_CREATED: frozenset({S.WRITTEN_BACK, S.FAILED}),
     S.WRITTEN_BACK: frozenset(),
-    S.FAILED: frozenset({S.SEEN, S.FAILED, S.WRITTEN_BACK}),
+    S.FAILED: frozenset({S.SEEN, S.FAILED, S.BILL_CREATED, S.WRITTEN_BACK}),
     S.RELEASED: frozenset({S.SEEN}),
 }
 FINISHED = frozenset({S.WRITTEN_BACK, S.FAILED, S.RELEASED})
