@@ -140,7 +140,8 @@ def qbo_from_store(store: Store) -> "QboClient":
             "atqbo connect quickbooks --client-id ID", EXIT_USAGE)
     oauth = IntuitOAuth(conn.client_id, secret.get_secret_value(),
                         endpoints=intuit_endpoints(conn.auth_url, conn.token_url),
-                        tokens=tokens, on_tokens=persist_tokens(store))
+                        tokens=tokens, on_tokens=persist_tokens(store),
+                        load_tokens=lambda: _tokens_from_store(store, conn.realm_id))
     return QboClient(oauth, conn.realm_id, api_url=conn.api_url or QBO_PRODUCTION)
 
 

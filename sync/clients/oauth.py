@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -117,6 +117,7 @@ class IntuitOAuth:
         scope: str = ACCOUNTING_SCOPE,
         tokens: TokenSet | None = None,
         on_tokens: OnTokens | None = None,
+        load_tokens: Callable[[], TokenSet | None] | None = None,
         refresh_margin: float = 120.0,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -131,6 +132,9 @@ class IntuitOAuth:
         self.scope = scope
         self.refresh_margin = refresh_margin
         self.on_tokens = on_tokens
+        # Another process on the same data folder (a CLI command beside the daemon) may rotate
+        # the refresh token; reading the saved tokens before each refresh keeps ours current.
+        self.load_tokens = load_tokens
         self.refreshes = 0
         self._tokens = tokens
         self._clock = clock
@@ -189,10 +193,11 @@ class IntuitOAuth:
         """Refresh now. With `stale_access_token`, a refresh another task finished meanwhile
         (the current access token differs) is reused instead of doing a second one."""
         async with self._lock:
-            current = self._tokens
+            current = self._saved_if_newer(self._tokens)
             if current is None:
                 raise OAuthError("QuickBooks is not connected: sign in first")
-            if stale_access_token is not None and current.access_token != stale_access_token:
+            if stale_access_token is not None and current.access_token != stale_access_token \
+                    and not current.expires_within(self.refresh_margin, self._clock()):
                 return current
             now = self._clock()
             body = await self._token_call(lambda: self._oauth.refresh_token(
@@ -202,6 +207,18 @@ class IntuitOAuth:
             await self._adopt(tokens)
             self.refreshes += 1
             return tokens
+
+    def _saved_if_newer(self, current: TokenSet | None) -> TokenSet | None:
+        """The saved tokens when they hold a different refresh token than ours (rotated elsewhere)."""
+        if self.load_tokens is None:
+            return current
+        saved = self.load_tokens()
+        if saved is None or (current is not None and saved.refresh_token == current.refresh_token):
+            return current
+        if current is not None and saved.realm_id is None:
+            saved = replace(saved, realm_id=current.realm_id)
+        self._tokens = saved
+        return saved
 
     async def _adopt(self, tokens: TokenSet) -> None:
         if self.on_tokens is not None:

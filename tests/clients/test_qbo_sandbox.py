@@ -172,6 +172,31 @@ async def test_rotated_refresh_token_with_zero_grace_survives_a_restart(sandbox)
         assert await qbo.preferences()
 
 
+async def test_two_processes_on_one_folder_share_rotated_tokens(sandbox) -> None:
+    """The daemon and a CLI command each hold tokens in memory; when one rotates the refresh
+    token (zero grace), the other reads the saved one before refreshing instead of failing."""
+    admin(sandbox, "PATCH", "/_sandbox/oauth/settings", {"grace_seconds": 0})
+    _, store = seeded(sandbox)
+    creds = sandbox.sandbox.credentials(sandbox.url)["oauth"]
+    endpoints = IntuitEndpoints(creds["auth_url"], creds["token_url"], creds["revoke_url"])
+
+    def client(load: bool) -> QboClient:
+        oauth = IntuitOAuth(creds["client_id"], creds["client_secret"], tokens=store.tokens, on_tokens=store.save,
+                            load_tokens=(lambda: store.tokens) if load else None, endpoints=endpoints)
+        return QboClient(oauth, api_url=sandbox.url, retry=fast_retry())
+
+    daemon, daemon_unaware = client(load=True), client(load=False)
+    async with client(load=True) as cli:
+        await cli.preferences()  # the CLI command rotates the refresh token
+    admin(sandbox, "POST", "/_sandbox/oauth/expire-access-tokens")
+    async with daemon:
+        assert await daemon.company_info()  # refreshed with the token the CLI saved
+    async with daemon_unaware:
+        with pytest.raises(OAuthError) as info:
+            await daemon_unaware.preferences()
+        assert info.value.error == "invalid_grant", "without reading the saved tokens it would fail"
+
+
 async def test_revoke_ends_the_connection(sandbox) -> None:
     _, store = seeded(sandbox)
     async with connect(sandbox, store) as qbo:
