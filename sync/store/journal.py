@@ -11,7 +11,10 @@ marker, the to-do, the notice are still due).
 for a group of POs that take the same step together (the batched pipeline).
 
 Records are spread over SHARDS TinyDB files by po_id, so a transition rewrites only a small file
-instead of the whole journal.
+instead of the whole journal. Ids go to files in blocks of BLOCK consecutive ids (1-32 in file
+01, 33-64 in file 02, ...): a scan's group of POs (close ids, in order) touches one or two files,
+so a `transition_many` for the group costs one or two writes, not one per PO. Records an older
+version placed by `po_id % SHARDS` are moved to their file on first use (`_relocate`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sync.store.errors import CorruptFileError, IllegalTransitionError, StateMis
 from sync.store.storage import AtomicJSONStorage, remove_stale_temp_files_in
 
 SHARDS = 32
+BLOCK = 32  # consecutive ids per file
 SHAPE_VERSION = 1
 HISTORY_LIMIT = 20
 
@@ -122,13 +126,44 @@ class Journal:
         self._lock = threading.RLock()
         self._tables: dict[int, Table] = {}
         self._dbs: list[TinyDB] = []
+        self._placed = False
         remove_stale_temp_files_in(self.folder)
+
+    def _relocate(self) -> None:
+        """Move records found in another file than `shard_of` names (written by a version that
+        placed them by po_id % SHARDS) to their file: first stored in the right file, then
+        removed from the wrong one, so a crash in between leaves a copy, which the next open
+        moves again (keeping the newer of two copies)."""
+        if not any(self._shard_path(shard).exists() for shard in range(SHARDS)):
+            return
+        misplaced: dict[int, dict[int, dict[str, Any]]] = {}
+        sources: dict[int, list[int]] = {}
+        for shard in range(SHARDS):
+            for doc in self._shard_table(shard).all():
+                home = shard_of(doc.doc_id)
+                if home != shard:
+                    misplaced.setdefault(home, {})[doc.doc_id] = dict(doc)
+                    sources.setdefault(shard, []).append(doc.doc_id)
+        for home, docs in misplaced.items():
+            def merge(stored: dict, docs: dict = docs) -> None:
+                for doc_id, doc in docs.items():
+                    here = stored.get(doc_id)
+                    if here is None or str(here.get("updated_at", "")) < str(doc.get("updated_at", "")):
+                        stored[doc_id] = doc
+            self._shard_table(home)._update_table(merge)
+        for shard, ids in sources.items():
+            self._shard_table(shard).remove(doc_ids=ids)
 
     def _shard_path(self, shard: int) -> Path:
         return self.folder / f"journal-v{SHAPE_VERSION}-{shard:02d}.json"
 
     def _table(self, po_id: int) -> Table:
-        shard = po_id % SHARDS
+        return self._shard_table(shard_of(po_id))
+
+    def _shard_table(self, shard: int) -> Table:
+        if not self._placed:
+            self._placed = True
+            self._relocate()
         table = self._tables.get(shard)
         if table is None:
             db = TinyDB(self._shard_path(shard), storage=AtomicJSONStorage)
@@ -138,7 +173,7 @@ class Journal:
 
     def _all_tables(self) -> Iterator[Table]:
         for shard in range(SHARDS):
-            yield self._table(shard)
+            yield self._shard_table(shard)
 
     def _load(self, table: Table, po_id: int) -> JournalEntry | None:
         doc = table.get(doc_id=po_id)
@@ -147,7 +182,7 @@ class Journal:
         try:
             return JournalEntry.from_doc(doc)
         except (KeyError, ValueError, TypeError, IndexError):
-            raise CorruptFileError(self._shard_path(po_id % SHARDS), f"journal record {po_id} is malformed") from None
+            raise CorruptFileError(self._shard_path(shard_of(po_id)), f"journal record {po_id} is malformed") from None
 
     def get(self, po_id: int) -> JournalEntry | None:
         with self._lock:
@@ -206,9 +241,9 @@ class Journal:
             by_shard: dict[int, dict[int, dict[str, Any]]] = {}
             for po_id, entry in latest.items():
                 if entry is not None:
-                    by_shard.setdefault(po_id % SHARDS, {})[po_id] = entry.to_doc()
+                    by_shard.setdefault(shard_of(po_id), {})[po_id] = entry.to_doc()
             for shard, docs in by_shard.items():
-                table = self._table(shard)
+                table = self._shard_table(shard)
                 # One read-modify-write of the shard file (TinyDB's own upsert writes per record).
                 table._update_table(lambda stored, docs=docs: stored.update(docs))
             return results
@@ -254,6 +289,11 @@ class Journal:
                 db.close()
             self._dbs.clear()
             self._tables.clear()
+
+
+def shard_of(po_id: int) -> int:
+    """The file of a PO's record: blocks of BLOCK consecutive ids, ids 1-BLOCK in file 1."""
+    return ((po_id + BLOCK - 1) // BLOCK) % SHARDS
 
 
 def _next(current: JournalEntry | None, po_id: int, expected: Any, to_state: JournalState,

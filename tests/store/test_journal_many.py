@@ -12,7 +12,7 @@ from sync.store import journal as journal_module
 
 def test_transition_many_moves_a_group_with_one_write_per_shard_file(tmp_path, monkeypatch):
     journal = Journal(tmp_path)
-    ids = list(range(100, 160))  # 60 POs over 32 shard files
+    ids = list(range(100, 160))  # 60 POs with close ids, as a scan's groups have them
     fsyncs = []
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
@@ -20,8 +20,10 @@ def test_transition_many_moves_a_group_with_one_write_per_shard_file(tmp_path, m
     entries = journal.transition_many([(i, None, S.SEEN, {"po_number": f"PO-{i}"}) for i in ids]
                                       + [(i, S.SEEN, S.RESOLVED, {"doc_number": str(i)}) for i in ids])
 
-    # A file write fsyncs the temporary file and the folder: 2 per shard file, not per step.
-    assert len(fsyncs) == 2 * len({i % journal_module.SHARDS for i in ids})
+    # A file write fsyncs the temporary file and the folder: 2 per shard file, not per step;
+    # close ids share a file (blocks of 32), so 120 steps cost 2 file writes.
+    files = {journal_module.shard_of(i) for i in ids}
+    assert len(files) == 2 and len(fsyncs) == 2 * len(files)
     assert [e.state for e in entries[-len(ids):]] == [S.RESOLVED] * len(ids)
     fresh = Journal(tmp_path)  # on disk
     assert all(fresh.get(i).state is S.RESOLVED and fresh.get(i).doc_number == str(i) for i in ids)
@@ -69,3 +71,26 @@ def test_a_failed_write_back_found_done_moves_to_written_back(tmp_path):
                   (7, S.BILL_CREATED, S.FAILED, {})]):
         journal.transition_many([step])
     assert journal.transition(7, S.FAILED, S.WRITTEN_BACK).state is S.WRITTEN_BACK
+
+
+def test_records_placed_by_an_older_layout_are_moved_to_their_file(tmp_path):
+    from tinydb import TinyDB
+
+    from sync.store.storage import AtomicJSONStorage
+
+    journal = Journal(tmp_path)
+    journal.transition(40, None, S.SEEN, po_number="PO-40")
+    journal.transition(40, S.SEEN, S.RESOLVED, doc_number="7")
+    journal.close()
+    # As an older version stored it: by po_id % 32 (file 08), not in its block's file (02).
+    right = tmp_path / "journal-v1-02.json"
+    old = tmp_path / "journal-v1-08.json"
+    right.rename(old)
+
+    moved = Journal(tmp_path)
+    entry = moved.get(40)
+    assert entry is not None and entry.state is S.RESOLVED and entry.doc_number == "7"
+    assert moved.transition(40, S.RESOLVED, S.BILL_REQUESTED).state is S.BILL_REQUESTED
+    moved.close()
+    assert TinyDB(old, storage=AtomicJSONStorage).table("journal").all() == []
+    assert [e.state for e in Journal(tmp_path).all()] == [S.BILL_REQUESTED]
