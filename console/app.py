@@ -42,7 +42,7 @@ NAV = (("live", "Live"), ("logs", "Logs"), ("sync_one", "Sync one PO"), ("settin
 
 # The five screen keys show as one footer entry ("1234 Screens"): an 80-column footer has room.
 SCREENS = Binding.Group("Screens")
-FLUSH_S = 0.05  # the live screen shows engine events within 50 ms, batched
+FLUSH_S = 0.1  # the live screen shows engine events within 100 ms, batched (a scan is a storm)
 
 
 def _utcnow() -> datetime:

@@ -53,7 +53,6 @@ class LiveScreen(Screen):
         Binding("s", "scan_now", "Scan now", tooltip="Start a scan now, without waiting for the schedule."),
         Binding("p", "toggle_pause", "Pause/resume",
                 tooltip="Pause the scheduler (no new scan starts) or resume it; the status line says which."),
-        Binding("enter", "open_row", "Details", show=False),
     ]
 
     def __init__(self) -> None:
@@ -239,11 +238,9 @@ class LiveScreen(Screen):
         else:
             self.console.pause_engine()
 
-    def action_open_row(self) -> None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return
-        key = table.ordered_rows[table.cursor_row].key.value
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter on a failed PO opens its log entry (cause, what to fix, retry)."""
+        key = event.row_key.value
         row = self.state.rows.get(int(key)) if key else None
         if row is not None and row.log_id:
             self.console.show_log_entry(row.log_id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -244,7 +245,8 @@ def main() -> int:
         results[name] = figures
 
     print(f"bench_console: headless 100x30, sandbox latency {args.latency_ms:.0f} ms/request, "
-          f"{args.keys} key presses per series")
+          f"{args.keys} key presses per series; {os.cpu_count()} CPUs, load average at the end "
+          f"{os.getloadavg()[0]:.1f} (other work on the machine shows up in p99)")
     for name, f in results.items():
         print(f"\n{name}  (log entries: {f['log entries']:,}; scan running during the keys: {f['scan still running']})")
         print(f"  logs open, cold            {ms(f['logs open (cold)'])}   target < 500 ms")

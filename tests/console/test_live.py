@@ -29,3 +29,20 @@ async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
     # the engine really did it: bills in QBO, ERROR on the failed PO
     assert len(w.qbo_list("Bill")) == 5
     assert w.po_by_number("PO-1090")["externalPONumber"] == "ERROR"
+
+
+async def test_enter_on_a_failed_row_opens_its_log_entry(console_world):
+    from screens.logs import LogEntryScreen
+
+    w = console_world()
+    app = w.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
+        await pilot.pause(0.2)
+        table = app.screen.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=[str(r.key.value) for r in table.ordered_rows].index(
+            str(next(r.po_id for r in app.live.rows.values() if r.po_number == "PO-1090"))))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogEntryScreen), what="the entry")
+        assert app.screen.entry.po_label == "PO-1090" and "purchasing" in app.screen.entry.cause
