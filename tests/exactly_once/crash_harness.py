@@ -153,6 +153,29 @@ def connect_folder(data_dir: Path, server: SandboxServer, **settings: Any) -> No
 # ---------------------------------------------------------------- the daemon
 
 
+def snapshot_code(dest: Path) -> Path:
+    """Copy the code the daemons run (sync/, console/, screens/) to `dest`, so that one campaign
+    runs one version even while the working tree is being edited. Returns `dest`."""
+    import shutil
+
+    for package in ("sync", "console", "screens"):
+        if (ROOT / package).is_dir():
+            shutil.copytree(ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def code_version() -> str:
+    """HEAD's short hash, and whether the tree under test differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sync", "console", "screens"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head or 'unknown'}{' + uncommitted changes' if dirty else ''}"
+
+
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATQBO_")}
     env["PYTHONUNBUFFERED"] = "1"
@@ -163,12 +186,15 @@ class Daemon:
     """`atqbo --daemon --once --json --data-dir D` (or another atqbo command) as a subprocess;
     its JSON lines are read by a thread into `lines` as they come."""
 
-    def __init__(self, data_dir: Path, *args: str, log: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, *args: str, log: Path | None = None, events: Path | None = None,
+                 label: str = "", code: Path | None = None) -> None:
         argv = list(args) or ["--daemon", "--once", "--json"]
         self.argv = argv
+        self.label = label
+        self._events = open(events, "a", encoding="utf-8") if events else None
         self._stderr = open(log, "ab") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen([sys.executable, "-m", "console.cli", *argv, "--data-dir", str(data_dir)],
-                                     cwd=ROOT, env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     cwd=code or ROOT, env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._stderr, text=True, encoding="utf-8")
         self.started = time.monotonic()
         self.lines: list[dict] = []
@@ -193,7 +219,13 @@ class Daemon:
             except ValueError:
                 record = {"event": "unparsed", "text": raw}
             self.lines.append(record)
+            if self._events is not None:
+                self._events.write(json.dumps({"run": self.label, "pid": self.proc.pid, **record}) + "\n")
             self._queue.put(record)
+        if self._events is not None:
+            self._events.write(json.dumps({"run": self.label, "pid": self.proc.pid, "event": "exit",
+                                           "code": self.proc.wait()}) + "\n")
+            self._events.close()
         self._queue.put(None)
 
     def next_line(self, timeout: float) -> dict | None:
@@ -394,6 +426,7 @@ class CampaignConfig:
     round_timeout_s: float = 60.0  # a daemon run that takes longer is killed and reported as hung
     clean_runs: int = 4  # at most this many clean runs to finish the work
     numbering: str = "quickbooks"  # po_number_source: QBO's sequence, or the Autotask PO number
+    snapshot: bool = True  # daemons run a copy of the code taken at the start (one version throughout)
     log: Callable[[str], None] = lambda text: None
 
 
@@ -526,6 +559,7 @@ class CampaignReport:
     server_kills: list[str] = field(default_factory=list)
     causes_seen: list[str] = field(default_factory=list)  # the first failures' words, for the report
     topped_up: int = 0  # POs added during the storm because the seeded ones were all done
+    code_version: str = ""
 
     def figures(self) -> str:
         v = self.verdict or Verdict()
@@ -537,7 +571,7 @@ class CampaignReport:
         lines = [
             f"exactly-once campaign: {v.pos} POs ({self.config.n_pos} seeded, {self.topped_up} added during "
             f"the storm), seed {self.config.seed}, fault intensity {self.config.fault_intensity}, "
-            f"numbering {self.config.numbering}",
+            f"numbering {self.config.numbering}; code {self.code_version}",
             f"  kills (SIGKILL):         {self.kills} in {self.rounds} storm rounds "
             f"({', '.join(f'{k} {n}' for k, n in sorted(self.kill_modes.items()))}); {self.kills_mid_po} with a PO in flight",
             f"  storm runs ending alone: {self.completed_runs} (hung and killed: {self.hung_runs})",
@@ -627,9 +661,10 @@ def _collect(report: CampaignReport, daemon: Daemon) -> None:
 
 
 def run_storm_round(report: CampaignReport, rng: random.Random, data_dir: Path, switch: KillSwitch,
-                    per_run: int, timeout: float, log_file: Path | None) -> None:
+                    per_run: int, timeout: float, log_file: Path, code: Path | None) -> None:
     mode = rng.choices(["server", "event", "timer"], weights=[5, 3, 2])[0]
-    daemon = Daemon(data_dir, log=log_file)
+    daemon = Daemon(data_dir, log=log_file, events=log_file.with_name("daemon-events.jsonl"),
+                    label=f"storm {report.rounds} ({mode})", code=code)
     if mode == "server":
         trigger = _server_trigger(rng, per_run)
         switch.arm(daemon.pid, after_commit=rng.random() < 0.7, **trigger)
@@ -695,6 +730,8 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
     report = CampaignReport(config=cfg)
     data_dir = workdir / "data"
     log_file = workdir / "daemon-stderr.log"
+    code = snapshot_code(workdir / "code") if cfg.snapshot else None
+    report.code_version = code_version()
     try:
         connect_folder(data_dir, server, po_number_source=cfg.numbering)
         for rule in storm_faults(cfg.seed * 1000, cfg.fault_intensity):
@@ -711,20 +748,22 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
             per_run = max(1, round(remaining / max(1, cfg.kills - report.kills) * 0.8))
             report.rounds += 1
             t0 = time.monotonic()
-            run_storm_round(report, rng, data_dir, switch, per_run, cfg.round_timeout_s, log_file)
+            run_storm_round(report, rng, data_dir, switch, per_run, cfg.round_timeout_s, log_file, code)
             cfg.log(f"round {report.rounds}: {time.monotonic() - t0:.1f} s, kills {report.kills}, "
                     f"POs left {remaining}")
         report.server_kills = list(switch.fired)
         admin.clear_faults()
         # Clean: faults off. Failed POs are retried (as an operator would), then scans finish.
-        retry = Daemon(data_dir, "retry", "--all-failed", "--json", log=log_file)
+        events = workdir / "daemon-events.jsonl"
+        retry = Daemon(data_dir, "retry", "--all-failed", "--json", log=log_file, events=events, label="retry",
+                       code=code)
         code = retry.wait(cfg.round_timeout_s * 4)
         if retry.events("retry_started"):
             report.retried = {"exit_code": code, "retried": len(retry.events("retry_started")),
                               "ok": sum(1 for r in retry.events("retry_finished") if r.get("ok"))}
         report.resumed_pos += sum(1 for r in retry.events("po_synced") if r.get("resumed"))
-        for _ in range(cfg.clean_runs):
-            daemon = Daemon(data_dir, log=log_file)
+        for n in range(cfg.clean_runs):
+            daemon = Daemon(data_dir, log=log_file, events=events, label=f"clean {n + 1}", code=code)
             code = daemon.wait(cfg.round_timeout_s * 4)
             record = dict(daemon.summary() or {"exit_code": code})
             record.setdefault("exit_code", code)
@@ -742,6 +781,9 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
             if extra > 0:
                 report.unprovoked_429[service] = extra
         report.verdict = verify(admin, data_dir, specs)
+        if report.verdict.problems(stale_ok=True):  # evidence for the post-mortem (kept with --keep)
+            (workdir / "sandbox-state.json").write_text(json.dumps(admin.state(), indent=1, default=str))
+            (workdir / "sandbox-stats.json").write_text(json.dumps(admin.stats(), indent=1))
     finally:
         admin.close()
         server.stop()
