@@ -205,7 +205,9 @@ class Runtime:
 
 
 def _demo_folder() -> tuple[Any, Any, Path]:
-    """A sandbox with the demo seed and a fresh temporary data folder already connected to it."""
+    """A sandbox with the demo seed and a fresh temporary data folder already connected to it,
+    under the settings the demo seed was made for."""
+    from sync.sandbox.demo import DEMO_SETTINGS
     from sync.sandbox.server import Sandbox, SandboxServer
 
     sandbox = Sandbox("demo")
@@ -222,6 +224,7 @@ def _demo_folder() -> tuple[Any, Any, Path]:
                                            oauth["auth_url"], oauth["token_url"]))
     store.secrets.set_qbo_client_secret(oauth["client_secret"])
     store.secrets.save_qbo_tokens(oauth["refresh_token"])
+    store.settings.save(Settings.from_values(DEMO_SETTINGS))
     store.close()
     return server, temp, Path(temp.name)
 
@@ -247,8 +250,6 @@ async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engin
         except RuntimeProblem:
             await autotask.aclose()
             raise
-        if demo and not settings.ready_to_scan():
-            settings = await _demo_settings(store, autotask, qbo)
         on_failure = (lambda text: printer.message(text, level="warning")) if printer else None
         notifier = notifier_from(store, settings, on_failure)
         runtime = Runtime(store, autotask, qbo, settings, notifier, sandbox_server=server, _temp=temp)
@@ -269,29 +270,6 @@ async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engin
                 EXIT_USAGE)
         runtime.engine = build_engine(runtime)
     return runtime
-
-
-async def _demo_settings(store: Store, autotask: "AutotaskClient", qbo: "QboClient") -> Settings:
-    """Settings that let a demo run at once, picked from the sandbox's own live data."""
-    from sync.clients.autotask_filters import F
-    from sync.clients.qbo_query import Select
-
-    ap = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
-    expense = await qbo.query_all(Select("Account").eq("Classification", "Expense"))
-    action_types = await autotask.query("ActionTypes", [F.eq("isActive", True)])
-    resources = await autotask.query("Resources", [F.eq("isActive", True)])
-    values: dict[str, Any] = {"days_back": 30, "missing_item": "create"}
-    if ap:
-        values["ap_account"] = str(ap[0]["Id"])
-    if expense:
-        values["new_item_expense_account"] = str(expense[0]["Id"])
-    if action_types:
-        values["todo_action_type"] = int(action_types[0]["id"])
-    if resources:
-        values["todo_resource"] = int(resources[0]["id"])
-    for key, value in values.items():
-        store.settings.set(key, value)
-    return store.settings.load()
 
 
 def build_engine(runtime: Runtime) -> Any:
