@@ -7,7 +7,6 @@ starts scanning. Reconnecting keeps the settings (the form starts from the saved
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
