@@ -68,7 +68,7 @@ ALLOWED: dict[S | None, frozenset[S]] = {
     S.BILL_CREATED: frozenset({S.WRITTEN_BACK, S.FAILED}),
     S.WRITTEN_BACK: frozenset(),
     S.FAILED: frozenset({S.SEEN, S.FAILED, S.BILL_CREATED, S.WRITTEN_BACK}),
-    S.RELEASED: frozenset({S.SEEN}),
+    S.RELEASED: frozenset({S.SEEN, S.FAILED}),
 }
 FINISHED = frozenset({S.WRITTEN_BACK, S.FAILED, S.RELEASED})
 # Leaving one of these for a new try starts a new attempt (a new QBO requestid).
