@@ -94,6 +94,8 @@ class AtqboApp(App[int]):
         self._pending_redraw = False
         self._flush_timer: Any = None
         self._last_flush = 0.0
+        self._hidden_rows: set[int] = set()
+        self._hidden_dirty = False
 
     # ---------------------------------------------------------------- runtime parts
 
@@ -228,7 +230,8 @@ class AtqboApp(App[int]):
             return  # events still in flight while the app shuts down
         event = message.event
         changed = self.live.apply(event, self.now())
-        self._tell_live(changed)
+        # What the operator just asked for (pause, resume) shows at once; the rest is batched.
+        self._tell_live(changed, urgent=isinstance(event, (ev.Paused, ev.Resumed)))
         if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished)) or (
                 isinstance(event, ev.PoSynced) and event.po_id in changed
                 and self.live.rows[event.po_id].source != "scan"):  # a scan's success has no log entry
@@ -244,11 +247,16 @@ class AtqboApp(App[int]):
         if isinstance(event, ev.ScanStopped):
             self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
 
-    def _tell_live(self, changed: tuple[int, ...]) -> None:
+    def _tell_live(self, changed: tuple[int, ...], urgent: bool = False) -> None:
         # Events come in bursts (three or four per PO); the screen is redrawn at most every
         # FLUSH_S with everything that changed meanwhile, so the engine keeps the loop.
         self._pending_rows.update(changed)
         self._pending_redraw = True
+        if urgent:
+            if self._flush_timer is not None:
+                self._flush_timer.stop()
+            self._flush_live()
+            return
         if self._flush_timer is not None:
             return
         wait = self._last_flush + FLUSH_S - time.monotonic()
@@ -265,10 +273,25 @@ class AtqboApp(App[int]):
         live = self._mode_screen("live")
         if live is None:
             return
+        if self.screen is not live:
+            # Not on show (another screen, or a modal on top): keep the work for when it is.
+            self._hidden_rows.update(rows)
+            self._hidden_dirty = True
+            return
         if rows:
             live.rows_changed(rows)  # type: ignore[attr-defined]
         else:
             live.activity_changed()  # type: ignore[attr-defined]
+
+    def live_shown(self) -> None:
+        """The live screen is on show again: draw what changed while it was hidden."""
+        if not self._hidden_dirty:
+            return
+        self._pending_rows.update(self._hidden_rows)
+        self._hidden_rows.clear()
+        self._hidden_dirty = False
+        self._last_flush = 0.0
+        self._tell_live((), urgent=True)
 
     def _mode_screen(self, mode: str) -> Screen | None:
         """The mounted screen of a mode, if it has been opened."""

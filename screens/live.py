@@ -82,6 +82,9 @@ class LiveScreen(Screen):
         self.on_resize()
         self.set_interval(1.0, self.refresh_clock, name="live-countdown")
 
+    def on_screen_resume(self) -> None:
+        self.console.live_shown()
+
     def on_resize(self) -> None:
         # The cause column takes what is left, so nothing needs a horizontal scroll.
         table = self.query_one(DataTable)
