@@ -8,5 +8,6 @@ one QuickBooks Online bill, reporting every step as a typed event (sync.events).
 from .engine import Engine, ScanSummary
 from .notify import FailureNotice, Notifier
 from .po_sync import PoOutcome
+from .recovery import RecoveryFinished
 
-__all__ = ["Engine", "FailureNotice", "Notifier", "PoOutcome", "ScanSummary"]
+__all__ = ["Engine", "FailureNotice", "Notifier", "PoOutcome", "RecoveryFinished", "ScanSummary"]

@@ -8,7 +8,10 @@ Control methods (`scan_now`, `pause`, `resume`) and `stop` are meant to be calle
 engine's own event loop (the console and the daemon run it there). One unit of work at a time:
 a scan, a single-PO sync and a retry never overlap, so no PO is ever handled twice at once.
 
-A scan reads the eligible POs and what they reference in bulk, then works in groups that
+Every scan (so the first one after a start) first finishes what an earlier run left mid-way in
+the journal -- a crash, a stop, a failed write-back -- and reports it with one RecoveryFinished
+(recovery.py); those POs count in the scan's summary. Then it reads the eligible POs and what
+they reference in bulk, and works in groups that
 start at one PO and double up to `bill_batch_size` (30): each group's names are looked up with
 a few IN queries, its bills sent in one QBO batch, its numbers written back concurrently (see
 pipeline.py). `stop()` lets the group in flight finish (a group that has not sent its bills

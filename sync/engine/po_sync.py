@@ -7,7 +7,8 @@ Steps, each recorded in the journal before its side effect:
          → written_back (externalPONumber := the number, by PATCH)
 A PO found in bill_requested (a crash or a lost reply) is looked up in QBO (by number, vendor and
 the PO tag in PrivateNote) before anything is sent again; one found in bill_created is only
-written back. Any failure is recorded by `failures.record` (ERROR, to-do, log entry, notice).
+written back; one in failed with a bill id has its bill read back before the journal moves
+(failed -> bill_created), so no crash can make it look like a fresh PO. Any failure is recorded by `failures.record` (ERROR, to-do, log entry, notice).
 """
 
 from __future__ import annotations
