@@ -21,6 +21,7 @@ FIXABLE = {
     "name_clash_customer_is_vendor": "rename the QuickBooks vendor that holds the customer's name",
     "doc_number_taken": "renumber the existing bill",
     "currency_no_ap_account": "create an Accounts Payable account in that currency",
+    "currency_mismatch": "rename the QuickBooks vendor in the other currency, so one in the PO's currency is made",
 }
 
 
@@ -103,6 +104,24 @@ async def fix_cause(runtime: Any, entry: Any) -> str:
             new_doc = (doc + "-OLD")[:21]
             await patch("Bill", bill["Id"], {"DocNumber": new_doc})
             return f"The existing bill {doc} was renumbered {new_doc}."
+        if code == "currency_mismatch":
+            found = re.search(r'"([^"]+)" uses ([A-Z]{3}) in QuickBooks but the PO is in ([A-Z]{3})', entry.cause)
+            if not found:
+                raise DemoFixError("the cause names no vendor and currencies")
+            name, qbo_cur, po_cur = found.groups()
+            vendor = next((v for v in await all_of("Vendor") if v.get("DisplayName") == name), None)
+            if vendor is None:
+                raise DemoFixError(f"no QuickBooks vendor named {name!r}")
+            new_name = f"{name} ({qbo_cur})"
+            await patch("Vendor", vendor["Id"], {"DisplayName": new_name})
+            done = f"QuickBooks vendor \"{name}\" renamed to \"{new_name}\"; a {po_cur} vendor is made on retry."
+            has_ap = any(a.get("AccountType") == "Accounts Payable" and (a.get("CurrencyRef") or {}).get("value") == po_cur
+                         for a in await all_of("Account"))
+            if not has_ap:
+                await create("Account", {"Name": f"Accounts Payable ({po_cur})", "AccountType": "Accounts Payable",
+                                         "CurrencyRef": {"value": po_cur}})
+                done += f" Accounts Payable ({po_cur}) created."
+            return done
         if code == "currency_no_ap_account":
             currency = re.search(r"in ([A-Z]{3})", entry.cause)
             if not currency:
