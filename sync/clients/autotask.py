@@ -497,10 +497,16 @@ def _should_retry(resp: httpx.Response, safe: bool) -> bool:
         messages = _error_messages(_maybe_json(resp))
         if _is_thread_threshold(messages):
             return True  # the thread limit can arrive with a non-429 status
-        if messages:
-            return False  # a validation error: the same request fails the same way
+        if messages and not _is_read(resp.request):
+            return False  # Autotask refuses a write with 500 + errors: it fails the same way again
+        # A read is worth another try even when the 5xx carries messages: Autotask's transient
+        # "An unexpected error has occurred. Please try again." does.
         return safe and status in (500, 502, 503, 504)
     return False
+
+
+def _is_read(request: httpx.Request) -> bool:
+    return request.method == "GET" or "/query" in request.url.path.lower()
 
 
 def _endpoint_of(url: str, api_base: str) -> str:

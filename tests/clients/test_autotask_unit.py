@@ -266,3 +266,33 @@ def test_filters_cover_every_operator_and_groups() -> None:
         query_body(None, max_records=501)
     with pytest.raises(ValueError):
         F.eq("a", None)  # type: ignore[arg-type]
+
+
+TRANSIENT = {"errors": ["An unexpected error has occurred. Please try again."]}
+
+
+async def test_a_transient_500_with_messages_on_a_read_is_retried() -> None:
+    with respx.mock() as router:
+        router.get(ZONE).mock(side_effect=[
+            httpx.Response(500, json=TRANSIENT),
+            httpx.Response(200, json={"zoneName": "Z5", "url": "https://ws5.example/ATServicesRest/"}),
+        ])
+        query = router.post(API + "PurchaseOrders/query").mock(side_effect=[
+            httpx.Response(500, json=TRANSIENT),
+            httpx.Response(200, json={"items": [{"id": 7}], "pageDetails": {"count": 1, "nextPageUrl": None}}),
+        ])
+        async with client() as at:
+            assert [po["id"] for po in await at.query("PurchaseOrders", [F.eq("status", 2)])] == [7]
+        assert query.call_count == 2
+
+
+async def test_a_refused_write_is_not_sent_again() -> None:
+    with respx.mock() as router:
+        zone_ok(router)
+        patch = router.patch(API + "PurchaseOrders").mock(
+            return_value=httpx.Response(500, json={"errors": ["externalPONumber: value too long"]}))
+        async with client() as at:
+            with pytest.raises(AutotaskValidationError) as info:
+                await at.update("PurchaseOrders", 7, {"externalPONumber": "x" * 80})
+        assert patch.call_count == 1
+        assert "value too long" in str(info.value)

@@ -146,12 +146,6 @@ def test_a_kill_right_after_a_resumed_write_back_leaves_no_open_error(tmp_path):
     assert v.journal_stale == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "clients: one transient Autotask 500 ('An unexpected error has occurred. Please try again.') "
-    "on a read is not retried -- sync/clients/autotask.py _should_retry returns False for any 5xx "
-    "whose body carries messages, before the safe-request rule -- so the scan stops (exit 1); on "
-    "the zone lookup it is even reported as refused credentials (autotask_auth). Remove this "
-    "marker once fixed."))
 @pytest.mark.parametrize("path", [r"/PurchaseOrders/query$", r"/zoneInformation$"])
 def test_one_transient_autotask_500_on_a_read_does_not_stop_the_scan(tmp_path, path):
     seed, specs = campaign_seed(2, random.Random(9), lines=(1, 1))
