@@ -151,6 +151,10 @@ def describe(event: ev.Event) -> str:
         return f"retry of log entry {e.log_id} (PO id {e.po_id}) failed again ({e.cause_code})"
     if isinstance(e, ev.RateLimited):
         return f"{e.service} asked us to slow down; waiting {e.wait_s:.1f} s"
+    if isinstance(e, ev.RecoveryFinished):
+        return (f"finished {e.found} PO(s) an earlier run left mid-way: {e.synced} synced, "
+                f"{e.written_back} already written back, {e.failed} failed, {e.released} put back "
+                f"for this scan, {e.failures_completed} failure record(s) completed")
     # An event this version does not know yet: still shown, generically.
     fields = event_record(e)
     name = fields.pop("event")

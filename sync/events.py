@@ -95,6 +95,20 @@ class ScanStopped(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecoveryFinished(Event):
+    """POs left mid-way by an earlier run (a crash, a stop, a failed write-back) were finished
+    before this scan's own work."""
+
+    found: int  # journal records left mid-way
+    written_back: int  # Autotask already held the bill's number: only the journal was behind
+    synced: int  # finished now: bill found or re-sent with its requestid, number written back
+    failed: int  # finished as failures (recorded like any failure)
+    released: int  # no bill of this attempt exists: put back for the scan
+    failures_completed: int  # failures whose marker / to-do / notice a crash had interrupted
+    po_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScanFinished(Event):
     """Always published at the end of a scan, stopped or not."""
 
@@ -219,7 +233,7 @@ class RateLimited(Event):
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     EngineStarted, EngineStopped, Paused, Resumed, NextScanScheduled, SettingsReloaded,
-    ScanStarted, TransferPaused, ScanStopped, ScanFinished,
+    ScanStarted, TransferPaused, ScanStopped, RecoveryFinished, ScanFinished,
     PoStarted, PoSynced, PoFailed, VendorCreated, CustomerCreated, ItemCreated, NameAdjusted,
     TodoCreated, NotificationFailed, RetryStarted, RetryFinished, RateLimited,
 )

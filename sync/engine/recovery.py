@@ -22,21 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync.events import Event
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecoveryFinished(Event):
-    """POs left mid-way by an earlier run were finished before this scan's own work.
-    (Defined here, not in sync.events, by the engine's owner at the time; it belongs there.)"""
-
-    found: int  # journal records left mid-way
-    written_back: int  # Autotask already held the bill's number: only the journal was behind
-    synced: int  # finished now: bill found or re-sent with its requestid, number written back
-    failed: int  # finished as failures (recorded like any failure)
-    released: int  # no bill of this attempt exists: put back for the scan
-    failures_completed: int  # failures whose marker / to-do / notice a crash had interrupted
-    po_ids: tuple[int, ...]
+from sync.events import RecoveryFinished
 
 
 @dataclass
