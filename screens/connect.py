@@ -14,8 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Static
+from textual.widgets import Button, ContentSwitcher, Input, Label, Static
 
+from .footer import KeysFooter
 from .settings import SettingsForm
 from .settings_options import load_options
 
@@ -139,7 +140,7 @@ class ConnectScreen(Screen):
         with Horizontal(classes="buttons"):
             yield Button("Previous", id="connect-previous", compact=True)
             yield Button("Next", id="connect-next", variant="primary", compact=True)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#page-settings", SettingsForm).border_title = "3. Settings"

@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from .footer import KeysFooter
 
 INTRO = """\
 [b]atqbo[/b] moves Autotask purchase orders into QuickBooks Online as bills, exactly once. \
@@ -46,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "Help"
             yield Static(INTRO, id="help-intro")
             yield Static(self._keys(), id="help-keys")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def _keys(self) -> str:
         rows: list[str] = []

@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from .footer import KeysFooter
 from .state import AUTOTASK_PER_HOUR, QBO_PER_MINUTE, LiveState, PoRow
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class LiveScreen(Screen):
         activity = Static(id="live-activity")
         activity.border_title = "To-dos, retries and changes"
         yield activity
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -10,8 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from .footer import KeysFooter
 from .log_list import LogList
 from .log_source import STATUSES, LogEntryView
 
@@ -69,7 +70,7 @@ class LogEntryScreen(ModalScreen[str | None]):
         with VerticalScroll(id="entry-box") as box:
             box.border_title = f"Log entry — PO {self.entry.po_label}"
             yield Static(describe_entry(self.entry, local_times=self.local_times), id="entry-body")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "dismiss" and parameters == ("retry",):
@@ -107,7 +108,7 @@ class LogsScreen(Screen):
         yield Static(f"{'When':<16} {'Status':<9} {'PO':<10} {'Try':>3}  Cause", id="logs-header")
         yield LogList(id="logs-list", local_times=self.console.local_times)
         yield Static(id="logs-detail")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#logs-filter", Input).display = False

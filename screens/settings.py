@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from sync.settings import Settings, SettingsError, parse_value
 
+from .footer import KeysFooter
 from .settings_options import load_options
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ class SettingsScreen(Screen):
         with Horizontal(id="settings-buttons", classes="buttons"):
             yield Button("Cancel", id="settings-cancel", compact=True)
             yield Button("Save", id="settings-save", variant="primary", compact=True)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.reload()

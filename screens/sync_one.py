@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
+
+from .footer import KeysFooter
 
 from sync.settings import SettingsError, parse_value
 
@@ -77,7 +79,7 @@ class SyncOneScreen(Screen):
             yield Static("", id="alt-email-error", classes="field-error")
             yield Button("Do it now", id="do-it", variant="primary", compact=True)
         yield Static("", id="sync-result")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         for error in self.query(".field-error"):
