@@ -45,6 +45,9 @@ from sync.sandbox.server import Sandbox, SandboxServer
 from sync.store import AutotaskConnection, QboConnection, Store
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where the daemons' code comes from: this checkout, or another tree of atqbo (to check an
+# older or newer version against the same proof, e.g. a `git archive <commit>` unpacked there).
+CODE_UNDER_TEST = Path(os.environ.get("ATQBO_CODE_UNDER_TEST") or ROOT)
 AP = "33"  # the empty QBO company's Accounts Payable (A/P)
 COGS = "80"  # its Cost of Goods Sold: the expense account of items the engine creates
 BUYER = 29682886  # the resource error to-dos go to (seeded in the empty Autotask tenant)
@@ -194,7 +197,7 @@ class Daemon:
         self._events = open(events, "a", encoding="utf-8") if events else None
         self._stderr = open(log, "ab") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen([sys.executable, "-m", "console.cli", *argv, "--data-dir", str(data_dir)],
-                                     cwd=code or ROOT, env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     cwd=code or CODE_UNDER_TEST, env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._stderr, text=True, encoding="utf-8")
         self.started = time.monotonic()
         self.lines: list[dict] = []
@@ -287,10 +290,13 @@ class KillSwitch:
         self._arm: dict | None = None
         self.fired: list[str] = []
 
-    def arm(self, pid: int, *, method: str | None, path: str, nth: int, after_commit: bool, label: str) -> None:
+    def arm(self, pid: int, *, method: str | None, path: str, nth: int, after_commit: bool, label: str,
+            action: Callable[[], None] | None = None) -> None:
+        """`action`, when given, runs instead of the kill (on the server's thread, so it must not
+        call the sandbox over HTTP): a change to the emulated world at an exact moment."""
         with self._lock:
             self._arm = {"pid": pid, "method": method, "path": re.compile(path, re.IGNORECASE), "nth": nth,
-                         "seen": 0, "after": after_commit, "label": label}
+                         "seen": 0, "after": after_commit, "label": label, "action": action}
 
     def disarm(self) -> None:
         with self._lock:
@@ -316,6 +322,9 @@ class KillSwitch:
             return arm
 
     def _kill(self, arm: dict, scope: dict) -> None:
+        if arm["action"] is not None:
+            arm["action"]()
+            return
         try:
             os.kill(arm["pid"], signal.SIGKILL)
             self.fired.append(f"{arm['label']} #{arm['nth']} {'after commit' if arm['after'] else 'before'}: "
@@ -331,6 +340,9 @@ class KillSwitch:
         if not arm["after"]:
             # The client dies with its request in the air; the sandbox never acts on it.
             self._kill(arm, scope)
+            if arm["action"] is None:
+                return
+            await self.inner(scope, receive, send)
             return
         try:
             await self.inner(scope, receive, send)
@@ -620,6 +632,14 @@ def top_up(admin: SandboxAdmin, specs: dict[int, PoSpec], rng: random.Random, n:
                 "inventoryLocationID": 1}).raise_for_status()
             total += money(qty * cost)
         specs[po_id] = PoSpec(po_id=po_id, number=number, total=money(total), lines=len(lines))
+
+
+def refuse_write_backs(admin: SandboxAdmin, po_id: int, refuse: bool = True) -> None:
+    """Make Autotask refuse (or accept again) every update of a PO for a business reason, as a
+    real tenant does when a required field is empty: "Missing required field(s): shipToName."
+    A refusal, not a transient fault, so the client does not repeat it."""
+    admin.http.patch(f"/autotask/entities/PurchaseOrders/{po_id}",
+                     json={"shipToName": "" if refuse else "Receiving"}).raise_for_status()
 
 
 def _remaining(admin: SandboxAdmin, specs: dict[int, PoSpec]) -> int:
