@@ -497,16 +497,14 @@ def _should_retry(resp: httpx.Response, safe: bool) -> bool:
         messages = _error_messages(_maybe_json(resp))
         if _is_thread_threshold(messages):
             return True  # the thread limit can arrive with a non-429 status
-        if messages and not _is_read(resp.request):
-            return False  # Autotask refuses a write with 500 + errors: it fails the same way again
-        # A read is worth another try even when the 5xx carries messages: Autotask's transient
-        # "An unexpected error has occurred. Please try again." does.
+        if messages and not any("try again" in m.lower() for m in messages):
+            # Autotask answers a refused write, or a zone lookup for an unknown user, with
+            # 500 + errors: the same request fails the same way again.
+            return False
+        # No message (a gateway), or Autotask's own "An unexpected error has occurred.
+        # Please try again.": worth another try when repeating the request is safe.
         return safe and status in (500, 502, 503, 504)
     return False
-
-
-def _is_read(request: httpx.Request) -> bool:
-    return request.method == "GET" or "/query" in request.url.path.lower()
 
 
 def _endpoint_of(url: str, api_base: str) -> str:

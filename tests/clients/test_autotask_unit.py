@@ -296,3 +296,13 @@ async def test_a_refused_write_is_not_sent_again() -> None:
                 await at.update("PurchaseOrders", 7, {"externalPONumber": "x" * 80})
         assert patch.call_count == 1
         assert "value too long" in str(info.value)
+
+
+async def test_an_unknown_user_at_the_zone_lookup_is_not_retried() -> None:
+    with respx.mock() as router:
+        zone = router.get(ZONE).mock(return_value=httpx.Response(500, json={"errors": ["Unable to find user"]}))
+        async with client() as at:
+            with pytest.raises(AutotaskZoneError) as info:
+                await at.zone()
+        assert zone.call_count == 1
+        assert "Unable to find user" in str(info.value)
