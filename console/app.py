@@ -90,12 +90,14 @@ class AtqboApp(App[int]):
         self._call_samples: deque[tuple[float, int, int]] = deque(maxlen=3700)
         self._sync_one_po: int | None = None
         self.runtime_closed = False
-        self._pending_rows: set[int] = set()
+        self._pending_rows: dict[int, None] = {}  # ordered, like the rows
         self._pending_redraw = False
         self._flush_timer: Any = None
         self._last_flush = 0.0
-        self._hidden_rows: set[int] = set()
+        self._hidden_rows: dict[int, None] = {}
         self._hidden_dirty = False
+        self._engine_inbox: deque[ev.Event] = deque()  # see msg.EngineEventsArrived
+        self._inbox_posted = False
 
     # ---------------------------------------------------------------- runtime parts
 
@@ -174,8 +176,12 @@ class AtqboApp(App[int]):
         self._engine_worker = self._run_engine()
 
     def _engine_event(self, event: ev.Event) -> None:
-        # Called by the engine (in this loop, or from a thread: post_message is thread-safe).
-        self.post_message(msg.message_for(event))
+        # Called by the engine, in this loop or from a thread (deque.append and post_message are
+        # thread-safe). One message per batch, not per event: see msg.EngineEventsArrived.
+        self._engine_inbox.append(event)
+        if not self._inbox_posted:
+            self._inbox_posted = True
+            self.post_message(msg.EngineEventsArrived())
 
     @work(group="engine", exclusive=True, exit_on_error=False, description="Sync engine: scans on schedule")
     async def _run_engine(self) -> None:
@@ -224,39 +230,52 @@ class AtqboApp(App[int]):
 
     # ---------------------------------------------------------------- engine events
 
-    @on(msg.EngineReported)
-    def _engine_reported(self, message: msg.EngineReported) -> None:
+    @on(msg.EngineEventsArrived)
+    def _engine_events_arrived(self) -> None:
+        # Clear the flag first: an event appended from now on posts a new message.
+        self._inbox_posted = False
         if not self.is_running:
+            self._engine_inbox.clear()
             return  # events still in flight while the app shuts down
-        event = message.event
-        changed = self.live.apply(event, self.now())
-        # What the operator just asked for (pause, resume) shows at once; the rest is batched.
-        self._tell_live(changed, urgent=isinstance(event, (ev.Paused, ev.Resumed)))
-        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished)) or (
-                isinstance(event, ev.PoSynced) and event.po_id in changed
-                and self.live.rows[event.po_id].source != "scan"):  # a scan's success has no log entry
+        changed: dict[int, None] = {}  # ordered: new rows appear in the order the POs did
+        urgent = log_changed = False
+        now = self.now()
+        inbox = self._engine_inbox
+        while inbox:
+            event = inbox.popleft()
+            rows = self.live.apply(event, now)
+            changed.update(dict.fromkeys(rows))
+            # What the operator just asked for (pause, resume) shows at once; the rest is batched.
+            urgent = urgent or isinstance(event, (ev.Paused, ev.Resumed))
+            if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished)) or (
+                    isinstance(event, ev.PoSynced) and event.po_id in rows
+                    and self.live.rows[event.po_id].source != "scan"):  # a scan's success has no log entry
+                log_changed = True
+            if isinstance(event, ev.PoStarted) and event.po_id == self._sync_one_po:
+                sync_one = self._mode_screen("sync_one")
+                if sync_one is not None:
+                    sync_one.show_progress(f"Syncing PO {event.po_number or event.po_id}…")  # type: ignore[attr-defined]
+            if isinstance(event, ev.ScanStopped):
+                self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
+        self._tell_live(tuple(changed), urgent=urgent)
+        if log_changed:
             if self._log_source is not None:
                 self._log_source.changed()
             logs = self._mode_screen("logs")
             if logs is not None:
                 logs.log_changed()  # type: ignore[attr-defined]
-        if isinstance(event, ev.PoStarted) and event.po_id == self._sync_one_po:
-            sync_one = self._mode_screen("sync_one")
-            if sync_one is not None:
-                sync_one.show_progress(f"Syncing PO {event.po_number or event.po_id}…")  # type: ignore[attr-defined]
-        if isinstance(event, ev.ScanStopped):
-            self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
 
     def _tell_live(self, changed: tuple[int, ...], urgent: bool = False) -> None:
         # Events come in bursts (three or four per PO); the screen is redrawn at most every
         # FLUSH_S with everything that changed meanwhile, so the engine keeps the loop.
-        self._pending_rows.update(changed)
+        self._pending_rows.update(dict.fromkeys(changed))
         self._pending_redraw = True
         if urgent:
-            if self._flush_timer is not None:
-                self._flush_timer.stop()
-            self._flush_live()
-            return
+            # The status line answers the key at once; the rows follow with the next batch
+            # (redrawing the table in the same frame would delay the answer).
+            live = self._mode_screen("live")
+            if live is not None and self.screen is live:
+                live.activity_changed()  # type: ignore[attr-defined]
         if self._flush_timer is not None:
             return
         wait = self._last_flush + FLUSH_S - time.monotonic()
@@ -268,14 +287,14 @@ class AtqboApp(App[int]):
     def _flush_live(self) -> None:
         self._flush_timer = None
         self._last_flush = time.monotonic()
-        rows, self._pending_rows = tuple(self._pending_rows), set()
+        rows, self._pending_rows = tuple(self._pending_rows), {}
         self._pending_redraw = False
         live = self._mode_screen("live")
         if live is None:
             return
         if self.screen is not live:
             # Not on show (another screen, or a modal on top): keep the work for when it is.
-            self._hidden_rows.update(rows)
+            self._hidden_rows.update(dict.fromkeys(rows))
             self._hidden_dirty = True
             return
         if rows:

@@ -1,9 +1,9 @@
 """Textual messages of the console, named in the past tense.
 
-Engine events (sync.events) reach the app as one typed message each: the subscriber the app
-registers with the engine calls `message_for(event)` and posts the result to the app. Every
-such message subclasses `EngineReported`, so one `@on(EngineReported)` handler sees them all,
-and a screen can still handle exactly the ones it cares about.
+Engine events (sync.events, immutable records) reach the app in batches: the subscriber the
+app registers with the engine appends each event to the app's inbox and posts
+`EngineEventsArrived` when the inbox was empty; the app folds the batch into the live state
+and tells the screens once.
 
 The other messages report the end of the console's own background work (a page of the error
 log read in a thread, a connection tested, options loaded for the settings form).
@@ -16,57 +16,14 @@ from typing import Any
 
 from textual.message import Message
 
-from sync import events as ev
 
+class EngineEventsArrived(Message):
+    """Engine events are waiting in the app's inbox (`AtqboApp._engine_inbox`).
 
-@dataclass
-class EngineReported(Message):
-    """Something happened in the engine; `event` is the engine's own immutable record."""
-
-    event: ev.Event
-
-
-# One message per engine event. Their names repeat the event's (already past tense).
-class EngineStarted(EngineReported): ...
-class EngineStopped(EngineReported): ...
-class Paused(EngineReported): ...
-class Resumed(EngineReported): ...
-class NextScanScheduled(EngineReported): ...
-class SettingsReloaded(EngineReported): ...
-class ScanStarted(EngineReported): ...
-class TransferPaused(EngineReported): ...
-class ScanStopped(EngineReported): ...
-class ScanFinished(EngineReported): ...
-class PoStarted(EngineReported): ...
-class PoSynced(EngineReported): ...
-class PoFailed(EngineReported): ...
-class VendorCreated(EngineReported): ...
-class CustomerCreated(EngineReported): ...
-class ItemCreated(EngineReported): ...
-class NameAdjusted(EngineReported): ...
-class TodoCreated(EngineReported): ...
-class NotificationFailed(EngineReported): ...
-class RetryStarted(EngineReported): ...
-class RetryFinished(EngineReported): ...
-class RateLimited(EngineReported): ...
-
-
-_BY_EVENT: dict[type[ev.Event], type[EngineReported]] = {
-    getattr(ev, name): cls
-    for name, cls in list(globals().items())
-    if isinstance(cls, type) and issubclass(cls, EngineReported) and cls is not EngineReported
-    and isinstance(getattr(ev, name, None), type)
-}
-
-
-def message_for(event: ev.Event) -> EngineReported:
-    """The typed message for an engine event (an event type added later still arrives, as the
-    base class)."""
-    for cls in type(event).__mro__:
-        message_cls = _BY_EVENT.get(cls)  # type: ignore[arg-type]
-        if message_cls is not None:
-            return message_cls(event)
-    return EngineReported(event)
+    A scan is a storm of events (three or four per PO). Posting one message per event queued
+    them in front of the operator's key presses, each dispatched on its own; instead the
+    engine's subscriber only appends to the inbox and posts this message when the inbox was
+    empty, so one message carries however many events arrived meanwhile."""
 
 
 # ------------------------------------------------------------------ the console's own work

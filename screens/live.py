@@ -57,6 +57,8 @@ class LiveScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__(name="live")
+        self._row_shown: dict[str, tuple] = {}  # per table row: what it shows now
+        self._shown_text: dict[str, str] = {}  # per Static: the markup it shows now
 
     @property
     def console(self) -> AtqboApp:
@@ -104,7 +106,15 @@ class LiveScreen(Screen):
         return self.console.live
 
     def _variables(self) -> dict[str, str]:
-        return self.app.get_css_variables()
+        # The theme's variables as the app last computed them (get_css_variables() rebuilds the
+        # whole colour system: milliseconds, too dear for every batch of engine events).
+        return getattr(self.app, "theme_variables", None) or self.app.get_css_variables()
+
+    def _set_text(self, selector: str, markup: str) -> None:
+        """Update a fixed-size Static only when its text changed (an update re-renders it)."""
+        if self._shown_text.get(selector) != markup:
+            self._shown_text[selector] = markup
+            self.query_one(selector, Static).update(markup, layout=False)
 
     def _cells(self, row: PoRow, style: dict[str, str]) -> list[Text | str]:
         state_text = Text(STATE_LABEL.get(row.state, row.state),
@@ -119,7 +129,9 @@ class LiveScreen(Screen):
         variables = self._variables()
         with self.app.batch_update():
             table.clear()
+            self._row_shown.clear()
             for row in self.state.rows.values():
+                self._row_shown[str(row.po_id)] = _shown_as(row)
                 table.add_row(*self._cells(row, variables), key=str(row.po_id))
             if table.row_count:
                 table.call_after_refresh(table.scroll_end, animate=False, immediate=True)
@@ -142,6 +154,10 @@ class LiveScreen(Screen):
                 if row is None:
                     continue
                 key = str(po_id)
+                shown = _shown_as(row)
+                if self._row_shown.get(key) == shown and key in table.rows:
+                    continue  # an event that changed nothing on screen (each update re-renders the view)
+                self._row_shown[key] = shown
                 cells = self._cells(row, variables)
                 if key in table.rows:
                     for (column, _, _), value in zip(COLUMNS, cells):
@@ -153,6 +169,7 @@ class LiveScreen(Screen):
                 # The state dropped its oldest rows; so does the table.
                 for stale in [r.key for r in table.ordered_rows if int(r.key.value) not in self.state.rows]:
                     table.remove_row(stale)
+                    self._row_shown.pop(str(stale.value), None)
             if added and follow:
                 table.call_after_refresh(table.scroll_end, animate=False, immediate=True)
             table.border_subtitle = f"{len(self.state.rows)} shown"
@@ -184,7 +201,7 @@ class LiveScreen(Screen):
             status += f"   Next scan in [b]{format_countdown((s.next_scan_at - now).total_seconds())}[/b]"
         if self.console.demo:
             status += "   [dim]demo: the built-in sandbox[/dim]"
-        self.query_one("#live-status", Static).update(status, layout=False)  # fixed size: no reflow
+        self._set_text("#live-status", status)  # fixed size: no reflow
 
         if s.scan_started_at is not None:
             took = format_countdown((now - s.scan_started_at).total_seconds())
@@ -198,13 +215,13 @@ class LiveScreen(Screen):
             progress = "No scan yet"
         if s.stop_reason:
             progress += f"\n[$error]Stopped: {s.stop_reason}[/]"
-        self.query_one("#live-progress", Static).update(progress, layout=False)
+        self._set_text("#live-progress", progress)
 
         autotask, _ = self.console.calls_in_window(3600)
         _, qbo = self.console.calls_in_window(60)
         budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{AUTOTASK_PER_HOUR:,} per hour · "
                    f"QBO [b]{qbo:,}[/b]/{QBO_PER_MINUTE} per min")
-        self.query_one("#live-budgets", Static).update(budgets, layout=False)
+        self._set_text("#live-budgets", budgets)
 
     def _draw_activity(self) -> None:
         widget = self.query_one("#live-activity", Static)
@@ -216,8 +233,8 @@ class LiveScreen(Screen):
             stamp = item.at.astimezone().strftime("%H:%M:%S") if self.console.local_times else item.at.strftime("%H:%M:%S")
             text = _escape(item.text)
             lines.append(f"[dim]{stamp}[/dim] " + (f"[{colour}]{text}[/]" if colour else text))
-        widget.update("\n".join(lines) if lines else "[dim]Nothing yet: to-dos, retries and "
-                                                        "records created in QBO appear here.[/dim]", layout=False)
+        self._set_text("#live-activity", "\n".join(lines) if lines else "[dim]Nothing yet: to-dos, retries and "
+                                                                 "records created in QBO appear here.[/dim]")
 
     def refresh_clock(self) -> None:
         self._draw_header()
@@ -247,6 +264,10 @@ class LiveScreen(Screen):
         row = self.state.rows.get(int(key)) if key else None
         if row is not None and row.log_id:
             self.console.show_log_entry(row.log_id)
+
+
+def _shown_as(row: PoRow) -> tuple:
+    return (row.po_number, row.state, row.vendor, row.lines, row.amount, row.currency, row.outcome)
 
 
 def _resolve(style: str, variables: dict[str, str]) -> str:

@@ -96,18 +96,30 @@ def fill_log(store: Store, n: int) -> float:
 
 class Paints:
     """Times of the frames the app composes for its terminal: the compositor has rendered the
-    changed lines and hands the update to App._display (headless skips only the write)."""
+    changed lines and hands the update to App._display (headless skips only the write).
+
+    `expect(changed)` arms a check run at each frame: the first frame composed once `changed()`
+    holds is the answer to the key (the app changes its state and requests the repaint in the
+    same callback, so that frame shows it). Checking in the frame itself, rather than polling
+    from another task, does not count a later frame when the poll happens to run late."""
 
     def __init__(self, app: Any) -> None:
         self.last = 0.0
+        self.answered: float | None = None
+        self._changed: Callable[[], bool] | None = None
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
             if renderable is not None:
                 self.last = time.perf_counter()
+                if self._changed is not None and self._changed():
+                    self.answered, self._changed = self.last, None
             original(screen, renderable)
 
         app._display = display
+
+    def expect(self, changed: Callable[[], bool]) -> None:
+        self.answered, self._changed = None, changed
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -125,14 +137,13 @@ def send(app: Any, key: str, char: str | None = None) -> None:
 
 
 async def key_to_paint(app: Any, paints: Paints, key: str, char: str | None, changed: Callable[[], bool]) -> float:
-    """Send a key; wait for the state it changes, then for the first paint after that change
-    (the poll runs every 0.5 ms in the same loop, so a paint just before we looked counts)."""
+    """Send a key; the delay until the first frame composed after the state it changes."""
+    paints.expect(changed)
     t0 = time.perf_counter()
     send(app, key, char)
-    await until(changed)
-    seen = time.perf_counter() - 0.001
-    await until(lambda: paints.last > max(t0, seen), timeout=5)
-    return paints.last - t0
+    await until(lambda: paints.answered is not None, timeout=5)
+    assert paints.answered is not None
+    return paints.answered - t0
 
 
 async def measure(w: ConsoleWorld, *, keys: int, scanning: bool) -> dict[str, Any]:
@@ -152,12 +163,7 @@ async def measure(w: ConsoleWorld, *, keys: int, scanning: bool) -> dict[str, An
             return log_list.total is not None and (log_list.total == 0 or log_list.entry_at(0) is not None)
 
         for label in ("cold", "warm"):
-            t0 = time.perf_counter()
-            send(app, "2", "2")
-            await until(logs_painted)
-            ready = time.perf_counter() - 0.001
-            await until(lambda: paints.last > max(t0, ready), timeout=5)
-            out[f"logs open ({label})"] = paints.last - t0
+            out[f"logs open ({label})"] = await key_to_paint(app, paints, "2", "2", logs_painted)
             if label == "cold":
                 send(app, "1", "1")
                 await until(lambda: app.current_mode == "live")
