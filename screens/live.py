@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from .footer import KeysFooter
+from .po_table import PoTable
 from .state import AUTOTASK_PER_HOUR, QBO_PER_MINUTE, LiveState, PoRow
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class LiveScreen(Screen):
             yield Static(id="live-status")
             yield Static(id="live-progress")
             yield Static(id="live-budgets")
-        table: DataTable = DataTable(id="live-table", cursor_type="row", zebra_stripes=False)
+        table = PoTable(COLUMNS, id="live-table")
         table.border_title = "Purchase orders"
         yield table
         activity = Static(id="live-activity")
@@ -78,9 +79,6 @@ class LiveScreen(Screen):
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
         self.redraw_all()
         self.on_resize()
         self.set_interval(1.0, self.refresh_clock, name="live-countdown")
@@ -90,14 +88,8 @@ class LiveScreen(Screen):
 
     def on_resize(self) -> None:
         # The cause column takes what is left, so nothing needs a horizontal scroll.
-        table = self.query_one(DataTable)
         # screen width less the table's border (2), the cell padding (2) and a scrollbar (2)
-        width = max(12, self.size.width - FIXED_WIDTH - 6)
-        column = table.columns.get("outcome")  # type: ignore[call-overload]
-        if column is not None and column.width != width:
-            column.width = width
-            table._require_update_dimensions = True
-            table.refresh()
+        self.query_one(PoTable).set_column_width("outcome", max(12, self.size.width - FIXED_WIDTH - 6))
 
     # ---------------------------------------------------------------- drawing
 
@@ -125,14 +117,14 @@ class LiveScreen(Screen):
                 format_amount(row.amount, row.currency), outcome]
 
     def redraw_all(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(PoTable)
         variables = self._variables()
         with self.app.batch_update():
             table.clear()
             self._row_shown.clear()
             for row in self.state.rows.values():
                 self._row_shown[str(row.po_id)] = _shown_as(row)
-                table.add_row(*self._cells(row, variables), key=str(row.po_id))
+                table.set_row(str(row.po_id), self._cells(row, variables))
             if table.row_count:
                 table.call_after_refresh(table.scroll_end, animate=False, immediate=True)
             self._draw_header()
@@ -142,10 +134,9 @@ class LiveScreen(Screen):
     def rows_changed(self, po_ids: tuple[int, ...]) -> None:
         """Redraw the rows of these POs, then the counters. Rows keep the order in which the
         POs first appeared (newest at the bottom, followed while the cursor is on the last row)."""
-        table = self.query_one(DataTable)
-        # Follow the newest rows while the view is at the bottom, by scrolling — never by moving
-        # the cursor, which would invalidate every row's rendering cache on each update.
-        follow = table.scroll_y >= table.max_scroll_y - 1
+        table = self.query_one(PoTable)
+        # Follow the newest rows while the view is at the bottom, by scrolling (the cursor stays).
+        follow = table.at_bottom
         variables = self._variables()
         with self.app.batch_update():
             added = False
@@ -155,21 +146,16 @@ class LiveScreen(Screen):
                     continue
                 key = str(po_id)
                 shown = _shown_as(row)
-                if self._row_shown.get(key) == shown and key in table.rows:
-                    continue  # an event that changed nothing on screen (each update re-renders the view)
+                if self._row_shown.get(key) == shown:
+                    continue  # an event that changed nothing on screen
                 self._row_shown[key] = shown
-                cells = self._cells(row, variables)
-                if key in table.rows:
-                    for (column, _, _), value in zip(COLUMNS, cells):
-                        table.update_cell(key, column, value)
-                else:
-                    table.add_row(*cells, key=key)
-                    added = True
+                added = table.set_row(key, self._cells(row, variables)) or added
             if added and table.row_count > len(self.state.rows):
                 # The state dropped its oldest rows; so does the table.
-                for stale in [r.key for r in table.ordered_rows if int(r.key.value) not in self.state.rows]:
-                    table.remove_row(stale)
-                    self._row_shown.pop(str(stale.value), None)
+                stale = {key for key in table.keys if int(key) not in self.state.rows}
+                table.remove_rows(stale)
+                for key in stale:
+                    self._row_shown.pop(key, None)
             if added and follow:
                 table.call_after_refresh(table.scroll_end, animate=False, immediate=True)
             table.border_subtitle = f"{len(self.state.rows)} shown"
@@ -258,10 +244,9 @@ class LiveScreen(Screen):
         else:
             self.console.pause_engine()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_po_table_row_chosen(self, event: PoTable.RowChosen) -> None:
         """enter on a failed PO opens its log entry (cause, what to fix, retry)."""
-        key = event.row_key.value
-        row = self.state.rows.get(int(key)) if key else None
+        row = self.state.rows.get(int(event.key))
         if row is not None and row.log_id:
             self.console.show_log_entry(row.log_id)
 

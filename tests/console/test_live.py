@@ -6,7 +6,7 @@ import pytest
 
 from console_harness import wait_for
 from screens.live import LiveScreen
-from textual.widgets import DataTable
+from screens.po_table import PoTable
 
 import pytest as _pytest
 
@@ -21,8 +21,8 @@ async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, LiveScreen)
-        table = screen.query_one(DataTable)
-        rows = {table.get_row(k)[0]: [str(c) for c in table.get_row(k)] for k in table.rows}
+        table = screen.query_one(PoTable)
+        rows = {str(table.row(k)[0]): [str(c) for c in table.row(k)] for k in table.keys}
         assert rows["PO-1001"][1] == "synced" and rows["PO-1001"][2] == "Ingram Micro"
         assert rows["PO-1090"][1] == "FAILED" and "not set up for purchasing" in rows["PO-1090"][5]
         assert app.live.last_scan.synced == 5 and app.live.last_scan.failed == 2
@@ -39,10 +39,10 @@ async def test_enter_on_a_failed_row_opens_its_log_entry(console_world):
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
         await pilot.pause(0.2)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(PoTable)
         table.focus()
-        table.move_cursor(row=[str(r.key.value) for r in table.ordered_rows].index(
-            str(next(r.po_id for r in app.live.rows.values() if r.po_number == "PO-1090"))))
+        table.cursor = table.keys.index(
+            str(next(r.po_id for r in app.live.rows.values() if r.po_number == "PO-1090")))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LogEntryScreen), what="the entry")
         assert app.screen.entry.po_label == "PO-1090" and "purchasing" in app.screen.entry.cause
