@@ -1,6 +1,7 @@
 """The Textual app: wiring only. It owns the runtime (store, clients, engine), runs the engine
-as a named worker in its own event loop, turns engine events into typed messages
-(console.messages), folds them into the live state and tells the screens what changed.
+as a named worker in its own event loop, collects engine events in an inbox (one
+`EngineEventsArrived` message per burst, console.messages), folds them into the live state and
+tells the screens what changed, at most every FLUSH_S.
 
 Screens are modes (live, logs, sync_one, settings, connect), each keeping its state while the
 operator moves between them; help and log details are modal screens on top.

@@ -18,11 +18,16 @@ async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
     app = w.app()
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
-        await pilot.pause()
         screen = app.screen
         assert isinstance(screen, LiveScreen)
         table = screen.query_one(PoTable)
-        rows = {str(table.row(k)[0]): [str(c) for c in table.row(k)] for k in table.keys}
+
+        def shown() -> dict[str, list[str]]:
+            return {str(table.row(k)[0]): [str(c) for c in table.row(k)] for k in table.keys}
+
+        # the screen shows engine events batched, within FLUSH_S of the last one
+        await wait_for(pilot, lambda: len(shown()) == 7 and shown()["PO-1090"][1] == "FAILED", what="the rows")
+        rows = shown()
         assert rows["PO-1001"][1] == "synced" and rows["PO-1001"][2] == "Ingram Micro"
         assert rows["PO-1090"][1] == "FAILED" and "not set up for purchasing" in rows["PO-1090"][5]
         assert app.live.last_scan.synced == 5 and app.live.last_scan.failed == 2

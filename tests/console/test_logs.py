@@ -112,3 +112,32 @@ async def test_retry_keys_are_not_offered_for_a_resolved_or_missing_entry(consol
         await pilot.press("r")  # does nothing, raises nothing
         await pilot.pause()
         assert isinstance(app.screen, LogsScreen)
+
+
+async def test_footer_greys_retry_on_a_resolved_entry_in_place(console_world):
+    """r is greyed while the cursor is on a resolved entry and usable again on an open one; the
+    footer updates its keys in place (a rebuild per cursor move made keys slow during a scan)."""
+    from console_harness import fill_error_log
+    from textual.widgets._footer import FooterKey
+
+    w = console_world()
+    fill_error_log(w.store, 8)  # newest first: the 4th (PO-2004) and the 8th are resolved
+    app = w.app(start_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen)
+                       and app.screen.query_one(LogList).total == 8, what="the log")
+        screen = app.screen
+
+        def retry_key() -> FooterKey:
+            return next(k for k in screen.query(FooterKey) if k.action == "retry")
+
+        await wait_for(pilot, lambda: not retry_key().has_class("-disabled"), what="r usable on an open entry")
+        shown = retry_key()
+        await pilot.press("down", "down", "down")
+        await wait_for(pilot, lambda: retry_key().has_class("-disabled"), what="r greyed on PO-2004")
+        assert screen.query_one(LogList).selected.po_label == "PO-2004"
+        assert retry_key() is shown
+        await pilot.press("up")
+        await wait_for(pilot, lambda: not retry_key().has_class("-disabled"), what="r usable again")
+        assert retry_key() is shown
