@@ -10,8 +10,12 @@ the sandbox runs in its own process, as remote services would), and an error log
 Figures:
   logs open      key "2" → the logs screen painted with its first rows (cold: first mount;
                  warm: the screen kept, re-shown from the live screen)
-  key → paint    a key sent through the driver → the state it changes → the next frame composed
-                 for the terminal (headless: everything but the final write) (logs: cursor down/up; live: pause/resume), p50 / p99 / max
+  key → paint    a key sent through the driver → the first frame composed for the terminal
+                 (headless: everything but the final write) once the state the key changes holds,
+                 checked in the frame itself (logs: cursor down/up; live: pause/resume),
+                 p50 / p99 / max. (Before 2026-11-26 a task polled for the state every 0.5 ms and
+                 then waited for a later frame: a poll starved by a long callback counted the
+                 frame after the answer, inflating p99.)
 Baseline in the same run: the same figures with an empty log and the engine idle.
 Targets: logs open < 0.5 s; keys answered within 50 ms at p99.
 """
