@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .cursor import follow_cursor
 from .log_source import LogEntryView
 
 WINDOW = 100
@@ -200,18 +201,7 @@ class LogList(ScrollView, can_focus=True):
             if clamped != new:
                 self.cursor = clamped
                 return
-        top = int(self.scroll_y)
-        height = max(1, self.size.height)
-        if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
-            self.refresh()
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
-            self.refresh()
-        else:
-            # In view: repaint the two lines that changed, not the whole list.
-            self.refresh_line(old)
-            self.refresh_line(new)
+        follow_cursor(self, old, new, self.size.height, self.refresh_line)
         self._announce()
 
     def _announce(self) -> None:

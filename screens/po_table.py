@@ -23,6 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .cursor import follow_cursor
+
 Cell = Text | str
 
 
@@ -191,17 +193,7 @@ class PoTable(ScrollView, can_focus=True):
         return max(0, min(value, len(self._keys) - 1))
 
     def watch_cursor(self, old: int, new: int) -> None:
-        top = int(self.scroll_y)
-        height = max(1, self.size.height - 1)
-        if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
-            self.refresh()
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
-            self.refresh()
-        else:
-            self._refresh_row(old)
-            self._refresh_row(new)
+        follow_cursor(self, old, new, self.size.height - 1, self._refresh_row)  # minus the header
 
     def action_cursor(self, delta: int) -> None:
         self.cursor += delta
