@@ -109,11 +109,16 @@ def _tokens_from_store(store: Store, realm_id: str | None) -> "TokenSet | None":
     stored = store.secrets.get_qbo_tokens()
     if stored is None:
         return None
-    expires = stored.access_token_expires_at
+    expires, refresh_expires = stored.access_token_expires_at, stored.refresh_token_expires_at
     return TokenSet(
         access_token=stored.access_token.get_secret_value() if stored.access_token else "",
         refresh_token=stored.refresh_token.get_secret_value(),
-        expires_at=expires.timestamp() if expires else 0.0, realm_id=realm_id)
+        expires_at=expires.timestamp() if expires else 0.0,
+        refresh_expires_at=refresh_expires.timestamp() if refresh_expires else None, realm_id=realm_id)
+
+
+def _utc(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, timezone.utc) if epoch else None
 
 
 def persist_tokens(store: Store):
@@ -121,8 +126,8 @@ def persist_tokens(store: Store):
 
     def save(tokens: "TokenSet") -> None:
         store.secrets.save_qbo_tokens(
-            tokens.refresh_token, tokens.access_token or None,
-            datetime.fromtimestamp(tokens.expires_at, timezone.utc) if tokens.expires_at else None)
+            tokens.refresh_token, tokens.access_token or None, _utc(tokens.expires_at),
+            _utc(tokens.refresh_expires_at))
 
     return save
 

@@ -81,6 +81,9 @@ class QboTokens:
     refresh_token: SecretStr
     access_token: SecretStr | None
     access_token_expires_at: datetime | None
+    # When Intuit stops honouring the refresh token unless it is used (x_refresh_token_expires_in):
+    # what the console shows as "time left before the connection must be renewed".
+    refresh_token_expires_at: datetime | None = None
 
 
 # Names of the secrets kept in the file.
@@ -89,6 +92,7 @@ QBO_CLIENT_SECRET = "qbo_client_secret"
 QBO_REFRESH_TOKEN = "qbo_refresh_token"
 QBO_ACCESS_TOKEN = "qbo_access_token"
 QBO_ACCESS_TOKEN_EXPIRES_AT = "qbo_access_token_expires_at"  # not secret, kept with its token
+QBO_REFRESH_TOKEN_EXPIRES_AT = "qbo_refresh_token_expires_at"  # likewise
 SMTP_PASSWORD = "smtp_password"
 SECRET_NAMES = (AUTOTASK_SECRET, QBO_CLIENT_SECRET, QBO_REFRESH_TOKEN, QBO_ACCESS_TOKEN, SMTP_PASSWORD)
 
@@ -171,18 +175,16 @@ class SecretStore:
         if not refresh:
             return None
         access = doc.get(QBO_ACCESS_TOKEN)
-        expires = doc.get(QBO_ACCESS_TOKEN_EXPIRES_AT)
-        try:
-            expires_at = datetime.fromisoformat(expires) if expires else None
-        except (TypeError, ValueError):
-            expires_at = None  # unusable expiry: the client will refresh
-        return QboTokens(SecretStr(refresh), SecretStr(access) if access else None, expires_at)
+        return QboTokens(SecretStr(refresh), SecretStr(access) if access else None,
+                         _time_or_none(doc.get(QBO_ACCESS_TOKEN_EXPIRES_AT)),
+                         _time_or_none(doc.get(QBO_REFRESH_TOKEN_EXPIRES_AT)))
 
     def save_qbo_tokens(
         self,
         refresh_token: str | SecretStr,
         access_token: str | SecretStr | None = None,
         expires_at: datetime | None = None,
+        refresh_expires_at: datetime | None = None,
     ) -> None:
         """Store a (rotated) refresh token with its access token in one atomic, fsynced write.
 
@@ -193,22 +195,23 @@ class SecretStore:
         if refresh is None or not refresh:
             raise ValueError("a refresh token is required")
         access = _as_secret(access_token)
-        if expires_at is not None and expires_at.tzinfo is None:
-            raise ValueError("expires_at must be timezone-aware")
+        for when in (expires_at, refresh_expires_at):
+            if when is not None and when.tzinfo is None:
+                raise ValueError("expiry times must be timezone-aware")
         with self._lock:
             self._file.update(
                 {
                     QBO_REFRESH_TOKEN: refresh.get_secret_value(),
                     QBO_ACCESS_TOKEN: access.get_secret_value() if access else None,
-                    QBO_ACCESS_TOKEN_EXPIRES_AT: expires_at.astimezone(timezone.utc).isoformat()
-                    if expires_at
-                    else None,
+                    QBO_ACCESS_TOKEN_EXPIRES_AT: _iso_or_none(expires_at),
+                    QBO_REFRESH_TOKEN_EXPIRES_AT: _iso_or_none(refresh_expires_at),
                 }
             )
 
     def clear_qbo_tokens(self) -> None:
         with self._lock:
-            self._file.update({QBO_REFRESH_TOKEN: None, QBO_ACCESS_TOKEN: None, QBO_ACCESS_TOKEN_EXPIRES_AT: None})
+            self._file.update({QBO_REFRESH_TOKEN: None, QBO_ACCESS_TOKEN: None, QBO_ACCESS_TOKEN_EXPIRES_AT: None,
+                               QBO_REFRESH_TOKEN_EXPIRES_AT: None})
 
     def __repr__(self) -> str:
         return f"SecretStore({str(self.path)!r})"
@@ -267,3 +270,14 @@ class ConnectionStore:
 
 def _values(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _iso_or_none(when: datetime | None) -> str | None:
+    return when.astimezone(timezone.utc).isoformat() if when else None
+
+
+def _time_or_none(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) and text else None
+    except ValueError:
+        return None  # an unusable expiry: the client refreshes, the console says "unknown"

@@ -123,3 +123,22 @@ def test_secrets_appear_in_no_log_no_exception_and_no_other_file(tmp_path, caplo
     assert holders[0] == "secrets.json" and all(h.startswith("secrets.json.corrupt-") for h in holders[1:])
     for path in data.rglob("secrets.json*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_refresh_token_expiry_survives_a_restart(tmp_path):
+    """The console shows how long the QBO connection has before it must be renewed; after a
+    restart that comes from what was saved with the refresh token."""
+    renew_by = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+    store = Store.open(tmp_path)
+    store.secrets.save_qbo_tokens("RT", "AT", datetime.now(timezone.utc), refresh_expires_at=renew_by)
+    store.close()
+    again = Store.open(tmp_path)
+    assert again.secrets.get_qbo_tokens().refresh_token_expires_at == renew_by
+    again.close()
+
+
+def test_expiry_times_must_be_timezone_aware(tmp_path):
+    store = Store.open(tmp_path)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.secrets.save_qbo_tokens("RT", refresh_expires_at=datetime(2027, 3, 1))
+    assert store.secrets.get_qbo_tokens() is None, "nothing was saved"
