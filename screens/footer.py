@@ -31,7 +31,7 @@ class KeysFooter(Footer):
     DEFAULT_CSS = """
     KeysFooter.-two-rows { height: 2; layout: vertical; }
     KeysFooter .footer-row { width: 1fr; height: 1; }
-    KeysFooter FooterKey.-grouped, KeysFooter KeyGroup.-compact FooterKey.-grouped { margin: 0 1 0 0; }
+    KeysFooter.-compact KeyGroup FooterKey.-grouped { margin: 0 1 0 0; }
     """
 
     _shown: tuple[Any, ...] | None = None
@@ -86,7 +86,7 @@ class KeysFooter(Footer):
                                         lambda item: item[0].group):
                 items = list(items)
                 if group is not None and len(items) > 1:
-                    width += 1 + sum(cell_len(self.app.get_key_display(b)) + 1 for b, _, _ in items)
+                    width += sum(cell_len(self.app.get_key_display(b)) + 1 for b, _, _ in items)
                     width += cell_len(group.description) + 1
                 else:
                     width += sum(cell_len(self.app.get_key_display(b)) + 1 + cell_len(b.description) + 1
