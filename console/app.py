@@ -41,7 +41,7 @@ NAV = (("live", "Live"), ("logs", "Logs"), ("sync_one", "Sync one PO"), ("settin
        ("connect", "Connect"))
 
 
-# The five screen keys show as one footer entry ("1234 Screens"): an 80-column footer has room.
+# The five screen keys show as one footer entry ("1 2 3 4 5 Screens") to save footer room.
 SCREENS = Binding.Group("Screens")
 FLUSH_S = 0.1  # the live screen shows engine events within 100 ms, batched (a scan is a storm)
 
