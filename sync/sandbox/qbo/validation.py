@@ -171,23 +171,31 @@ def build_employee(payload: dict, store: Store, existing: dict | None = None) ->
     return rec
 
 
-def build_account(payload: dict, store: Store, existing: dict | None = None) -> dict:
-    p = _clean(payload)
-    name = _text(p, "Name", 100, forbidden='":')
+def _unique_name(p: dict, store: Store, entity: str, what: str, *, forbidden: str,
+                 existing: dict | None) -> str:
+    """The record's Name (kept from `existing` on an update without one): valid, non-blank and
+    unique among `entity` records, compared as QBO does (trimmed, case-insensitive)."""
+    name = _text(p, "Name", 100, forbidden=forbidden)
     if name is None:
         if existing is None:
             raise faults.required("Name")
         name = existing["Name"]
     if not name.strip():
         raise faults.required("Name")
-    acct_num = _text(p, "AcctNum", 7 if store.company_info.get("Country", "US") in ("US", "UK", "IN") else 20,
-                     forbidden=":")
-    _text(p, "Description", 100)
-    for other in store.all("Account"):
+    for other in store.all(entity):
         if existing is not None and other["Id"] == existing["Id"]:
             continue
         if other["Name"].strip().casefold() == name.strip().casefold():
-            raise faults.duplicate_name("account")
+            raise faults.duplicate_name(what)
+    return name
+
+
+def build_account(payload: dict, store: Store, existing: dict | None = None) -> dict:
+    p = _clean(payload)
+    name = _unique_name(p, store, "Account", "account", forbidden='":', existing=existing)
+    acct_num = _text(p, "AcctNum", 7 if store.company_info.get("Country", "US") in ("US", "UK", "IN") else 20,
+                     forbidden=":")
+    _text(p, "Description", 100)
     account_type = p.get("AccountType") or (existing or {}).get("AccountType")
     if account_type is None:
         raise faults.required("AccountType")
@@ -216,21 +224,10 @@ def build_account(payload: dict, store: Store, existing: dict | None = None) -> 
 
 def build_item(payload: dict, store: Store, existing: dict | None = None) -> dict:
     p = _clean(payload)
-    name = _text(p, "Name", 100, forbidden=":\t\n")
-    if name is None:
-        if existing is None:
-            raise faults.required("Name")
-        name = existing["Name"]
-    if not name.strip():
-        raise faults.required("Name")
+    name = _unique_name(p, store, "Item", "product or service", forbidden=":\t\n", existing=existing)
     _text(p, "Sku", 100)
     _text(p, "Description", 4000)
     _text(p, "PurchaseDesc", 1000)
-    for other in store.all("Item"):
-        if existing is not None and other["Id"] == existing["Id"]:
-            continue
-        if other["Name"].strip().casefold() == name.strip().casefold():
-            raise faults.duplicate_name("product or service")
     item_type = p.get("Type") or (existing or {}).get("Type") or "NonInventory"
     if item_type not in CREATABLE_ITEM_TYPES:
         raise QboFault("2170", "Invalid Enumeration", f"Invalid Enumeration : {item_type}", element="Type")
