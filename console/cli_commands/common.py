@@ -1,0 +1,68 @@
+"""What every `atqbo` command shares: exit codes, the error that stops a command, output for
+people or for --json, and secrets read from the environment or a hidden prompt (never argv)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from typing import Any
+
+from console.output import jsonable
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
+
+ENV_AUTOTASK_SECRET = "ATQBO_AUTOTASK_SECRET"
+ENV_QBO_CLIENT_SECRET = "ATQBO_QBO_CLIENT_SECRET"
+ENV_QBO_REFRESH_TOKEN = "ATQBO_QBO_REFRESH_TOKEN"
+ENV_SMTP_PASSWORD = "ATQBO_SMTP_PASSWORD"
+
+
+class CommandError(Exception):
+    """Stop the command with a message and an exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def fail(message: str, as_json: bool, code: int) -> None:
+    print(f"atqbo: {message}", file=sys.stderr, flush=True)
+    if as_json:
+        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+
+
+def out(as_json: bool, record: dict[str, Any], human: str) -> None:
+    print(json.dumps(jsonable(record), ensure_ascii=False) if as_json else human, flush=True)
+
+
+def data_dir(args: argparse.Namespace) -> str | None:
+    return getattr(args, "data_dir", None)
+
+
+# ---------------------------------------------------------------- secrets in
+
+
+def read_secret(env: str, prompt: str, what: str) -> str:
+    """A secret from the environment, else a hidden prompt on the terminal; never argv."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CommandError(f"no {what}: set {env} in the environment, or run this in a terminal "
+                           "to be asked for it (hidden)", EXIT_USAGE)
+    try:
+        value = getpass.getpass(prompt)
+    except (EOFError, KeyboardInterrupt):
+        raise CommandError(f"no {what} entered; nothing was saved", EXIT_USAGE) from None
+    if not value.strip():
+        raise CommandError(f"the {what} is empty; nothing was saved", EXIT_USAGE)
+    return value.strip()
+
+
+def api_problem(exc: BaseException, service: str) -> CommandError:
+    """A client error as one sentence naming what is wrong; exit 1 (cannot connect/auth)."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return CommandError(f"{service}: {text}", EXIT_FATAL)

@@ -1,0 +1,154 @@
+"""`atqbo sync-one` and `atqbo retry`: the engine run for one PO or for the failed ones, its events printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import anyio
+
+from console.cli_commands.common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    data_dir,
+)
+from console.output import Printer, RunSummary
+from console.runtime_headless import (
+    open_runtime,
+    open_store,
+)
+from sync import events as ev
+
+
+def run_sync_one(args: argparse.Namespace) -> int:
+    return anyio.run(_engine_command, args, "sync-one")
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    return anyio.run(_engine_command, args, "retry")
+
+
+# Outcomes that say the request itself cannot be done (a usage/configuration matter, exit 2).
+_REFUSALS = frozenset({"po_not_found", "po_already_synced", "po_not_submitted"})
+_CONFIG_STOPS = frozenset({"settings_incomplete", "multicurrency_qbo_off", "status_picklist"})
+
+
+def exit_code_for_outcomes(outcomes: list[Any]) -> int:
+    """0 all synced; 2 refused or a configuration stop; 1 cannot connect/authenticate;
+    3 some POs failed."""
+    codes = set()
+    for o in outcomes:
+        if o.ok:
+            continue
+        code = o.cause.code if o.cause else ""
+        if code in _REFUSALS or code in _CONFIG_STOPS:
+            codes.add(EXIT_USAGE)
+        elif o.cause is not None and o.cause.scan_level:
+            codes.add(EXIT_FATAL)
+        else:
+            codes.add(EXIT_SOME_FAILED)
+    for code in (EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+async def _engine_command(args: argparse.Namespace, which: str) -> int:
+    """Run the engine for one PO, or for the failed ones; print its events; the last line is
+    the summary (JSON with --json)."""
+    from sync.store.errors import UnknownEntryError
+
+    as_json = bool(getattr(args, "json", False))
+    printer = Printer(as_json)
+    started = time.monotonic()
+    if which == "retry" and not args.all_failed:
+        # Check the id before anything else: a typo is a usage error, not a connection attempt.
+        store = open_store(data_dir(args))
+        try:
+            entry = store.errors.get(args.log_id)
+        finally:
+            store.close()
+        if entry is None:
+            raise CommandError(f"no error-log entry with id {args.log_id}; list them with atqbo logs",
+                               EXIT_USAGE)
+    runtime = await open_runtime(data_dir(args), engine=True, printer=printer)
+    if which == "sync-one" and args.email and runtime.notifier.config is None:
+        missing = ", ".join(p.key for p in runtime.settings.missing_for_email()) or "smtp settings"
+        print(f"atqbo: mail is not configured (set {missing}), so no result mail goes to {args.email}",
+              file=sys.stderr, flush=True)
+    summary = RunSummary()
+    todos = 0
+
+    def on_event(event: ev.Event) -> None:
+        nonlocal todos
+        printer.event(event)
+        if isinstance(event, ev.TodoCreated):
+            todos += 1
+
+    unsubscribe = runtime.engine.subscribe(on_event)
+    try:
+        if which == "sync-one":
+            outcomes = [await runtime.engine.sync_one(args.po_id, alt_email=args.email)]
+        elif args.all_failed:
+            outcomes = list(await runtime.engine.retry_all())
+        else:
+            try:
+                outcomes = [await runtime.engine.retry(args.log_id)]
+            except UnknownEntryError as exc:
+                raise CommandError(str(exc), EXIT_USAGE) from None
+        ok = [o for o in outcomes if o.ok]
+        if which == "sync-one" and ok:
+            # Like the retired app: a single-PO sync's result goes to its alternate address, else
+            # to notify_email. A failure gets there through the engine's notifier; a success is
+            # this command's own result mail (a mail failure is logged, never fatal).
+            from sync.mail import PoResult
+
+            o = ok[0]
+            await runtime.notifier.po_result(PoResult(o.po_id, o.po_number, bill_number=o.doc_number),
+                                             to=args.email)
+        summary.api_calls = {"autotask": runtime.autotask.calls, "qbo": runtime.qbo.calls}
+    finally:
+        unsubscribe()
+        await runtime.aclose()
+    code = exit_code_for_outcomes(outcomes)
+    summary.scanned = len(outcomes)
+    summary.synced = len([o for o in outcomes if o.ok])
+    summary.failed = len([o for o in outcomes if not o.ok and o.cause is not None
+                          and o.cause.code not in _REFUSALS and not o.cause.scan_level])
+    summary.todos_created = todos
+    summary.duration_s = time.monotonic() - started
+    record = summary.as_record(command=which, exit_code=code, outcomes=[_outcome_record(o) for o in outcomes])
+    printer.summary(record, human=_outcomes_text(which, outcomes, code))
+    return code
+
+
+def _outcome_record(o: Any) -> dict[str, Any]:
+    return {"po_id": o.po_id, "po_number": o.po_number, "ok": o.ok, "doc_number": o.doc_number,
+            "log_id": o.log_id, "cause_code": o.cause.code if o.cause else None,
+            "cause": o.cause.cause if o.cause else None, "fix": o.cause.fix if o.cause else None}
+
+
+def _outcomes_text(which: str, outcomes: list[Any], code: int) -> str:
+    if not outcomes:
+        return "no open errors to retry"
+    lines = []
+    for o in outcomes:
+        if o.ok:
+            lines.append(f"PO {o.po_number} (id {o.po_id}): synced as bill {o.doc_number}")
+        else:
+            c = o.cause
+            text = f"PO {o.po_number} (id {o.po_id}): not synced: {c.cause if c else 'unknown cause'}"
+            if c is not None and c.fix:
+                text += f" What to do: {c.fix}"
+            if o.log_id is not None:
+                text += f" [log {o.log_id}]"
+            lines.append(text)
+    if which == "retry" and len(outcomes) > 1:
+        n_ok = sum(1 for o in outcomes if o.ok)
+        lines.append(f"retried {len(outcomes)}: {n_ok} synced, {len(outcomes) - n_ok} not")
+    return "\n".join(lines)

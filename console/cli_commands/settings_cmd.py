@@ -1,0 +1,228 @@
+"""`atqbo settings show|set`: the settings as stored, and a change checked against the live services before it is saved."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import anyio
+
+from console.cli_commands.common import (
+    ENV_SMTP_PASSWORD,
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    data_dir,
+    out,
+    read_secret,
+)
+from console.output import jsonable
+from console.runtime_headless import (
+    RuntimeProblem,
+    open_store,
+)
+from sync.clients.errors import (
+    ApiError,
+    AutotaskAuthError,
+    AutotaskZoneError,
+    OAuthError,
+    QboAuthError,
+    QboForbidden,
+    TransportError,
+)
+from sync.settings import SETTING_KEYS, SMTP_PASSWORD_SECRET, SettingsError, parse_value
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        return _settings_show(args)
+    return anyio.run(_settings_set, args)
+
+
+def _settings_show(args: argparse.Namespace) -> int:
+    as_json = bool(getattr(args, "json", False))
+    store = open_store(data_dir(args))
+    try:
+        problems: list[str] = []
+        try:
+            values = store.settings.load().to_values()
+            missing = [{"key": p.key, "message": p.message}
+                       for p in store.settings.load().missing_for_scan()]
+        except SettingsError as exc:
+            # Show the file as it is, and what is wrong with it.
+            values = store.settings.raw_values()
+            problems = [str(p) for p in exc.problems]
+            missing = []
+        at = store.connection.get_autotask()
+        qb = store.connection.get_qbo()
+        secrets_set = set(store.secrets.names_set())
+        record = {
+            "settings": values,
+            "missing_for_scan": missing,
+            "problems": problems,
+            "connections": {
+                "autotask": None if at is None else {
+                    "username": at.username, "integration_code": at.integration_code,
+                    "zone_url": at.zone_url, "secret_set": "autotask_secret" in secrets_set},
+                "quickbooks": None if qb is None else {
+                    "client_id": qb.client_id, "realm_id": qb.realm_id, "api_url": qb.api_url,
+                    "client_secret_set": "qbo_client_secret" in secrets_set,
+                    "refresh_token_set": "qbo_refresh_token" in secrets_set},
+            },
+            "smtp_password_set": SMTP_PASSWORD_SECRET in secrets_set,
+            "data_dir": str(store.locations.data_dir),
+        }
+        if as_json:
+            print(json.dumps(jsonable(record), ensure_ascii=False), flush=True)
+        else:
+            width = max(len(k) for k in SETTING_KEYS)
+            lines = [f"settings ({store.locations.settings_file}):"]
+            for key in SETTING_KEYS:
+                value = values.get(key)
+                lines.append(f"  {key:<{width}}  {'(not set)' if value is None else value}")
+            lines.append(f"  {'smtp_password':<{width}}  {'(set, hidden)' if record['smtp_password_set'] else '(not set)'}")
+            if problems:
+                lines.append("problems in the settings file:")
+                lines += [f"  {p}" for p in problems]
+            if missing:
+                lines.append("a scan still needs:")
+                lines += [f"  {m['key']}: {m['message']}" for m in missing]
+            elif not problems:
+                lines.append("ready to scan: every required setting is set")
+            lines.append("connections:")
+            lines.append("  autotask:   " + (f"{at.username} (integration code {at.integration_code})"
+                                             if at else "not connected (atqbo connect autotask)"))
+            lines.append("  quickbooks: " + (f"client {qb.client_id}, company {qb.realm_id}"
+                                             if qb else "not connected (atqbo connect quickbooks)"))
+            print("\n".join(lines), flush=True)
+        return EXIT_USAGE if problems else EXIT_OK
+    finally:
+        store.close()
+
+
+# Settings whose value names something in a live system: checked there before saving.
+_LIVE_CHECKED = {"ap_account": "qbo", "new_item_expense_account": "qbo",
+                 "todo_action_type": "autotask", "todo_resource": "autotask"}
+
+
+async def _settings_set(args: argparse.Namespace) -> int:
+    as_json = bool(getattr(args, "json", False))
+    key, raw = args.key, args.value
+    store = open_store(data_dir(args))
+    try:
+        if key == SMTP_PASSWORD_SECRET:
+            return _set_smtp_password(store, raw, as_json)
+        try:
+            value = parse_value(key, raw)
+        except SettingsError as exc:
+            raise CommandError(f"{exc.problems[0]}; nothing was saved", EXIT_USAGE) from None
+        note = ""
+        if key in _LIVE_CHECKED and value is not None:
+            note = await _check_live(store, key, value)
+        try:
+            settings = store.set_setting(key, raw)
+        except SettingsError as exc:
+            raise CommandError(f"{exc.problems[0]}; nothing was saved", EXIT_USAGE) from None
+        shown = settings.to_values().get(key)
+        missing = [str(p) for p in settings.missing_for_scan()]
+        if note:
+            print(f"atqbo: {note}", file=sys.stderr, flush=True)
+        out(as_json, {"ok": True, "exit_code": 0, "key": key, "value": shown,
+                       "missing_for_scan": missing, **({"note": note} if note else {})},
+             f"{key} = {'(not set)' if shown is None else shown}"
+             + ("" if not missing else f"\nstill needed for a scan: {', '.join(m.split(':')[0] for m in missing)}"))
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def _set_smtp_password(store: Any, raw: str, as_json: bool) -> int:
+    if raw == "":
+        store.secrets.set_smtp_password(None)
+        out(as_json, {"ok": True, "exit_code": 0, "key": SMTP_PASSWORD_SECRET, "value": None},
+             "smtp_password cleared")
+        return EXIT_OK
+    if raw != "-":
+        raise CommandError("the SMTP password never goes on the command line: use "
+                           f"`atqbo settings set smtp_password -` and give it in {ENV_SMTP_PASSWORD} "
+                           "or at the hidden prompt; nothing was saved", EXIT_USAGE)
+    password = read_secret(ENV_SMTP_PASSWORD, "SMTP password (hidden): ", "SMTP password")
+    store.secrets.set_smtp_password(password)
+    out(as_json, {"ok": True, "exit_code": 0, "key": SMTP_PASSWORD_SECRET, "value": "(set, hidden)"},
+         "smtp_password saved (hidden)")
+    return EXIT_OK
+
+
+async def _check_live(store: Any, key: str, value: Any) -> str:
+    """Refuse a value that names nothing in the live system. Returns a note when the check
+    could not be made because that service is not connected yet."""
+    from console.runtime_headless import autotask_from_store, qbo_from_store
+
+    service = _LIVE_CHECKED[key]
+    label = "QuickBooks Online" if service == "qbo" else "Autotask"
+    try:
+        client = qbo_from_store(store) if service == "qbo" else autotask_from_store(store)
+    except RuntimeProblem:
+        return f"{key} not checked against {label}: it is not connected yet"
+    try:
+        client.retry.max_attempts = 2
+        if service == "qbo":
+            problem = await _check_qbo_account(client, key, str(value))
+        else:
+            problem = await _check_autotask_id(client, key, int(value))
+    except (AutotaskAuthError, AutotaskZoneError, OAuthError, QboAuthError, QboForbidden) as exc:
+        raise CommandError(f"cannot check {key}: {label} refused the saved credentials ({exc.message}); "
+                           "nothing was saved. Reconnect with atqbo connect", EXIT_FATAL) from None
+    except TransportError as exc:
+        raise CommandError(f"cannot check {key}: cannot reach {label} ({exc.message}); nothing was saved",
+                           EXIT_FATAL) from None
+    except ApiError as exc:
+        raise CommandError(f"cannot check {key}: {label} answered: {exc.message}; nothing was saved",
+                           EXIT_FATAL) from None
+    finally:
+        await client.aclose()
+        if service == "qbo":
+            await client.oauth.aclose()
+    if problem:
+        raise CommandError(f"{key}: {problem}; nothing was saved", EXIT_USAGE)
+    return ""
+
+
+_EXPENSE_TYPES = ("Expense", "Cost of Goods Sold", "Other Expense")
+
+
+async def _check_qbo_account(qbo: Any, key: str, wanted: str) -> str | None:
+    from sync.clients.qbo_query import Select
+    from sync.engine.resolve import (
+        find_account,  # the engine's own rule: Id, Name or full name
+    )
+
+    if key == "ap_account":
+        accounts = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
+        if find_account(accounts, wanted) is None:
+            names = ", ".join(f"{a.get('Id')} ({a.get('Name')})" for a in accounts[:10]) or "none"
+            return (f"QuickBooks has no accounts-payable account {wanted!r} "
+                    f"(its A/P accounts: {names})")
+        return None
+    accounts = await qbo.query_all(Select("Account"))
+    found = find_account(accounts, wanted)
+    if found is None:
+        return f"QuickBooks has no account {wanted!r} (give its Id or exact name)"
+    if found.get("AccountType") not in _EXPENSE_TYPES:
+        return (f"QuickBooks account {wanted!r} is a {found.get('AccountType')} account; new items "
+                f"need an expense account ({', '.join(_EXPENSE_TYPES)})")
+    return None
+
+
+async def _check_autotask_id(at: Any, key: str, wanted: int) -> str | None:
+    entity, what = (("ActionTypes", "action type") if key == "todo_action_type"
+                    else ("Resources", "resource"))
+    record = await at.get(entity, wanted)
+    if record is None:
+        return f"Autotask has no {what} with id {wanted}"
+    if record.get("isActive") is False:
+        return f"Autotask {what} {wanted} is inactive"
+    return None
