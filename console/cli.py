@@ -109,6 +109,7 @@ examples:
   atqbo connect quickbooks --client-id AB12...   (asks for the secret, then signs in)
   atqbo settings show
   atqbo settings set days_back 7
+  atqbo doctor                         check everything before the first scan (read-only)
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
@@ -285,6 +286,16 @@ def _build_parser() -> argparse.ArgumentParser:
             "marker becomes the QuickBooks number and the log entry is resolved. Exit 0 all "
             "synced, 3 some failed."),
         epilog="examples:\n  atqbo retry 17   (an id from `atqbo logs`)\n  atqbo retry --all-failed")
+    commands.add_parser(
+        "doctor", parents=[_common("one JSON object per finding and PO; the last line is a JSON summary")],
+        help="check everything before the first scan, read-only", formatter_class=_HELP,
+        description=(
+            "Check both connections, the settings against the live data, the QuickBooks preferences\n"
+            "they depend on, and every eligible purchase order as the next scan would see it (what\n"
+            "it would create, what would fail and why), and the API headroom. Writes nothing.\n"
+            "Exit 0 all is well, 3 something would fail or needs attention, 2 it cannot run\n"
+            "(not connected, settings missing)."),
+        epilog="examples:\n  atqbo doctor\n  atqbo doctor --json | jq 'select(.type == \"po\")'")
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")

@@ -24,6 +24,7 @@ from .common import (
     fail,
 )
 from .connect import run_connect
+from .doctor import run_doctor_command
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .settings_cmd import run_settings
@@ -38,6 +39,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync-one": run_sync_one,
     "logs": run_logs,
     "retry": run_retry,
+    "doctor": run_doctor_command,
 }
 
 

@@ -19,7 +19,7 @@ from .amounts import json_number, line_amount, round_money, to_decimal
 from .context import RunContext
 from .currency import CurrencyMode, CurrencyProblem, bill_currency, pick_ap_account, vendor_currency_in_autotask
 from .numbering import DocNumberTooLong, autotask_doc_number
-from .resolve import FREIGHT_ITEM, Match, NewRecord, PoProblem, private_note
+from .resolve import FREIGHT_ITEM, Match, NewRecord, PoProblem, is_bill_of, private_note
 from .sources import PoData
 
 
@@ -102,6 +102,23 @@ async def choose_number(ctx: RunContext, data: PoData) -> str:
         return autotask_doc_number(data.po) if ctx.numbers_from_autotask else (await ctx.sequence()).take()
     except DocNumberTooLong as exc:
         raise PoProblem(causes.make("doc_number_too_long", detail=str(exc))) from None
+
+
+def referenced_names(datas: list[PoData]) -> tuple[list[str], list[str], list[str]]:
+    """The vendor, customer and item names a group of POs refers to (for Resolver.prefetch)."""
+    vendors = [d.vendor.get("companyName") or "" for d in datas if d.vendor]
+    customers = [d.customer.get("companyName") or "" for d in datas if d.customer]
+    items = [p.get("name") or "" for d in datas for p in d.products.values()]
+    if any(to_decimal(d.po.get("freight")) > 0 for d in datas):
+        items.append(FREIGHT_ITEM)
+    return vendors, customers, items
+
+
+def number_verdict(bills: list[dict], po_id: int) -> tuple[dict | None, bool]:
+    """With Autotask numbering, the QBO bills that hold a PO's number decide: (this PO's own
+    bill from an earlier attempt, to adopt; or None) and whether someone else's bill has it."""
+    ours = next((b for b in bills if is_bill_of(b, po_id)), None)
+    return ours, ours is None and bool(bills)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from .pipeline import sync_many
 from .po_sync import PoOutcome, sync_po
 from .recovery import RecoveryCounts
 from .resolve import PoProblem, Resolver
-from .scan import ERROR_MARKER, is_blank, is_eligible, sync_one_refusal, window_start
+from .scan import ERROR_MARKER, is_blank, sync_one_refusal
 from sync.store.journal import JournalState
 
 S = JournalState
@@ -455,12 +455,9 @@ class Engine:
 
     async def _eligible(self, settings: Settings) -> list[dict]:
         async def read() -> list[dict]:
-            submitted = self._submitted = await sources.submitted_value(self.autotask)
-            since = window_start(self.clock(), settings.days_back or 0)
-            found = await sources.eligible_pos(self.autotask, submitted, since)
-            chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
             # (POs a crash left mid-way, whatever their date, were finished by _recover.)
-            return [chosen[k] for k in sorted(chosen)]
+            self._submitted, pos = await sources.read_eligible(self.autotask, settings.days_back or 0, self.clock())
+            return pos
 
         try:
             return await self._guard(read())

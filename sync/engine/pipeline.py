@@ -24,7 +24,6 @@ import anyio
 
 from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
-from sync.clients.qbo_query import Select
 from sync.events import PoStarted
 
 from . import causes
@@ -32,8 +31,8 @@ from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
 from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, prepare
-from .amounts import to_decimal
-from .resolve import FREIGHT_ITEM, PoProblem, is_bill_of, request_id
+from .decide import number_verdict, referenced_names
+from .resolve import PoProblem, request_id
 from .sources import PoData
 
 MAX_BATCH = 30
@@ -156,13 +155,8 @@ def _resumable(entry) -> bool:
 async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
     """The group's vendors, customers and items in a few IN queries (an optimisation only: on a
     refusal the per-PO look-ups still run; a service down stops the scan as anywhere else)."""
-    vendors = [d.vendor.get("companyName") or "" for d in datas if d.vendor]
-    customers = [d.customer.get("companyName") or "" for d in datas if d.customer]
-    items = [p.get("name") or "" for d in datas for p in d.products.values()]
-    if any(to_decimal(d.po.get("freight")) > 0 for d in datas):
-        items.append(FREIGHT_ITEM)
     try:
-        await ctx.resolver.prefetch(vendors, customers, items)
+        await ctx.resolver.prefetch(*referenced_names(datas))
     except ApiError as exc:
         problem = _as_problem(exc)
         if isinstance(problem, ScanHalt):
@@ -171,30 +165,25 @@ async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
 
 async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int, Result]):
     """Autotask numbering: one query for every number of the group."""
-    numbers = sorted({f[1].doc_number for f in fresh})
     try:
-        existing = await ctx.qbo.query_all(Select("Bill").where("DocNumber", "IN", numbers))
+        by_number = await ctx.resolver.bills_numbered_in([f[1].doc_number for f in fresh])
     except ApiError as exc:
         problem = _as_problem(exc)
         if isinstance(problem, ScanHalt):
             raise problem from None
         raise ScanHalt(problem.cause, "qbo") from None
-    by_number: dict[str, list[dict]] = {}
-    for bill in existing:
-        by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
     keep: list[Fresh] = []
     adopted: list[tuple[PoData, PreparedBill | None, object]] = []
     adopt_steps = []
     for data, prepared, rid, attempt in fresh:
-        bills = by_number.get(prepared.doc_number, [])
-        ours = next((b for b in bills if is_bill_of(b, data.po_id)), None)
+        ours, taken = number_verdict(by_number.get(prepared.doc_number, []), data.po_id)
         if ours is not None:
             # An earlier attempt made it: adopt the bill, never send another.
             adopt_steps += [(data.po_id, S.RESOLVED, S.BILL_REQUESTED, {"request_id": rid}),
                             (data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, {"bill_id": str(ours["Id"]),
                                                                             "doc_number": prepared.doc_number})]
             adopted.append((data, prepared, None))
-        elif bills:
+        elif taken:
             results[data.po_id] = Result(data, cause=causes.make("doc_number_taken", doc_number=prepared.doc_number))
         else:
             keep.append((data, prepared, rid, attempt))

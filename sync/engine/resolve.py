@@ -275,6 +275,16 @@ class Resolver:
     async def bills_numbered(self, doc_number: str) -> list[dict]:
         return await self.qbo.query_all(Select("Bill").eq("DocNumber", doc_number))
 
+    async def bills_numbered_in(self, doc_numbers: list[str]) -> dict[str, list[dict]]:
+        """The bills holding each of these numbers, with a few IN queries."""
+        by_number: dict[str, list[dict]] = {}
+        values = sorted(set(doc_numbers))
+        for start in range(0, len(values), PREFETCH_CHUNK):
+            chunk = values[start:start + PREFETCH_CHUNK]
+            for bill in await self.qbo.query_all(Select("Bill").where("DocNumber", "IN", chunk)):
+                by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
+        return by_number
+
     async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None) -> dict | None:
         """This PO's bill, if one exists: by number (and vendor) when known, recognised by the
         PO tag in its PrivateNote."""
