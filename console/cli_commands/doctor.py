@@ -80,20 +80,31 @@ def po_line(p: Any) -> str:
     return f"bill  {who} → bill {p.doc_number}, {money}, {p.lines} line{'s' if p.lines != 1 else ''}{creates}"
 
 
+def group_by_area(findings: Any) -> list[tuple[str, list[Any]]]:
+    """Findings grouped by area, areas in the order they first appear."""
+    groups: dict[str, list[Any]] = {}
+    for f in findings:
+        groups.setdefault(f.area, []).append(f)
+    return list(groups.items())
+
+
+def finding_lines(f: Any) -> list[str]:
+    lines = [f"{LEVEL_WORDS[f.level.value]:<9} {f.title}"]
+    if f.level.value in ("attention", "fail"):
+        if f.cause and f.cause != f.title:
+            lines.append(f"          {f.cause}")
+        if f.fix:
+            lines.append(f"          Fix: {f.fix}")
+    return lines
+
+
 def human_text(report: Any) -> str:
     lines: list[str] = []
-    area = None
-    for f in report.findings:
-        if f.area != area:
-            area = f.area
-            if lines:
-                lines.append("")
-            lines.append(area[:1].upper() + area[1:])
-        lines.append(f"  {LEVEL_WORDS[f.level.value]:<9} {f.title}")
-        if f.level.value in ("attention", "fail") and f.cause and f.cause != f.title:
-            lines.append(f"            {f.cause}")
-        if f.level.value in ("attention", "fail") and f.fix:
-            lines.append(f"            Fix: {f.fix}")
+    for area, findings in group_by_area(report.findings):
+        if lines:
+            lines.append("")
+        lines.append(area[:1].upper() + area[1:])
+        lines += [f"  {line}" for f in findings for line in finding_lines(f)]
     if report.pos:
         lines += ["", "Each eligible purchase order, as the next scan would see it"]
         lines += [f"  {po_line(p)}" for p in report.pos]

@@ -103,7 +103,9 @@ class DoctorReport:
 
     def counts(self) -> dict[str, int]:
         return {"findings_fail": sum(1 for f in self.findings if f.level is Level.FAIL),
-                "findings_attention": sum(1 for f in self.findings if f.level is Level.ATTENTION),
+                # (the POs' own failures are counted as pos_fail, not again as a finding)
+                "findings_attention": sum(1 for f in self.findings
+                                          if f.level is Level.ATTENTION and f.code != "would_fail"),
                 "pos": len(self.pos), "pos_bill": sum(1 for p in self.pos if p.outcome == "bill"),
                 "pos_fail": len(self.failing_pos), "pos_resume": sum(1 for p in self.pos if p.outcome == "resume"),
                 "creates": len(self.creates)}
