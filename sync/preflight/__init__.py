@@ -4,7 +4,7 @@ The engine's own decision code does the work (sync.engine.preview); see doctor.p
 
 from .doctor import run_doctor
 from .readonly import ReadOnly, WriteRefused
-from .report import DoctorReport, Finding, Headroom, Level, NewRecordCheck, PoCheck
+from .report import CannotRun, DoctorReport, Finding, Headroom, Level, NewRecordCheck, PoCheck, check_can_run
 
-__all__ = ["DoctorReport", "Finding", "Headroom", "Level", "NewRecordCheck", "PoCheck", "ReadOnly",
+__all__ = ["CannotRun", "check_can_run", "DoctorReport", "Finding", "Headroom", "Level", "NewRecordCheck", "PoCheck", "ReadOnly",
            "WriteRefused", "run_doctor"]

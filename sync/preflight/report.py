@@ -30,6 +30,18 @@ def shown(value: object) -> str:
     return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(value if value is not None else ""))
 
 
+class CannotRun(Exception):
+    """The doctor cannot check a scan (settings missing); the message says what to set."""
+
+
+def check_can_run(settings: object) -> None:
+    missing = settings.missing_for_scan()  # type: ignore[attr-defined]
+    if missing:
+        raise CannotRun("settings incomplete, the doctor cannot check a scan:\n"
+                        + "\n".join(f"  {p}" for p in missing)
+                        + "\nSet them with: atqbo settings set KEY VALUE")
+
+
 @dataclass(frozen=True)
 class Finding:
     area: str  # "QuickBooks connection", "Autotask connection", "settings", "purchase orders", ...
