@@ -537,9 +537,20 @@ class AtqboApp(App[int]):
                     out.append(PaletteCommand("demo: Fix the cause of the selected error in QBO",
                                               screen.action_demo_fix,
                                               "Changes the emulated QuickBooks so a retry can succeed"))
+        if self.connected:
+            out.append(PaletteCommand("doctor: Check everything before a scan", self.open_doctor,
+                                      "Both connections, the settings, every eligible PO; read-only"))
         out.append(PaletteCommand("help: Keys and screens", lambda: self.push_screen(HelpScreen(screen)), "?"))
         out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
         return out
+
+    def open_doctor(self) -> None:
+        from screens.doctor import DoctorScreen
+
+        from .doctor_source import doctor_producer
+
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen(doctor_producer(lambda: self.runtime)))
 
     def get_system_commands(self, screen: Screen):
         # Keep Textual's theme and screenshot commands; ours come from AtqboCommands.
