@@ -154,3 +154,19 @@ def test_doctor_names_settings_that_point_at_unusable_records(ready, capsys):
     assert "Accounts Payable" in findings["expense_account_type"]["cause"]
     assert findings["todo_resource_unusable"]["level"] == "fail"
     assert "999999" in findings["todo_resource_unusable"]["title"] and findings["todo_resource_unusable"]["fix"]
+
+
+def test_a_bug_in_the_doctor_exits_1_and_says_so(ready, capsys, monkeypatch):
+    import sync.preflight
+    from sync.preflight import WriteRefused
+
+    async def broken(*args, **kwargs):
+        raise WriteRefused("a read-only check tried to create in qbo")
+
+    w = ready(seed_with_pos(n_ok=1))
+    monkeypatch.setattr(sync.preflight, "run_doctor", broken)
+    result = in_process(capsys, "doctor", "--json", *w.dd)
+    assert result.returncode == 1
+    assert "tried to create" in result.stderr and "report it" in result.stderr
+    assert json_lines(result.stdout)[-1]["exit_code"] == 1
+    assert w.bills() == []
