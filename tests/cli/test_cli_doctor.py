@@ -170,3 +170,17 @@ def test_a_bug_in_the_doctor_exits_1_and_says_so(ready, capsys, monkeypatch):
     assert "tried to create" in result.stderr and "report it" in result.stderr
     assert json_lines(result.stdout)[-1]["exit_code"] == 1
     assert w.bills() == []
+
+
+def test_multicurrency_on_in_autotask_only_is_said_once_not_per_po(ready, capsys):
+    seed = seed_with_pos(n_ok=3)
+    seed.autotask.add_currency("EUR", 0.92)  # a second active currency: Autotask is multi-currency
+    w = ready(seed)  # the empty QBO company runs one currency
+    result = in_process(capsys, "doctor", "--json", *w.dd)
+    assert result.returncode == 3
+    lines = json_lines(result.stdout)
+    findings = {f["code"]: f for f in lines if f.get("type") == "finding"}
+    assert findings["multicurrency_qbo_off"]["level"] == "fail"
+    assert "Turn on multi-currency in QuickBooks" in findings["multicurrency_qbo_off"]["fix"]
+    assert "3 eligible" in findings["eligible"]["title"]
+    assert [line for line in lines if line.get("type") == "po"] == []  # not three copies of one cause
