@@ -32,7 +32,8 @@ def api_cause(exc: ApiError) -> Cause:
 
 
 def from_cause(area: str, cause: Cause, level: Level = Level.FAIL, title: str = "") -> Finding:
-    return Finding(area, cause.code, level, title or cause.cause, cause.cause, cause.fix)
+    # A cause quotes what a service said: made safe to show like every outside text.
+    return Finding(area, cause.code, level, shown(title or cause.cause), shown(cause.cause), shown(cause.fix))
 
 
 # ---------------------------------------------------------------- connections
@@ -134,7 +135,8 @@ def accounts(settings: Settings, all_accounts: list[dict], home: str, multi: boo
                                 "can be recorded on it.",
                                 "Make it active in QuickBooks (Chart of accounts), or choose another one."))
     else:
-        cur = str((ap.get("CurrencyRef") or {}).get("value") or home)
+        cur = shown((ap.get("CurrencyRef") or {}).get("value") or home)
+        home = shown(home)
         words = f" in {cur}" if multi and cur else ""
         findings.append(Finding(area, "ap_account_ok", Level.OK, f"ap_account {_account_words(ap)} is an active "
                                                                  f"Accounts Payable account{words}"))

@@ -184,3 +184,17 @@ def test_multicurrency_on_in_autotask_only_is_said_once_not_per_po(ready, capsys
     assert "Turn on multi-currency in QuickBooks" in findings["multicurrency_qbo_off"]["fix"]
     assert "3 eligible" in findings["eligible"]["title"]
     assert [line for line in lines if line.get("type") == "po"] == []  # not three copies of one cause
+
+
+def test_names_from_outside_never_reach_the_terminal_raw(ready):
+    seed = empty_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("Evil\x1b[2J Corp")
+    product = at.add_product("Gadget\x07", 3)
+    at.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": 1, "unitCost": 3}],
+              createDateTime=days_ago(1))
+    w = ready(seed, missing_item="error")
+    result = atqbo("doctor", *w.dd)
+    assert result.returncode == 3
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "vendor Evil\\x1b[2J Corp" in result.stdout
