@@ -578,13 +578,17 @@ class AtqboApp(App[int]):
         out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
         return out
 
+    def doctor(self, settings: Any = None, autotask: Any = None, qbo: Any = None) -> Any:
+        """The doctor's report maker (console.doctor_source), for the screens."""
+        from .doctor_source import doctor_producer
+
+        return doctor_producer(lambda: self.runtime, settings=settings, autotask=autotask, qbo=qbo)
+
     def open_doctor(self) -> None:
         from screens.doctor import DoctorScreen
 
-        from .doctor_source import doctor_producer
-
         if not isinstance(self.screen, DoctorScreen):
-            self.push_screen(DoctorScreen(doctor_producer(lambda: self.runtime)))
+            self.push_screen(DoctorScreen(self.doctor()))
 
     def get_system_commands(self, screen: Screen):
         # Keep Textual's theme and screenshot commands; ours come from AtqboCommands.

@@ -59,6 +59,13 @@ class ConsoleHost(Protocol):
 
     def go_back(self) -> None: ...
 
+    # -------------------------------------------------------------- the doctor (read-only pre-flight)
+    def doctor(self, settings: Any = None, autotask: Any = None, qbo: Any = None) -> Any:
+        """An async callable returning a fresh sync.preflight.DoctorReport each time: on the
+        console's connection and saved settings, or on the settings and clients given (the
+        Connect screen's review, before anything is saved)."""
+        ...
+
     # -------------------------------------------------------------- the connect screen (local only)
     @property
     def store(self) -> Any: ...
