@@ -83,3 +83,25 @@ async def test_a_preview_on_read_only_clients_cannot_write(world_factory):
     with pytest.raises(WriteRefused):
         await ReadOnly(w.at, "autotask").update("PurchaseOrders", 1, {"externalPONumber": "1"})
     assert w.qbo_list("Vendor") == [] or all(v["DisplayName"] != "New Vendor Ltd" for v in w.qbo_list("Vendor"))
+
+
+async def test_a_po_left_mid_way_is_previewed_as_finished_by_the_next_scan(world_factory):
+    from sync.store.journal import JournalState as S
+
+    seed = base_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("New Vendor Ltd")
+    product = at.add_product("Brand-new Widget", 12.5)
+    for _ in range(2):
+        at.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": 1, "unitCost": 12.5}],
+                  createDateTime=days_ago(1))
+    w = await world_factory(seed)
+    journal = w.store.journal
+    journal.transition(1, None, S.SEEN, po_number="1")
+    journal.transition(1, S.SEEN, S.RESOLVED, doc_number="1", request_id="r1")
+    journal.transition(1, S.RESOLVED, S.BILL_REQUESTED)  # a crash after sending the bill
+    first, second = await _preview(w)
+    assert first.resume and "bill_requested" in first.resume and first.cause is None
+    # Number 1 may be on the bill the crash left in flight: the sequence goes on after it.
+    assert second.resume == "" and second.doc_number == "2" and second.cause is None
+    assert journal.get(1).state is S.BILL_REQUESTED and journal.get(2) is None  # only read
