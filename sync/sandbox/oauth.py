@@ -54,6 +54,63 @@ DEFAULT_CODE_TTL = 300  # [U] Intuit's code lifetime is not documented; "short-l
 HARD_EXPIRES_IN = 5 * 365 * 86400  # §1.5: the 5-year hard cap
 
 
+KeyType = Literal["development", "production"]
+# A listener URI for atqbo's sign-in, and Intuit's OAuth 2.0 Playground page, which Intuit
+# registers on every new app's development keys (paste-back: the page shows the address).
+DEVELOPMENT_REDIRECT_URIS = ("http://localhost:8765/callback",
+                             "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl")
+PRODUCTION_REDIRECT_URIS = ("https://atqbo-sandbox.example.com/callback",)
+_INVALID_REDIRECT = ("The redirect_uri query parameter value is invalid. Make sure it is listed in the "
+                     "Redirect URIs section on your app's keys tab and matches it exactly.")
+
+
+class RedirectUriRefused(ValueError):
+    """The developer portal refuses to register this redirect URI for these keys."""
+
+
+def registrable(uri: str, key_type: KeyType) -> None:
+    """Intuit's developer-portal rules for a redirect URI (Set app redirect URIs): https only,
+    never an IP address; http://localhost only on development keys. Raises RedirectUriRefused."""
+    parts = urlsplit(uri)
+    try:
+        parts.port  # noqa: B018 - a malformed port raises
+    except ValueError:
+        raise RedirectUriRefused("the port is not valid") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in uri):
+        raise RedirectUriRefused("a redirect URI must be an absolute http(s) URL")
+    if parts.fragment or "#" in uri:
+        raise RedirectUriRefused("a redirect URI must not have a fragment")
+    if _looks_like_ip(host):
+        raise RedirectUriRefused("IP addresses aren't allowed")
+    if key_type == "production" and (host == "localhost" or host.endswith(".localhost") or "." not in host):
+        raise RedirectUriRefused("production redirect URIs must be https on a public domain (no localhost)")
+    if parts.scheme != "https" and not (key_type == "development" and host == "localhost"):
+        raise RedirectUriRefused("redirect URIs must begin with https (http only for localhost, "
+                                 "development keys)")
+
+
+def _looks_like_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        # 2130706433, 0x7f.1, 127.1: a browser reads these as IPv4 addresses
+        return all(p.isdigit() or p.startswith("0x") for p in host.rstrip(".").split("."))
+
+
+@dataclass
+class OAuthKeys:
+    """One pair of an app's keys with its registered redirect URIs."""
+
+    client_id: str
+    client_secret: str
+    key_type: KeyType
+    redirect_uris: list[str] = field(default_factory=list)
+
+
 @dataclass
 class OAuthSeed:
     """The app registered with the emulated Intuit platform, and its connection to one realm."""
@@ -63,8 +120,12 @@ class OAuthSeed:
     client_secret: str
     app_name: str = "atqbo"
     company_name: str = "Sandbox Company US"
-    # Loopback redirect URIs (any port, any path) are always accepted; these are added to them.
-    redirect_uris: list[str] = field(default_factory=list)
+    # The keys above are development keys (Intuit's sandbox companies) unless key_type says so.
+    key_type: KeyType = "development"
+    # Registered on the keys' Redirect URIs list; only these are accepted, character for character.
+    redirect_uris: list[str] = field(default_factory=lambda: list(DEVELOPMENT_REDIRECT_URIS))
+    # The same app's other pair of keys (Intuit gives every app both), when the seed has one.
+    production: "OAuthKeys | None" = None
     # A refresh token already issued for realm_id, so a demo starts "already connected" (None: not connected).
     refresh_token: str | None = None
     access_ttl: int = DEFAULT_ACCESS_TTL
@@ -80,6 +141,9 @@ def empty_oauth_seed(realm_id: str) -> OAuthSeed:
         client_id="ABsandboxAtqboClientId0000000000000000000000000",
         client_secret="sandboxSecret0000000000000000000000000000",
         refresh_token=f"AB11sandbox{realm_id}RefreshToken0000000000000",
+        production=OAuthKeys("ABproductionAtqboClientId000000000000000000000",
+                             "productionSecret000000000000000000000000", "production",
+                             list(PRODUCTION_REDIRECT_URIS)),
     )
 
 
@@ -157,6 +221,15 @@ class OAuthEmulator:
         self._access: dict[str, _AccessToken] = {}
         self._codes: dict[str, _Code] = {}
         self._signing_key = None  # generated on the first openid grant (RSA takes a moment)
+        self.apps: dict[str, OAuthKeys] = {}
+        for keys in (OAuthKeys(seed.client_id, seed.client_secret, seed.key_type, []), seed.production):
+            if keys is not None:
+                self.apps[keys.client_id] = OAuthKeys(keys.client_id, keys.client_secret, keys.key_type, [])
+        for uri in seed.redirect_uris:
+            self.register_redirect_uri(uri)
+        if seed.production is not None:
+            for uri in seed.production.redirect_uris:
+                self.register_redirect_uri(uri, seed.production.client_id)
         if seed.refresh_token:
             grant = self._new_grant(seed.client_id, seed.realm_id, (ACCOUNTING_SCOPE,))
             self._refresh[seed.refresh_token] = _RefreshToken(grant.id, self.clock() + self.refresh_ttl)
@@ -199,22 +272,35 @@ class OAuthEmulator:
         with self._lock:
             return {
                 "client_id": self.client_id,
+                "apps": [{"client_id": k.client_id, "key_type": k.key_type, "redirect_uris": list(k.redirect_uris)}
+                         for k in self.apps.values()],
                 "settings": self.settings(),
                 "grants": self.grants(),
             }
 
     def credentials(self, base_url: str) -> dict:
         base = base_url.rstrip("/")
-        return {
+        main = self.apps[self.client_id]
+        out = {
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "refresh_token": self.seed.refresh_token,
             "realm_id": self.seed.realm_id,
+            # What `atqbo connect quickbooks --environment --redirect-uri` takes for these keys.
+            "environment": "production" if main.key_type == "production" else "sandbox",
+            "redirect_uri": main.redirect_uris[0] if main.redirect_uris else None,
+            "redirect_uris": list(main.redirect_uris),
             "auth_url": base + AUTH_PATH,
             "token_url": base + TOKEN_PATH,
             "revoke_url": base + REVOKE_PATH,
             "discovery_url": base + DISCOVERY_PATHS[0],
         }
+        other = next((k for k in self.apps.values() if k.client_id != self.client_id), None)
+        if other is not None:
+            out[other.key_type] = {"client_id": other.client_id, "client_secret": other.client_secret,
+                                   "environment": "production" if other.key_type == "production" else "sandbox",
+                                   "redirect_uris": list(other.redirect_uris)}
+        return out
 
     def admin_routes(self) -> list[Route]:
         return [
@@ -223,6 +309,7 @@ class OAuthEmulator:
             Route(ADMIN + "/expire-access-tokens", self._admin_expire, methods=["POST"]),
             Route(ADMIN + "/revoke-all", self._admin_revoke_all, methods=["POST"]),
             Route(ADMIN + "/refresh-tokens", self._admin_issue, methods=["POST"]),
+            Route(ADMIN + "/redirect-uris", self._admin_redirect_uris, methods=["GET", "POST", "DELETE"]),
         ]
 
     # ----- used by the QBO emulator and by tests ----------------------------------------------
@@ -248,6 +335,23 @@ class OAuthEmulator:
             token = self._token_value("RT")
             self._refresh[token] = _RefreshToken(grant.id, self.clock() + self.refresh_ttl)
             return token
+
+    def register_redirect_uri(self, uri: str, client_id: str | None = None) -> None:
+        """Add a redirect URI to the keys' list, as on the app's Keys & credentials page; raises
+        RedirectUriRefused when the portal would not take it (or KeyError for unknown keys)."""
+        with self._lock:
+            keys = self.apps[client_id or self.client_id]
+            registrable(uri, keys.key_type)
+            if uri not in keys.redirect_uris:
+                keys.redirect_uris.append(uri)
+
+    def unregister_redirect_uri(self, uri: str, client_id: str | None = None) -> bool:
+        with self._lock:
+            keys = self.apps[client_id or self.client_id]
+            if uri in keys.redirect_uris:
+                keys.redirect_uris.remove(uri)
+                return True
+            return False
 
     def settings(self) -> dict:
         return {"access_ttl": self.access_ttl, "refresh_ttl": self.refresh_ttl,
@@ -339,18 +443,14 @@ class OAuthEmulator:
         return None
 
     def _client_ok(self, client: tuple[str, str] | None) -> bool:
-        return (client is not None and secrets.compare_digest(client[0], self.client_id)
-                and secrets.compare_digest(client[1], self.client_secret))
+        keys = self.apps.get(client[0]) if client is not None else None
+        return keys is not None and secrets.compare_digest(client[1], keys.client_secret)
 
-    def _redirect_allowed(self, uri: str) -> bool:
-        if uri in self.seed.redirect_uris:
-            return True
-        parts = urlsplit(uri)
-        try:
-            parts.port  # noqa: B018 - a malformed port raises
-        except ValueError:
-            return False
-        return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and not parts.fragment
+    def _redirect_allowed(self, client_id: str, uri: str) -> bool:
+        # Character for character against the keys' own list; the list only ever holds URIs the
+        # portal's rules allow (registrable), so an IP address or a production localhost never passes.
+        keys = self.apps[client_id]
+        return uri in keys.redirect_uris
 
     def _company_name(self) -> str:
         """The connected company's name as QBO knows it (the seed's when no QBO emulator runs)."""
@@ -370,12 +470,12 @@ class OAuthEmulator:
             params = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
         else:
             params = dict(request.query_params)
-        if params.get("client_id") != self.client_id:
+        client_id = params.get("client_id", "")
+        if client_id not in self.apps:
             return _error_page("The client_id is not valid for any app.")
         redirect_uri = params.get("redirect_uri", "")
-        if not redirect_uri or not self._redirect_allowed(redirect_uri):
-            return _error_page("The redirect_uri query parameter value is invalid. Make sure it is listed "
-                               "in the Redirect URIs section on your app's keys tab and matches it exactly.")
+        if not redirect_uri or not self._redirect_allowed(client_id, redirect_uri):
+            return _error_page(_INVALID_REDIRECT)
         if params.get("response_type") != "code":
             return _error_page("The response_type parameter must be 'code'.")
         scopes = tuple(params.get("scope", "").split())
@@ -395,6 +495,7 @@ class OAuthEmulator:
             page = (f"<!doctype html><html><head><title>Connect {app} to {company}</title></head><body>"
                     f"<h1>Connect {app} to {company}</h1>"
                     f"<p>{app} wants to access your QuickBooks Online company {company}.</p>"
+                    f'<p class="redirect">You will be sent to {html.escape(redirect_uri)}</p>'
                     f'<form method="post" action="{AUTH_PATH}">{hidden}'
                     f'<button type="submit" name="decision" value="approve">Connect</button> '
                     f'<button type="submit" name="decision" value="deny">Cancel</button></form></body></html>')
@@ -406,7 +507,7 @@ class OAuthEmulator:
                                     status_code=302)
         code = self._token_value("CODE")
         with self._lock:
-            self._codes[code] = _Code(self.client_id, self.seed.realm_id, scopes, redirect_uri,
+            self._codes[code] = _Code(client_id, self.seed.realm_id, scopes, redirect_uri,
                                       self.clock() + self.code_ttl)
         query = {"code": code, "state": state}
         if ACCOUNTING_SCOPE in scopes or PAYMENT_SCOPE in scopes:
@@ -497,7 +598,7 @@ class OAuthEmulator:
 
     def _id_token(self, grant: _Grant, base: str) -> str:
         now = int(self.clock())
-        claims = {"iss": base + "/op/v1", "aud": [self.client_id], "sub": uuid.uuid5(uuid.NAMESPACE_URL, grant.realm_id).hex,
+        claims = {"iss": base + "/op/v1", "aud": [grant.client_id], "sub": uuid.uuid5(uuid.NAMESPACE_URL, grant.realm_id).hex,
                   "realmid": grant.realm_id, "iat": now, "exp": now + self.access_ttl, "auth_time": now}
         key = self._key()
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key).decode("ascii")
@@ -535,6 +636,28 @@ class OAuthEmulator:
     async def _admin_revoke_all(self, request: Request) -> Response:
         self.revoke_all()
         return JSONResponse({"ok": True})
+
+    async def _admin_redirect_uris(self, request: Request) -> Response:
+        """The Redirect URIs list of a pair of keys (default: the seeded development keys)."""
+        if request.method == "GET":
+            return JSONResponse({k.client_id: list(k.redirect_uris) for k in self.apps.values()})
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        uri = body.get("uri") if isinstance(body, dict) else None
+        client_id = body.get("client_id") if isinstance(body, dict) else None
+        if not isinstance(uri, str) or (client_id is not None and client_id not in self.apps):
+            return JSONResponse({"error": "give uri (a string) and optionally client_id of known keys"},
+                                status_code=400)
+        if request.method == "DELETE":
+            return JSONResponse({"removed": self.unregister_redirect_uri(uri, client_id)})
+        try:
+            self.register_redirect_uri(uri, client_id)
+        except RedirectUriRefused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"client_id": client_id or self.client_id,
+                             "redirect_uris": self.apps[client_id or self.client_id].redirect_uris}, status_code=201)
 
     async def _admin_issue(self, request: Request) -> Response:
         try:
