@@ -227,8 +227,9 @@ class ConnectScreen(Screen):
                 "Reconnecting keeps your settings. Sign in again only to renew or change the company.")
         else:
             self.query_one("#qbo-current", Static).update(
-                "Not connected yet. Enter your Intuit app's keys, then sign in: atqbo shows the address "
-                "to open and catches the answer on this machine, or you paste it back (SSH).")
+                "Not connected yet. Enter your Intuit app's keys and the redirect URI registered on it, then "
+                "sign in: atqbo shows the address to open, and listens on an http://localhost URI or reads "
+                "the address you paste back (any other URI, SSH). Step by step: docs/connect.md.")
 
     # ---------------------------------------------------------------- steps
 
