@@ -31,13 +31,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .oauth_admin import admin_routes
 from .oauth_keys import (
     DEVELOPMENT_REDIRECT_URIS,
     INVALID_REDIRECT,
     PRODUCTION_REDIRECT_URIS,
     KeyType,
     OAuthKeys,
-    RedirectUriRefused,
     registrable,
 )
 
@@ -54,7 +54,6 @@ TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 REVOKE_PATH = "/v2/oauth2/tokens/revoke"
 JWKS_PATH = "/oauth2/v1/jwks"
 DISCOVERY_PATHS = ("/.well-known/openid_configuration", "/.well-known/openid_sandbox_configuration")
-ADMIN = "/_sandbox/oauth"
 
 # §1.4/§1.5: access token 1 h; refresh token 101 days (rolling); old RT valid 24 h after rotation.
 DEFAULT_ACCESS_TTL = 3600
@@ -256,14 +255,7 @@ class OAuthEmulator:
         return out
 
     def admin_routes(self) -> list[Route]:
-        return [
-            Route(ADMIN + "/settings", self._admin_settings, methods=["GET", "PATCH"]),
-            Route(ADMIN + "/grants", self._admin_grants, methods=["GET"]),
-            Route(ADMIN + "/expire-access-tokens", self._admin_expire, methods=["POST"]),
-            Route(ADMIN + "/revoke-all", self._admin_revoke_all, methods=["POST"]),
-            Route(ADMIN + "/refresh-tokens", self._admin_issue, methods=["POST"]),
-            Route(ADMIN + "/redirect-uris", self._admin_redirect_uris, methods=["GET", "POST", "DELETE"]),
-        ]
+        return admin_routes(self)
 
     # ----- used by the QBO emulator and by tests ----------------------------------------------
 
@@ -305,6 +297,11 @@ class OAuthEmulator:
                 keys.redirect_uris.remove(uri)
                 return True
             return False
+
+    def update_settings(self, values: dict[str, int]) -> None:
+        with self._lock:
+            for key, value in values.items():
+                setattr(self, key, value)
 
     def settings(self) -> dict:
         return {"access_ttl": self.access_ttl, "refresh_ttl": self.refresh_ttl,
@@ -558,65 +555,3 @@ class OAuthEmulator:
 
     async def _jwks(self, request: Request) -> Response:
         return JSONResponse({"keys": [self._key().as_dict(is_private=False)]})
-
-    # ----- admin -----------------------------------------------------------------------------
-
-    async def _admin_settings(self, request: Request) -> Response:
-        if request.method == "PATCH":
-            try:
-                body = json.loads(await request.body() or b"{}")
-            except ValueError:
-                return JSONResponse({"error": "body is not JSON"}, status_code=400)
-            if not isinstance(body, dict):
-                return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
-            unknown = set(body) - {"access_ttl", "refresh_ttl", "grace_seconds", "code_ttl"}
-            if unknown:
-                return JSONResponse({"error": f"unknown settings: {', '.join(sorted(unknown))}"}, status_code=400)
-            for key, value in body.items():
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    return JSONResponse({"error": f"{key} must be an integer >= 0"}, status_code=400)
-            with self._lock:
-                for key, value in body.items():
-                    setattr(self, key, value)
-        return JSONResponse(self.settings())
-
-    async def _admin_grants(self, request: Request) -> Response:
-        return JSONResponse(self.grants())
-
-    async def _admin_expire(self, request: Request) -> Response:
-        return JSONResponse({"expired": self.expire_access_tokens()})
-
-    async def _admin_revoke_all(self, request: Request) -> Response:
-        self.revoke_all()
-        return JSONResponse({"ok": True})
-
-    async def _admin_redirect_uris(self, request: Request) -> Response:
-        """The Redirect URIs list of a pair of keys (default: the seeded development keys)."""
-        if request.method == "GET":
-            return JSONResponse({k.client_id: list(k.redirect_uris) for k in self.apps.values()})
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        uri = body.get("uri") if isinstance(body, dict) else None
-        client_id = body.get("client_id") if isinstance(body, dict) else None
-        if not isinstance(uri, str) or (client_id is not None and client_id not in self.apps):
-            return JSONResponse({"error": "give uri (a string) and optionally client_id of known keys"},
-                                status_code=400)
-        if request.method == "DELETE":
-            return JSONResponse({"removed": self.unregister_redirect_uri(uri, client_id)})
-        try:
-            self.register_redirect_uri(uri, client_id)
-        except RedirectUriRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse({"client_id": client_id or self.client_id,
-                             "redirect_uris": self.apps[client_id or self.client_id].redirect_uris}, status_code=201)
-
-    async def _admin_issue(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        realm = body.get("realm_id") if isinstance(body, dict) else None
-        token = self.issue_refresh_token(str(realm) if realm else None)
-        return JSONResponse({"refresh_token": token, "realm_id": realm or self.seed.realm_id}, status_code=201)
