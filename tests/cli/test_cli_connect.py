@@ -363,6 +363,11 @@ def test_a_reconnect_uses_the_saved_redirect_uri_and_the_environment_picks_the_a
         store.connection.set_qbo(type(conn)(conn.client_id, conn.realm_id, None, conn.auth_url, conn.token_url,
                                             conn.redirect_uri, "sandbox"))
         assert qbo_from_store(store).api_url.rstrip("/") == QBO_SANDBOX
+    shown = in_process(capsys, "settings", "show", "--json", "--data-dir", str(tmp_path))
+    record = json_lines(shown.stdout)[-1]["connections"]["quickbooks"]
+    assert (record["redirect_uri"], record["environment"]) == (uri, "sandbox")
+    human = in_process(capsys, "settings", "show", "--data-dir", str(tmp_path))
+    assert f"sandbox keys, redirect URI '{uri}'" in human.stdout
 
 
 def test_connect_autotask_asks_for_the_secret_on_the_terminal_without_echo(sandbox, tmp_path):
