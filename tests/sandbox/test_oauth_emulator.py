@@ -139,10 +139,11 @@ def test_production_keys_sign_in_through_their_https_uri(server, creds, http):
     assert prod["environment"] == "production" and prod["redirect_uris"]
     uri = prod["redirect_uris"][0]
     assert uri.startswith("https://")
-    # The development keys' localhost URI is not registered on the production keys.
-    r = http.get(creds["auth_url"], params={"client_id": prod["client_id"], "response_type": "code",
-                                            "scope": SCOPE, "redirect_uri": REDIRECT, "state": "s"})
-    assert r.status_code == 400 and "redirect_uri query parameter value is invalid" in r.text
+    # Neither the development keys' localhost URI nor an IP address works with production keys.
+    for other in (REDIRECT, "https://127.0.0.1/callback", "http://127.0.0.1:8765/callback"):
+        r = http.get(creds["auth_url"], params={"client_id": prod["client_id"], "response_type": "code",
+                                                "scope": SCOPE, "redirect_uri": other, "state": "s"})
+        assert r.status_code == 400 and "redirect_uri query parameter value is invalid" in r.text, other
     params = authorize(http, {**creds, "client_id": prod["client_id"]}, redirect=uri)
     assert exchange(http, creds, params["code"], redirect=uri).json() == {"error": "invalid_grant"}  # other keys
     r = http.post(creds["token_url"], auth=(prod["client_id"], prod["client_secret"]),
