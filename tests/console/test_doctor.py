@@ -96,3 +96,35 @@ def test_doctor_100x30(console_world, snap_compare):
         await pilot.pause(0.2)
 
     assert snap_compare(app, run_before=run_before, terminal_size=(100, 30))
+
+
+async def test_the_connect_review_page_shows_what_the_first_scan_would_do(console_world):
+    from screens.connect import ConnectScreen
+    from sync.store import AutotaskConnection, QboConnection
+
+    w = console_world()
+    a, o = w.creds["autotask"], w.creds["oauth"]
+    # What an earlier connect saved (the harness's runtime has the same clients).
+    w.store.connection.set_autotask(AutotaskConnection(a["username"], a["integration_code"], w.server.url))
+    w.store.secrets.set_autotask_secret(a["secret"])
+    w.store.connection.set_qbo(QboConnection(o["client_id"], o["realm_id"], w.server.url))
+    w.store.secrets.set_qbo_client_secret(o["client_secret"])
+    before = _records(w)
+    app = w.app(start_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConnectScreen), what="the connect screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#qbo-client-id").value == o["client_id"], what="the prefill")
+        await pilot.press("ctrl+n")  # QuickBooks: the company connected before is kept
+        await pilot.press("ctrl+t")  # Autotask: test the saved credentials
+        await wait_for(pilot, lambda: screen.autotask_ok, what="the Autotask test")
+        await pilot.press("ctrl+n")  # → settings
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+n")  # → review
+        await wait_for(pilot, lambda: screen.doctor_report is not None, what="the review page's doctor")
+        report = screen.doctor_report
+        assert {p.po_number for p in report.failing_pos} == {"PO-1090", "PO-1091"}
+        assert "2 of 7 purchase orders would fail" in str(screen.query_one("#review-doctor-status").content)
+        assert "PO PO-1091" in screen.query_one("#review-doctor").plain_text
+    assert _records(w) == before  # the review wrote nothing (Connect was not pressed)
