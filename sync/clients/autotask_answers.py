@@ -68,7 +68,8 @@ def query_page(body: Any, endpoint: str) -> Page:
         raise wrong(endpoint, "no pageDetails" if details is None else "pageDetails that is not an object")
     count = details.get("count")
     if count is not None and (not is_int(count) or count != len(items)):
-        raise wrong(endpoint, f"pageDetails.count {str(count)[:20]!r} for {len(items)} items")
+        said = count if is_int(count) else "that is not a number"
+        raise wrong(endpoint, f"pageDetails.count {said} for {len(items)} items")
     links = []
     for field in ("nextPageUrl", "prevPageUrl"):
         link = details.get(field)

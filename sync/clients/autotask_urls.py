@@ -39,6 +39,11 @@ def shown(text: str, limit: int = 120) -> str:
     return "".join(out) + ("..." if len(text) > limit else "")
 
 
+def _host(url: httpx.URL) -> str:
+    """host[:port] as shown in messages (escaped: it comes from an answer)."""
+    return shown(url.host + (f":{url.port}" if url.port else ""))
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int]:
     default = {"https": 443, "http": 80}.get(url.scheme, -1)
     return url.scheme, url.host, url.port or default
@@ -53,7 +58,7 @@ def _parse(raw: object, what: str) -> httpx.URL:
         raise UntrustedUrlError(SERVICE, "?", f"Autotask answered {what} that is not a valid URL "
                                 f"({shown(raw, 80)!s}); nothing was sent") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise UntrustedUrlError(SERVICE, shown(url.host or "?"),
+        raise UntrustedUrlError(SERVICE, _host(url) if url.host else "?",
                                 f"Autotask answered {what} that is not an http(s) URL ({shown(raw, 80)}); "
                                 "nothing was sent")
     return url
@@ -69,7 +74,7 @@ def check_zone_url(raw: object, lookup_base: str, username: str) -> str:
     """The zone's base URL from the lookup's answer, or UntrustedUrlError naming its host."""
     url = _parse(raw, "the zone lookup with a zone URL")
     lookup = httpx.URL(lookup_base)
-    host = shown(url.host)
+    host = _host(url)
     trusted = not url.userinfo and not url.query and not url.fragment and (
         on_autotask_domain(url) or _origin(url) == _origin(lookup))
     if not trusted:
@@ -77,7 +82,7 @@ def check_zone_url(raw: object, lookup_base: str, username: str) -> str:
             SERVICE, host,
             f"Autotask's zone lookup for API user {shown(username)!r} named {url.scheme}://{host} as the "
             f"zone; atqbo sends the Autotask secret only to https hosts on {AUTOTASK_DOMAIN} or to the "
-            f"zone-lookup host given with --zone-url ({shown(lookup.host)}), so nothing was sent there")
+            f"zone-lookup host given with --zone-url ({_host(lookup)}), so nothing was sent there")
     return str(raw)
 
 
@@ -86,9 +91,9 @@ def check_page_url(raw: object, api_base: str, endpoint: str, field: str) -> str
     url = _parse(raw, f"{endpoint} with a {field}")
     zone = httpx.URL(api_base)
     if url.userinfo or _origin(url) != _origin(zone):
-        host = shown(url.host)
+        host = _host(url)
         raise UntrustedUrlError(
             SERVICE, host,
             f"Autotask answered {endpoint} with a {field} on another host ({url.scheme}://{host}, the "
-            f"zone is {shown(zone.host)}); refused, nothing was sent there")
+            f"zone is {_host(zone)}); refused, nothing was sent there")
     return str(raw)
