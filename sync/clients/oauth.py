@@ -39,7 +39,8 @@ def _seconds(value: Any) -> float | None:
         seconds = float(value)
     except (TypeError, ValueError, OverflowError):
         return None
-    return seconds if 0 < seconds < 10 ** 10 else None  # NaN and inf fail the comparison
+    # Under a second is no lifetime either; NaN and inf fail the comparison.
+    return seconds if 1 <= seconds < 10 ** 10 else None
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,30 @@ async def test_a_page_that_is_not_the_one_asked_for_stops_the_paging(sandbox) ->
         with pytest.raises(UnexpectedAnswerError, match="startPosition 1 where 2 was asked for"):
             await q.query_all(Select("Vendor"), page_size=1)
         await q.oauth.aclose()
+
+
+# ------------------------------------------------------------------ the knobs themselves
+
+
+@pytest.mark.parametrize("rule, said", [
+    ({"kind": "zone_url"}, "needs a url"),
+    ({"kind": "oversized", "size": 0}, "size must be"),
+    ({"kind": "trickle", "delay_ms": -1}, "delay_ms must be"),
+    ({"kind": "oversized", "declare_length": "no"}, "declare_length must be"),
+    ({"kind": "wrong_shape", "colour": "red"}, "unknown fault fields: colour"),
+])
+async def test_a_bad_hostile_knob_is_refused_with_its_reason(sandbox, rule, said) -> None:
+    resp = httpx.post(sandbox.url + "/_sandbox/faults", json=rule, timeout=10)
+    assert resp.status_code == 400 and said in resp.json()["error"]
+
+
+async def test_the_command_line_takes_the_hostile_knobs() -> None:
+    import argparse
+
+    from console.cli import _fault_spec
+
+    assert _fault_spec("oversized,size=100,declare_length=no") == {
+        "kind": "oversized", "size": 100, "declare_length": False}
+    assert _fault_spec("zone_url,url=https://x.example/")["url"] == "https://x.example/"
+    with pytest.raises(argparse.ArgumentTypeError, match="needs a url"):
+        _fault_spec("next_page_url")

@@ -263,3 +263,12 @@ async def test_an_oversized_token_answer_is_refused() -> None:
             await oauth.refresh()
         assert route.call_count == 1
     await oauth.aclose()
+
+
+def test_the_connect_screen_says_the_zone_was_refused_not_unreachable() -> None:
+    from screens.connect import autotask_problem
+
+    exc = UntrustedUrlError("autotask", "evil.example", "Autotask's zone lookup ... named https://evil.example "
+                            "as the zone; ... so nothing was sent there")
+    said = autotask_problem(exc, "https://webservices.autotask.net")
+    assert "evil.example" in said and "Nothing was saved" in said and "cannot be reached" not in said
