@@ -56,7 +56,7 @@ def renewal_text(refresh_expires_at: float | None, now: float | None = None) -> 
 def autotask_problem(exc: BaseException, zone_url: str) -> str:
     """What is wrong with the Autotask credentials, in plain words."""
     from sync.clients.errors import (AutotaskAuthError, AutotaskPermissionError, AutotaskZoneError,
-                                     TransportError)
+                                     TransportError, UntrustedUrlError)
 
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, AutotaskZoneError):
@@ -67,6 +67,8 @@ def autotask_problem(exc: BaseException, zone_url: str) -> str:
                 f"whose password expired or was locked also gets this. ({detail})")
     if isinstance(exc, AutotaskPermissionError):
         return f"The API user may not read what atqbo needs (its security level is too low). ({detail})"
+    if isinstance(exc, UntrustedUrlError):
+        return f"{detail}. Nothing was saved."
     if isinstance(exc, TransportError):
         return f"Autotask cannot be reached at {zone_url or 'its usual address'}: {detail}"
     if isinstance(exc, ValueError):

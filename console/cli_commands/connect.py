@@ -40,6 +40,7 @@ from sync.clients.errors import (
     QboForbidden,
     SignInError,
     TransportError,
+    UntrustedUrlError,
 )
 
 
@@ -70,6 +71,8 @@ async def _connect_autotask(args: argparse.Namespace) -> int:
                 raise CommandError(
                     f"Autotask does not know the API user {args.username!r} (zone lookup at {base}): "
                     f"{exc.message}. Check the user name.", EXIT_FATAL) from None
+            except UntrustedUrlError as exc:
+                raise CommandError(f"{exc.message}. Nothing was saved.", EXIT_FATAL) from None
             except TransportError as exc:
                 raise CommandError(f"cannot reach the Autotask zone lookup at {base}: {exc.message}",
                                    EXIT_FATAL) from None
