@@ -16,7 +16,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Input, Label, Static
 
+from sync.text import shown
+
 from .footer import KeysFooter
+from .markup import escape
 from .settings import SettingsForm
 from .settings_options import load_options
 
@@ -27,8 +30,9 @@ STEPS = (("page-qbo", "QuickBooks"), ("page-autotask", "Autotask"), ("page-setti
          ("page-review", "Review"))
 
 
-def _esc(text: str) -> str:
-    return str(text).replace("[", r"\[")
+def _esc(text: object) -> str:
+    # Names and messages from the services: control characters shown (sync.text), literal in markup.
+    return escape(shown(text))
 
 
 def renewal_text(refresh_expires_at: float | None, now: float | None = None) -> str:

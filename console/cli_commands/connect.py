@@ -41,6 +41,7 @@ from sync.clients.errors import (
     SignInError,
     TransportError,
 )
+from sync.text import shown
 
 
 def run_connect(args: argparse.Namespace) -> int:
@@ -215,7 +216,7 @@ async def _sign_in(oauth: Any, as_json: bool) -> Any:
                         except SignInError as exc:
                             if "access_denied" in str(exc):
                                 raise
-                            print(f"atqbo: {exc}. Paste again:", file=note, flush=True)
+                            print(f"atqbo: {shown(str(exc))}. Paste again:", file=note, flush=True)
                             continue
                 break
             return await attempt.result()

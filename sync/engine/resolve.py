@@ -16,6 +16,7 @@ from sync.clients.errors import QboValidationError
 from sync.clients.qbo import QboClient
 from sync.clients.qbo_query import Select
 from sync.events import CustomerCreated, Event, ItemCreated, NameAdjusted, VendorCreated
+from sync.text import for_qbo
 
 from . import causes
 from .causes import Cause
@@ -48,7 +49,7 @@ def po_marker(po_id: int) -> str:
 
 
 def private_note(po_number: str, po_id: int) -> str:
-    return f"Autotask purchase order {po_number} {po_marker(po_id)}, transferred by atqbo"
+    return f"Autotask purchase order {for_qbo(po_number)} {po_marker(po_id)}, transferred by atqbo"
 
 
 def is_bill_of(bill: dict, po_id: int) -> bool:
