@@ -167,8 +167,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    sandbox.add_argument("--seed", choices=("demo", "empty"), default="demo",
-                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies")
+    sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
+                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
+                              "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="N",
                          help="added latency per API request, in milliseconds")
     sandbox.add_argument("--no-limits", action="store_true",

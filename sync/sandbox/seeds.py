@@ -1,5 +1,6 @@
-"""The seeds a sandbox can start from: "empty" (a fresh company in both systems) and "demo"
-(a small MSP whose data exercises every path of the sync, failures included).
+"""The seeds a sandbox can start from: "empty" (a fresh company in both systems), "demo"
+(a small MSP whose data exercises every path of the sync, failures included) and "hostile"
+(every text field hostile: escape sequences, CR/LF, bidi overrides; see hostile.py).
 
 A seed is data, not code paths: each emulator defines its own seed type and reads it; this
 module only picks the data and builds the emulators from it.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .server import Emulator, Sandbox
 
-SEEDS = ("demo", "empty")
+SEEDS = ("demo", "empty", "hostile")
 
 
 @dataclass
@@ -35,6 +36,10 @@ def seed_data(seed: "str | SeedData") -> SeedData:
         from .demo import demo_seed
 
         return demo_seed()
+    if seed == "hostile":
+        from .hostile import hostile_seed
+
+        return hostile_seed()
     raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
 
 

@@ -3,6 +3,7 @@
 Where reference/qbo-api.md marks a behaviour unverified [U], the emulator makes the choice the
 reference recommends, and says so where it is made:
 - forbidden characters in names → 6000 (the code is not documented); over-long fields → 2050;
+- a C0 control character other than tab, LF, CR in a text field → 6000 (XML 1.0 cannot hold one);
 - a bill line on an item without an expense account (or a Category) → 6000;
 - Amount ≠ round-half-up(Qty × UnitPrice, 2) on item lines → 6070 (switchable: QboPrefs.check_line_amounts);
 - 6140 only when WarnDuplicateBillNumber is on, per vendor by default (QboPrefs.duplicate_bill_scope),
