@@ -38,6 +38,7 @@ OSC_TITLE = "\x1b]0;PWNED\x07"
 RED = "\x1b[31m"
 RESET = "\x1b[0m"
 
+MARKUP_ACCOUNT = "Supplies [@click=app.quit]quit[/] [/] [old]"
 ACTION_TYPE = 40
 RESOURCE = 29682890
 NEW_ITEM_ACCOUNT = "61"
@@ -151,6 +152,8 @@ def _qbo() -> QboSeed:
             *standard_accounts(),
             ap_account("34", "Payable \u2067(A/P)\u2069 \x85second"),
             expense_account(NEW_ITEM_ACCOUNT, "Hostile \x7f\x9b2J Expense \u202e", "SuppliesMaterials"),
+            # Console markup in a name: an action link, a closing tag with nothing to close.
+            expense_account("62", MARKUP_ACCOUNT, "OfficeGeneralAdministrativeExpenses"),
         ],
         vendors=[vendor("1", "Already \u202eThere\u202c Vendor")],
         items=[item("200", "Freight", expense_account_id=NEW_ITEM_ACCOUNT)],

@@ -5,12 +5,14 @@ would be sent carries no OSC sequence (the terminal title is not rewritten) and 
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Select
 
 from console_harness import wait_for
 from screens.live import LiveScreen
 from screens.log_list import LogList
 from screens.logs import LogEntryScreen, LogsScreen
-from sync.sandbox.hostile import HOSTILE_SETTINGS, hostile_seed
+from screens.settings import SettingsForm, SettingsScreen
+from sync.sandbox.hostile import HOSTILE_SETTINGS, MARKUP_ACCOUNT, hostile_seed
 from sync.settings import Settings
 from sync.text import CONTROL
 
@@ -60,3 +62,22 @@ async def test_live_logs_and_entry_screens_show_hostile_text_escaped(console_wor
         await pilot.pause(0.2)
         entry = _assert_clean(app)
         assert "PO\\r\\nBcc: evil@example.com" in entry
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # Settings: the choices are names read from both services.
+        await pilot.press("4")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the settings screen")
+        form = app.screen.query_one(SettingsForm)
+        expense = form.query_one("#f-new_item_expense_account", Select)
+        await wait_for(pilot, lambda: len(expense._options) > 2, what="the choices")
+        form.query_one("#f-new_item_expense_account", Select).value = "62"
+        form.query_one("#f-todo_action_type", Select).focus()
+        await pilot.pause(0.3)
+        settings = _assert_clean(app)
+        assert "Follow\\x1b]0;PWNED\\x07up" in settings  # the chosen action type, shown
+        assert MARKUP_ACCOUNT in settings  # literally: markup in a name is not markup
+        await pilot.press("enter")  # the action types' list open
+        await pilot.pause(0.3)
+        _assert_clean(app)
+        assert app.is_running
