@@ -56,6 +56,7 @@ async def test_live_logs_and_entry_screens_show_hostile_text_escaped(console_wor
         await pilot.pause(0.3)
         logs = _assert_clean(app)
         assert "\\x1b" in logs
+        assert " PO\\r\\nBcc…   1  The vendor" in logs  # a long PO number keeps the columns
 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LogEntryScreen), what="the entry")
