@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from cli_helpers import atqbo, configure, json_lines, smtp
+from cli_helpers import atqbo, clean_env, creds, json_lines, smtp
 from sync.sandbox.hostile import HOSTILE_SETTINGS, OSC_TITLE, PO_NUMBERS
 from sync.text import CONTROL, shown
 
@@ -109,3 +109,21 @@ def test_argparse_never_echoes_an_unknown_argument_raw(ready):
     result = atqbo("logs", "--\x1b]0;PWNED\x07", "\u202eevil")
     assert result.returncode == 2
     assert raw_controls(result.stderr) == [] and re.search(r"\\x1b\]0;PWNED\\x07", result.stderr)
+
+
+def test_connect_quickbooks_shows_a_hostile_company_name_escaped(serve, tmp_path):
+    def connect(*extra: str):
+        # A sandbox each: Intuit rotates the refresh token, so one connection per token.
+        c = creds(serve("hostile"))
+        o, q = c["oauth"], c["qbo"]
+        env = clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"], ATQBO_QBO_REFRESH_TOKEN=o["refresh_token"])
+        return atqbo("connect", "quickbooks", "--data-dir", str(tmp_path / f"data{len(extra)}"), "--client-id",
+                     o["client_id"], "--realm-id", o["realm_id"], "--api-url", q["api_url"], "--auth-url",
+                     o["auth_url"], "--token-url", o["token_url"], *extra, env=env)
+
+    human, as_json = connect(), connect("--json")
+    assert human.returncode == 0 and as_json.returncode == 0, human.stderr + as_json.stderr
+    for run in (human, as_json):
+        assert raw_controls(run.stdout) == [] and raw_controls(run.stderr) == []
+    assert "\\u202eSKOOB\\u202c \\x9b31m Books\\x7f" in human.stdout
+    assert json_lines(as_json.stdout)[-1]["company"] == "Hostile \u202eSKOOB\u202c \x9b31m Books\x7f"
