@@ -67,8 +67,8 @@ class BillSequence:
 
 def autotask_doc_number(po: dict) -> str:
     """The Autotask PO number as a DocNumber; raises DocNumberTooLong past 21 characters."""
-    # Control characters never reach QBO (sync.text); what is left is the number.
-    number = for_qbo(str(po.get("purchaseOrderNumber") or "")).strip() or str(po["id"])
+    # Control characters never reach QBO (sync.text); a line break inside becomes one space.
+    number = " ".join(for_qbo(str(po.get("purchaseOrderNumber") or "")).split()) or str(po["id"])
     if len(number) > MAX_DOC_NUMBER:
         raise DocNumberTooLong(
             f"the Autotask PO number {number!r} has {len(number)} characters; QuickBooks allows {MAX_DOC_NUMBER}")

@@ -105,6 +105,19 @@ def test_json_output_and_the_cli_commands_over_hostile_data(ready):
     assert bad_arg.returncode == 2 and "\\x1b]0;X\\x07" in bad_arg.stderr
 
 
+def test_bill_numbers_from_hostile_autotask_po_numbers_are_clean_and_written_back(ready):
+    w = ready("hostile", **{**HOSTILE_SETTINGS, "po_number_source": "autotask"})
+    result = atqbo("--daemon", "--once", "--json", *w.dd)
+    assert result.returncode == 3, result.stdout + result.stderr
+    failed = {line["po_id"]: line["cause_code"] for line in json_lines(result.stdout) if line.get("event") == "po_failed"}
+    assert failed == {6: "doc_number_too_long", FAILING_PO: "name_invalid"}
+    numbers = {b["DocNumber"] for b in _records(w.state()["qbo"], "Bill")}
+    assert all(raw_controls(n, allow="") == [] for n in numbers), numbers
+    assert {"PO]0;PWNED-1", "PO CR-only", "0001-OP", "[red]PO[/red]\\", str(2**63)} <= numbers
+    written = {p["externalPONumber"] for p in w.pos() if p.get("externalPONumber") not in (None, "", "ERROR")}
+    assert written == numbers  # the number written back is the bill's
+
+
 def test_argparse_never_echoes_an_unknown_argument_raw(ready):
     result = atqbo("logs", "--\x1b]0;PWNED\x07", "\u202eevil")
     assert result.returncode == 2
