@@ -19,10 +19,10 @@ from .markup import escape
 from sync.settings import SettingsError, parse_value
 from sync.text import shown
 
-from console.messages import SyncOneFinished
+from .messages import SyncOneFinished
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 MAX_PO_ID = 2**31 - 1  # Autotask ids are 32-bit integers
 
@@ -63,7 +63,7 @@ class SyncOneScreen(Screen):
         self.running_po: int | None = None
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

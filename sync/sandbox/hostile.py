@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from .autotask.seed import AutotaskSeed, empty_autotask_seed
 from .oauth import empty_oauth_seed
 from .qbo.seed import QboSeed, ap_account, company, expense_account, item, standard_accounts, vendor
-from .seeds import SeedData
+from .seed_data import SeedData
 
 REALM_ID = "9341453050020013"
 INT32_MAX = 2**31 - 1
