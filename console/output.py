@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import sys
@@ -283,6 +284,25 @@ class Printer:
             self._write(dumps(jsonable(record)))
         elif human is not None:
             self._write(human)
+
+
+class StderrLog(logging.Handler):
+    """Python log records of a one-shot command (a mail not sent, a store warning) on stderr,
+    through the text rule. Without a handler, logging's last resort would write them raw, and
+    they quote what a mail server or an API answered."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(level=logging.WARNING)
+        self._stream = stream
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self._stream or sys.stderr
+            stream.write(shown_lines(self.format(record)) + "\n")
+            stream.flush()
+        except Exception:  # logging must never take a command down
+            self.handleError(record)
 
 
 # ---------------------------------------------------------------- the run summary

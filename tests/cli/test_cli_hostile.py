@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from cli_helpers import atqbo, clean_env, creds, json_lines, smtp
+from cli_helpers import atqbo, clean_env, configure, creds, json_lines, seed_with_pos, smtp
 from sync.sandbox.hostile import HOSTILE_SETTINGS, OSC_TITLE, PO_NUMBERS
 from sync.text import CONTROL, shown
 
@@ -140,3 +140,15 @@ def test_connect_quickbooks_shows_a_hostile_company_name_escaped(serve, tmp_path
         assert raw_controls(run.stdout) == [] and raw_controls(run.stderr) == []
     assert "\\u202eSKOOB\\u202c \\x9b31m Books\\x7f" in human.stdout
     assert json_lines(as_json.stdout)[-1]["company"] == "Hostile \u202eSKOOB\u202c \x9b31m Books\x7f"
+
+
+def test_a_hostile_mail_server_answer_is_shown_escaped(ready):
+    w = ready(seed_with_pos(n_ok=1))
+    with smtp.plain_server() as server:
+        server.inbox.fail_with = "451 4.3.0 try later\x1b]0;PWNED\x07\x1b[2J"
+        configure(w.data_dir, smtp_host=server.host, smtp_port=server.port, smtp_starttls=False,
+                  smtp_from="atqbo@example.com")
+        result = atqbo("sync-one", "1", "--email", "boss@example.com", *w.dd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert raw_controls(result.stdout) == [] and raw_controls(result.stderr) == []
+    assert "try later\\x1b]0;PWNED\\x07" in result.stdout + result.stderr
