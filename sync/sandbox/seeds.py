@@ -1,6 +1,6 @@
 """The seeds a sandbox can start from: "empty" (a fresh company in both systems), "demo"
 (a small MSP whose data exercises every path of the sync, failures included) and "hostile"
-(every text field hostile: escape sequences, CR/LF, bidi overrides; see hostile.py).
+(every text field hostile: escape sequences, CR/LF, bidi overrides; see hostile_text.py).
 
 A seed is data, not code paths: each emulator defines its own seed type and reads it; this
 module only picks the data and builds the emulators from it.
@@ -27,7 +27,7 @@ def seed_data(seed: "str | SeedData") -> SeedData:
 
         return demo_seed()
     if seed == "hostile":
-        from .hostile import hostile_seed
+        from .hostile_text import hostile_seed
 
         return hostile_seed()
     raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")

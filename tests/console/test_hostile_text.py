@@ -1,4 +1,4 @@
-"""The console over the hostile seed (sync/sandbox/hostile.py): after a real scan, the live
+"""The console over the hostile seed (sync/sandbox/hostile_text.py): after a real scan, the live
 screen, the logs screen and a log entry hold no raw control character, and what the terminal
 would be sent carries no OSC sequence (the terminal title is not rewritten) and no BEL."""
 
@@ -12,7 +12,7 @@ from screens.live import LiveScreen
 from screens.log_list import LogList
 from screens.logs import LogEntryScreen, LogsScreen
 from screens.settings import SettingsForm, SettingsScreen
-from sync.sandbox.hostile import HOSTILE_SETTINGS, MARKUP_ACCOUNT, hostile_seed
+from sync.sandbox.hostile_text import HOSTILE_SETTINGS, MARKUP_ACCOUNT, hostile_seed
 from sync.settings import Settings
 from sync.text import CONTROL
 

@@ -11,7 +11,7 @@ import sys
 
 import httpx
 
-from sync.sandbox.hostile import OSC_TITLE, PO_NUMBERS, VENDORS
+from sync.sandbox.hostile_text import OSC_TITLE, PO_NUMBERS, VENDORS
 
 
 def test_the_hostile_seed_is_served_as_seeded():

@@ -1,4 +1,4 @@
-"""The whole product over the hostile seed (sync/sandbox/hostile.py: every text field carries
+"""The whole product over the hostile seed (sync/sandbox/hostile_text.py: every text field carries
 escape sequences, CR/LF, bidi overrides, NUL...): nothing raw reaches stdout, stderr,
 daemon.log, the alert mail (to a real SMTP server) or an Autotask to-do, and QuickBooks gets
 names, notes and descriptions without control characters. JSON output carries the exact text,
@@ -10,7 +10,7 @@ import json
 import re
 
 from cli_helpers import atqbo, clean_env, configure, creds, json_lines, seed_with_pos, smtp
-from sync.sandbox.hostile import HOSTILE_SETTINGS, OSC_TITLE, PO_NUMBERS
+from sync.sandbox.hostile_text import HOSTILE_SETTINGS, OSC_TITLE, PO_NUMBERS
 from sync.text import CONTROL, shown
 
 FAILING_PO = 2**31  # the vendor whose name is nothing but control characters
