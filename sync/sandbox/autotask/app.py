@@ -99,7 +99,7 @@ class AutotaskEmulator:
                 "zone_url": base + "/" + ZONE_PATH}
 
     def admin_routes(self) -> list[Route]:
-        return admin_routes(self)
+        return admin_routes(self.store, self.limits, self.budget, self.limits_state)
 
     # -- ASGI ---------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import faults, validation
+from .delete import delete_record
 from .faults import QboFault, now_iso
 from .store import Store
 
@@ -60,8 +61,6 @@ def _run_item(item: dict, store: Store, run_query: Callable[[str], dict]) -> dic
         if operation == "update":
             return {entity: validation.update(store, entity, payload, include=options)}
         if operation == "delete":
-            from .app import delete_record  # the same rule as POST ?operation=delete
-
             return {entity: delete_record(store, entity, payload)}
         raise faults.unsupported(str(operation))
     except QboFault as fault:
