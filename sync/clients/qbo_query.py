@@ -6,7 +6,9 @@
 Rules: string literals are single-quoted; a quote inside is written \\' and a backslash \\\\
 (backslash is QBO's escape character, so a lone one would swallow the next character).
 Non-ASCII text goes through as is: the query is POSTed as UTF-8 (application/text), never
-squeezed into ASCII. Conditions join with AND only (QBO has no OR). Property names are checked
+squeezed into ASCII. But QBO's query lexer reads 8-bit characters only: a literal holding one
+above U+00FF (’ “ ” – ł) is refused with a 4000 "Lexical error", however it is escaped or
+encoded, so such a value cannot be looked up by a query at all (see `queryable`). Conditions join with AND only (QBO has no OR). Property names are checked
 so that a value can never be read as query syntax.
 """
 
@@ -21,6 +23,15 @@ from typing import Any
 OPERATORS = ("=", "<", ">", "<=", ">=", "IN", "LIKE")
 MAX_PAGE = 1000
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+
+
+QUERY_MAX_CHAR = 0xFF
+
+
+def queryable(value: str) -> bool:
+    """Whether QBO's query language can carry `value` in a literal (every character ≤ U+00FF).
+    A name that is not must be matched another way (from a listing, compared locally)."""
+    return all(ord(c) <= QUERY_MAX_CHAR for c in value)
 
 
 def quote(value: str) -> str:
