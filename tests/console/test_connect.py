@@ -95,7 +95,7 @@ async def test_first_run_connects_both_services_and_starts_scanning(console_worl
         _type(screen, "#at-zone", at["zone_lookup_url"])
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: "Testing" not in _status(screen, "#at-status"), what="the first test")
-        assert "does not know this API user name" in _status(screen, "#at-status")
+        assert "does not know the API user" in _status(screen, "#at-status")
         _type(screen, "#at-username", at["username"])
         _type(screen, "#at-secret", "wrong-secret")
         await pilot.press("ctrl+t")
