@@ -325,8 +325,8 @@ class AutotaskClient:
         if probe.status_code == 401 or (probe.status_code == 500 and messages and not transient):
             said = "; ".join(refused.errors) or f"HTTP {refused.status}"
             raise AutotaskCredentialsRefused(
-                "Autotask refused the API user name or integration code: it answers HTTP 500 "
-                f"to every request, even ThresholdInformation ({said})",
+                "Autotask rejected the API user name or integration code (HTTP 500 to every "
+                f"request, even ThresholdInformation: {said})",
                 status=refused.status, errors=refused.errors) from None
 
     def _interpret(self, resp: httpx.Response, method: str, path: str) -> tuple[int, Any]:
