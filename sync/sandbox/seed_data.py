@@ -1,5 +1,4 @@
-"""What a sandbox starts from: one seed per emulator, under a name. Each emulator defines its
-own seed type and reads it; this holds them together and imports nothing of the sandbox."""
+"""The data a sandbox starts from: one seed per emulator (seeds.py picks and builds them)."""
 
 from __future__ import annotations
 

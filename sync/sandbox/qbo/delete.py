@@ -1,5 +1,4 @@
-"""POST ?operation=delete (and a batch item's "delete"): one rule for both, so the batch and the
-single-entity path cannot drift apart."""
+"""POST ?operation=delete, one rule for the entity endpoint (app.py) and a batch item (batch.py)."""
 
 from __future__ import annotations
 
