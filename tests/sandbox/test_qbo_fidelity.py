@@ -27,3 +27,14 @@ def test_any_minorversion_is_accepted(qbo, minor):
 def test_a_query_on_an_entity_qbo_does_not_serve_is_4001(qbo):
     err = fault_of(qbo.query("select * from Widget"))
     assert err["code"] == "4001" and "Widget" in err["Detail"]
+
+
+def test_a_bill_on_an_account_that_is_not_accounts_payable_is_refused(qbo):
+    # REF-bill: APAccountRef "must be Classification=Liability and AccountSubType=AccountsPayable".
+    line = {"DetailType": "ItemBasedExpenseLineDetail", "Amount": 900,
+            "ItemBasedExpenseLineDetail": {"ItemRef": {"value": "301"}, "Qty": 1, "UnitPrice": 900}}
+    r = qbo.post("bill", {"VendorRef": {"value": "101"}, "APAccountRef": {"value": "21"}, "Line": [line]})
+    err = fault_of(r)
+    assert r.status_code == 400 and err["code"] == "6000" and err["element"] == "APAccountRef"
+    ok = qbo.post("bill", {"VendorRef": {"value": "101"}, "APAccountRef": {"value": "33"}, "Line": [line]})
+    assert ok.status_code == 200, ok.text
