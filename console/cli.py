@@ -72,18 +72,26 @@ def _url(text: str) -> str:
     return text.strip()
 
 
+def _yes_no(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
+        raise ValueError(text)
+    return text.strip().lower() in ("true", "yes", "1")
+
+
 def _fault_spec(text: str) -> dict:
-    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5` or `lost,method=POST,path=/bill,times=3`."""
+    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5`, `lost,method=POST,path=/bill,times=3`
+    or `trickle,path=PurchaseOrders/query,delay_ms=1000`."""
     kind, *pairs = text.split(",")
     spec: dict = {"kind": kind.strip()}
-    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float}
+    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float,
+               "size": int, "delay_ms": float, "declare_length": _yes_no}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
-        if not sep or key not in {*numbers, "service", "method", "path"}:
+        if not sep or key not in {*numbers, "service", "method", "path", "url"}:
             raise argparse.ArgumentTypeError(
                 f"bad fault option {pair!r}: use key=value with key in service, method, path, "
-                "every, skip, times, probability, seed")
+                "every, skip, times, probability, seed, url, size, declare_length, delay_ms")
         try:
             spec[key] = numbers[key](value) if key in numbers else value
         except ValueError:
@@ -172,7 +180,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fault", action="append", type=_fault_spec, default=[], metavar="SPEC",
                          help="inject a fault: KIND[,service=S][,method=M][,path=REGEX][,every=N][,skip=N]"
                               "[,times=N][,probability=P][,seed=N], KIND one of 429 500 502 503 lost "
-                              "(lost: the write commits, the reply is dropped). Repeatable.")
+                              "(lost: the write commits, the reply is dropped), or a hostile answer: "
+                              "zone_url/next_page_url/prev_page_url (,url=U), wrong_shape, "
+                              "oversized (,size=BYTES,declare_length=no), trickle (,delay_ms=N). Repeatable.")
     sandbox.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                          help="print the URLs and credentials as one JSON object on the first line")
 

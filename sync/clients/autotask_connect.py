@@ -23,6 +23,7 @@ from .errors import (
     ThrottledError,
     TransportError,
     UnavailableError,
+    UntrustedUrlError,
 )
 
 TEST_TIMEOUT = 20.0
@@ -41,7 +42,7 @@ class AutotaskConnectFailed(Exception):
     def __init__(self, message: str, kind: str) -> None:
         super().__init__(message)
         self.message = message
-        self.kind = kind  # unknown_user | credentials | permission | unreachable | unavailable | refused | input
+        self.kind = kind  # unknown_user | credentials | permission | untrusted | unreachable | unavailable | refused | input
 
 
 def connect_client(username: str, integration_code: str, secret: str, zone_lookup_base: str) -> AutotaskClient:
@@ -66,6 +67,8 @@ async def check_autotask_connection(client: AutotaskClient) -> AutotaskConnected
             f"Autotask does not know the API user {user!r} (zone lookup at {base}): {exc.message}. "
             "Check the user name: it is the API user's e-mail-like name (its Username (Key)).",
             "unknown_user") from None
+    except UntrustedUrlError as exc:
+        raise AutotaskConnectFailed(f"{exc.message}. Nothing was saved.", "untrusted") from None
     except TransportError as exc:
         raise AutotaskConnectFailed(f"cannot reach the Autotask zone lookup at {base}: {exc.message}",
                                     "unreachable") from None
@@ -93,6 +96,8 @@ def _failed(exc: ApiError, user: str, zone: ZoneInfo | None) -> AutotaskConnectF
         return AutotaskConnectFailed(
             "the Autotask API user may not read what atqbo needs (purchase orders and companies): give it "
             f"a security level that can, such as API User (system). ({said})", "permission")
+    if isinstance(exc, UntrustedUrlError):
+        return AutotaskConnectFailed(f"{said}. Nothing was saved.", "untrusted")
     if isinstance(exc, TransportError):
         return AutotaskConnectFailed(f"cannot reach Autotask at {url}: {said}", "unreachable")
     if isinstance(exc, (UnavailableError, ThrottledError)):
