@@ -16,7 +16,9 @@ this rule, the same way every time, so that the name it looks up is the name it 
 4. a name that is empty after 0-3 is rejected with cause ``name_invalid``.
 
 Everything else is kept as it is: quotes, apostrophes, ampersands and non-ASCII letters are
-valid in QBO (a query escapes them; that is the client's business, not the name's).
+valid in QBO (a query escapes them; that is the client's business, not the name's). A name
+with a character above U+00FF (’ “ ” – ł) is valid too, but no query can carry it: the resolver
+matches it against a listing of that entity instead (resolve.py), by the same key.
 Matching uses the adjusted name, so a vendor created as "Acme - West" is found again next scan.
 Two Autotask names that differ only in what the rule changes map to the same QBO record.
 """
