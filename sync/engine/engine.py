@@ -301,6 +301,8 @@ class Engine:
                 counts["scanned"] += len(pos)
                 if pos:
                     ctx = await self._guard(self._context(settings, self._submitted))
+                    # One read of QBO's tagged bills serves the whole scan: from the window's start.
+                    ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
                     # Groups start at one PO and double up to bill_batch_size ("slow start"): the
                     # first bill shows at once and an early stop() waits for little; a long scan
                     # still sends full batches.
