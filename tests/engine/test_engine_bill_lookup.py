@@ -1,0 +1,97 @@
+"""A PO's bill is found in QBO by its tag whenever the journal cannot be trusted to know it
+(issue 13 §1): a Duplicate Request ID answer means the earlier create went through, and a
+batch result is only this PO's when its bill names this PO. Against the sandbox over real
+sockets; qbo_doubles.py changes one exchange of it."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+from engine_world import base_seed, days_ago
+from qbo_doubles import FirstComer, SwappedBatchAnswers
+from sync.store import JournalState as S
+
+pytestmark = pytest.mark.anyio
+
+
+def _seed(n: int):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    product = seed.autotask.add_product("Cable", 5)
+    ids = [seed.autotask.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": k + 1, "unitCost": 5}],
+                                createDateTime=days_ago(1)) for k in range(n)]
+    return seed, ids
+
+
+def _bills_of(w, po_id: int) -> list[dict]:
+    return [b for b in w.bills() if f"(Autotask PO id {po_id})" in (b.get("PrivateNote") or "")]
+
+
+async def test_duplicate_request_id_on_a_create_takes_the_bill_that_went_through(world_factory):
+    seed, [po] = _seed(1)
+    w = await world_factory(seed, wrap=partial(FirstComer, path=r"/bill$"))
+
+    outcome = await w.engine.sync_one(po)
+
+    assert w.server.sandbox.app.fired == 1
+    [bill] = w.bills()  # the earlier request's bill, and no other
+    assert bill["DocNumber"] == "1-E" and _bills_of(w, po) == [bill]
+    assert outcome.ok and outcome.doc_number == "1-E", outcome.cause
+    assert w.po(po)["externalPONumber"] == "1-E"
+    assert w.store.journal.get(po).state is S.WRITTEN_BACK
+    assert w.store.errors.latest_open_for_po(po) is None
+
+
+async def test_duplicate_request_id_on_a_batch_takes_every_bill_that_went_through(world_factory):
+    seed, pos = _seed(3)  # groups of 1 then 2: the second is a batch
+    w = await world_factory(seed, wrap=partial(FirstComer, path=r"/batch$"))
+
+    summary = await w.engine.scan_once()
+
+    assert w.server.sandbox.app.fired == 1
+    assert (summary.synced, summary.failed) == (3, 0), [o.cause for o in summary.outcomes]
+    assert len(w.bills()) == 3
+    for po in pos:
+        [bill] = _bills_of(w, po)
+        assert w.po(po)["externalPONumber"] == bill["DocNumber"]
+    assert sorted(b["DocNumber"] for b in w.bills()) == ["1", "2-E", "3-E"]
+
+
+async def test_duplicate_request_id_with_no_bill_naming_the_po_is_told_not_rejected_and_not_resent(world_factory):
+    seed, [po] = _seed(1)
+    w = await world_factory(seed, wrap=partial(FirstComer, path=r"/bill$", untag=True))
+
+    outcome = await w.engine.sync_one(po)
+
+    assert not outcome.ok and outcome.cause.code == "bill_request_unmatched"
+    assert f"Autotask PO id {po}" in outcome.cause.fix
+    assert len(w.bills()) == 1 and _bills_of(w, po) == []  # only the other request's bill
+    assert w.po(po)["externalPONumber"] == "ERROR"
+
+
+async def test_a_batch_result_naming_another_po_is_an_error_for_that_po_never_written_back(world_factory):
+    seed, [first, a, b] = _seed(3)
+    w = await world_factory(seed, wrap=SwappedBatchAnswers)
+
+    summary = await w.engine.scan_once()
+
+    assert w.server.sandbox.app.fired == 1
+    causes = {o.po_id: o.cause.code for o in summary.outcomes if not o.ok}
+    assert causes == {a: "bill_not_this_po", b: "bill_not_this_po"}
+    assert w.po(first)["externalPONumber"] == "1"
+    # Neither PO got the other's number (each bill exists in QBO, named for its own PO).
+    assert w.po(a)["externalPONumber"] == "ERROR" and w.po(b)["externalPONumber"] == "ERROR"
+    assert len(w.bills()) == 3
+
+    # The retry finds each PO's own bill by its tag: written back, never billed again.
+    outcomes = await w.engine.retry_all()
+
+    assert all(o.ok for o in outcomes) and len(outcomes) == 2
+    assert len(w.bills()) == 3
+    for po in (a, b):
+        [bill] = _bills_of(w, po)
+        assert w.po(po)["externalPONumber"] == bill["DocNumber"]
+        assert w.store.journal.get(po).state is S.WRITTEN_BACK
+    assert w.store.errors.open_errors() == []
