@@ -1,6 +1,8 @@
 """Many purchase orders at once, within the services' limits (the scan's path; issue 6 "fast").
 
 The same journalled steps as `po_sync`, grouped so that API calls grow with batches, not POs:
+0. a PO the journal records no bill for is looked up among QBO's bills by its tag (one read of
+   the scan window per run, `tagged_bills`): a bill found is adopted and only written back;
 1. each PO is prepared in turn (vendor, customer, items matched or created: cached per run),
    its number chosen and the journal moved to `resolved`;
 2. with Autotask numbering, one `DocNumber IN (...)` query checks every number of the group
@@ -8,7 +10,9 @@ The same journalled steps as `po_sync`, grouped so that API calls grow with batc
 3. the bills go to QBO in one batch request (≤ 30 items), each PO's journal moved to
    `bill_requested` first; the batch carries a requestid derived from its POs and attempts, so
    a resend after a lost reply is replayed, and a later run looks the bills up before sending
-   again (`po_sync._sync` handles a PO found in `bill_requested`);
+   again (`po_sync._sync` handles a PO found in `bill_requested`); results are matched to POs
+   by bId, and a result whose bill does not name its PO is an error for that PO; a Duplicate
+   Request ID answer (the batch went through before) is answered by looking the bills up;
 4. the numbers are written back to Autotask concurrently (the client keeps ≤ 3 in flight).
 A PO that the journal shows mid-way (a crash, a lost reply, a failed write-back) goes through
 `po_sync`'s one-PO path, which knows how to resume each state.

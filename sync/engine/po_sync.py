@@ -9,6 +9,12 @@ A PO found in bill_requested (a crash or a lost reply) is looked up in QBO (by n
 the PO tag in PrivateNote) before anything is sent again; one found in bill_created is only
 written back; one in failed with a bill id has its bill read back before the journal moves
 (failed -> bill_created), so no crash can make it look like a fresh PO. Any failure is recorded by `failures.record` (ERROR, to-do, log entry, notice).
+
+The journal is a cache, not the only record: a PO it records no bill for is looked up among
+QBO's bills by its tag (`tagged_bills`, one window read per run) before anything is prepared,
+and a bill found is adopted (journal to bill_created, then the write-back). QBO's answer
+Duplicate Request ID (code 600) means the create went through before: its bill is looked up
+again, never recorded as rejected. A bill QBO returns for this PO's request must name this PO.
 """
 
 from __future__ import annotations
