@@ -108,3 +108,19 @@ class SwappedBatchAnswers:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class QueryLog:
+    """Passes everything through and keeps the text of every QBO query statement sent."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.statements: list[str] = []
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http" or not scope.get("path", "").endswith("/query"):
+            await self.inner(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        self.statements.append(body.decode("utf-8", "replace"))
+        await self.inner(scope, _replaying(body), send)

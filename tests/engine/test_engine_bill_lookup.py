@@ -10,8 +10,8 @@ from functools import partial
 import pytest
 
 from engine_world import base_seed, days_ago
-from qbo_doubles import FirstComer, SwappedBatchAnswers
-from sync.store import JournalState as S
+from qbo_doubles import FirstComer, QueryLog, SwappedBatchAnswers
+from sync.store import Journal, JournalState as S
 
 pytestmark = pytest.mark.anyio
 
@@ -29,11 +29,15 @@ def _bills_of(w, po_id: int) -> list[dict]:
     return [b for b in w.bills() if f"(Autotask PO id {po_id})" in (b.get("PrivateNote") or "")]
 
 
-async def test_duplicate_request_id_on_a_create_takes_the_bill_that_went_through(world_factory):
+@pytest.mark.parametrize("how", ["sync_one", "scan"])
+async def test_duplicate_request_id_on_a_create_takes_the_bill_that_went_through(world_factory, how):
     seed, [po] = _seed(1)
     w = await world_factory(seed, wrap=partial(FirstComer, path=r"/bill$"))
 
-    outcome = await w.engine.sync_one(po)
+    if how == "sync_one":
+        outcome = await w.engine.sync_one(po)
+    else:
+        [outcome] = (await w.engine.scan_once()).outcomes  # a group of one: a plain create
 
     assert w.server.sandbox.app.fired == 1
     [bill] = w.bills()  # the earlier request's bill, and no other
@@ -95,3 +99,34 @@ async def test_a_batch_result_naming_another_po_is_an_error_for_that_po_never_wr
         assert w.po(po)["externalPONumber"] == bill["DocNumber"]
         assert w.store.journal.get(po).state is S.WRITTEN_BACK
     assert w.store.errors.open_errors() == []
+
+
+async def test_after_the_journal_is_lost_a_scan_reads_qbo_bills_once_and_bills_nothing_twice(world_factory):
+    seed, pos = _seed(6)
+    w = await world_factory(seed, wrap=QueryLog)
+    for po in pos:  # Autotask refuses every write-back: bills exist, the POs stay blank
+        w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": ""})
+    first = await w.engine.scan_once()
+    assert first.failed == 6 and len(w.bills()) == 6
+    w.store.journal.close()  # the journal is lost
+    for path in w.store.locations.journal_dir.iterdir():
+        path.unlink()
+    w.store.journal = Journal(w.store.locations.journal_dir)
+    for po in pos:
+        w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": "Receiving"})
+    log = w.server.sandbox.app.statements
+    log.clear()
+    w.server.sandbox.stats.reset()
+
+    summary = await w.engine.scan_once()
+
+    assert (summary.synced, summary.failed) == (6, 0)
+    assert len(w.bills()) == 6
+    for po in pos:
+        [bill] = _bills_of(w, po)
+        assert w.po(po)["externalPONumber"] == bill["DocNumber"]
+        assert w.store.journal.get(po).state is S.WRITTEN_BACK
+    window_reads = [q for q in log if "FROM Bill" in q and "MetaData.CreateTime" in q]
+    assert len(window_reads) == 1, log  # one read serves every PO of the scan (groups of 1, 2, 3)
+    routes = w.server.sandbox.stats.snapshot()["qbo"]["routes"]
+    assert not any(r.endswith(("/bill", "/batch")) for r in routes), routes  # no bill sent at all
