@@ -77,8 +77,8 @@ def _summary_text(report: Any) -> str:
     else:
         lines.append(f"{n} journal record(s) written, {report.unchanged} already agreed")
         if report.numbers_due:
-            lines.append(f"{report.numbers_due} bill number(s) are still to be written back to Autotask: the next "
-                         "scan does it (atqbo --daemon --once), never a second bill")
+            lines.append(f"{report.numbers_due} PO(s) are finished by the next scan (atqbo --daemon --once): bill "
+                         "numbers written back to Autotask, error-log entries closed, never a second bill")
     return "\n".join(lines)
 
 

@@ -4,9 +4,10 @@ The journal is a cache of what QBO and Autotask already know (DESIGN §5), so a 
 restored-from-an-old-backup journal can be rebuilt from them, never by starting over:
 - QBO's bills that name a PO by its tag (every bill in the company, read page by page);
 - each such PO's External PO Number in Autotask: the bill's number there means the PO is done
-  (written_back); blank or ERROR means the number is still due (bill_created: the next scan
-  writes it back and resolves the PO's error-log entry); another number is a conflict (also
-  bill_created: the next scan reports it, it never overwrites);
+  (written_back; bill_created while its error-log entry is open, so that the next scan closes
+  it); blank or ERROR means the number is still due (bill_created: the next scan writes it back
+  and resolves the PO's error-log entry); another number is a conflict (also bill_created: the
+  next scan reports it, it never overwrites);
 - the error log: a PO with an open entry and no bill in QBO is failed (a retry starts it anew).
 A record the journal already has right is left as it is; a record that knows less than QBO
 (no bill, or a bill QBO no longer has while another bill names the PO) is replaced. Nothing is
@@ -65,6 +66,7 @@ class RepairReport:
 
     @property
     def numbers_due(self) -> int:
+        """Records the next scan finishes (a number to write back, or an error entry to close)."""
         return sum(1 for f in self.findings if f.after == S.BILL_CREATED.value)
 
 
@@ -109,7 +111,10 @@ async def repair_journal(journal: Journal, errors: ErrorLog, at: AutotaskClient,
                                                                                          S.WRITTEN_BACK):
                 report.unchanged += 1
                 continue
-            if external == doc and doc:
+            if external == doc and doc and po_id in open_entries:
+                state, why = S.BILL_CREATED, (f"bill {doc} names this PO and Autotask holds its number, but error-log "
+                                              f"entry {open_entries[po_id].id} is open (the next scan closes it)")
+            elif external == doc and doc:
                 state, why = S.WRITTEN_BACK, f"bill {doc} names this PO and Autotask holds its number"
             elif is_blank(external) or external.upper() == ERROR_MARKER:
                 state, why = S.BILL_CREATED, (f"bill {doc} names this PO; its number is not in Autotask yet "
