@@ -29,6 +29,14 @@ def _bills_of(w, po_id: int) -> list[dict]:
     return [b for b in w.bills() if f"(Autotask PO id {po_id})" in (b.get("PrivateNote") or "")]
 
 
+def _lose_journal(w) -> None:
+    """The data folder's journal is gone (the error log stays)."""
+    w.store.journal.close()
+    for path in w.store.locations.journal_dir.iterdir():
+        path.unlink()
+    w.store.journal = Journal(w.store.locations.journal_dir)
+
+
 @pytest.mark.parametrize("how", ["sync_one", "scan"])
 async def test_duplicate_request_id_on_a_create_takes_the_bill_that_went_through(world_factory, how):
     seed, [po] = _seed(1)
@@ -108,10 +116,7 @@ async def test_after_the_journal_is_lost_a_scan_reads_qbo_bills_once_and_bills_n
         w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": ""})
     first = await w.engine.scan_once()
     assert first.failed == 6 and len(w.bills()) == 6
-    w.store.journal.close()  # the journal is lost
-    for path in w.store.locations.journal_dir.iterdir():
-        path.unlink()
-    w.store.journal = Journal(w.store.locations.journal_dir)
+    _lose_journal(w)
     for po in pos:
         w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": "Receiving"})
     log = w.server.sandbox.app.statements
@@ -130,3 +135,22 @@ async def test_after_the_journal_is_lost_a_scan_reads_qbo_bills_once_and_bills_n
     assert len(window_reads) == 1, log  # one read serves every PO of the scan (groups of 1, 2, 3)
     routes = w.server.sandbox.stats.snapshot()["qbo"]["routes"]
     assert not any(r.endswith(("/bill", "/batch")) for r in routes), routes  # no bill sent at all
+
+
+async def test_sync_one_of_a_po_older_than_the_window_finds_its_bill_after_the_journal_is_lost(world_factory):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    product = seed.autotask.add_product("Cable", 5)
+    old = seed.autotask.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": 1, "unitCost": 5}],
+                               createDateTime=days_ago(400))
+    w = await world_factory(seed, days_back=30)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{old}", {"shipToName": ""})
+    first = await w.engine.sync_one(old)
+    assert first.cause.code == "writeback_failed" and len(w.bills()) == 1
+    _lose_journal(w)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{old}", {"shipToName": "Receiving"})
+
+    outcome = await w.engine.sync_one(old)
+
+    [bill] = w.bills()
+    assert outcome.ok and outcome.doc_number == bill["DocNumber"] == w.po(old)["externalPONumber"]
