@@ -12,22 +12,21 @@ Nothing here imports Textual.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from typing import TYPE_CHECKING
 
+from sync.endpoints import intuit_endpoints, persist_tokens, zone_lookup_base  # noqa: F401  (re-exported)
 from sync.settings import Settings, SettingsError
 from sync.store import AutotaskConnection, QboConnection, Store
 from sync.store.errors import EngineLockedError, StoreError
 
 if TYPE_CHECKING:  # the clients (httpx, authlib) and mail load only when a command needs them
     from sync.clients.autotask import AutotaskClient
-    from sync.clients.oauth import IntuitEndpoints, TokenSet
+    from sync.clients.oauth import TokenSet
     from sync.clients.qbo import QboClient
     from sync.mail import MailNotifier
 
@@ -42,37 +41,7 @@ class RuntimeProblem(Exception):
         self.exit_code = exit_code
 
 
-# ---------------------------------------------------------------- connection details
-
-_ZONE_SUFFIX = re.compile(r"/(atservicesrest(/v1\.0(/zoneinformation)?)?)?/*$", re.IGNORECASE)
-
-
-def zone_lookup_base(url: str | None) -> str:
-    """Where the zone lookup goes, from what an operator may paste: a host
-    (https://webservices.autotask.net), the full zoneInformation URL, or a zone's own
-    ATServicesRest URL (every zone answers the lookup)."""
-    if not url:
-        from sync.clients.autotask import DEFAULT_ZONE_LOOKUP_BASE
-
-        return DEFAULT_ZONE_LOOKUP_BASE
-    return _ZONE_SUFFIX.sub("", url.strip()) or url.strip()
-
-
-def intuit_endpoints(auth_url: str | None, token_url: str | None) -> "IntuitEndpoints":
-    """Intuit's OAuth endpoints, or the given ones. The revoke endpoint follows the token
-    endpoint's host when that is not Intuit's (the local sandbox serves all three)."""
-    from sync.clients.oauth import INTUIT_OAUTH, IntuitEndpoints
-
-    if not auth_url and not token_url:
-        return INTUIT_OAUTH
-    revoke = INTUIT_OAUTH.revoke_url
-    if token_url and "intuit.com" not in token_url:
-        origin = re.match(r"^[a-z]+://[^/]+", token_url)
-        if origin:
-            revoke = IntuitEndpoints.local(origin.group(0)).revoke_url
-    return IntuitEndpoints(auth_url=auth_url or INTUIT_OAUTH.auth_url,
-                           token_url=token_url or INTUIT_OAUTH.token_url, revoke_url=revoke)
-
+# ---------------------------------------------------------------- the store and the clients
 
 def open_store(data_dir: str | Path | None) -> Store:
     try:
@@ -115,21 +84,6 @@ def _tokens_from_store(store: Store, realm_id: str | None) -> "TokenSet | None":
         refresh_token=stored.refresh_token.get_secret_value(),
         expires_at=expires.timestamp() if expires else 0.0,
         refresh_expires_at=refresh_expires.timestamp() if refresh_expires else None, realm_id=realm_id)
-
-
-def _utc(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, timezone.utc) if epoch else None
-
-
-def persist_tokens(store: Store):
-    """The on_tokens callback: a rotated refresh token is durable before anything uses it."""
-
-    def save(tokens: "TokenSet") -> None:
-        store.secrets.save_qbo_tokens(
-            tokens.refresh_token, tokens.access_token or None, _utc(tokens.expires_at),
-            _utc(tokens.refresh_expires_at))
-
-    return save
 
 
 def qbo_from_store(store: Store) -> "QboClient":

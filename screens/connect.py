@@ -21,7 +21,7 @@ from .settings import SettingsForm
 from .settings_options import load_options
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 STEPS = (("page-qbo", "QuickBooks"), ("page-autotask", "Autotask"), ("page-settings", "Settings"),
          ("page-review", "Review"))
@@ -88,7 +88,7 @@ class ConnectScreen(Screen):
         self.autotask_company = ""
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- layout
@@ -298,7 +298,7 @@ class ConnectScreen(Screen):
 
     @work(group="qbo-sign-in", exclusive=True, exit_on_error=False, description="Signing in to QuickBooks")
     async def _run_sign_in(self, client_id: str, secret: str, urls: dict[str, str]) -> None:
-        from console.runtime_headless import intuit_endpoints, persist_tokens
+        from sync.endpoints import intuit_endpoints, persist_tokens
         from sync.clients.errors import ApiError
         from sync.clients.oauth import IntuitOAuth
         from sync.clients.qbo import QBO_PRODUCTION, QboClient
@@ -382,7 +382,7 @@ class ConnectScreen(Screen):
 
     @work(group="autotask-test", exclusive=True, exit_on_error=False, description="Testing the Autotask connection")
     async def _test_autotask(self, username: str, code: str, secret: str, zone: str) -> None:
-        from console.runtime_headless import zone_lookup_base
+        from sync.endpoints import zone_lookup_base
         from sync.clients.autotask import AutotaskClient
 
         if not secret:
@@ -446,8 +446,6 @@ class ConnectScreen(Screen):
 
     @work(group="connect-save", exclusive=True, exit_on_error=False, description="Connecting")
     async def _connect(self, settings: Any, smtp_password: str | None) -> None:
-        from console.runtime_headless import zone_lookup_base  # noqa: F401  (same zone rule as the CLI)
-        from screens.runtime import open_console_runtime
         from sync.store import AutotaskConnection
 
         store = self.console.store
@@ -466,8 +464,6 @@ class ConnectScreen(Screen):
         # The old runtime holds the store (and maybe the engine lock): let go before reopening.
         await self.console.release_runtime()
         try:
-            runtime = await open_console_runtime(data_dir, False)
+            await self.console.reopen_runtime(data_dir)
         except Exception as exc:
             self.notify(str(exc), title="Could not connect", severity="error", timeout=15)
-            return
-        await self.console.reconnected(runtime)

@@ -17,10 +17,10 @@ from .footer import KeysFooter
 
 from sync.settings import SettingsError, parse_value
 
-from console.messages import SyncOneFinished
+from .messages import SyncOneFinished
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 MAX_PO_ID = 2**31 - 1  # Autotask ids are 32-bit integers
 
@@ -61,7 +61,7 @@ class SyncOneScreen(Screen):
         self.running_po: int | None = None
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

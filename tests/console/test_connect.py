@@ -10,7 +10,7 @@ import httpx
 
 from console_harness import wait_for
 from screens.connect import ConnectScreen, renewal_text
-from screens.runtime import StoreOnly
+from console.startup import StoreOnly
 from screens.live import LiveScreen
 from textual.widgets import Input, Static
 

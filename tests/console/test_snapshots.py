@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from console_harness import fill_error_log, replay_events, wait_for
 from screens.log_list import LogList
-from screens.runtime import StoreOnly
+from console.startup import StoreOnly
 from screens.settings import SettingsForm
 from textual.widgets import Input, Select
 
