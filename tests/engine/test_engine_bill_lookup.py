@@ -154,3 +154,23 @@ async def test_sync_one_of_a_po_older_than_the_window_finds_its_bill_after_the_j
 
     [bill] = w.bills()
     assert outcome.ok and outcome.doc_number == bill["DocNumber"] == w.po(old)["externalPONumber"]
+
+
+async def test_retrying_every_failed_po_after_the_journal_is_lost_reads_qbo_bills_once(world_factory):
+    seed, pos = _seed(4)
+    w = await world_factory(seed, wrap=QueryLog)
+    for po in pos:
+        w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": ""})
+    await w.engine.scan_once()
+    _lose_journal(w)
+    for po in pos:
+        w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": "Receiving"})
+    log = w.server.sandbox.app.statements
+    log.clear()
+
+    outcomes = await w.engine.retry_all()
+
+    assert [o.ok for o in outcomes] == [True] * 4 and len(w.bills()) == 4
+    assert all(w.po(po)["externalPONumber"] == _bills_of(w, po)[0]["DocNumber"] for po in pos)
+    window_reads = [q for q in log if "FROM Bill" in q and "MetaData.CreateTime" in q]
+    assert len(window_reads) == 1, window_reads
