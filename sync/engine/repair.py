@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from typing import Any
 
 import anyio
 
@@ -92,51 +93,25 @@ async def repair_journal(journal: Journal, errors: ErrorLog, at: AutotaskClient,
     fresh_attempt = int(time.time())
     writes: list[JournalEntry] = []
     for po_id in sorted(wanted):
-        entry = known.get(po_id)
-        po = pos.get(po_id)
+        entry, po, own = known.get(po_id), pos.get(po_id), bills.all_of(po_id)
         number = str((po or {}).get("purchaseOrderNumber") or (entry.po_number if entry else "") or po_id)
-        own = bills.all_of(po_id)
-        target: JournalEntry | None = None
-        why = ""
+        if own and po is None:
+            report.unknown_pos += [(str(b.get("Id")), po_id) for b in own]
+            continue
         if own:
-            if po is None:
-                report.unknown_pos += [(str(b.get("Id")), po_id) for b in own]
-                continue
-            external = str(po.get("externalPONumber") or "").strip()
-            chosen = next((b for b in own if str(b.get("DocNumber") or "") == external), own[0])
             if len(own) > 1:
                 report.duplicates[po_id] = [str(b.get("DocNumber") or "") for b in own]
-            doc = str(chosen.get("DocNumber") or "")
-            if entry is not None and entry.bill_id == str(chosen["Id"]) and entry.state in (S.BILL_CREATED,
-                                                                                         S.WRITTEN_BACK):
-                report.unchanged += 1
-                continue
-            if external == doc and doc and po_id in open_entries:
-                state, why = S.BILL_CREATED, (f"bill {doc} names this PO and Autotask holds its number, but error-log "
-                                              f"entry {open_entries[po_id].id} is open (the next scan closes it)")
-            elif external == doc and doc:
-                state, why = S.WRITTEN_BACK, f"bill {doc} names this PO and Autotask holds its number"
-            elif is_blank(external) or external.upper() == ERROR_MARKER:
-                state, why = S.BILL_CREATED, (f"bill {doc} names this PO; its number is not in Autotask yet "
-                                              "(the next scan writes it back)")
-            else:
-                state, why = S.BILL_CREATED, (f"bill {doc} names this PO but Autotask holds {external} (the next "
-                                              "scan reports the conflict; nothing is overwritten)")
-            base = entry or JournalEntry(po_id=po_id, state=state, attempt=fresh_attempt)
-            target = replace(base, state=state, po_number=number, bill_id=str(chosen["Id"]), doc_number=doc,
-                             vendor_id=str((chosen.get("VendorRef") or {}).get("value") or "") or None,
-                             pending=None)
+            found = _billed(po_id, entry, po or {}, own, open_entries.get(po_id), number, fresh_attempt)
         elif po_id in open_entries and (entry is None or entry.state in (S.SEEN, S.RESOLVED, S.RELEASED)):
-            log = open_entries[po_id]
-            target = replace(entry or JournalEntry(po_id=po_id, state=S.FAILED), state=S.FAILED, po_number=number,
-                             error_id=log.id, pending=None, bill_id=None, doc_number=None, request_id=None,
-                             attempt=max(fresh_attempt, entry.attempt if entry else 0))
-            why = (f"open error-log entry {log.id} ({log.cause_code}) and no bill naming this PO in QuickBooks "
-                   f"(retry it: atqbo retry {log.id})")
+            found = _failed(po_id, entry, open_entries[po_id], number, fresh_attempt)
         else:
+            found = None
+        if found is None:
             report.unchanged += 1 if entry is not None else 0
             continue
-        target = replace(target, updated_at=now, history=(target.history + ((target.state.value, now),))[-HISTORY_LIMIT:])
+        target, why = found
+        history = (target.history + ((target.state.value, now),))[-HISTORY_LIMIT:]
+        target = replace(target, updated_at=now, history=history)
         writes.append(target)
         before = entry.state.value if entry else ("(damaged file)" if journal.file_of(po_id) in damaged else "(none)")
         report.findings.append(Finding(po_id=po_id, po_number=number, before=before, after=target.state.value,
@@ -144,6 +119,41 @@ async def repair_journal(journal: Journal, errors: ErrorLog, at: AutotaskClient,
     if not dry_run and (writes or damaged):
         await anyio.to_thread.run_sync(lambda: journal.restore(writes, damaged))
     return report
+
+
+def _billed(po_id: int, entry: JournalEntry | None, po: dict, own: list[dict], log: Any, number: str,
+            fresh_attempt: int) -> tuple[JournalEntry, str] | None:
+    """The record of a PO that bills name (the one Autotask holds, else the oldest), and why;
+    None when the journal already records that bill."""
+    external = str(po.get("externalPONumber") or "").strip()
+    chosen = next((b for b in own if str(b.get("DocNumber") or "") == external), own[0])
+    doc = str(chosen.get("DocNumber") or "")
+    if entry is not None and entry.bill_id == str(chosen["Id"]) and entry.state in (S.BILL_CREATED, S.WRITTEN_BACK):
+        return None
+    if external == doc and doc and log is not None:
+        state, why = S.BILL_CREATED, (f"bill {doc} names this PO and Autotask holds its number, but error-log "
+                                      f"entry {log.id} is open (the next scan closes it)")
+    elif external == doc and doc:
+        state, why = S.WRITTEN_BACK, f"bill {doc} names this PO and Autotask holds its number"
+    elif is_blank(external) or external.upper() == ERROR_MARKER:
+        state, why = S.BILL_CREATED, (f"bill {doc} names this PO; its number is not in Autotask yet (the next scan "
+                                      "writes it back)")
+    else:
+        state, why = S.BILL_CREATED, (f"bill {doc} names this PO but Autotask holds {external} (the next scan "
+                                      "reports the conflict; nothing is overwritten)")
+    base = entry or JournalEntry(po_id=po_id, state=state, attempt=fresh_attempt)
+    return replace(base, state=state, po_number=number, bill_id=str(chosen["Id"]), doc_number=doc,
+                   vendor_id=str((chosen.get("VendorRef") or {}).get("value") or "") or None, pending=None), why
+
+
+def _failed(po_id: int, entry: JournalEntry | None, log: Any, number: str,
+            fresh_attempt: int) -> tuple[JournalEntry, str]:
+    """The record of a PO with an open error-log entry and no bill: failed, at a fresh attempt."""
+    target = replace(entry or JournalEntry(po_id=po_id, state=S.FAILED), state=S.FAILED, po_number=number,
+                     error_id=log.id, pending=None, bill_id=None, doc_number=None, request_id=None,
+                     attempt=max(fresh_attempt, entry.attempt if entry else 0))
+    return target, (f"open error-log entry {log.id} ({log.cause_code}) and no bill naming this PO in QuickBooks "
+                    f"(retry it: atqbo retry {log.id})")
 
 
 class _CountingBills(TaggedBills):

@@ -63,7 +63,8 @@ class FirstComer:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if (scope.get("type") != "http" or self.fired or scope.get("method") != "POST"
-                or not self.pattern.search(scope.get("path", "")) or b"requestid=" not in scope.get("query_string", b"")):
+                or not self.pattern.search(scope.get("path", ""))
+                or b"requestid=" not in scope.get("query_string", b"")):
             await self.inner(scope, receive, send)
             return
         self.fired += 1

@@ -6,7 +6,8 @@ writeback_failed entry each), and then the data folder's `journal/` is lost (res
 older backup, moved to a new server). `atqbo retry --all-failed` and the next scan must find
 each PO's bill in QuickBooks by its tag and write its number back: no second bill, whichever
 side the numbers come from, and also for a bill the bookkeeper renumbered in QuickBooks
-meanwhile (with Autotask numbering, the look-up by number misses it). Black box: the real CLI in subprocesses, the sandbox over loopback.
+meanwhile (with Autotask numbering, the look-up by number misses it). Black box: the real CLI
+in subprocesses, the sandbox over loopback.
 """
 
 from __future__ import annotations
