@@ -11,6 +11,8 @@ import pytest
 
 from engine_world import base_seed, days_ago
 from qbo_doubles import FirstComer, QueryLog, SwappedBatchAnswers
+from sync.clients.http import RetryPolicy
+from sync.sandbox.control import FaultRule
 from sync.store import Journal, JournalState as S
 
 pytestmark = pytest.mark.anyio
@@ -174,3 +176,22 @@ async def test_retrying_every_failed_po_after_the_journal_is_lost_reads_qbo_bill
     assert all(w.po(po)["externalPONumber"] == _bills_of(w, po)[0]["DocNumber"] for po in pos)
     window_reads = [q for q in log if "FROM Bill" in q and "MetaData.CreateTime" in q]
     assert len(window_reads) == 1, window_reads
+
+
+async def test_a_bill_whose_reply_was_lost_and_that_was_renumbered_meanwhile_is_found_by_its_tag(world_factory):
+    seed, [po] = _seed(1)
+    w = await world_factory(seed)
+    # The create commits in QBO and every reply is lost: the journal stays at bill_requested.
+    w.server.sandbox.faults.add(FaultRule(kind="lost", service="qbo", method="POST", path=r"/bill$", times=10))
+    w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+    first = await w.engine.scan_once()
+    assert first.stopped is not None and w.store.journal.get(po).state is S.BILL_REQUESTED
+    w.server.sandbox.faults.clear()
+    [bill] = w.bills()
+    w.qbo_admin("PATCH", f"entities/Bill/{bill['Id']}", {"DocNumber": "R-1"})  # the bookkeeper renumbers it
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 1 and len(w.bills()) == 1
+    assert w.po(po)["externalPONumber"] == "R-1"  # the number the bill has now, not the one sent
+    assert w.store.journal.get(po).doc_number == "R-1"
