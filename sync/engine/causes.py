@@ -112,6 +112,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "name this PO, so nothing was written back to the PO.",
         "Look at bill {bill_id} in QuickBooks, then retry: atqbo first looks QuickBooks up for the bill that names "
         "this PO and creates one only when there is none.", False),
+    "bill_without_number": (
+        "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
+        "(atqbo does not make a second bill).",
+        "Give bill {bill_id} a number in QuickBooks, then retry.", False),
     "bill_rejected": (
         "QuickBooks refused the bill: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),

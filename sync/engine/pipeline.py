@@ -109,14 +109,14 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
     entries = {}
     for data in datas:
         entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
-    adopted = await _adopt_tagged(ctx, datas, entries)
+    adopted = await _adopt_tagged(ctx, datas, entries, results)
     # The group's new attempts are recorded as seen together (one journal write) before any of
     # them is prepared; resumable POs (a bill may exist) take the one-PO path.
     starting = []
     for data in datas:
         entry = entries[data.po_id]
         state = entry.state if entry else None
-        if _resumable(entry):
+        if _resumable(entry) or data.po_id in results:
             continue
         if state in (S.FAILED, S.RELEASED):
             changes = dict(po_number=data.po_number, doc_number=None, request_id=None, bill_id=None)
@@ -133,8 +133,8 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
         po_id = data.po_id
         entry = entries[po_id]
         ctx.publish(PoStarted(po_id=po_id, po_number=data.po_number, source=source))
-        if po_id in adopted_ids:
-            continue  # its bill exists: only the write-back is due
+        if po_id in adopted_ids or po_id in results:
+            continue  # its bill exists: only the write-back is due (or it cannot be, and is told)
         try:
             if entry is None or entry.state is not S.SEEN:
                 results[po_id] = Result(data, outcome=await _sync(ctx, data))
@@ -155,11 +155,12 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
     return fresh, adopted
 
 
-async def _adopt_tagged(ctx: RunContext, datas: list[PoData], entries: dict) -> list:
+async def _adopt_tagged(ctx: RunContext, datas: list[PoData], entries: dict, results: dict[int, Result]) -> list:
     """The journal is a cache of what QBO knows: for each PO it records no bill for, QBO's bills
     (one window read per run, matched by the PO tag) say whether one exists all the same (a lost
     or restored journal). Such a bill is recorded (bill_created) and never made again. Updates
-    `entries`; returns (data, None, entry) for each PO adopted."""
+    `entries` (and `results` for a bill that cannot be adopted); returns (data, None, entry) for
+    each PO adopted."""
     unbilled = [d for d in datas if not _resumable(entries[d.po_id])]
     if not unbilled:
         return []
@@ -173,7 +174,11 @@ async def _adopt_tagged(ctx: RunContext, datas: list[PoData], entries: dict) -> 
         bill = ctx.bills.first(data.po_id)
         if bill is not None:
             entry = entries[data.po_id]
-            steps += adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number)
+            try:
+                steps += adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number)
+            except PoProblem as problem:
+                results[data.po_id] = Result(data, cause=problem.cause)
+                continue
             adopted.append(data)
     stored = {e.po_id: e for e in await _journal_many(ctx, steps)}  # the last step per PO wins
     for data in adopted:

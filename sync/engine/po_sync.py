@@ -217,8 +217,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         if found is None:
             found = await ctx.bills.bill_of(po_id, po_created(data.po))
         if found is not None:
-            entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(found["Id"]),
-                                   doc_number=str(found.get("DocNumber") or entry.doc_number))
+            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number)))[-1]
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
     elif entry is None or not entry.bill_id:
@@ -278,7 +277,10 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
 
 def adopt_steps(po_id: int, state: JournalState | None, bill: dict, po_number: str) -> list:
     """The journal steps that record `bill` (found in QBO by its PO tag) as this PO's bill, from a
-    record that knows of none; the last step leaves it at bill_created (the number is due)."""
+    record that knows of none; the last step leaves it at bill_created (the number is due).
+    PoProblem when the bill has no number (there would be nothing to write back)."""
+    if not str(bill.get("DocNumber") or "").strip():
+        raise PoProblem(causes.make("bill_without_number", bill_id=bill.get("Id")))
     found = {"bill_id": str(bill["Id"]), "doc_number": str(bill.get("DocNumber") or ""),
              "vendor_id": str((bill.get("VendorRef") or {}).get("value") or "") or None}
     if state is S.FAILED:

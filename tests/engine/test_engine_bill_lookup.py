@@ -195,3 +195,25 @@ async def test_a_bill_whose_reply_was_lost_and_that_was_renumbered_meanwhile_is_
     assert summary.synced == 1 and len(w.bills()) == 1
     assert w.po(po)["externalPONumber"] == "R-1"  # the number the bill has now, not the one sent
     assert w.store.journal.get(po).doc_number == "R-1"
+
+
+async def test_a_bill_found_by_its_tag_without_a_number_is_told_and_never_billed_again(world_factory):
+    seed, [po] = _seed(1)
+    w = await world_factory(seed)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": ""})
+    await w.engine.scan_once()
+    [bill] = w.bills()
+    _lose_journal(w)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"shipToName": "Receiving"})
+    w.qbo_admin("PATCH", f"entities/Bill/{bill['Id']}", {"DocNumber": ""})  # the number cleared in QBO
+
+    summary = await w.engine.scan_once()
+
+    [outcome] = summary.outcomes
+    assert outcome.cause.code == "bill_without_number" and bill["Id"] in outcome.cause.fix
+    assert len(w.bills()) == 1 and w.po(po)["externalPONumber"] == "ERROR"
+
+    w.qbo_admin("PATCH", f"entities/Bill/{bill['Id']}", {"DocNumber": "77"})  # the operator fixes it
+    [retried] = await w.engine.retry_all()
+
+    assert retried.ok and w.po(po)["externalPONumber"] == "77" and len(w.bills()) == 1
