@@ -15,7 +15,6 @@ The margin absorbs clock differences between Autotask and QBO and the company's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -41,7 +40,6 @@ class TaggedBills:
     # serves every PO of the scan, whatever order they come in).
     floor: datetime | None = None
     covered_from: datetime | None = None
-    reads: int = 0  # window reads (each one paged query), for tests
     _by_po: dict[int, dict[str, dict]] = field(default_factory=dict)
 
     async def bill_of(self, po_id: int, created: datetime | None) -> dict | None:
@@ -93,14 +91,9 @@ class TaggedBills:
         for po_id in tagged_po_ids(bill):
             self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = bill
 
-    def add_all(self, bills: Iterable[dict]) -> None:
-        for bill in bills:
-            self.add(bill)
-
     async def _read(self, select: Select) -> None:
         async for bill in self.qbo.query_iter(select):
             self.add(bill)
-        self.reads += 1
 
 
 def po_created(po: dict) -> datetime | None:
@@ -120,4 +113,4 @@ def _stamp(dt: datetime) -> str:
 def _id_order(bill: dict) -> tuple[int, str]:
     # QBO's Ids grow with creation: the lowest is the oldest.
     raw_id = str(bill.get("Id") or "")
-    return (int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else 2**63), raw_id
+    return (int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 19 else 2**63), raw_id
