@@ -4,7 +4,6 @@ Autotask's External PO numbers and the error log (sync/engine/repair.py), and sa
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
 import anyio
@@ -12,6 +11,7 @@ import anyio
 from console.cli_commands.common import EXIT_FATAL, EXIT_OK, CommandError, api_problem, data_dir, out
 from console.runtime_headless import open_runtime
 from sync.store.errors import EngineLockedError
+from sync.text import shown as _shown  # numbers and names come from both services: never raw
 
 
 def run_repair(args: argparse.Namespace) -> int:
@@ -80,12 +80,3 @@ def _summary_text(report: Any) -> str:
             lines.append(f"{report.numbers_due} PO(s) are finished by the next scan (atqbo --daemon --once): bill "
                          "numbers written back to Autotask, error-log entries closed, never a second bill")
     return "\n".join(lines)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _shown(text: object) -> str:
-    # Numbers and names come from QuickBooks and Autotask: control characters shown, never sent raw.
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                        str(text))
