@@ -351,13 +351,17 @@ def _quiet_library_warnings() -> None:
 def _unexpected(exc: Exception) -> int:
     """Whatever a command did not turn into a message itself. Client and store errors carry
     safe, plain messages (never secrets); anything else is named by its type only."""
+    from console.runtime_headless import store_problem
     from sync.clients.errors import ApiError
     from sync.settings import SettingsError
-    from sync.store.errors import StoreError
 
     if isinstance(exc, SettingsError):
         return _failed(EXIT_USAGE, str(exc))
-    if isinstance(exc, (ApiError, StoreError)):
+    # The data folder (disk full, read-only, wrong owner, damaged file): named, never "report it".
+    problem = store_problem(exc)
+    if problem is not None:
+        return _failed(problem.exit_code, str(problem))
+    if isinstance(exc, ApiError):
         return _failed(EXIT_FATAL, str(exc))
     return _failed(EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}; nothing more was done. "
                                "Please report it.")
