@@ -61,7 +61,7 @@ async def open_console_runtime(data_dir: Path | None, demo: bool) -> Any:
     try:
         return await open_runtime(data_dir, demo=demo, engine=True)
     except RuntimeProblem as exc:
-        if exc.exit_code != 2 or demo:
+        if exc.exit_code != 2 or demo or getattr(exc, "fault", False):  # (fault: disk, damaged file)
             raise StartupError(str(exc), exc.exit_code) from None
         # Not connected, or settings incomplete: the connect screen deals with both.
         try:

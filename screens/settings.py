@@ -294,7 +294,10 @@ class SettingsScreen(Screen):
             return
         self._save(settings, form.smtp_password(), form.loaded)
 
-    @work(thread=True, group="settings-save", exclusive=True, description="Saving the settings")
+    # exit_on_error=False: a full disk or read-only folder is told (the app's notice names the
+    # file and what to do), never a crash of the console.
+    @work(thread=True, group="settings-save", exclusive=True, exit_on_error=False,
+          description="Nothing was saved")
     def _save(self, settings: Settings, smtp_password: str | None, before: Settings) -> None:
         store = self.console.store
         store.settings.save(settings)

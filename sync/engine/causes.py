@@ -178,6 +178,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "settings_incomplete": (
         "The settings are incomplete: {detail}",
         "Complete the settings, then scan again.", True),
+    "storage_fault": (
+        "atqbo cannot write its records in {detail}: {what}. The transfer stopped before "
+        "anything could be half-done; what was saved before is intact.",
+        "{fix} The next scan carries on where this one stopped.", True),
 }
 
 
