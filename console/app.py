@@ -195,8 +195,6 @@ class AtqboApp(App[int]):
             return
         error = worker.error
         text = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-        if isinstance(error, OSError):  # the store names machine faults itself (path, what to do)
-            text = str(error)
         if worker.group == "engine":
             self.post_message(msg.EngineFailed(text))
         else:

@@ -294,15 +294,17 @@ class SettingsScreen(Screen):
             return
         self._save(settings, form.smtp_password(), form.loaded)
 
-    # exit_on_error=False: a full disk or read-only folder is told (the app's notice names the
-    # file and what to do), never a crash of the console.
-    @work(thread=True, group="settings-save", exclusive=True, exit_on_error=False,
-          description="Nothing was saved")
+    @work(thread=True, group="settings-save", exclusive=True, description="Saving the settings")
     def _save(self, settings: Settings, smtp_password: str | None, before: Settings) -> None:
         store = self.console.store
-        store.settings.save(settings)
-        if smtp_password is not None:
-            store.secrets.set_smtp_password(smtp_password)
+        try:
+            store.settings.save(settings)
+            if smtp_password is not None:
+                store.secrets.set_smtp_password(smtp_password)
+        except OSError as exc:  # disk full, read-only folder: the store names it; never a crash
+            self.app.call_from_thread(self.notify, str(exc), title="Nothing was saved", severity="error",
+                                      timeout=15)
+            return
         old, new = before.to_values(), settings.to_values()
         changed = tuple(k for k in new if old.get(k) != new.get(k))
         self.app.call_from_thread(self._saved, settings, changed)
