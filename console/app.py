@@ -377,7 +377,12 @@ class AtqboApp(App[int]):
 
     @work(group="retry", exit_on_error=False, description="Retrying a failed purchase order")
     async def _retry(self, log_id: str) -> None:
-        entry_id: Any = int(log_id) if str(log_id).isdigit() else log_id
+        from sync.ids import IdError, parse_log_id
+
+        try:
+            entry_id: Any = parse_log_id(str(log_id))
+        except IdError:
+            entry_id = log_id  # (the engine answers an unknown id itself)
         await self.engine.retry(entry_id)
 
     def retry_all(self) -> None:

@@ -35,23 +35,34 @@ _json_requested = False
 
 
 def _po_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be the Autotask purchase order id, a whole number like 12345; got {text!r}")
-    return int(text)
+    from sync.ids import IdError, parse_po_id
+
+    try:
+        return parse_po_id(text)
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _log_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be an error-log entry id, a whole number as shown by `atqbo logs`; got {text!r}")
-    return int(text)
+    from sync.ids import IdError, parse_log_id
+
+    try:
+        return parse_log_id(text)
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+MAX_LIMIT = 10_000_000  # more entries than the error log keeps (log_max_entries' bound)
 
 
 def _limit(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return int(text)
+    from sync.ids import whole_number
+
+    value = whole_number(text, 1, MAX_LIMIT)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_LIMIT} (digits 0-9), got {text[:40]!r}")
+    return value
 
 
 def _email(text: str) -> str:
@@ -241,14 +252,14 @@ def _build_parser() -> argparse.ArgumentParser:
             "clears an optional setting back to its default."),
         epilog=(
             "keys:\n"
-            "  days_back N                   look back N days for Submitted POs (0 pauses transfers)\n"
+            "  days_back N                   look back N days for Submitted POs, 0 to 3650 (0 pauses transfers)\n"
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
             "  new_item_expense_account ID   QBO expense account for created items\n"
             "  ap_account ID                 QBO accounts-payable account for bills\n"
             "  todo_action_type ID           Autotask action type of error to-dos\n"
             "  todo_resource ID              Autotask resource who gets error to-dos\n"
-            "  scan_interval_minutes N       minutes between the end of a scan and the next\n"
+            "  scan_interval_minutes N       minutes between the end of a scan and the next (1 to 10080)\n"
             "  notify_email ADDR             who gets failure mail\n"
             "  smtp_host, smtp_port, smtp_username, smtp_starttls, smtp_from   mail server\n"
             "    (the SMTP password comes from ATQBO_SMTP_PASSWORD or a hidden prompt:\n"

@@ -68,8 +68,8 @@ def test_set_validates_every_kind_of_value_and_saves_nothing_when_bad(tmp_path, 
     assert results["ok_email"].returncode == 0
     expect = {
         "unknown": "frequency: unknown setting; known settings are days_back",
-        "non_numeric": "days_back: must be a whole number ≥ 0, got 'seven'",
-        "negative": "scan_interval_minutes: must be a whole number ≥ 1",
+        "non_numeric": "days_back: must be a whole number from 0 to 3650, got 'seven'",
+        "negative": "scan_interval_minutes: must be a whole number from 1 to 10080",
         "bad_choice": "missing_item: must be 'create' or 'error', got 'maybe'",
         "bad_id": "todo_resource: must be a whole number ≥ 1",
         "bad_email": "notify_email: must be an e-mail address",

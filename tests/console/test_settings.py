@@ -14,15 +14,15 @@ import pytest as _pytest
 pytestmark = _pytest.mark.anyio
 
 BAD_INPUTS = {
-    "days_back": ("-3", "whole number ≥ 0"),
-    "scan_interval_minutes": ("0", "whole number ≥ 1"),
+    "days_back": ("-3", "whole number from 0 to 3650"),
+    "scan_interval_minutes": ("0", "whole number from 1 to 10080"),
     "notify_email": ("ops at example", "e-mail address"),
     "smtp_host": ("bad host!", "host name"),
     "smtp_port": ("70000", "port number"),
     "smtp_username": ("tab\there", "single line"),
     "smtp_from": ("x@", "e-mail address"),
-    "log_retention_days": ("-1", "whole number ≥ 0"),
-    "log_max_entries": ("10", "whole number ≥ 1000"),
+    "log_retention_days": ("-1", "whole number from 0 to 36500"),
+    "log_max_entries": ("10", "whole number from 1000 to 10000000"),
 }
 
 
