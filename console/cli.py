@@ -152,6 +152,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "atqbo moves Autotask PSA purchase orders into QuickBooks Online as bills, exactly "
             "once.\nWithout a command it opens the console (a terminal UI); with --daemon it "
             "runs the same\nscheduler headless; the commands below do one thing and exit."))
+    parser.add_argument("--version", action="version", version=f"atqbo {_version()}",
+                        help="print atqbo's version and exit")
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="folder for settings, secrets and logs (default: your user data "
                              "folder, or $ATQBO_DATA_DIR)")
@@ -300,6 +302,15 @@ def _build_parser() -> argparse.ArgumentParser:
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atqbo")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from cli_helpers import AP, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, in_process, json_lines
+from cli_helpers import AP, API_RESOURCE, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, in_process, json_lines
 from sync.settings import SETTING_KEYS
 from sync.store import Store
 
@@ -167,3 +167,56 @@ def test_a_damaged_settings_file_is_shown_with_its_problems(tmp_path):
     assert result.returncode == 2
     assert "problems in the settings file" in result.stdout and "days_back" in result.stdout
     assert "lots" in result.stdout
+
+
+def test_show_names_each_id_when_connected_and_says_when_names_are_unavailable(sandbox, tmp_path):
+    connected, offline = tmp_path / "connected", tmp_path / "offline"
+    connect_store(connected, sandbox)
+    for folder in (connected, offline):
+        configure(folder, days_back=7, ap_account=AP, new_item_expense_account=COGS,
+                  todo_action_type=ACTION_GENERAL, todo_resource=BUYER)
+    human, as_json, cut_off = atqbo_all((["settings", "show", *_dd(connected)], None),
+                                        (["settings", "show", "--json", *_dd(connected)], None),
+                                        (["settings", "show", *_dd(offline)], None))
+    assert human.returncode == as_json.returncode == cut_off.returncode == 0, human.stderr + cut_off.stderr
+    assert f"ap_account                {AP} (Accounts Payable (A/P))" in human.stdout
+    assert f"new_item_expense_account  {COGS} (Cost of Goods Sold)" in human.stdout
+    assert f"todo_action_type          {ACTION_GENERAL} (General)" in human.stdout
+    assert f"todo_resource             {BUYER} (Pat Buyer)" in human.stdout
+    record = json_lines(as_json.stdout)[-1]
+    assert record["names"] == {"ap_account": "Accounts Payable (A/P)", "new_item_expense_account": "Cost of Goods Sold",
+                               "todo_action_type": "General", "todo_resource": "Pat Buyer"}
+    assert record["names_unavailable"] == {}
+    assert f"ap_account                {AP} (name unavailable: QuickBooks Online is not connected)" in cut_off.stdout
+    assert f"todo_resource             {BUYER} (name unavailable: Autotask is not connected)" in cut_off.stdout
+
+
+def test_show_with_a_service_down_still_shows_the_settings(sandbox, tmp_path):
+    connect_store(tmp_path, sandbox)
+    configure(tmp_path, days_back=7, todo_action_type=ACTION_GENERAL)
+    sandbox.stop()
+    result = atqbo("settings", "show", *_dd(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"todo_action_type          {ACTION_GENERAL} (name unavailable: Autotask: " in result.stdout
+    assert "days_back                 7" in result.stdout
+
+
+def test_set_an_id_that_names_nothing_lists_the_valid_choices(sandbox, tmp_path):
+    connect_store(tmp_path, sandbox)
+    action, resource = atqbo_all((["settings", "set", "todo_action_type", "999", *_dd(tmp_path)], None),
+                                 (["settings", "set", "todo_resource", "999", *_dd(tmp_path)], None))
+    assert action.returncode == resource.returncode == 2
+    assert ("todo_action_type: Autotask has no action type with id 999 (its active action types: "
+            "3 (General), 2 (Meeting), 1 (Phone Call)); nothing was saved") in action.stderr
+    assert ("todo_resource: Autotask has no resource with id 999 (its active resources: "
+            f"{API_RESOURCE} (Atqbo API), {BUYER} (Pat Buyer)); nothing was saved") in resource.stderr
+    with Store.open(tmp_path) as store:
+        settings = store.settings.load()
+        assert settings.todo_action_type is None and settings.todo_resource is None
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    result = in_process(capsys, "--version")
+    assert result.returncode == 0 and result.stdout == f"atqbo {version('atqbo')}\n"
