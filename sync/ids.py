@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 MAX_ID = 2**63 - 1  # int64, Autotask's id type (swagger: "format": "int64")
-_DIGITS = re.compile(r"[0-9]{1,19}")  # (more digits than int64 holds are refused before int())
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_DIGITS = len(str(2**64))  # more than any bound here: refused before int() reads it all
 _SHOWN = 40  # how much of a bad value a message quotes
 
 
@@ -33,7 +34,10 @@ def whole_number(text: object, minimum: int, maximum: int) -> int | None:
     if isinstance(text, int):
         value = text
     elif isinstance(text, str) and _DIGITS.fullmatch(text.strip(" \t")):
-        value = int(text.strip(" \t"))
+        significant = text.strip(" \t").lstrip("0") or "0"  # (leading zeros are allowed)
+        if len(significant) > _MAX_DIGITS:
+            return None
+        value = int(significant)
     else:
         return None
     return value if minimum <= value <= maximum else None
