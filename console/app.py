@@ -148,10 +148,12 @@ class AtqboApp(App[int]):
         try:
             self.runtime = await self.runtime_factory()
         except StartupError as exc:
-            self.exit(exc.exit_code, message=f"atqbo: {exc}")
+            # After the next refresh: the live screen ("Starting…") finishes mounting first, so
+            # the message is all the operator sees (exiting mid-mount added a second error).
+            self.call_after_refresh(self.exit, exc.exit_code, message=f"atqbo: {exc}")
             return
         except Exception as exc:
-            self.exit(1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
+            self.call_after_refresh(self.exit, 1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
             return
         self._runtime_ready()
 
@@ -162,6 +164,8 @@ class AtqboApp(App[int]):
         gc.freeze()
         self._call_samples.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
+        for notice in getattr(self.store, "notices", ()):  # the data folder was open to others, ...
+            self.notify(notice, title="Data folder", severity="warning", timeout=15)
         if self.connected:
             if self.current_mode != "live":
                 self.switch_mode("live")

@@ -345,11 +345,31 @@ def main(argv: list[str] | None = None) -> int:
             return _run_console(args)
         from console import cli_commands as commands
 
+        _warnings_to_stderr()
         return commands.run(args)
     except Exception as exc:
         return _unexpected(exc)
     except KeyboardInterrupt:
         return _failed(130, "interrupted")
+
+
+def _warnings_to_stderr() -> None:
+    """A command's warnings from the store (a data folder that was open to others, a secrets
+    file made owner-only) reach the operator as one plain line each on stderr."""
+    import logging
+
+    class ToStderr(logging.StreamHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr  # whatever stderr is now (tests swap it)
+            super().emit(record)
+
+    logger = logging.getLogger("sync.store")
+    if any(type(h).__name__ == "ToStderr" for h in logger.handlers):
+        return  # once per process (main() may run many times in one)
+    handler = ToStderr()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("atqbo: warning: %(message)s"))
+    logger.addHandler(handler)
 
 
 def _failed(code: int, message: str) -> int:

@@ -43,6 +43,7 @@ class RuntimeProblem(Exception):
         super().__init__(message)
         self.exit_code = exit_code
         self.fault = fault
+        self.notices: list[str] = []  # what the store had to tell about the data folder
 
 
 def store_problem(exc: BaseException) -> RuntimeProblem | None:
@@ -274,7 +275,9 @@ async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engin
         except (StoreError, OSError) as exc:  # the lock, the secrets file: named, with the exit code
             raise store_problem(exc) from None
         runtime = Runtime(store, autotask, qbo, settings, notifier, sandbox_server=server, _temp=temp)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, RuntimeProblem):  # (a caller that opens the store again still tells them)
+            exc.notices = list(store.notices)
         store.close()
         if server is not None:
             server.stop()
@@ -285,10 +288,12 @@ async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engin
         missing = settings.missing_for_scan()
         if missing:
             await runtime.aclose()
-            raise RuntimeProblem(
+            problem = RuntimeProblem(
                 "settings incomplete, a scan cannot run:\n" + "\n".join(f"  {p}" for p in missing)
                 + "\nSet them with: atqbo settings set KEY VALUE (see atqbo settings set --help)",
                 EXIT_USAGE)
+            problem.notices = list(store.notices)
+            raise problem
         runtime.engine = build_engine(runtime)
     return runtime
 

@@ -68,4 +68,5 @@ async def open_console_runtime(data_dir: Path | None, demo: bool) -> Any:
             store = open_store(data_dir)
         except RuntimeProblem as again:
             raise StartupError(str(again), again.exit_code) from None
+        store.notices[:0] = exc.notices  # (told by the store opened first, e.g. a folder made owner-only)
         return StoreOnly(store, problem=str(exc))

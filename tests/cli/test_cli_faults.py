@@ -281,3 +281,17 @@ def test_a_truncated_secrets_file_is_named_with_what_to_do_and_kept(ready):
         _never_raw(text)
     assert json_lines(one.stdout)[-1]["exit_code"] == 2
     assert secrets.read_bytes() == damaged and w.bills() == []
+
+
+# ---------------------------------------------------------------- a data folder open to others
+
+
+def test_a_data_folder_open_to_others_is_made_owner_only_and_the_operator_told(tmp_path):
+    data = tmp_path / "data"
+    configure(data, days_back=7)
+    data.chmod(0o755)
+    result = atqbo("settings", "show", "--data-dir", str(data))
+    assert result.returncode == 0
+    assert (f"atqbo: warning: the data folder {data} was open to others (mode 755); it is now owner-only "
+            "(700)") in result.stderr
+    assert oct(data.stat().st_mode & 0o777) == "0o700"
