@@ -79,3 +79,33 @@ async def test_a_disk_that_fills_mid_scan_stops_it_by_name_and_loses_nothing(wor
     numbers = {w.po(p)["externalPONumber"] for p in ids}
     assert numbers == {b["DocNumber"] for b in bills}
     assert w.store.errors.open_errors() == []
+
+
+async def test_the_scheduler_pauses_on_a_full_disk_and_carries_on_when_there_is_space(world_factory, monkeypatch):
+    import anyio
+
+    seed, ids = _seed()
+    w = await world_factory(seed)
+    disk = Disk(w.store.locations.data_dir, 0)
+    monkeypatch.setattr(os, "write", disk.write)
+
+    async def finished(n: int) -> None:
+        with anyio.fail_after(20):
+            while len(w.of(ev.ScanFinished)) < n:
+                await anyio.sleep(0.02)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(w.engine.run)
+        await finished(1)
+        # Stopped by name, and the scheduler is still there: the next scan is planned.
+        assert w.of(ev.ScanStopped)[0].cause_code == "storage_fault"
+        with anyio.fail_after(5):
+            while not w.of(ev.NextScanScheduled):
+                await anyio.sleep(0.02)
+        assert not w.of(ev.EngineStopped)
+        monkeypatch.setattr(os, "write", REAL_WRITE)  # space again
+        w.engine.scan_now()
+        await finished(2)
+        await w.engine.stop()
+    assert w.of(ev.ScanFinished)[1].synced == len(ids) and len(w.bills()) == len(ids)
+    assert len(w.notifier.sent) == 1 and "the disk is full" in w.notifier.sent[0].body  # told once, by mail too
