@@ -141,9 +141,9 @@ def test_a_number_within_its_bounds_is_saved_as_that_number(capsys, key, data):
 @example("scan_interval_minutes", str(2**70))
 def test_a_number_out_of_bounds_or_not_a_number_is_refused_and_nothing_saved(capsys, key, text):
     low, high = BOUNDS[key]
-    stripped = text.strip(" \t").removeprefix("+")
+    stripped = text.strip().removeprefix("+")  # (settings values: surrounding whitespace ignored)
     assume(not (re.fullmatch(r"[0-9]+", stripped) and low <= int(stripped) <= high))
-    assume(stripped != "" and "\x00" not in text and not text.startswith("-"))
+    assume(text.strip() != "" and "\x00" not in text and not text.startswith("-"))  # ("" clears it)
     with tempfile.TemporaryDirectory() as folder:
         _set(capsys, Path(folder), key, str(low))  # something saved before
         result = _set(capsys, Path(folder), key, text)
