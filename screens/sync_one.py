@@ -24,11 +24,10 @@ if TYPE_CHECKING:
 
 def validate_po_id(text: str) -> tuple[int | None, str]:
     """(the id, "") or (None, what is wrong): the same parser as `atqbo sync-one`."""
-    value = text.strip()
-    if not value:
+    if not text.strip():
         return None, "Enter the Autotask purchase order id (a whole number, e.g. 1042)."
     try:
-        return parse_po_id(value), ""
+        return parse_po_id(text), ""  # (as typed: the parser decides what spaces it allows)
     except IdError as exc:
         return None, f"The PO id {exc}."
 
