@@ -1,7 +1,8 @@
-"""The Textual app: wiring only. It owns the runtime (store, clients, engine), runs the engine
-as a named worker in its own event loop, collects engine events in an inbox (one
-`EngineEventsArrived` message per burst, console.messages), folds them into the live state and
-tells the screens what changed, at most every FLUSH_S.
+"""The Textual app: wiring only. It owns the runtime (store, clients, engine) and the
+engine-control interface over it (sync.control: the screens reach the engine only through it),
+runs the engine as a named worker in its own event loop, collects engine events in an inbox
+(one `EngineEventsArrived` message per burst, screens.messages), folds them into the live state
+and tells the screens what changed, at most every FLUSH_S.
 
 Screens are modes (live, logs, sync_one, settings, connect), each keeping its state while the
 operator moves between them; help and log details are modal screens on top.
@@ -24,6 +25,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from screens import messages as msg
 from screens.connect import ConnectScreen
 from screens.live import LiveScreen
 from screens.logs import LogsScreen
@@ -31,8 +33,8 @@ from screens.settings import SettingsScreen
 from screens.state import LiveState
 from screens.sync_one import SyncOneScreen
 from sync import events as ev
+from sync.control.api import CommandFailed, CommandRefused, EngineControl, SyncOutcome
 
-from . import messages as msg
 from .commands import AtqboCommands, PaletteCommand
 
 Clock = Callable[[], datetime]
@@ -85,7 +87,7 @@ class AtqboApp(App[int]):
         self.local_times = local_times
         self.start_engine = start_engine
         self.live = LiveState()
-        self._log_source: Any = None
+        self.control: EngineControl | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._engine_worker: Worker | None = None
         self._call_samples: deque[tuple[float, int, int]] = deque(maxlen=3700)
@@ -120,14 +122,20 @@ class AtqboApp(App[int]):
 
     @property
     def connected(self) -> bool:
-        return self.engine is not None and self.autotask is not None and self.qbo is not None
+        return self.control is not None
 
-    def log_source(self) -> Any:
-        if self._log_source is None or self._log_source.errors is not self.store.errors:
-            from screens.log_source import ErrorLogSource
+    @property
+    def attached(self) -> bool:
+        return self.control is not None and self.control.capabilities.remote
 
-            self._log_source = ErrorLogSource(self.store.errors)
-        return self._log_source
+    def _make_control(self) -> None:
+        """The in-process control over the runtime, once it has an engine and its clients."""
+        runtime = self.runtime
+        if self.control is None and runtime is not None and self.engine is not None and \
+                self.autotask is not None and self.qbo is not None:
+            from sync.control.local import LocalEngineControl
+
+            self.control = LocalEngineControl(runtime, demo=self.demo)
 
     # ---------------------------------------------------------------- start and stop
 
@@ -142,7 +150,7 @@ class AtqboApp(App[int]):
     @work(group="startup", exit_on_error=False,
           description="Opening the data folder and connecting (starting the sandbox for --demo)")
     async def _open_runtime(self) -> None:
-        from screens.runtime import StartupError
+        from console.startup import StartupError
 
         assert self.runtime_factory is not None
         try:
@@ -162,6 +170,7 @@ class AtqboApp(App[int]):
         # take them out of the cyclic collector's full passes, which would pause the UI.
         gc.collect()
         gc.freeze()
+        self._make_control()
         self._call_samples.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
         for notice in getattr(self.store, "notices", ()):  # the data folder was open to others, ...
@@ -177,7 +186,8 @@ class AtqboApp(App[int]):
     def start_engine_worker(self) -> None:
         if self._engine_worker is not None and self._engine_worker.state == WorkerState.RUNNING:
             return
-        self._unsubscribe = self.engine.subscribe(self._engine_event)
+        assert self.control is not None
+        self._unsubscribe = self.control.subscribe(self._engine_event)
         self._engine_worker = self._run_engine()
 
     def _engine_event(self, event: ev.Event) -> None:
@@ -190,7 +200,8 @@ class AtqboApp(App[int]):
 
     @work(group="engine", exclusive=True, exit_on_error=False, description="Sync engine: scans on schedule")
     async def _run_engine(self) -> None:
-        await self.engine.run()
+        assert self.control is not None
+        await self.control.run()
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -223,10 +234,10 @@ class AtqboApp(App[int]):
         self.exit(0)
 
     async def shutdown(self) -> None:
-        engine = self.engine
-        if engine is not None and self._engine_worker is not None and self._engine_worker.is_running:
+        control = self.control
+        if control is not None and self._engine_worker is not None and self._engine_worker.is_running:
             try:
-                await asyncio.wait_for(engine.stop(), timeout=10)
+                await asyncio.wait_for(control.stop(), timeout=10)
             except Exception:  # stopping must never keep the operator from quitting
                 pass
         if self._unsubscribe is not None:
@@ -264,8 +275,9 @@ class AtqboApp(App[int]):
                 self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
         self._tell_live(tuple(changed), urgent=urgent)
         if log_changed:
-            if self._log_source is not None:
-                self._log_source.changed()
+            forget = getattr(self.control, "log_changed", None)
+            if forget is not None:
+                forget()  # the local control's cached text search
             logs = self._mode_screen("logs")
             if logs is not None:
                 logs.log_changed()  # type: ignore[attr-defined]
@@ -324,8 +336,11 @@ class AtqboApp(App[int]):
         return screen if screen is not None and screen.is_mounted else None
 
     def _sample_calls(self) -> None:
-        at = getattr(self.autotask, "calls", 0) or 0
-        qb = getattr(self.qbo, "calls", 0) or 0
+        if self.control is not None:
+            calls = self.control.status().api_calls
+            at, qb = calls.get("autotask", 0), calls.get("qbo", 0)
+        else:
+            at, qb = getattr(self.autotask, "calls", 0) or 0, getattr(self.qbo, "calls", 0) or 0
         self._call_samples.append((time.monotonic(), at, qb))
 
     def calls_in_window(self, seconds: float) -> tuple[int, int]:
@@ -342,18 +357,29 @@ class AtqboApp(App[int]):
 
     # ---------------------------------------------------------------- what screens ask for
 
+    def _command(self, awaitable: Awaitable[Any], what: str) -> None:
+        """Send a command down the control in a worker; a refusal or failure is said in a toast."""
+
+        async def send() -> None:
+            try:
+                await awaitable
+            except (CommandRefused, CommandFailed) as exc:
+                self.notify(str(exc), title=f"{what}: not done", severity="warning", timeout=8)
+
+        self.run_worker(send(), group="control", exit_on_error=False, description=what)
+
     def scan_now(self) -> None:
-        if self.engine is not None:
-            self.engine.scan_now()
+        if self.control is not None:
+            self._command(self.control.scan_now(), "Scan now")
             self.notify("A scan starts now.", timeout=3)
 
     def pause_engine(self) -> None:
-        if self.engine is not None:
-            self.engine.pause()
+        if self.control is not None:
+            self._command(self.control.pause(), "Pause")
 
     def resume_engine(self) -> None:
-        if self.engine is not None:
-            self.engine.resume()
+        if self.control is not None:
+            self._command(self.control.resume(), "Resume")
 
     def sync_one(self, po_id: int, alt_email: str | None) -> None:
         self._sync_one_po = po_id
@@ -362,8 +388,8 @@ class AtqboApp(App[int]):
     @work(group="sync-one", exit_on_error=False, description="Syncing one purchase order")
     async def _sync_one(self, po_id: int, alt_email: str | None) -> None:
         try:
-            result = await self.engine.sync_one(po_id, alt_email=alt_email)
-            finished = _sync_one_result(po_id, result)
+            assert self.control is not None
+            finished = _sync_one_result(await self.control.sync_one(po_id, alt_email))
         except Exception as exc:
             finished = msg.SyncOneFinished(po_id, ok=False, cause=str(exc) or type(exc).__name__)
         self._sync_one_po = None
@@ -376,29 +402,25 @@ class AtqboApp(App[int]):
             screen.finished(message)  # type: ignore[attr-defined]
 
     def retry(self, log_id: str) -> None:
-        self.notify(f"Retrying log entry {log_id}…", timeout=3)
-        self._retry(log_id)
-
-    @work(group="retry", exit_on_error=False, description="Retrying a failed purchase order")
-    async def _retry(self, log_id: str) -> None:
         from sync.ids import IdError, parse_log_id
 
         try:
-            entry_id: Any = parse_log_id(str(log_id))
+            log_id_number = parse_log_id(str(log_id))  # the one parser for log ids
         except IdError:
-            entry_id = log_id  # (the engine answers an unknown id itself)
-        await self.engine.retry(entry_id)
+            return
+        if self.control is None:
+            return
+        self.notify(f"Retrying log entry {log_id}…", timeout=3)
+        self._command(self.control.retry(log_id_number), "Retry")
 
     def retry_all(self) -> None:
+        if self.control is None:
+            return
         self.notify("Retrying every open error…", timeout=3)
-        self._retry_all()
-
-    @work(group="retry", exit_on_error=False, description="Retrying every open error")
-    async def _retry_all(self) -> None:
-        await self.engine.retry_all()
+        self._command(self.control.retry_all(), "Retry all")
 
     def demo_fix(self, entry: Any) -> None:
-        if not self.demo:
+        if not self.demo or self.control is None or not self.control.capabilities.demo_fix:
             return
         self._demo_fix(entry)
 
@@ -420,11 +442,13 @@ class AtqboApp(App[int]):
     def show_log_entry(self, log_id: str) -> None:
         self._open_log_entry(log_id)
 
-    @work(thread=True, group="log-entry", exclusive=True, description="Reading a log entry")
-    def _open_log_entry(self, log_id: str) -> None:
-        entry = self.log_source().get(log_id)
+    @work(group="log-entry", exclusive=True, exit_on_error=False, description="Reading a log entry")
+    async def _open_log_entry(self, log_id: str) -> None:
+        if self.control is None:
+            return
+        entry = await self.control.log_entry(log_id)
         if entry is not None:
-            self.call_from_thread(self._push_log_entry, entry)
+            self._push_log_entry(entry)
 
     def _push_log_entry(self, entry: Any) -> None:
         from screens.logs import LogEntryScreen
@@ -444,6 +468,10 @@ class AtqboApp(App[int]):
         if self._engine_worker is not None:
             self._engine_worker.cancel()
             self._engine_worker = None
+        close_control = getattr(self.control, "close", None)
+        if close_control is not None:
+            close_control()
+        self.control = None
         old = self.runtime
         self._kept_demo = (getattr(old, "sandbox_server", None), getattr(old, "_temp", None))
         for closer in (getattr(old.autotask, "aclose", None), getattr(old.qbo, "aclose", None),
@@ -459,7 +487,13 @@ class AtqboApp(App[int]):
             except Exception:
                 pass
         old.store.close()
-        self._log_source = None
+
+    async def reopen_runtime(self, data_dir: Path | None) -> None:
+        """After the connect screen saved a new connection: open the runtime again (the demo's
+        data folder is its temporary one) and start scanning."""
+        from console.startup import open_console_runtime
+
+        await self.reconnected(await open_console_runtime(data_dir, False))
 
     async def reconnected(self, runtime: Any) -> None:
         """The connect screen made a new connection: adopt its runtime, start scanning."""
@@ -469,7 +503,8 @@ class AtqboApp(App[int]):
         if temp is not None and hasattr(runtime, "_temp") and runtime._temp is None:
             runtime._temp = temp
         self.runtime = runtime
-        self._log_source = None
+        self.control = None
+        self._make_control()
         self.live = LiveState()
         await self.switch_mode("live")
         live = self._mode_screen("live")
@@ -557,21 +592,9 @@ class AtqboApp(App[int]):
                 yield command
 
 
-def _sync_one_result(po_id: int, result: Any) -> msg.SyncOneFinished:
-    """Read the engine's answer to sync_one, whatever its exact shape (event or result record)."""
-    if isinstance(result, ev.PoSynced):
-        return msg.SyncOneFinished(po_id, ok=True, doc_number=result.doc_number)
-    if isinstance(result, ev.PoFailed):
-        return msg.SyncOneFinished(po_id, ok=False, cause=result.cause, fix=result.fix)
-    get = (lambda k, d=None: result.get(k, d)) if isinstance(result, dict) else (lambda k, d=None: getattr(result, k, d))
-    ok = bool(get("ok", get("synced", False)))
-    cause: Any = get("cause", "") or ""
-    fix = str(get("fix", "") or "")
-    if not isinstance(cause, str):  # the engine's Cause: code, plain words, what to fix
-        fix = str(getattr(cause, "fix", "") or fix)
-        cause = str(getattr(cause, "cause", "") or cause)
-    return msg.SyncOneFinished(po_id, ok=ok, doc_number=str(get("doc_number", "") or ""),
-                               cause=cause, fix=fix, detail=str(get("detail", "") or ""))
+def _sync_one_result(result: SyncOutcome) -> msg.SyncOneFinished:
+    return msg.SyncOneFinished(result.po_id, ok=result.ok, doc_number=result.doc_number,
+                               cause=result.cause, fix=result.fix)
 
 
 # -------------------------------------------------------------------- entry point
@@ -579,7 +602,7 @@ def _sync_one_result(po_id: int, result: Any) -> msg.SyncOneFinished:
 
 def run_console(data_dir: Path | None, demo: bool) -> int:
     """`atqbo [--data-dir DIR]` and `atqbo --demo`: build the runtime, run the app, close."""
-    from screens.runtime import open_console_runtime
+    from console.startup import open_console_runtime
 
     app = AtqboApp(runtime_factory=lambda: open_console_runtime(data_dir, demo), demo=demo,
                    data_dir=data_dir)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from console.app import AtqboApp
+from textual.screen import Screen
 
 
 @dataclass(frozen=True)
@@ -20,9 +18,15 @@ class PaletteCommand:
     help: str
 
 
+class PaletteHost(Protocol):
+    """The app as the palette sees it (the app imports this module, not the other way)."""
+
+    def palette_commands(self, screen: Screen) -> list[PaletteCommand]: ...
+
+
 class AtqboCommands(Provider):
     def _commands(self) -> list[PaletteCommand]:
-        app: AtqboApp = self.app  # type: ignore[assignment]
+        app: PaletteHost = self.app  # type: ignore[assignment]
         return app.palette_commands(self.screen)
 
     async def discover(self) -> Hits:

@@ -12,15 +12,14 @@ Nothing here imports Textual.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from typing import TYPE_CHECKING
 
+from sync.endpoints import intuit_endpoints, persist_tokens, zone_lookup_base  # noqa: F401  (re-exported)
 from sync.settings import Settings, SettingsError
 from sync.store import AutotaskConnection, QboConnection, Store
 from sync.store.errors import NewerSchemaError, StoreError, StoreFileError
@@ -28,7 +27,7 @@ from sync.store.faults import StorageFault, from_os_error
 
 if TYPE_CHECKING:  # the clients (httpx, authlib) and mail load only when a command needs them
     from sync.clients.autotask import AutotaskClient
-    from sync.clients.oauth import IntuitEndpoints, TokenSet
+    from sync.clients.oauth import TokenSet
     from sync.clients.qbo import QboClient
     from sync.mail import MailNotifier
 
@@ -59,37 +58,7 @@ def store_problem(exc: BaseException) -> RuntimeProblem | None:
     return None
 
 
-# ---------------------------------------------------------------- connection details
-
-_ZONE_SUFFIX = re.compile(r"/(atservicesrest(/v1\.0(/zoneinformation)?)?)?/*$", re.IGNORECASE)
-
-
-def zone_lookup_base(url: str | None) -> str:
-    """Where the zone lookup goes, from what an operator may paste: a host
-    (https://webservices.autotask.net), the full zoneInformation URL, or a zone's own
-    ATServicesRest URL (every zone answers the lookup)."""
-    if not url:
-        from sync.clients.autotask import DEFAULT_ZONE_LOOKUP_BASE
-
-        return DEFAULT_ZONE_LOOKUP_BASE
-    return _ZONE_SUFFIX.sub("", url.strip()) or url.strip()
-
-
-def intuit_endpoints(auth_url: str | None, token_url: str | None) -> "IntuitEndpoints":
-    """Intuit's OAuth endpoints, or the given ones. The revoke endpoint follows the token
-    endpoint's host when that is not Intuit's (the local sandbox serves all three)."""
-    from sync.clients.oauth import INTUIT_OAUTH, IntuitEndpoints
-
-    if not auth_url and not token_url:
-        return INTUIT_OAUTH
-    revoke = INTUIT_OAUTH.revoke_url
-    if token_url and "intuit.com" not in token_url:
-        origin = re.match(r"^[a-z]+://[^/]+", token_url)
-        if origin:
-            revoke = IntuitEndpoints.local(origin.group(0)).revoke_url
-    return IntuitEndpoints(auth_url=auth_url or INTUIT_OAUTH.auth_url,
-                           token_url=token_url or INTUIT_OAUTH.token_url, revoke_url=revoke)
-
+# ---------------------------------------------------------------- the store and the clients
 
 def open_store(data_dir: str | Path | None) -> Store:
     try:
@@ -134,24 +103,10 @@ def _tokens_from_store(store: Store, realm_id: str | None) -> "TokenSet | None":
         refresh_expires_at=refresh_expires.timestamp() if refresh_expires else None, realm_id=realm_id)
 
 
-def _utc(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, timezone.utc) if epoch else None
-
-
-def persist_tokens(store: Store):
-    """The on_tokens callback: a rotated refresh token is durable before anything uses it."""
-
-    def save(tokens: "TokenSet") -> None:
-        store.secrets.save_qbo_tokens(
-            tokens.refresh_token, tokens.access_token or None, _utc(tokens.expires_at),
-            _utc(tokens.refresh_expires_at))
-
-    return save
-
-
 def qbo_from_store(store: Store) -> "QboClient":
     from sync.clients.oauth import IntuitOAuth
-    from sync.clients.qbo import QBO_PRODUCTION, QboClient
+    from sync.clients.qbo import QboClient
+    from sync.clients.redirect_uri import default_api_url
 
     conn = store.connection.get_qbo()
     secret = store.secrets.get_qbo_client_secret()
@@ -164,7 +119,7 @@ def qbo_from_store(store: Store) -> "QboClient":
                         endpoints=intuit_endpoints(conn.auth_url, conn.token_url),
                         tokens=tokens, on_tokens=persist_tokens(store),
                         load_tokens=lambda: _tokens_from_store(store, conn.realm_id))
-    return QboClient(oauth, conn.realm_id, api_url=conn.api_url or QBO_PRODUCTION)
+    return QboClient(oauth, conn.realm_id, api_url=conn.api_url or default_api_url(conn.environment))
 
 
 def notifier_from(store: Store, settings: Settings, on_failure=None) -> "MailNotifier":
@@ -243,7 +198,8 @@ def _demo_folder() -> tuple[Any, Any, Path]:
                                                      zone_lookup_base(at["zone_lookup_url"])))
     store.secrets.set_autotask_secret(at["secret"])
     store.connection.set_qbo(QboConnection(oauth["client_id"], oauth["realm_id"], qbo["api_url"],
-                                           oauth["auth_url"], oauth["token_url"]))
+                                           oauth["auth_url"], oauth["token_url"], oauth["redirect_uri"],
+                                           oauth["environment"]))
     store.secrets.set_qbo_client_secret(oauth["client_secret"])
     store.secrets.save_qbo_tokens(oauth["refresh_token"])
     store.settings.save(Settings.from_values(DEMO_SETTINGS))

@@ -22,7 +22,7 @@ from .po_table import PoTable
 from .state import AUTOTASK_PER_HOUR, QBO_PER_MINUTE, LiveState, PoRow
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 COLUMNS = (("po", "PO", 9), ("state", "State", 9), ("vendor", "Vendor", 16),
            ("lines", "Lines", 5), ("amount", "Amount", 14), ("outcome", "Bill no. / cause", 40))
@@ -62,7 +62,7 @@ class LiveScreen(Screen):
         self._shown_text: dict[str, str] = {}  # per Static: the markup it shows now
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -17,7 +17,7 @@ from .log_list import LogList
 from .log_source import STATUSES, LogEntryView
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 STATUS_CYCLE: tuple[str | None, ...] = (None, *STATUSES)
 DETAIL_DELAY_S = 0.03
@@ -97,7 +97,7 @@ class LogsScreen(Screen):
         self.text = ""
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -122,13 +122,14 @@ class LogsScreen(Screen):
     def _window_wanted(self, message: LogList.WindowWanted) -> None:
         self._read_window(message.generation, message.offset, self.status, self.text)
 
-    @work(thread=True, group="log-window", description="Reading a window of the error log")
-    def _read_window(self, generation: int, offset: int, status: str | None, text: str) -> None:
-        from textual.worker import get_current_worker
-
-        total, entries = self.console.log_source().window(status, text, offset, 100)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._window_read, generation, total, offset, entries)
+    @work(group="log-window", exit_on_error=False, description="Reading a window of the error log")
+    async def _read_window(self, generation: int, offset: int, status: str | None, text: str) -> None:
+        control = self.console.control
+        if control is None:
+            return
+        total, entries = await control.log_window(status, text, offset, 100)
+        if self.is_attached:
+            self._window_read(generation, total, offset, entries)
 
     def _window_read(self, generation: int, total: int, offset: int, entries: list[LogEntryView]) -> None:
         log_list = self.query_one(LogList)

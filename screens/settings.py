@@ -17,13 +17,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from sync.control.api import CommandFailed, CommandRefused, EngineControl
 from sync.settings import Settings, SettingsError, parse_value
 
 from .footer import KeysFooter
-from .settings_options import load_options
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ class SettingsScreen(Screen):
         super().__init__(name="settings")
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -266,13 +266,19 @@ class SettingsScreen(Screen):
         self._read_settings()
         self.action_reload_options()
 
-    @work(thread=True, group="settings-read", exclusive=True, description="Reading the settings")
-    def _read_settings(self) -> None:
+    @work(group="settings-read", exclusive=True, exit_on_error=False, description="Reading the settings")
+    async def _read_settings(self) -> None:
         try:
-            settings, problem = self.console.store.settings.load(), ""
+            settings, problem = await self._control().settings_get(), ""
         except Exception as exc:  # a damaged file: show it and start from the defaults
             settings, problem = Settings(), str(exc)
-        self.app.call_from_thread(self._settings_read, settings, problem)
+        self._settings_read(settings, problem)
+
+    def _control(self) -> EngineControl:
+        control = self.console.control
+        if control is None:
+            raise CommandRefused("not connected: connect first")
+        return control
 
     def _settings_read(self, settings: Settings, problem: str) -> None:
         form = self.query_one(SettingsForm)
@@ -286,7 +292,7 @@ class SettingsScreen(Screen):
     @work(group="settings-options", exclusive=True, exit_on_error=False,
           description="Reading accounts, action types and resources")
     async def _read_options(self) -> None:
-        options, problems = await load_options(self.console.autotask, self.console.qbo)
+        options, problems = await self._control().options()
         self.query_one(SettingsForm).set_options(options, problems)
 
     @on(Button.Pressed, "#settings-save")
@@ -296,22 +302,17 @@ class SettingsScreen(Screen):
         if settings is None:
             self.notify("Some settings need attention (shown in red).", severity="error")
             return
-        self._save(settings, form.smtp_password(), form.loaded)
+        self._save(settings, form.smtp_password())
 
-    @work(thread=True, group="settings-save", exclusive=True, description="Saving the settings")
-    def _save(self, settings: Settings, smtp_password: str | None, before: Settings) -> None:
-        store = self.console.store
+    @work(group="settings-save", exclusive=True, exit_on_error=False, description="Saving the settings")
+    async def _save(self, settings: Settings, smtp_password: str | None) -> None:
         try:
-            store.settings.save(settings)
-            if smtp_password is not None:
-                store.secrets.set_smtp_password(smtp_password)
-        except OSError as exc:  # disk full, read-only folder: the store names it; never a crash
-            self.app.call_from_thread(self.notify, str(exc), title="Nothing was saved", severity="error",
-                                      timeout=15)
+            changed = await self._control().settings_set(settings.to_values(), smtp_password)
+        # OSError: disk full, read-only folder (the store names the path and what to do).
+        except (CommandRefused, CommandFailed, SettingsError, OSError) as exc:
+            self.notify(str(exc), title="Settings not saved", severity="error", timeout=10)
             return
-        old, new = before.to_values(), settings.to_values()
-        changed = tuple(k for k in new if old.get(k) != new.get(k))
-        self.app.call_from_thread(self._saved, settings, changed)
+        self._saved(settings, changed)
 
     def _saved(self, settings: Settings, changed: tuple[str, ...]) -> None:
         self.query_one(SettingsForm).load(settings)

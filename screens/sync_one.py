@@ -17,10 +17,10 @@ from .footer import KeysFooter
 from sync.ids import IdError, parse_po_id
 from sync.settings import SettingsError, parse_value
 
-from console.messages import SyncOneFinished
+from .messages import SyncOneFinished
 
 if TYPE_CHECKING:
-    from console.app import AtqboApp
+    from .host import ConsoleHost
 
 def validate_po_id(text: str) -> tuple[int | None, str]:
     """(the id, "") or (None, what is wrong): the same parser as `atqbo sync-one`."""
@@ -53,7 +53,7 @@ class SyncOneScreen(Screen):
         self.running_po: int | None = None
 
     @property
-    def console(self) -> AtqboApp:
+    def console(self) -> ConsoleHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -35,3 +35,49 @@ def test_importing_every_sync_module_loads_no_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- who may import whom (DESIGN §2)
+
+# Arrows point down only: console -> screens -> sync.control -> the engine. Every import counts,
+# lazy and TYPE_CHECKING ones too (tests/import_graph.py reads them all).
+FORBIDDEN = {
+    "screens": ("console",),
+    "sync": ("console", "screens"),
+}
+
+
+def _graph():
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import import_graph
+    finally:
+        sys.path.pop(0)
+    return import_graph
+
+
+def test_no_module_imports_above_itself():
+    graph = _graph().graph()
+    offenders = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for layer, banned in FORBIDDEN.items() if module == layer or module.startswith(layer + ".")
+        for target in targets if any(target == b or target.startswith(b + ".") for b in banned))
+    assert offenders == [], f"imports that point up: {offenders}"
+
+
+def test_no_import_circles_among_console_screens_and_sync():
+    tool = _graph()
+    assert tool.circles(tool.graph()) == []
+
+
+def test_the_graph_sees_lazy_and_type_checking_imports():
+    # The check is only worth something if it sees the arrows that caused the old circles.
+    tool = _graph()
+    graph = tool.graph()
+    assert "sync.control.api" in graph["screens.host"]  # a module-level import
+    assert "sync.engine.single" in graph["console.cli_commands.po"]
+    assert "console.startup" in graph["console.app"]  # imported inside a function
+    assert "screens.host" in graph["screens.settings"]  # under TYPE_CHECKING
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert tool.circles(edges) == [["a", "b", "c"]]

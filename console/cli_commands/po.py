@@ -23,6 +23,7 @@ from console.runtime_headless import (
     open_store,
 )
 from sync import events as ev
+from sync.engine.single import sync_one_and_report
 
 
 def run_sync_one(args: argparse.Namespace) -> int:
@@ -93,7 +94,7 @@ async def _engine_command(args: argparse.Namespace, which: str) -> int:
     unsubscribe = runtime.engine.subscribe(on_event)
     try:
         if which == "sync-one":
-            outcomes = [await runtime.engine.sync_one(args.po_id, alt_email=args.email)]
+            outcomes = [await sync_one_and_report(runtime.engine, args.po_id, args.email)]
         elif args.all_failed:
             outcomes = list(await runtime.engine.retry_all())
         else:
@@ -101,16 +102,6 @@ async def _engine_command(args: argparse.Namespace, which: str) -> int:
                 outcomes = [await runtime.engine.retry(args.log_id)]
             except UnknownEntryError as exc:
                 raise CommandError(str(exc), EXIT_USAGE) from None
-        ok = [o for o in outcomes if o.ok]
-        if which == "sync-one" and ok:
-            # Like the retired app: a single-PO sync's result goes to its alternate address, else
-            # to notify_email. A failure gets there through the engine's notifier; a success is
-            # this command's own result mail (a mail failure is logged, never fatal).
-            from sync.mail import PoResult
-
-            o = ok[0]
-            await runtime.notifier.po_result(PoResult(o.po_id, o.po_number, bill_number=o.doc_number),
-                                             to=args.email)
         summary.api_calls = {"autotask": runtime.autotask.calls, "qbo": runtime.qbo.calls}
     finally:
         unsubscribe()

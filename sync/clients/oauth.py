@@ -112,7 +112,7 @@ class IntuitOAuth:
         client_id: str,
         client_secret: str,
         *,
-        redirect_uri: str = "http://127.0.0.1/callback",
+        redirect_uri: str | None = None,  # the one registered on the Intuit app; never made up
         endpoints: IntuitEndpoints = INTUIT_OAUTH,
         scope: str = ACCOUNTING_SCOPE,
         tokens: TokenSet | None = None,
@@ -164,7 +164,13 @@ class IntuitOAuth:
                           ) -> tuple[str, str]:
         """(URL to open in a browser, the state to expect back)."""
         return self._oauth.create_authorization_url(
-            self.endpoints.auth_url, state=state, redirect_uri=redirect_uri or self.redirect_uri)
+            self.endpoints.auth_url, state=state, redirect_uri=self._redirect(redirect_uri))
+
+    def _redirect(self, redirect_uri: str | None) -> str:
+        uri = redirect_uri or self.redirect_uri
+        if not uri:
+            raise ValueError("a redirect URI registered on the Intuit app is required to sign in")
+        return uri
 
     async def exchange_code(self, code: str, realm_id: str | None, *,
                             redirect_uri: str | None = None) -> TokenSet:
@@ -173,7 +179,7 @@ class IntuitOAuth:
             now = self._clock()
             body = await self._token_call(lambda: self._oauth.fetch_token(
                 self.endpoints.token_url, grant_type="authorization_code", code=code,
-                redirect_uri=redirect_uri or self.redirect_uri), retry_lost=False)
+                redirect_uri=self._redirect(redirect_uri)), retry_lost=False)
             tokens = TokenSet.from_response(body, now=now, realm_id=realm_id)
             await self._adopt(tokens)
             return tokens

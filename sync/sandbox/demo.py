@@ -27,7 +27,7 @@ from .autotask.seed import AutotaskSeed, empty_autotask_seed
 from .oauth import empty_oauth_seed
 from .qbo.seed import (QboPrefs, QboSeed, ap_account, bill, company, customer, expense_account,
                        item, item_line, standard_accounts, vendor)
-from .seeds import SeedData
+from .seed_data import SeedData
 
 REALM_ID = "9341453050020002"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .autotask.seed import empty_autotask_seed
 from .oauth import empty_oauth_seed
 from .qbo.seed import empty_qbo_seed
-from .seeds import SeedData
+from .seed_data import SeedData
 
 
 def empty_seed() -> SeedData:

@@ -7,21 +7,11 @@ module only picks the data and builds the emulators from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .server import Emulator, Sandbox
+from .seed_data import SeedData
 
 SEEDS = ("demo", "empty")
-
-
-@dataclass
-class SeedData:
-    name: str
-    autotask: Any
-    oauth: Any
-    qbo: Any
 
 
 def seed_data(seed: "str | SeedData") -> SeedData:
@@ -38,7 +28,8 @@ def seed_data(seed: "str | SeedData") -> SeedData:
     raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
 
 
-def build_emulators(seed: "str | SeedData", sandbox: "Sandbox") -> list["Emulator"]:
+def build_emulators(seed: "str | SeedData", sandbox: Any) -> list[Any]:
+    """The emulators of a server.Sandbox (which imports this module late), from the seed."""
     from .autotask import AutotaskEmulator
     from .oauth import OAuthEmulator
     from .qbo import QboEmulator

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from console.app import AtqboApp
-from screens.runtime import open_console_runtime
+from console.startup import open_console_runtime
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from console.app import AtqboApp
 from console_harness import wait_for
 from screens.log_list import LogList
 from screens.logs import LogsScreen
-from screens.runtime import open_console_runtime
+from console.startup import open_console_runtime
 
 pytestmark = pytest.mark.anyio
 

@@ -137,7 +137,7 @@ async def test_save_on_a_full_disk_tells_the_fault_and_the_console_keeps_running
                        what="the notice")
         monkeypatch.setattr(os, "write", real_write)
         [notice] = [n for n in app._notifications if "the disk is full" in n.message]
-        assert notice.severity == "error" and notice.title == "Nothing was saved"
+        assert notice.severity == "error" and notice.title == "Settings not saved"
         assert str(w.data_dir / "settings.json") in notice.message and "Free some space" in notice.message
         assert "Traceback" not in notice.message and "StorageFault" not in notice.message
         assert app.is_running and app.screen is screen

@@ -108,3 +108,43 @@ async def test_an_unknown_po_shows_the_error_in_red_with_its_cause(console_world
         assert "[b $error]" in str(result.content)  # in red
         assert "no purchase order with id 987654" in text and "What to fix: Check the PO id" in text
     assert w.qbo_list("Bill") == []
+
+
+def _smtp_helpers():
+    # tests/mail's real SMTP server (aiosmtpd on loopback), loaded by path like tests/cli does.
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "atqbo_test_smtp"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "mail" / "smtp_server.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+async def test_a_success_is_mailed_to_the_alternate_address(console_world):
+    # The result mail of a single-PO sync is the engine's own operation (sync.engine.single),
+    # so the screen sends it as the CLI does: a success to the alternate address.
+    from sync.mail import MailNotifier, SmtpConfig
+
+    w = console_world(_seed())
+    with _smtp_helpers().plain_server() as smtp:
+        runtime = w.runtime()
+        runtime.engine.notifier = MailNotifier(
+            SmtpConfig(smtp.host, "atqbo@example.com", port=smtp.port, security="none"), "ops@example.com")
+        app = w.app(runtime=runtime)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await _open(app, pilot)
+            po = w.po_by_number("PO-OLD")
+            await pilot.press(*str(po["id"]), "tab", *"buyer@example.com", "enter")
+            await wait_for(pilot, lambda: screen.running_po is None, what="the sync")
+            assert "synced" in str(screen.query_one("#sync-result", Static).render())
+            await wait_for(pilot, lambda: smtp.inbox.messages, what="the result mail")
+        (recipients, message), = smtp.inbox.messages
+    number = w.po_by_number("PO-OLD")["externalPONumber"]
+    assert recipients == ["buyer@example.com"]
+    assert message["Subject"] == f"atqbo: purchase order PO-OLD synced as bill {number}"

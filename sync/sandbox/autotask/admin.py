@@ -4,16 +4,13 @@ rules), so tests and the demo can set up or "fix" a cause; set picklists, limits
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .seed import PicklistValue
-
-if TYPE_CHECKING:
-    from .app import AutotaskEmulator
 
 BASE = "/_sandbox/autotask"
 
@@ -32,7 +29,7 @@ async def _json(request: Request) -> Any:
         raise _Bad(f"body is not JSON: {exc}") from None
 
 
-def admin_routes(emu: "AutotaskEmulator") -> list[Route]:
+def admin_routes(emu: Any) -> list[Route]:  # the AutotaskEmulator (app.py imports this module)
     store = emu.store
 
     def guarded(handler):

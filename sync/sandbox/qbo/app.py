@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import faults, query as ql, validation, xml
 from .batch import run_batch
+from .delete import delete_record
 from .faults import QboFault, now_iso
 from .limits import QboLimits, RateLimiter
 from .seed import QboPrefs, QboSeed
@@ -85,26 +86,6 @@ def _default(o: object) -> object:
     if isinstance(o, Decimal):
         return float(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def delete_record(store: Store, entity: str, payload: object) -> dict:
-    """POST ?operation=delete: transactions are deleted; name lists are only made inactive (§4.1)."""
-    if not isinstance(payload, dict) or not payload.get("Id"):
-        raise faults.required("Id")
-    if entity != "Bill":
-        raise faults.unsupported(f"delete of {entity} (make it inactive with Active=false)")
-    with store.lock:
-        existing = store.get(entity, payload["Id"])
-        if existing is None:
-            raise faults.QboFault("610", "Object Not Found",
-                                  "Object Not Found : Another user has deleted this transaction.")
-        if str(payload.get("SyncToken")) != existing["SyncToken"]:
-            raise QboFault("5010", "Stale Object Error",
-                           "Stale Object Error : You and sandbox were working on this at the same time. sandbox "
-                           f"finished before you did, so your work was not saved. Entity={entity}")
-        validation.apply_bill_to_balances(store, existing, -1)
-        del store.records[entity][existing["Id"]]
-        return {"status": "Deleted", "domain": "QBO", "Id": existing["Id"]}
 
 
 class QboEmulator:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from . import faults, validation
 from .faults import QboFault, now_iso
+from .delete import delete_record  # the same rule as POST ?operation=delete
 from .store import Store
 
 ENTITY_KEYS = ("Vendor", "Customer", "Item", "Account", "Bill")
@@ -60,8 +61,6 @@ def _run_item(item: dict, store: Store, run_query: Callable[[str], dict]) -> dic
         if operation == "update":
             return {entity: validation.update(store, entity, payload, include=options)}
         if operation == "delete":
-            from .app import delete_record  # the same rule as POST ?operation=delete
-
             return {entity: delete_record(store, entity, payload)}
         raise faults.unsupported(str(operation))
     except QboFault as fault:

@@ -1,15 +1,14 @@
 """How the console gets its runtime (store, clients, engine) — built inside the app's event loop,
 because the API clients' connections belong to the loop that uses them.
 
-Until the lead's `console.wiring.build_runtime` exists this uses the headless helper's builder
-(`console.runtime_headless.open_runtime`, same shape). A data folder that is not connected yet
+It uses the headless front ends' builder (`console.runtime_headless.open_runtime`, same
+shape). A data folder that is not connected yet
 (or whose settings are incomplete) still opens: the runtime then has the store only, and the
 console starts on its Connect screen.
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,16 +45,6 @@ class StartupError(Exception):
 
 
 async def open_console_runtime(data_dir: Path | None, demo: bool) -> Any:
-    try:
-        from console.wiring import build_runtime  # type: ignore[import-not-found]
-    except ImportError:
-        build_runtime = None
-    if build_runtime is not None:
-        runtime = build_runtime(data_dir, demo)
-        if inspect.isawaitable(runtime):
-            runtime = await runtime
-        return runtime
-
     from console.runtime_headless import RuntimeProblem, open_runtime, open_store
 
     try:

@@ -1,0 +1,77 @@
+"""What the screens may ask of the console that hosts them: a small protocol, so no screen
+imports the App (console/ is the shell above the screens, never below them).
+
+The engine itself is reached through `control` (sync.control.EngineControl: in-process, or a
+running service's control socket); the rest is the console's own state and navigation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sync.control.api import EngineControl
+
+from .state import LiveState
+
+
+class ConsoleHost(Protocol):
+    control: EngineControl | None
+    live: LiveState
+    demo: bool
+    local_times: bool
+    data_dir: Path | None
+
+    def now(self) -> datetime: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def attached(self) -> bool:
+        """The engine is a running service's, reached over its control socket."""
+        ...
+
+    # -------------------------------------------------------------- the live run
+    def calls_in_window(self, seconds: float) -> tuple[int, int]: ...
+
+    def live_shown(self) -> None: ...
+
+    def scan_now(self) -> None: ...
+
+    def pause_engine(self) -> None: ...
+
+    def resume_engine(self) -> None: ...
+
+    # -------------------------------------------------------------- logs, sync one, settings
+    def show_log_entry(self, log_id: str) -> None: ...
+
+    def retry(self, log_id: str) -> None: ...
+
+    def retry_all(self) -> None: ...
+
+    def demo_fix(self, entry: Any) -> None: ...
+
+    def sync_one(self, po_id: int, alt_email: str | None) -> None: ...
+
+    def settings_saved(self, changed: tuple[str, ...]) -> None: ...
+
+    def go_back(self) -> None: ...
+
+    # -------------------------------------------------------------- the connect screen (local only)
+    @property
+    def store(self) -> Any: ...
+
+    @property
+    def autotask(self) -> Any: ...
+
+    @property
+    def qbo(self) -> Any: ...
+
+    async def release_runtime(self) -> None: ...
+
+    async def reopen_runtime(self, data_dir: Path | None) -> None:
+        """Open the runtime again after the connect screen saved a new connection (raises with
+        the reason in plain words when it cannot)."""
+        ...
