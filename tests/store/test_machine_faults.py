@@ -187,3 +187,4 @@ def test_a_shared_data_folder_is_told_not_changed(tmp_path):
     with Store.open(shared) as store:
         assert any("shared by everybody" in n and "--data-dir" in n for n in store.notices)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
