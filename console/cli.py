@@ -65,6 +65,15 @@ def _limit(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    from sync.ids import whole_number
+
+    value = whole_number(text, 0, 65535)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (digits 0-9), got {text[:40]!r}")
+    return value
+
+
 def _email(text: str) -> str:
     from sync.settings import SettingsError, parse_value
 
@@ -175,7 +184,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "Serve local emulators of Autotask REST and QuickBooks Online (with Intuit OAuth) on "
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
-    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    sandbox.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--seed", choices=("demo", "empty"), default="demo",
                          help="demo: a small MSP with purchase orders in every state; empty: fresh companies")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="N",

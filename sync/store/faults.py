@@ -73,12 +73,12 @@ def name_fault(exc: OSError, path: Path | str, doing: str = SAVE) -> StorageFaul
     code = exc.errno
     if code == errno.ENOSPC:
         what, fix = "the disk is full", (
-            f"Free some space on the disk that holds {folder} (df -h {folder} shows it), then run "
-            "the same command again.")
+            f"Free some space on the disk that holds {folder} (df -h {folder} shows it), then "
+            "try again.")
     elif code == errno.EDQUOT:
         what, fix = f"the disk quota of {_me()} is used up", (
             f"Free some of your space, or ask the administrator to raise your quota on {folder}, "
-            "then run the same command again.")
+            "then try again.")
     elif code == errno.EROFS:
         what, fix = "the file system is read-only", (
             f"Make it writable (mount -o remount,rw ...), {_ELSEWHERE}.")
@@ -86,19 +86,19 @@ def name_fault(exc: OSError, path: Path | str, doing: str = SAVE) -> StorageFaul
         what, fix = _permission(folder if doing in (SAVE, LOCK) else path, doing)
     elif code == errno.EISDIR:
         what, fix = "that is a folder, where atqbo keeps a file", (
-            f"Move the folder {path} out of the way (atqbo did not make it), then run the command again.")
+            f"Move the folder {path} out of the way (atqbo did not make it), then try again.")
     elif code == errno.ENOTDIR:
         what, fix = "a part of that path is a file, where atqbo needs a folder", (
             f"Move that file out of the way, {_ELSEWHERE}.")
     elif code == errno.ELOOP:
         what, fix = "it is a symbolic link, which atqbo does not follow there", (
-            "Replace the link by the file itself (mv the target in its place), then run again.")
+            "Replace the link by the file itself (mv the target in its place), then try again.")
     elif code == errno.EIO:
         what, fix = "the disk reported an input/output error", (
             f"Check the disk (dmesg, smartctl); copy the data folder to a healthy disk and use "
             "--data-dir DIR.")
     elif code in (errno.EMFILE, errno.ENFILE):
-        what, fix = "too many files are open", "Raise the limit (ulimit -n) or close other programs, then run again."
+        what, fix = "too many files are open", "Raise the limit (ulimit -n) or close other programs, then try again."
     else:
         reason = exc.strerror or type(exc).__name__
         what, fix = f"the system refused it ({reason})", f"Check the folder {folder}, {_ELSEWHERE}."
