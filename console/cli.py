@@ -393,10 +393,11 @@ def _warnings_to_stderr() -> None:
     logger.addHandler(handler)
 
 
-def _failed(code: int, message: str) -> int:
+def _failed(code: int, message: str, fault: str | None = None) -> int:
     print(f"atqbo: {message}", file=sys.stderr, flush=True)
     if _json_requested:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(json.dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
+              flush=True)
     return code
 
 
@@ -423,7 +424,7 @@ def _unexpected(exc: Exception) -> int:
     # The data folder (disk full, read-only, wrong owner, damaged file): named, never "report it".
     problem = store_problem(exc)
     if problem is not None:
-        return _failed(problem.exit_code, str(problem))
+        return _failed(problem.exit_code, str(problem), problem.fault_code)
     if isinstance(exc, ApiError):
         return _failed(EXIT_FATAL, str(exc))
     return _failed(EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}; nothing more was done. "

@@ -98,7 +98,8 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
         runtime = await open_runtime(data_dir, demo=demo, engine=True, printer=printer)
     except RuntimeProblem as problem:
         printer.message(str(problem), level="error")
-        return finish(problem.exit_code, error=str(problem))
+        return finish(problem.exit_code, error=str(problem),
+                      **({"fault": problem.fault_code} if problem.fault_code else {}))
 
     # Besides stdout (the journal under systemd): the data folder's logs/daemon.log, rotated.
     from console.output import LogFile

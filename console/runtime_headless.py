@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sync.endpoints import intuit_endpoints, persist_tokens, zone_lookup_base  # noqa: F401  (re-exported)
 from sync.settings import Settings, SettingsError
 from sync.store import AutotaskConnection, QboConnection, Store
-from sync.store.errors import NewerSchemaError, StoreError, StoreFileError
+from sync.store.errors import NewerSchemaError, StoreError, StoreFileError, UnreadableFileError, UnsafeFileError
 from sync.store.faults import StorageFault, from_os_error
 
 if TYPE_CHECKING:  # the clients (httpx, authlib) and mail load only when a command needs them
@@ -38,11 +38,24 @@ class RuntimeProblem(Exception):
     """Why the runtime cannot be built, with the exit code the contract gives it. `fault`: the
     machine or a damaged file (exit 2 like a setting, but no screen of the console can fix it)."""
 
-    def __init__(self, message: str, exit_code: int, fault: bool = False) -> None:
+    def __init__(self, message: str, exit_code: int, fault: bool = False, fault_code: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.fault = fault
+        self.fault_code = fault_code  # for --json and monitoring: disk_full, read_only, damaged_file, ...
         self.notices: list[str] = []  # what the store had to tell about the data folder
+
+
+def fault_code(exc: BaseException) -> str:
+    if isinstance(exc, StorageFault):
+        return exc.code
+    if isinstance(exc, UnsafeFileError):
+        return "unsafe_file"
+    if isinstance(exc, UnreadableFileError):
+        return "unreadable_file"
+    if isinstance(exc, NewerSchemaError):
+        return "newer_schema"
+    return "damaged_file"
 
 
 def store_problem(exc: BaseException) -> RuntimeProblem | None:
@@ -52,7 +65,7 @@ def store_problem(exc: BaseException) -> RuntimeProblem | None:
     if isinstance(exc, OSError):
         exc = from_os_error(exc)
     if isinstance(exc, (StorageFault, StoreFileError, NewerSchemaError)):
-        return RuntimeProblem(str(exc), EXIT_USAGE, fault=True)
+        return RuntimeProblem(str(exc), EXIT_USAGE, fault=True, fault_code=fault_code(exc))
     if isinstance(exc, StoreError):
         return RuntimeProblem(str(exc), EXIT_FATAL)
     return None

@@ -28,10 +28,12 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def fail(message: str, as_json: bool, code: int) -> None:
+def fail(message: str, as_json: bool, code: int, fault: str | None = None) -> None:
+    """`fault`: the machine or data-folder fault's code (disk_full, read_only, ...) for --json."""
     print(f"atqbo: {message}", file=sys.stderr, flush=True)
     if as_json:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(json.dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
+              flush=True)
 
 
 def out(as_json: bool, record: dict[str, Any], human: str) -> None:

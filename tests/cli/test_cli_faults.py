@@ -257,7 +257,7 @@ def test_a_lock_path_that_is_a_folder_stops_the_daemon_and_sync_one_with_exit_2(
     one = atqbo("sync-one", "1", *w.dd)
     assert (daemon.returncode, one.returncode) == (2, 2), daemon.stdout + one.stderr
     summary = json_lines(daemon.stdout)[-1]
-    assert summary["exit_code"] == 2
+    assert summary["exit_code"] == 2 and summary["fault"] == "is_a_folder"  # (for monitoring)
     assert f"cannot lock {w.data_dir / 'engine.lock'}: that is a folder" in summary["error"]
     assert "Move the folder" in one.stderr
     _never_raw(daemon.stdout + one.stderr)
@@ -279,7 +279,7 @@ def test_a_truncated_secrets_file_is_named_with_what_to_do_and_kept(ready):
         assert str(secrets) in text and "not valid JSON" in text
         assert "restore secrets.json from a backup" in text and "atqbo connect autotask" in text
         _never_raw(text)
-    assert json_lines(one.stdout)[-1]["exit_code"] == 2
+    assert json_lines(one.stdout)[-1]["exit_code"] == 2 and json_lines(one.stdout)[-1]["fault"] == "damaged_file"
     assert secrets.read_bytes() == damaged and w.bills() == []
 
 
