@@ -170,3 +170,20 @@ async def test_a_line_that_would_not_bill_fails_the_po_by_name(world_factory, qu
     [entry] = w.store.errors.open_errors()
     assert entry.po_id == bad and entry.cause_code == "line_not_billable"
     assert len(w.qbo_list("Vendor")) == vendors_before + 1  # made for the good PO only, once
+
+
+async def test_a_days_back_beyond_its_bound_in_the_file_stops_the_scan_by_name(world_factory):
+    # Written by hand, or by a version without the bound: 10**9 once made every scan raise
+    # OverflowError (the window's start date) instead of saying what is wrong.
+    import json
+
+    w = await world_factory(base_seed())
+    path = w.store.locations.settings_file
+    document = json.loads(path.read_text())
+    document["settings"]["1"]["values"]["days_back"] = 10**9
+    path.write_text(json.dumps(document))
+
+    summary = await w.engine.scan_once()
+
+    assert summary.stopped is not None and summary.stopped.code == "settings_unreadable"
+    assert "days_back: must be a whole number from 0 to 3650, got 1000000000" in summary.stopped.cause
