@@ -12,6 +12,7 @@ Nothing here imports Textual.
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ class RuntimeProblem(Exception):
         self.notices: list[str] = []  # what the store had to tell about the data folder
 
 
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
 def fault_code(exc: BaseException) -> str:
     if isinstance(exc, StorageFault):
         return exc.code
@@ -62,7 +66,9 @@ def store_problem(exc: BaseException) -> RuntimeProblem | None:
     """The contract's answer to a problem of the data folder, or None when `exc` is not one.
     A machine fault (disk full, read-only, wrong owner), a damaged or unsafe file: exit 2, the
     operator can fix it; another live engine holding the folder: exit 1."""
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and not isinstance(exc, StorageFault):
+        if not (exc.filename or exc.errno in _DISK_ERRNOS):
+            return None  # (a pipe closed by the reader, a socket: not the data folder's)
         exc = from_os_error(exc)
     if isinstance(exc, (StorageFault, StoreFileError, NewerSchemaError)):
         return RuntimeProblem(str(exc), EXIT_USAGE, fault=True, fault_code=fault_code(exc))

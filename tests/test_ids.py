@@ -41,3 +41,4 @@ def test_the_console_asks_for_a_log_entry_only_by_an_ascii_id(tmp_path, text):
         entry = store.errors.add(po_id=5, cause_code="missing_item", cause="c", fix="f")
         assert anyio.run(_log_entry, store, str(entry.id)) is not None
         assert anyio.run(_log_entry, store, text) is None  # (isdigit() took '²'; int() then raised)
+

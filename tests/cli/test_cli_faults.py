@@ -295,3 +295,15 @@ def test_a_data_folder_open_to_others_is_made_owner_only_and_the_operator_told(t
     assert (f"atqbo: warning: the data folder {data} was open to others (mode 755); it is now owner-only "
             "(700)") in result.stderr
     assert oct(data.stat().st_mode & 0o777) == "0o700"
+
+
+def test_only_the_data_folders_faults_are_named_as_such():
+    import errno
+
+    from console.runtime_headless import store_problem
+
+    named = store_problem(OSError(errno.ENOSPC, "No space left on device"))
+    assert named is not None and named.exit_code == 2 and named.fault_code == "disk_full"
+    with_path = store_problem(PermissionError(errno.EACCES, "Permission denied", "/data/errors"))
+    assert with_path is not None and "/data/errors" in str(with_path)
+    assert store_problem(BrokenPipeError(errno.EPIPE, "Broken pipe")) is None  # stdout's reader left
