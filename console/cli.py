@@ -24,6 +24,10 @@ class _Parser(argparse.ArgumentParser):
     The message names the command (`atqbo settings set: ...`) and points at its --help."""
 
     def error(self, message: str):  # type: ignore[override]
+        from sync.text import shown
+
+        # argparse quotes what was typed (an unknown argument as it is): never raw on a terminal.
+        message = shown(message)
         if _json_requested:
             # The contract: with --json the last line on stdout is a JSON summary, errors too.
             print(json.dumps({"ok": False, "exit_code": EXIT_USAGE, "error": f"{self.prog}: {message}"}),
@@ -92,18 +96,26 @@ def _url(text: str) -> str:
     return text.strip()
 
 
+def _yes_no(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
+        raise ValueError(text)
+    return text.strip().lower() in ("true", "yes", "1")
+
+
 def _fault_spec(text: str) -> dict:
-    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5` or `lost,method=POST,path=/bill,times=3`."""
+    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5`, `lost,method=POST,path=/bill,times=3`
+    or `trickle,path=PurchaseOrders/query,delay_ms=1000`."""
     kind, *pairs = text.split(",")
     spec: dict = {"kind": kind.strip()}
-    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float}
+    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float,
+               "size": int, "delay_ms": float, "declare_length": _yes_no}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
-        if not sep or key not in {*numbers, "service", "method", "path"}:
+        if not sep or key not in {*numbers, "service", "method", "path", "url"}:
             raise argparse.ArgumentTypeError(
                 f"bad fault option {pair!r}: use key=value with key in service, method, path, "
-                "every, skip, times, probability, seed")
+                "every, skip, times, probability, seed, url, size, declare_length, delay_ms")
         try:
             spec[key] = numbers[key](value) if key in numbers else value
         except ValueError:
@@ -185,8 +197,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
     sandbox.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
-    sandbox.add_argument("--seed", choices=("demo", "empty"), default="demo",
-                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies")
+    sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
+                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
+                              "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="N",
                          help="added latency per API request, in milliseconds")
     sandbox.add_argument("--no-limits", action="store_true",
@@ -194,7 +207,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fault", action="append", type=_fault_spec, default=[], metavar="SPEC",
                          help="inject a fault: KIND[,service=S][,method=M][,path=REGEX][,every=N][,skip=N]"
                               "[,times=N][,probability=P][,seed=N], KIND one of 429 500 502 503 lost "
-                              "(lost: the write commits, the reply is dropped). Repeatable.")
+                              "(lost: the write commits, the reply is dropped), or a hostile answer: "
+                              "zone_url/next_page_url/prev_page_url (,url=U), wrong_shape, "
+                              "oversized (,size=BYTES,declare_length=no), trickle (,delay_ms=N). Repeatable.")
     sandbox.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                          help="print the URLs and credentials as one JSON object on the first line")
 
@@ -366,7 +381,6 @@ def main(argv: list[str] | None = None) -> int:
             return _run_console(args)
         from console import cli_commands as commands
 
-        _warnings_to_stderr()
         return commands.run(args)
     except Exception as exc:
         return _unexpected(exc)
@@ -374,29 +388,13 @@ def main(argv: list[str] | None = None) -> int:
         return _failed(130, "interrupted")
 
 
-def _warnings_to_stderr() -> None:
-    """A command's warnings from the store (a data folder that was open to others, a secrets
-    file made owner-only) reach the operator as one plain line each on stderr."""
-    import logging
-
-    class ToStderr(logging.StreamHandler):
-        def emit(self, record: logging.LogRecord) -> None:
-            self.stream = sys.stderr  # whatever stderr is now (tests swap it)
-            super().emit(record)
-
-    logger = logging.getLogger("sync.store")
-    if any(type(h).__name__ == "ToStderr" for h in logger.handlers):
-        return  # once per process (main() may run many times in one)
-    handler = ToStderr()
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("atqbo: warning: %(message)s"))
-    logger.addHandler(handler)
-
-
 def _failed(code: int, message: str, fault: str | None = None) -> int:
-    print(f"atqbo: {message}", file=sys.stderr, flush=True)
+    from console.output import dumps
+    from sync.text import shown_lines
+
+    print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if _json_requested:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
+        print(dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
               flush=True)
     return code
 

@@ -13,9 +13,11 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from .footer import KeysFooter
+from .markup import escape
 
 from sync.ids import IdError, parse_po_id
 from sync.settings import SettingsError, parse_value
+from sync.text import shown
 
 from .messages import SyncOneFinished
 
@@ -150,5 +152,7 @@ class SyncOneScreen(Screen):
             box.update(text)
 
 
-def _esc(text: str) -> str:
-    return text.replace("[", r"\[")
+def _esc(text: object) -> str:
+    # Text from outside (a cause, what an API said): control characters shown as escapes
+    # (sync.text), and literal inside markup.
+    return escape(shown(text))

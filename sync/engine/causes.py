@@ -4,12 +4,15 @@ A cause is a stable code (for logs, filters, tests), a sentence in plain words s
 went wrong, and a sentence saying what to fix. It is what the operator sees in the to-do, the
 error log, the e-mail and the console; it is never a stack trace. Details (names, numbers,
 what the API said) are filled into the templates; an API's own message is quoted as-is
-because it is often the most precise words available.
+because it is often the most precise words available, its control characters shown as
+escapes (sync.text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sync.text import shown
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Autotask is not answering properly: {api}",
         "Nothing to fix on your side; the next scan will try again. Check Autotask's status page if it persists.",
         True),
+    "autotask_untrusted_url": (
+        "Autotask's answer pointed atqbo at a host it does not send the API secret to: {api}",
+        "Nothing was sent there. If your Autotask really is served from that host, reconnect with "
+        "atqbo connect autotask --zone-url naming it; otherwise check the network between this machine "
+        "and Autotask (a proxy rewriting answers).", True),
     "qbo_down": (
         "QuickBooks Online is not answering properly: {api}",
         "Nothing to fix on your side; the next scan will try again. Check Intuit's status page if it persists.",
@@ -202,6 +210,7 @@ def make(code: str, **details: object) -> Cause:
 
 
 def _clean(value: object) -> str:
-    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded.
-    text = " ".join(str(value).split())
+    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded,
+    # and a detail from outside (a name, what an API said) never carries a control character.
+    text = shown(" ".join(str(value).split()))
     return text if len(text) <= 600 else text[:597] + "..."

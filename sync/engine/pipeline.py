@@ -24,7 +24,6 @@ import anyio
 
 from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
-from sync.clients.qbo_query import Select
 from sync.events import PoStarted
 
 from . import causes
@@ -173,7 +172,7 @@ async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int,
     """Autotask numbering: one query for every number of the group."""
     numbers = sorted({f[1].doc_number for f in fresh})
     try:
-        existing = await ctx.qbo.query_all(Select("Bill").where("DocNumber", "IN", numbers))
+        existing = await ctx.resolver.bills_with_numbers(numbers)
     except ApiError as exc:
         problem = _as_problem(exc)
         if isinstance(problem, ScanHalt):

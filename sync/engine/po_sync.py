@@ -21,6 +21,7 @@ import anyio
 from sync.clients.errors import ApiError, QboValidationError
 from sync.events import PoStarted, PoSynced
 from sync.store.journal import JournalEntry, JournalState
+from sync.text import for_qbo
 
 from . import causes
 from .amounts import json_number, line_amount, line_refusal, round_money, to_decimal
@@ -151,7 +152,7 @@ def _line(item: dict, qty: object, unit_price: object, customer: dict | None, me
                   "Amount": json_number(line_amount(qty, unit_price)),
                   "ItemBasedExpenseLineDetail": detail}
     if memo:
-        line["Description"] = str(memo)[:4000]
+        line["Description"] = for_qbo(memo, multiline=True)[:4000]
     return line
 
 
