@@ -220,3 +220,21 @@ def test_version(capsys):
 
     result = in_process(capsys, "--version")
     assert result.returncode == 0 and result.stdout == f"atqbo {version('atqbo')}\n"
+
+
+def test_show_names_from_a_hostile_tenant_escaped(serve, tmp_path):
+    from sync.sandbox.hostile_text import HOSTILE_SETTINGS
+    from sync.text import CONTROL
+
+    server = serve("hostile")
+    connect_store(tmp_path, server)
+    configure(tmp_path, **HOSTILE_SETTINGS)
+    human, as_json = atqbo_all((["settings", "show", *_dd(tmp_path)], None),
+                               (["settings", "show", "--json", *_dd(tmp_path)], None))
+    assert human.returncode == as_json.returncode == 0, human.stderr
+    for out in (human.stdout, as_json.stdout):
+        assert not CONTROL.search(out.replace("\n", "")), out  # (line ends are ours)
+    assert "(Follow\\x1b]0;" in human.stdout  # the action type's name, its escape sequence made visible
+    names = json_lines(as_json.stdout)[-1]["names"]
+    assert names["todo_action_type"].startswith("Follow\x1b]0;")  # exact in JSON (escaped by json itself)
+    assert names["todo_resource"] == "Pat\x1b[8m Hidden\u202e"
