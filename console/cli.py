@@ -144,6 +144,7 @@ examples:
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
+  atqbo repair journal --dry-run       what a rebuilt journal would hold (from both services)
 
 exit codes: 0 success; 3 finished but some purchase orders failed; 2 usage or configuration
 error (bad option, unknown setting, missing settings); 1 fatal (cannot connect or authenticate).
@@ -337,6 +338,22 @@ def _build_parser() -> argparse.ArgumentParser:
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
+
+    repair = commands.add_parser(
+        "repair", help="rebuild what atqbo remembers from what the services hold", formatter_class=_HELP,
+        description="Rebuild a part of the data folder from what QuickBooks and Autotask hold.")
+    repair_what = repair.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    journal = repair_what.add_parser(
+        "journal", parents=[_common("print each record as a JSON line; the last line is a JSON summary")],
+        formatter_class=_HELP, help="rebuild the sync journal (lost, damaged or restored from an old backup)",
+        description=(
+            "Rebuild the sync journal from QuickBooks' bills (each names its Autotask PO), the POs'\n"
+            "External PO Numbers in Autotask and the error log, and say what was found. Records the\n"
+            "journal already has right are kept; nothing is deleted in either service. A bill whose\n"
+            "number Autotask does not hold yet is written back by the next scan, never billed again.\n"
+            "Stop a running daemon first (the journal is not changed while an engine runs)."),
+        epilog="examples:\n  atqbo repair journal --dry-run   (what it would write)\n  atqbo repair journal")
+    journal.add_argument("--dry-run", action="store_true", help="only say what would be written")
     return parser
 
 

@@ -28,6 +28,7 @@ from .common import (
 from .connect import run_connect
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
+from .repair import run_repair
 from .settings_cmd import run_settings
 
 __all__ = ["EXIT_FATAL", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "CommandError",
@@ -40,6 +41,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync-one": run_sync_one,
     "logs": run_logs,
     "retry": run_retry,
+    "repair": run_repair,
 }
 
 

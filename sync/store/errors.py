@@ -19,7 +19,7 @@ class StoreFileError(StoreError):
         self.path = Path(path)
         self.reason = reason
         self.kept_copy = kept_copy
-        self.advice = advice or self.ADVICE
+        self.advice = advice or _remedy(self.path, self.ADVICE)
         message = f"{self.path}: {reason}"
         if kept_copy is not None:
             message += f"; a copy of the damaged file is kept at {kept_copy}"
@@ -29,6 +29,14 @@ class StoreFileError(StoreError):
     def with_advice(self, advice: str) -> "StoreFileError":
         """The same error with the owner's advice (the file's kind decides what to do)."""
         return type(self)(self.path, self.reason, self.kept_copy, advice)
+
+
+def _remedy(path: Path, default: str) -> str:
+    if path.parent.name == "journal" or path.name.startswith("journal-"):
+        # The journal is what keeps a PO from being billed twice: never advise throwing it away.
+        return ("rebuild the journal from QuickBooks and Autotask with `atqbo repair journal` "
+                "(try `atqbo repair journal --dry-run` first), then start again.")
+    return default
 
 
 class CorruptFileError(StoreFileError):
