@@ -13,9 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync.store import Store, StorageFault
 from sync.store.errors import CorruptFileError, UnsafeFileError
+from sync.store.faults import CREATE_FOLDER, LOCK, READ, SAVE, USE, name_fault
 from sync.store.journal import JournalState
 from sync.store.lock import EngineLock
 from sync.store.storage import atomic_write_bytes
@@ -188,3 +191,15 @@ def test_a_shared_data_folder_is_told_not_changed(tmp_path):
         assert any("shared by everybody" in n and "--data-dir" in n for n in store.notices)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(errno.errorcode)), st.sampled_from([SAVE, READ, CREATE_FOLDER, LOCK, USE]),
+       st.sampled_from(["/data/settings.json", "/data/journal/journal-03.json", "relative/x.json"]))
+def test_every_errno_is_named_with_the_path_and_what_to_do(code, doing, path):
+    fault = name_fault(OSError(code, os.strerror(code)), path, doing)
+    message = str(fault)
+    assert message.startswith(f"cannot {doing} {Path(path)}: ")
+    assert fault.what and fault.fix and fault.fix in message
+    assert "report it" not in message and "unexpected" not in message
+    assert fault.errno == code and isinstance(fault, OSError)
