@@ -55,6 +55,7 @@ _CODES = {
     errno.EPERM: "permission_denied",
     errno.EISDIR: "is_a_folder",
     errno.ENOTDIR: "not_a_folder",
+    errno.EEXIST: "not_a_folder",
     errno.ELOOP: "symbolic_link",
     errno.EIO: "io_error",
     errno.EMFILE: "too_many_open_files",
@@ -87,7 +88,7 @@ def name_fault(exc: OSError, path: Path | str, doing: str = SAVE) -> StorageFaul
     elif code == errno.EISDIR:
         what, fix = "that is a folder, where atqbo keeps a file", (
             f"Move the folder {path} out of the way (atqbo did not make it), then try again.")
-    elif code == errno.ENOTDIR:
+    elif code in (errno.ENOTDIR, errno.EEXIST):  # (EEXIST: making a folder where a file is)
         what, fix = "a part of that path is a file, where atqbo needs a folder", (
             f"Move that file out of the way, {_ELSEWHERE}.")
     elif code == errno.ELOOP:

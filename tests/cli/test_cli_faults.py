@@ -307,3 +307,14 @@ def test_only_the_data_folders_faults_are_named_as_such():
     with_path = store_problem(PermissionError(errno.EACCES, "Permission denied", "/data/errors"))
     assert with_path is not None and "/data/errors" in str(with_path)
     assert store_problem(BrokenPipeError(errno.EPIPE, "Broken pipe")) is None  # stdout's reader left
+
+
+def test_a_logs_path_that_is_a_file_is_told_and_the_daemon_runs_on_stdout(ready):
+    w = ready(seed_with_pos(n_ok=1))
+    (w.data_dir / "logs").write_text("not a folder")
+    result = atqbo("--daemon", "--once", *w.dd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("WARNING logs/daemon.log is not written (a part of that path is a file, where atqbo needs a "
+            "folder); lines go to stdout only") in result.stdout, result.stdout
+    assert "synced as bill" in result.stdout and len(w.bills()) == 1
+    assert (w.data_dir / "logs").read_text() == "not a folder"
