@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from sync import events as ev
 from sync.engine.single import sync_one_and_report
 from sync.settings import Settings
 
@@ -24,12 +25,18 @@ from .tracker import EngineTracker
 
 
 class LocalEngineControl:
-    def __init__(self, runtime: Any, *, demo: bool = False) -> None:
+    def __init__(self, runtime: Any, *, demo: bool = False, pid: int | None = None) -> None:
         self.runtime = runtime
+        self.pid = os.getpid() if pid is None else pid  # a test may pin it (snapshots)
         self.capabilities = Capabilities(remote=False, demo_fix=demo, reconnect=True)
         self.tracker = EngineTracker()
-        self._unsubscribe_tracker = self.engine.subscribe(self.tracker)
         self._log_source: ErrorLogSource | None = None
+        self._unsubscribe_tracker = self.engine.subscribe(self._on_event)
+
+    def _on_event(self, event: ev.Event) -> None:
+        self.tracker(event)
+        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished, ev.PoSynced)):
+            self.log_changed()  # a text search cached for a client is stale now
 
     @property
     def engine(self) -> Any:
@@ -62,7 +69,7 @@ class LocalEngineControl:
             open_errors = self.store.errors.count_by_status()[ErrorStatus.OPEN]
         except Exception:  # a closed store while the app shuts down
             open_errors = 0
-        return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=os.getpid(),
+        return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=self.pid,
                              data_dir=str(self.store.locations.data_dir), api_calls=calls,
                              open_errors=int(open_errors))
 

@@ -1,0 +1,90 @@
+"""The console beside a running service: it finds the service's control socket, says it is
+attached (pid) in its header, q leaves the service running, and when the service stops it says
+so and offers to run the engine itself. (The screen tests themselves run both ways: see
+BOTH_WAYS in test_live, test_logs, test_sync_one, test_settings, test_keys.)"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from console.startup import Attached, open_console_runtime
+from console_harness import replay_events, wait_for
+from screens.live import LiveScreen
+from sync.control.remote import RemoteEngineControl
+from textual.widgets import Static
+
+pytestmark = pytest.mark.anyio
+
+
+def _header(app) -> str:
+    return str(app.screen.query_one("#live-status", Static).render())
+
+
+async def test_the_console_finds_the_service_and_says_it_is_attached(console_world):
+    w = console_world()
+    service = await w.start_service()
+    try:
+        # what `atqbo --data-dir DIR` does: the folder's service answers, so attach
+        runtime = await open_console_runtime(w.data_dir, False)
+        assert isinstance(runtime, Attached) and runtime.pid == os.getpid()
+        await runtime.aclose()
+        app = w.app(attached=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.live.last_scan is not None, what="the scan, seen through the socket")
+            assert isinstance(app.screen, LiveScreen) and app.attached
+            await wait_for(pilot, lambda: f"attached to the service (pid {os.getpid()})" in _header(app),
+                           what="the header")
+            assert app.check_action("go", ("connect",)) is None  # the service's connection is not ours
+            await pilot.press("q")
+            await pilot.pause()
+        assert service.running  # q left the service running
+        again = RemoteEngineControl(w.store.locations.control_socket)
+        assert (await again.connect())["pid"] == os.getpid()
+        await again.stop()
+    finally:
+        await service.aclose()
+
+
+async def test_the_service_stopping_is_said_and_e_runs_the_engine_here(console_world):
+    w = console_world()
+    w.save_connection()  # so the console can open the folder itself once the service is gone
+    service = await w.start_service()
+    app = w.app(attached=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.live.last_scan is not None, what="attached")
+        assert app.check_action("run_here", ()) is False  # not offered while the service runs
+        await service.aclose()  # the service stops under the console
+        await wait_for(pilot, lambda: app.service_gone, what="the console to notice")
+        await wait_for(pilot, lambda: "stopped" in _header(app) and "e runs the engine here" in _header(app),
+                       what="the header to say so")
+        assert "Service stopped" in [n.title for n in app._notifications]
+        assert app.check_action("run_here", ()) is True
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.connected and not app.attached and app.engine is not None,
+                       what="the engine running here")
+        await wait_for(pilot, lambda: app.live.engine in ("idle", "scanning"), what="the local engine")
+        assert "attached" not in _header(app)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.runtime_closed
+
+
+def test_attached_header_100x30(console_world, snap_compare):
+    """The header of a console attached to a service (pid pinned), the scan replayed with fixed
+    times through the socket."""
+    w = console_world()
+    w.service_options = {"run_engine": False, "pid": 4242}
+
+    async def run_before(pilot):
+        app = pilot.app
+        await wait_for(pilot, lambda: app.attached, what="attached")
+        engine = w.services[0].runtime.engine
+        for event in replay_events():
+            engine._publish(event)
+        await wait_for(pilot, lambda: app.live.last_scan is not None and len(app.live.rows) == 7,
+                       what="the replayed scan")
+        await pilot.pause(0.3)
+
+    assert snap_compare(w.app(attached=True), run_before=run_before, terminal_size=(100, 30))
