@@ -18,7 +18,9 @@ from sync import events as ev
 from sync.engine.single import sync_one_and_report
 from sync.settings import Settings
 
-from .api import Capabilities, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
+from sync.settings_check import LIVE_CHECKED, check_live
+
+from .api import Capabilities, CommandFailed, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
 from .logs import ErrorLogSource, LogEntryView
 from .options import load_options
 from .tracker import EngineTracker
@@ -123,23 +125,39 @@ class LocalEngineControl:
         return await anyio.to_thread.run_sync(self.store.settings.load)
 
     async def settings_set(self, values: dict[str, Any], smtp_password: str | None = None) -> tuple[str, ...]:
-        def save() -> tuple[str, ...]:
+        """Validated as a whole, then each changed setting that names something in a live
+        system is checked there (sync.settings_check); only then saved."""
+        from sync.clients.errors import ApiError
+
+        def current() -> dict[str, Any]:
             try:
-                before = self.store.settings.load().to_values()
+                return self.store.settings.load().to_values()
             except Exception:  # a damaged file is replaced by a valid one
-                before = {}
-            merged = dict(before)
-            merged.update(values)
-            settings = Settings.from_values(merged)  # SettingsError names every bad key
+                return {}
+
+        before = await anyio.to_thread.run_sync(current)
+        settings = Settings.from_values({**before, **values})  # SettingsError names every bad key
+        after = settings.to_values()
+        changed = tuple(k for k in after if before.get(k) != after.get(k))
+        for key in changed:
+            if key not in LIVE_CHECKED or after[key] is None:
+                continue
+            try:
+                problem = await check_live(key, after[key], autotask=self.runtime.autotask, qbo=self.runtime.qbo)
+            except ApiError as exc:
+                raise CommandFailed(f"cannot check {key}: {exc}; nothing was saved") from None
+            if problem:
+                raise CommandRefused(f"{key}: {problem}; nothing was saved")
+
+        def save() -> None:
             self.store.settings.save(settings)
             if smtp_password is not None:
-                self.store.secrets.set_smtp_password(smtp_password)
-            after = settings.to_values()
-            return tuple(k for k in after if before.get(k) != after.get(k))
+                self.store.secrets.set_smtp_password(smtp_password or None)
 
-        changed = await anyio.to_thread.run_sync(save)
+        await anyio.to_thread.run_sync(save)
         reload = getattr(self.runtime, "reload_settings", None)
-        if changed and callable(reload) and getattr(self.runtime, "notifier", None) is not None:
+        if (changed or smtp_password is not None) and callable(reload) and \
+                getattr(self.runtime, "notifier", None) is not None:
             # The mail notifier follows the new SMTP settings; the engine reads them next scan.
             try:
                 await reload()

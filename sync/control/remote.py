@@ -185,6 +185,11 @@ class RemoteEngineControl:
             except Exception:
                 pass
 
+    async def refresh_status(self) -> ControlStatus:
+        """Ask the service now (status() answers from what was last heard)."""
+        self._status = ControlStatus.from_record(await self._call("status"))
+        return self.status()
+
     async def _poll_status(self) -> None:
         while True:
             await anyio.sleep(STATUS_POLL_S)
