@@ -203,14 +203,13 @@ class AtqboApp(App[int]):
     @work(group="control-socket", exit_on_error=False, description="Serving the control socket")
     async def _serve_control(self) -> None:
         """The engine runs here: scripts and other consoles reach it as they would a daemon."""
-        import anyio
-
         from sync.control.server import ControlServer, SocketBusy
 
         path = self.store.locations.control_socket
+        self._control_stop = asyncio.Event()
         try:
             async with ControlServer(self.control, path):  # type: ignore[arg-type]
-                await anyio.sleep_forever()
+                await self._control_stop.wait()
         except (SocketBusy, OSError) as exc:
             self.notify(f"Other consoles cannot attach: {exc}", title="Control socket", severity="warning")
 
@@ -304,7 +303,14 @@ class AtqboApp(App[int]):
             self._unsubscribe()
             self._unsubscribe = None
         if self._control_server is not None:
-            self._control_server.cancel()
+            # Let the server say goodbye to its clients and remove its socket before we go.
+            stop = getattr(self, "_control_stop", None)
+            if stop is not None:
+                stop.set()
+            try:
+                await asyncio.wait_for(self._control_server.wait(), timeout=5)
+            except Exception:
+                self._control_server.cancel()
             self._control_server = None
 
     # ---------------------------------------------------------------- engine events

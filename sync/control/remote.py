@@ -58,6 +58,7 @@ class RemoteEngineControl:
         self._finished = anyio.Event()
         self._closed = False
         self._missed = 0
+        self.published_at: float | None = None  # the "ts" of the event being delivered (epoch s)
 
     @property
     def pid(self) -> int:
@@ -112,9 +113,10 @@ class RemoteEngineControl:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._read)
-                self._running.set()
-                snapshot = await self._call("subscribe")
+                snapshot = await self._call("subscribe", ready=False)
                 self._resync(0, snapshot)
+                # Commands go out only now: the events they cause are never missed.
+                self._running.set()
                 tg.start_soon(self._poll_status)
                 await self._finished.wait()
                 tg.cancel_scope.cancel()
@@ -149,6 +151,8 @@ class RemoteEngineControl:
             except wire.WireError:
                 return  # an event this version does not know: skipped, the rest goes on
             self.tracker(event)
+            ts = message.get("ts")
+            self.published_at = float(ts) if isinstance(ts, (int, float)) else None
             self._deliver(event)
         elif "snapshot" in message:
             self._resync(self._missed, message["snapshot"])
@@ -216,11 +220,14 @@ class RemoteEngineControl:
 
     # -------------------------------------------------------------- commands
 
-    async def _call(self, cmd: str, args: dict[str, Any] | None = None) -> Any:
+    async def _call(self, cmd: str, args: dict[str, Any] | None = None, *, ready: bool = True) -> Any:
         if self._closed:
             raise CommandFailed("the connection to the service was lost")
-        with anyio.move_on_after(10):
-            await self._running.wait()
+        if ready:
+            with anyio.move_on_after(10):
+                await self._running.wait()
+            if not self._running.is_set():
+                raise CommandFailed("not following the service (run() is not running)")
         request_id = next(self._ids)
         done, box = anyio.Event(), []
         self._waiting[request_id] = (done, box)

@@ -187,7 +187,9 @@ class ControlServer:
         subscribers = [c for c in self.clients if c.subscribed]
         if not subscribers:
             return
-        line = wire.encode(wire.event_record(event))
+        record = wire.event_record(event)
+        record["ts"] = time.time()  # when the engine published it (an event's `at` may be earlier)
+        line = wire.encode(record)
         for client in subscribers:
             client.push(line, event=True)
 

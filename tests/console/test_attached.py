@@ -88,3 +88,29 @@ def test_attached_header_100x30(console_world, snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(w.app(attached=True), run_before=run_before, terminal_size=(100, 30))
+
+
+async def test_a_console_running_the_engine_serves_the_socket_too(console_world):
+    """A second console (or a script) on the folder of a console that runs the engine attaches
+    to it like to a daemon; a pause sent through the socket shows on the first console."""
+    from console.app import AtqboApp
+    from console_harness import fixed_clock
+    from sync import events as ev
+
+    w = console_world()
+    app = AtqboApp(w.runtime(), clock=fixed_clock, local_times=False, serve_control=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
+        await wait_for(pilot, lambda: w.store.locations.control_socket.exists(), what="the socket")
+        other = await open_console_runtime(w.data_dir, False)
+        assert isinstance(other, Attached) and other.pid == os.getpid()
+        seen: list = []
+        other.control.subscribe(seen.append)
+        pilot.app.run_worker(other.control.run(), group="test-follower")
+        await other.control.pause()
+        await wait_for(pilot, lambda: app.live.engine == "paused", what="the first console to show the pause")
+        assert any(isinstance(e, ev.Paused) for e in seen)
+        await other.aclose()
+        await pilot.press("q")
+        await pilot.pause()
+    assert not w.store.locations.control_socket.exists()  # removed when the console quit
