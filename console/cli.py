@@ -72,18 +72,26 @@ def _url(text: str) -> str:
     return text.strip()
 
 
+def _yes_no(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
+        raise ValueError(text)
+    return text.strip().lower() in ("true", "yes", "1")
+
+
 def _fault_spec(text: str) -> dict:
-    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5` or `lost,method=POST,path=/bill,times=3`."""
+    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5`, `lost,method=POST,path=/bill,times=3`
+    or `trickle,path=PurchaseOrders/query,delay_ms=1000`."""
     kind, *pairs = text.split(",")
     spec: dict = {"kind": kind.strip()}
-    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float}
+    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float,
+               "size": int, "delay_ms": float, "declare_length": _yes_no}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
-        if not sep or key not in {*numbers, "service", "method", "path"}:
+        if not sep or key not in {*numbers, "service", "method", "path", "url"}:
             raise argparse.ArgumentTypeError(
                 f"bad fault option {pair!r}: use key=value with key in service, method, path, "
-                "every, skip, times, probability, seed")
+                "every, skip, times, probability, seed, url, size, declare_length, delay_ms")
         try:
             spec[key] = numbers[key](value) if key in numbers else value
         except ValueError:
@@ -172,7 +180,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fault", action="append", type=_fault_spec, default=[], metavar="SPEC",
                          help="inject a fault: KIND[,service=S][,method=M][,path=REGEX][,every=N][,skip=N]"
                               "[,times=N][,probability=P][,seed=N], KIND one of 429 500 502 503 lost "
-                              "(lost: the write commits, the reply is dropped). Repeatable.")
+                              "(lost: the write commits, the reply is dropped), or a hostile answer: "
+                              "zone_url/next_page_url/prev_page_url (,url=U), wrong_shape, "
+                              "oversized (,size=BYTES,declare_length=no), trickle (,delay_ms=N). Repeatable.")
     sandbox.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                          help="print the URLs and credentials as one JSON object on the first line")
 
@@ -208,18 +218,30 @@ def _build_parser() -> argparse.ArgumentParser:
             "Connect to a QuickBooks Online company with your Intuit app's keys.\n"
             "The client secret comes from ATQBO_QBO_CLIENT_SECRET, or you are asked for it "
             "(hidden).\nThe refresh token comes from ATQBO_QBO_REFRESH_TOKEN; without it atqbo "
-            "prints a sign-in URL\nto open in a browser (on this machine, or any other: then "
-            "paste the address you land on\nback here). atqbo reads CompanyInfo before saving."),
-        epilog=("examples:\n  atqbo connect quickbooks --client-id ABcd123   (sign in in a browser)\n"
+            "signs in through\nthe redirect URI registered on the Intuit app (--redirect-uri, checked "
+            "first against\nIntuit's rules): for http://localhost:PORT/PATH (development keys) it "
+            "listens on exactly\nthat port and path; for any other URI it prints the sign-in address "
+            "and reads the address\nthe browser was sent to, pasted on stdin. atqbo reads CompanyInfo "
+            "before saving.\nStep by step: docs/connect.md."),
+        epilog=("examples:\n  atqbo connect quickbooks --client-id ABcd123 --environment sandbox "
+                "--redirect-uri http://localhost:8765/callback\n"
+                "  atqbo connect quickbooks --client-id ABcd123 --environment production "
+                "--redirect-uri https://acme.example/atqbo/callback\n"
                 "  ATQBO_QBO_CLIENT_SECRET=... ATQBO_QBO_REFRESH_TOKEN=... atqbo connect quickbooks "
                 "--client-id ABcd123 --realm-id 9130357"))
     qb.add_argument("--client-id", required=True, metavar="ID", help="your Intuit app's client id")
     qb.add_argument("--realm-id", metavar="R",
                     help="the company id (realm); the sign-in tells it, so it is needed only "
                          "with ATQBO_QBO_REFRESH_TOKEN")
+    qb.add_argument("--redirect-uri", metavar="URI",
+                    help="the redirect URI registered on your Intuit app, character for character "
+                         "(needed to sign in; kept for the next time)")
+    qb.add_argument("--environment", choices=("production", "sandbox"), metavar="production|sandbox",
+                    help="which keys these are: production, or development keys for Intuit's sandbox "
+                         "companies (default: the saved one, else production)")
     qb.add_argument("--api-url", type=_url, metavar="URL",
-                    help="QBO API base (default: production; Intuit's sandbox: "
-                         "https://sandbox-quickbooks.api.intuit.com)")
+                    help="QBO API base (default: by --environment, https://quickbooks.api.intuit.com "
+                         "or https://sandbox-quickbooks.api.intuit.com)")
     qb.add_argument("--auth-url", type=_url, metavar="URL", help="Intuit authorization endpoint (default: Intuit's)")
     qb.add_argument("--token-url", type=_url, metavar="URL", help="Intuit token endpoint (default: Intuit's)")
 

@@ -116,7 +116,9 @@ def describe(event: ev.Event) -> str:
     if isinstance(e, ev.ScanFinished):
         calls = ", ".join(f"{k} {v}" for k, v in sorted(e.api_calls.items())) or "none"
         state = " (stopped early)" if e.stopped else " (transfer paused)" if e.paused else ""
-        return (f"scan {e.scan_id} finished{state}: {e.scanned} eligible, {e.synced} synced, "
+        # A stopped scan may not have read the eligible POs at all: never a bare "0 eligible".
+        found = f"{e.scanned} read before the stop" if e.stopped else f"{e.scanned} eligible"
+        return (f"scan {e.scan_id} finished{state}: {found}, {e.synced} synced, "
                 f"{e.failed} failed, {e.skipped} skipped, {e.todos_created} to-dos; "
                 f"API calls: {calls}; {e.duration_s:.1f} s")
     if isinstance(e, ev.PoStarted):
@@ -326,7 +328,9 @@ class RunSummary:
 
     def human(self) -> str:
         calls = ", ".join(f"{k} {v}" for k, v in self.as_record()["api_calls"].items())
-        return (f"summary: {self.scanned} eligible, {self.synced} synced, {self.failed} failed, "
+        found = (f"stopped early ({self.stop_cause or 'see above'}); {self.scanned} read before the stop"
+                 if self.stopped else f"{self.scanned} eligible")
+        return (f"summary: {found}, {self.synced} synced, {self.failed} failed, "
                 f"{self.skipped} skipped, {self.todos_created} to-dos; API calls: {calls}; "
                 f"{self.duration_s:.1f} s")
 

@@ -88,7 +88,8 @@ def _tokens_from_store(store: Store, realm_id: str | None) -> "TokenSet | None":
 
 def qbo_from_store(store: Store) -> "QboClient":
     from sync.clients.oauth import IntuitOAuth
-    from sync.clients.qbo import QBO_PRODUCTION, QboClient
+    from sync.clients.qbo import QboClient
+    from sync.clients.redirect_uri import default_api_url
 
     conn = store.connection.get_qbo()
     secret = store.secrets.get_qbo_client_secret()
@@ -101,7 +102,7 @@ def qbo_from_store(store: Store) -> "QboClient":
                         endpoints=intuit_endpoints(conn.auth_url, conn.token_url),
                         tokens=tokens, on_tokens=persist_tokens(store),
                         load_tokens=lambda: _tokens_from_store(store, conn.realm_id))
-    return QboClient(oauth, conn.realm_id, api_url=conn.api_url or QBO_PRODUCTION)
+    return QboClient(oauth, conn.realm_id, api_url=conn.api_url or default_api_url(conn.environment))
 
 
 def notifier_from(store: Store, settings: Settings, on_failure=None) -> "MailNotifier":
@@ -180,7 +181,8 @@ def _demo_folder() -> tuple[Any, Any, Path]:
                                                      zone_lookup_base(at["zone_lookup_url"])))
     store.secrets.set_autotask_secret(at["secret"])
     store.connection.set_qbo(QboConnection(oauth["client_id"], oauth["realm_id"], qbo["api_url"],
-                                           oauth["auth_url"], oauth["token_url"]))
+                                           oauth["auth_url"], oauth["token_url"], oauth["redirect_uri"],
+                                           oauth["environment"]))
     store.secrets.set_qbo_client_secret(oauth["client_secret"])
     store.secrets.save_qbo_tokens(oauth["refresh_token"])
     store.settings.save(Settings.from_values(DEMO_SETTINGS))

@@ -1,7 +1,12 @@
-"""Connect (first run, and to reconnect): sign in to QuickBooks Online (the URL to open, with a
-loopback redirect or pasting the address back over SSH), Autotask credentials with a "test
+"""Connect (first run, and to reconnect): sign in to QuickBooks Online through the redirect URI
+registered on the Intuit app (checked first against Intuit's rules; atqbo listens on an
+http://localhost one, any other is pasted back over SSH), Autotask credentials with a "test
 connection" that says what is wrong, then the settings, a review page, and Connect — which
 starts scanning. Reconnecting keeps the settings (the form starts from the saved ones).
+
+The sign-in address is shown outside the bordered page, alone and full width, so a terminal
+copies it without border characters (a browser drops the line breaks of a pasted address), and
+is put on the clipboard by OSC 52 where the terminal allows.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Input, Label, Static
+from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Static
 
 from .footer import KeysFooter
 from .settings import SettingsForm
@@ -23,6 +28,8 @@ from .settings_options import load_options
 if TYPE_CHECKING:
     from .host import ConsoleHost
 
+ENVIRONMENT_CHOICES = (("Production keys (your real company)", "production"),
+                       ("Development keys (Intuit sandbox companies)", "sandbox"))
 STEPS = (("page-qbo", "QuickBooks"), ("page-autotask", "Autotask"), ("page-settings", "Settings"),
          ("page-review", "Review"))
 
@@ -48,7 +55,7 @@ def renewal_text(refresh_expires_at: float | None, now: float | None = None) -> 
 def autotask_problem(exc: BaseException, zone_url: str) -> str:
     """What is wrong with the Autotask credentials, in plain words."""
     from sync.clients.errors import (AutotaskAuthError, AutotaskPermissionError, AutotaskZoneError,
-                                     TransportError)
+                                     TransportError, UntrustedUrlError)
 
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, AutotaskZoneError):
@@ -59,6 +66,8 @@ def autotask_problem(exc: BaseException, zone_url: str) -> str:
                 f"whose password expired or was locked also gets this. ({detail})")
     if isinstance(exc, AutotaskPermissionError):
         return f"The API user may not read what atqbo needs (its security level is too low). ({detail})"
+    if isinstance(exc, UntrustedUrlError):
+        return f"{detail}. Nothing was saved."
     if isinstance(exc, TransportError):
         return f"Autotask cannot be reached at {zone_url or 'its usual address'}: {detail}"
     if isinstance(exc, ValueError):
@@ -67,8 +76,28 @@ def autotask_problem(exc: BaseException, zone_url: str) -> str:
 
 
 class ConnectScreen(Screen):
+    DEFAULT_CSS = """
+    ConnectScreen #sign-in-caption, ConnectScreen #sign-in-address {
+        display: none;
+        height: auto;
+        padding: 0;
+        border: none;
+    }
+    ConnectScreen #sign-in-caption {
+        padding: 0 1;
+        background: $panel;
+    }
+    ConnectScreen #sign-in-address {
+        max-height: 8;
+        color: $text-accent;
+    }
+    ConnectScreen #sign-in-caption.-shown, ConnectScreen #sign-in-address.-shown {
+        display: block;
+    }
+    """
     BINDINGS = [
         Binding("ctrl+o", "sign_in", "Sign in to QBO", tooltip="Open Intuit's sign-in (shows the URL)."),
+        Binding("ctrl+y", "copy_address", "Copy address", tooltip="Copy the sign-in address (OSC 52)."),
         Binding("ctrl+t", "test_autotask", "Test connection", tooltip="Check the Autotask credentials now."),
         Binding("ctrl+n", "next", "Next step", priority=True),
         Binding("ctrl+b", "previous", "Previous step", priority=True),
@@ -105,7 +134,14 @@ class ConnectScreen(Screen):
                 yield Label("Intuit app client secret")
                 yield Input(compact=True, id="qbo-client-secret", password=True, placeholder="(unchanged)")
                 yield Static("", id="e-qbo-client-secret", classes="field-error")
-                yield Label("QuickBooks API URL (blank: Intuit production; the sandbox prints its own)")
+                yield Label("Which keys")
+                yield Select(ENVIRONMENT_CHOICES, id="qbo-environment", value="production", allow_blank=False,
+                             compact=True)
+                yield Label("Redirect URI, exactly as registered on the Intuit app (Keys & credentials)")
+                yield Input(compact=True, id="qbo-redirect-uri",
+                            placeholder="e.g. http://localhost:8765/callback or https://your-domain/…")
+                yield Static("", id="e-qbo-redirect-uri", classes="field-error")
+                yield Label("QuickBooks API URL (blank: Intuit's, for the keys chosen; the sandbox prints its own)")
                 yield Input(compact=True, id="qbo-api-url")
                 yield Label("Intuit authorization URL (blank: Intuit's)")
                 yield Input(compact=True, id="qbo-auth-url")
@@ -114,8 +150,8 @@ class ConnectScreen(Screen):
                 yield Static("", id="e-qbo-urls", classes="field-error")
                 yield Button("Sign in to QuickBooks (ctrl+o)", id="qbo-sign-in", variant="primary", compact=True)
                 yield Static("", id="qbo-url")
-                yield Label("Browser on another machine (SSH)? Paste the address it was sent to:")
-                yield Input(compact=True, id="qbo-paste", placeholder="http://127.0.0.1:…/callback?code=…&state=…&realmId=…")
+                yield Label("Paste here the address the browser was sent to (after Connect on Intuit's page):")
+                yield Input(compact=True, id="qbo-paste", placeholder="…?code=…&state=…&realmId=…")
                 yield Static("", id="qbo-status")
             with VerticalScroll(id="page-autotask", classes="form connect-page") as page:
                 page.border_title = "2. Autotask API user"
@@ -137,6 +173,9 @@ class ConnectScreen(Screen):
                 page.border_title = "4. Review"
                 yield Static(id="review")
                 yield Button("Connect and start scanning (ctrl+s)", id="connect-go", variant="success", compact=True)
+        yield Static("Open this address in a browser and choose Connect (ctrl+y copies it):",
+                     id="sign-in-caption")
+        yield Static("", id="sign-in-address")
         with Horizontal(classes="buttons"):
             yield Button("Previous", id="connect-previous", compact=True)
             yield Button("Next", id="connect-next", variant="primary", compact=True)
@@ -168,6 +207,9 @@ class ConnectScreen(Screen):
             self.query_one("#qbo-api-url", Input).value = qb.api_url or ""
             self.query_one("#qbo-auth-url", Input).value = qb.auth_url or ""
             self.query_one("#qbo-token-url", Input).value = qb.token_url or ""
+            self.query_one("#qbo-redirect-uri", Input).value = qb.redirect_uri or ""
+            if qb.environment in ("production", "sandbox"):
+                self.query_one("#qbo-environment", Select).value = qb.environment
         if not has_qbo_secret:
             self.query_one("#qbo-client-secret", Input).placeholder = ""
         if at is not None:
@@ -187,8 +229,9 @@ class ConnectScreen(Screen):
                 "Reconnecting keeps your settings. Sign in again only to renew or change the company.")
         else:
             self.query_one("#qbo-current", Static).update(
-                "Not connected yet. Enter your Intuit app's keys, then sign in: atqbo shows the address "
-                "to open and catches the answer on this machine, or you paste it back (SSH).")
+                "Not connected yet. Enter your Intuit app's keys and the redirect URI registered on it, then "
+                "sign in: atqbo shows the address to open, and listens on an http://localhost URI or reads "
+                "the address you paste back (any other URI, SSH). Step by step: docs/connect.md.")
 
     # ---------------------------------------------------------------- steps
 
@@ -204,16 +247,30 @@ class ConnectScreen(Screen):
         self.query_one("#connect-next", Button).display = self.step < len(STEPS) - 1
         if page == "page-review":
             self._draw_review()
+        for selector in ("#sign-in-caption", "#sign-in-address"):
+            self.query_one(selector).set_class(page == "page-qbo" and self.sign_in is not None, "-shown")
         self.refresh_bindings()
+        self._focus_step(page)
+
+    def _focus_step(self, page: str) -> None:
+        """Focus the step's own first field. The step left behind is hidden, but a hidden
+        widget keeps the focus (and takes the keys) until another one takes it."""
+        container = self.query_one(f"#{page}")
         first = {"page-qbo": "#qbo-client-id", "page-autotask": "#at-username",
                  "page-review": "#connect-go"}.get(page)
-        if first:
-            self.query_one(first).focus()
+        target = self.query_one(first) if first else next(
+            (w for w in container.query("*") if w.focusable and w.can_focus), None)
+        if target is not None:
+            target.focus()
+        else:
+            self.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         page = STEPS[self.step][0]
         if action == "sign_in":
             return page == "page-qbo"
+        if action == "copy_address":
+            return page == "page-qbo" and self.sign_in is not None
         if action == "test_autotask":
             return page == "page-autotask"
         if action == "next":
@@ -276,6 +333,8 @@ class ConnectScreen(Screen):
 
     @on(Button.Pressed, "#qbo-sign-in")
     def action_sign_in(self) -> None:
+        from sync.clients.redirect_uri import RedirectUriError, check_redirect_uri
+
         client_id = self._field("#qbo-client-id")
         secret = self._field("#qbo-client-secret")
         bad = self._problem("#qbo-client-id", "" if client_id else "Required: the client id of your Intuit app.")
@@ -283,25 +342,47 @@ class ConnectScreen(Screen):
             bad |= self._problem("#qbo-client-secret", "Required: the client secret of your Intuit app.")
         else:
             self._problem("#qbo-client-secret", "")
+        environment = str(self.query_one("#qbo-environment", Select).value)
+        redirect = None
+        try:
+            redirect = check_redirect_uri(self._field("#qbo-redirect-uri"), environment)
+            self._problem("#qbo-redirect-uri", "")
+        except RedirectUriError as exc:
+            bad |= self._problem("#qbo-redirect-uri", _esc(f"{exc.rule[:1].upper()}{exc.rule[1:]}. {exc.fix}."))
         urls = {k: self._field(f"#qbo-{k}-url") for k in ("api", "auth", "token")}
         wrong = [k for k, v in urls.items() if v and not v.startswith(("http://", "https://"))]
         urls_error = self.query_one("#e-qbo-urls", Static)
         urls_error.update(f"The {', '.join(wrong)} URL must start with http:// or https://." if wrong else "")
         urls_error.display = bool(wrong)
-        if bad or wrong:
+        if bad or wrong or redirect is None:
             return
         self._set_status("#qbo-status", "Starting the sign-in…", ok=None)
-        self._run_sign_in(client_id, secret, urls)
+        self._run_sign_in(client_id, secret, urls, redirect)
 
     def _stored_qbo_secret_usable(self, client_id: str) -> bool:
         return bool(self.query_one("#qbo-client-secret", Input).placeholder) and client_id != ""
 
+    def action_copy_address(self) -> None:
+        if self.sign_in is not None:
+            # OSC 52: the terminal (also over SSH, in tmux with set-clipboard on) puts it on the
+            # clipboard; a terminal without it ignores the sequence, and the address is on screen.
+            self.app.copy_to_clipboard(self.sign_in.url)
+            self.notify("Sign-in address sent to the clipboard (where the terminal allows OSC 52).",
+                        title="Copied", timeout=4)
+
+    def _show_address(self, url: str | None) -> None:
+        address = self.query_one("#sign-in-address", Static)
+        address.update(_esc(url or ""))
+        address.set_class(bool(url), "-shown")
+        self.query_one("#sign-in-caption").set_class(bool(url), "-shown")
+
     @work(group="qbo-sign-in", exclusive=True, exit_on_error=False, description="Signing in to QuickBooks")
-    async def _run_sign_in(self, client_id: str, secret: str, urls: dict[str, str]) -> None:
+    async def _run_sign_in(self, client_id: str, secret: str, urls: dict[str, str], redirect: Any) -> None:
         from sync.endpoints import intuit_endpoints, persist_tokens
         from sync.clients.errors import ApiError
         from sync.clients.oauth import IntuitOAuth
-        from sync.clients.qbo import QBO_PRODUCTION, QboClient
+        from sync.clients.qbo import QboClient
+        from sync.clients.redirect_uri import default_api_url
         from sync.clients.signin import start_sign_in
         from sync.store import QboConnection
 
@@ -309,27 +390,45 @@ class ConnectScreen(Screen):
         if not secret:
             stored = store.secrets.get_qbo_client_secret()
             secret = stored.get_secret_value() if stored else ""
+        if self.sign_in is not None:
+            await self.sign_in.aclose()  # a new attempt replaces the old one (and frees its port)
+            self.sign_in = None
         try:
             oauth = IntuitOAuth(client_id, secret, endpoints=intuit_endpoints(urls["auth"] or None, urls["token"] or None),
                                 on_tokens=persist_tokens(store))
-            self.sign_in = await start_sign_in(oauth, listen=True)
+            self.sign_in = await start_sign_in(oauth, redirect)
         except (ApiError, ValueError, OSError) as exc:
             self._set_status("#qbo-status", f"Could not start the sign-in: {_esc(exc)}", ok=False)
             return
+        if self.sign_in.listening:
+            how = (f"atqbo listens on {_esc(redirect.uri)}. Browser on another machine? Forward the port "
+                   f"(ssh -L {redirect.listen_port}:localhost:{redirect.listen_port}) or paste the address below.")
+        else:
+            how = "After Connect, copy the address the browser was sent to (it need not load) and paste it below."
         self.query_one("#qbo-url", Static).update(
-            "Open this address in a browser and choose Connect:\n" + _esc(self.sign_in.url))
-        self._set_status("#qbo-status", "Waiting for Intuit's answer (here, or pasted below)…", ok=None)
+            "Open the address shown under this page in a browser (ctrl+y copies it) and choose Connect. " + how)
+        self._show_address(self.sign_in.url)
+        self.app.copy_to_clipboard(self.sign_in.url)
+        self.refresh_bindings()
+        self._set_status("#qbo-status", "Waiting for Intuit's answer…", ok=None)
+        paste = self.query_one("#qbo-paste", Input)
+        if not self.sign_in.listening:
+            paste.focus()  # the next thing to do is paste the address the browser shows
+        self.call_after_refresh(lambda: self.query_one("#qbo-status").scroll_visible(animate=False))
         try:
             tokens = await self.sign_in.result()
-            qbo = QboClient(oauth, tokens.realm_id, api_url=urls["api"] or QBO_PRODUCTION)
+            qbo = QboClient(oauth, tokens.realm_id, api_url=urls["api"] or default_api_url(redirect.environment))
             info = await qbo.company_info()
         except (ApiError, ValueError) as exc:
             self._set_status("#qbo-status", f"Not connected: {_esc(exc)}", ok=False)
             return
         finally:
             self.sign_in = None
+            self._show_address(None)
+            self.refresh_bindings()
         store.connection.set_qbo(QboConnection(client_id, tokens.realm_id, urls["api"] or None,
-                                               urls["auth"] or None, urls["token"] or None))
+                                               urls["auth"] or None, urls["token"] or None,
+                                               redirect.uri, redirect.environment))
         store.secrets.set_qbo_client_secret(secret)
         self.oauth, self.qbo, self.qbo_ok = oauth, qbo, True
         self.qbo_company = str(info.get("CompanyName") or tokens.realm_id)

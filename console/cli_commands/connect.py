@@ -40,6 +40,7 @@ from sync.clients.errors import (
     QboForbidden,
     SignInError,
     TransportError,
+    UntrustedUrlError,
 )
 
 
@@ -70,6 +71,8 @@ async def _connect_autotask(args: argparse.Namespace) -> int:
                 raise CommandError(
                     f"Autotask does not know the API user {args.username!r} (zone lookup at {base}): "
                     f"{exc.message}. Check the user name.", EXIT_FATAL) from None
+            except UntrustedUrlError as exc:
+                raise CommandError(f"{exc.message}. Nothing was saved.", EXIT_FATAL) from None
             except TransportError as exc:
                 raise CommandError(f"cannot reach the Autotask zone lookup at {base}: {exc.message}",
                                    EXIT_FATAL) from None
@@ -100,17 +103,50 @@ async def _connect_autotask(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _redirect_for(args: argparse.Namespace, saved: Any, signing_in: bool) -> tuple[Any, str]:
+    """The redirect URI (checked against Intuit's rules) and the environment: from the options,
+    else from the saved connection. Without a refresh token a redirect URI is required."""
+    from sync.clients.redirect_uri import RedirectUriError, check_redirect_uri
+
+    environment = args.environment or getattr(saved, "environment", None) or "production"
+    uri = args.redirect_uri if args.redirect_uri is not None else getattr(saved, "redirect_uri", None)
+    if uri is None and not signing_in:
+        return None, environment
+    if uri is None:
+        raise CommandError(
+            "give --redirect-uri: the redirect URI registered on your Intuit app (Keys & credentials > "
+            "Redirect URIs), character for character; e.g. --environment sandbox --redirect-uri "
+            "http://localhost:8765/callback with development keys, or an https address on your domain "
+            "with production keys (see docs/connect.md)", EXIT_USAGE)
+    try:
+        return check_redirect_uri(uri, environment), environment
+    except RedirectUriError as exc:
+        raise CommandError(f"--redirect-uri {_shown(uri)} cannot work with {environment} keys: {exc}",
+                           EXIT_USAGE) from None
+
+
+def _shown(text: str) -> str:
+    # repr shows control characters as visible escapes: a pasted URI is text from outside
+    return repr(text[:200]) + ("…" if len(text) > 200 else "")
+
+
 async def _connect_quickbooks(args: argparse.Namespace) -> int:
     from sync.clients.oauth import IntuitOAuth, TokenSet
-    from sync.clients.qbo import QBO_PRODUCTION, QboClient
+    from sync.clients.qbo import QboClient
+    from sync.clients.redirect_uri import default_api_url
     from sync.store import QboConnection
 
     as_json = bool(getattr(args, "json", False))
     store = open_store(data_dir(args))
     try:
+        refresh = os.environ.get(ENV_QBO_REFRESH_TOKEN) or None
+        saved = store.connection.get_qbo()
+        if saved is not None and saved.client_id != args.client_id:
+            saved = None  # another app's redirect URI would not be registered on this one
+        # Checked before anything is asked or sent: a URI Intuit refuses cannot be fixed later.
+        redirect, environment = _redirect_for(args, saved, signing_in=not refresh)
         secret = read_secret(ENV_QBO_CLIENT_SECRET, "Intuit app's client secret (hidden): ",
                              "QuickBooks client secret")
-        refresh = os.environ.get(ENV_QBO_REFRESH_TOKEN) or None
         if refresh and not args.realm_id:
             raise CommandError(f"with {ENV_QBO_REFRESH_TOKEN} set, also give --realm-id (the company id "
                                "the token belongs to)", EXIT_USAGE)
@@ -123,12 +159,12 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
                             on_tokens=issued.append)
         try:
             if tokens is None:
-                tokens = await _sign_in(oauth, as_json)
+                tokens = await _sign_in(oauth, redirect, as_json)
             realm = args.realm_id or tokens.realm_id
             if not realm:
                 raise CommandError("the sign-in did not say which company (realmId); give --realm-id",
                                    EXIT_USAGE)
-            api_url = args.api_url or QBO_PRODUCTION
+            api_url = args.api_url or default_api_url(environment)
             async with QboClient(oauth, realm, api_url=api_url, timeout=30.0) as qbo:
                 qbo.retry.max_attempts = 2
                 try:
@@ -138,7 +174,9 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
                 except (QboAuthError, QboForbidden) as exc:
                     raise CommandError(
                         f"QuickBooks refused access to company {realm}: {exc.message}. Check --realm-id "
-                        "and that this app is connected to that company", EXIT_FATAL) from None
+                        "and that this app is connected to that company (production keys reach "
+                        "production companies, development keys only sandbox companies: check "
+                        "--environment)", EXIT_FATAL) from None
                 except TransportError as exc:
                     where = (f"the Intuit token endpoint at {endpoints.token_url}" if exc.service == "oauth"
                              else f"QuickBooks Online at {api_url}")
@@ -158,33 +196,44 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
             persist_tokens(store)(issued[-1])
         store.secrets.set_qbo_client_secret(secret)
         store.connection.set_qbo(QboConnection(args.client_id, str(realm), args.api_url,
-                                               args.auth_url, args.token_url))
+                                               args.auth_url, args.token_url,
+                                               redirect.uri if redirect else None, environment))
         name = str(info.get("CompanyName") or info.get("LegalName") or "?")
         out(as_json, {"ok": True, "exit_code": 0, "service": "quickbooks", "realm_id": str(realm),
-                       "company": name},
-             f"QuickBooks Online connected: company {name!r} (realm {realm}). "
+                       "company": name, "environment": environment},
+             f"QuickBooks Online connected: company {name!r} (realm {realm}, {environment} keys). "
              f"Saved in {store.locations.config_dir}.")
         return EXIT_OK
     finally:
         store.close()
 
 
-async def _sign_in(oauth: Any, as_json: bool) -> Any:
-    """The interactive OAuth flow: print the URL; the loopback listener catches the redirect,
-    or the user pastes the address the browser landed on (SSH, another machine)."""
+async def _sign_in(oauth: Any, redirect: Any, as_json: bool) -> Any:
+    """The interactive OAuth flow: print the URL; the localhost listener catches the redirect,
+    or the user pastes the address the browser was sent to (any other URI, SSH, another machine)."""
     from sync.clients.signin import start_sign_in
 
-    attempt = await start_sign_in(oauth, listen=True)
     note = sys.stderr
+    try:
+        attempt = await start_sign_in(oauth, redirect)
+    except SignInError as exc:
+        raise CommandError(f"QuickBooks sign-in cannot start: {exc.message}", EXIT_FATAL) from None
+    if attempt.listening:
+        how = (f"atqbo listens on {redirect.uri} (this machine). If the browser runs on another machine,\n"
+               f"forward the port first (ssh -L {redirect.listen_port}:localhost:{redirect.listen_port} ...), "
+               "or copy the\naddress it was sent to from its address bar and paste it here, then press Enter.")
+    else:
+        how = (f"Intuit then sends the browser to {redirect.uri}?code=...&state=...&realmId=...;\n"
+               "copy that whole address from the address bar (the page itself need not load) and\n"
+               "paste it here, then press Enter.")
     print("Open this address in a browser and connect atqbo to your QuickBooks company:\n\n"
-          f"  {attempt.url}\n\n"
-          "If the browser runs on this machine, that is all. If it runs elsewhere, it lands on an\n"
-          f"address starting with {attempt.redirect_uri.rsplit('/', 1)[0]} that does not load: copy\n"
-          "that whole address from the address bar and paste it here, then press Enter.",
+          f"{attempt.url}\n\n{how}\n"
+          "If Intuit shows \"The redirect_uri query parameter value is invalid\", register that URI "
+          "exactly\non the Intuit app (Keys & credentials) and try again.",
           file=note, flush=True)
     if as_json:
-        print(json.dumps({"event": "sign_in", "url": attempt.url, "redirect_uri": attempt.redirect_uri}),
-              flush=True)
+        print(json.dumps({"event": "sign_in", "url": attempt.url, "redirect_uri": attempt.redirect_uri,
+                          "listening": attempt.listening}), flush=True)
     lines = _stdin_lines()
     try:
         with anyio.fail_after(900):
@@ -205,6 +254,9 @@ async def _sign_in(oauth: Any, as_json: bool) -> Any:
                     tg.start_soon(from_listener)
                 if pasted:
                     if pasted[0] is None:  # stdin closed: only the listener can finish now
+                        if not attempt.listening:
+                            raise CommandError("input closed before the redirected address was pasted",
+                                               EXIT_FATAL)
                         print("atqbo: nothing can be pasted here (input is closed); waiting up to 15 "
                               f"minutes for the browser to reach {attempt.redirect_uri}",
                               file=note, flush=True)

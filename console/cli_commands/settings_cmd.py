@@ -70,6 +70,7 @@ def _settings_show(args: argparse.Namespace) -> int:
                     "zone_url": at.zone_url, "secret_set": "autotask_secret" in secrets_set},
                 "quickbooks": None if qb is None else {
                     "client_id": qb.client_id, "realm_id": qb.realm_id, "api_url": qb.api_url,
+                    "environment": qb.environment, "redirect_uri": qb.redirect_uri,
                     "client_secret_set": "qbo_client_secret" in secrets_set,
                     "refresh_token_set": "qbo_refresh_token" in secrets_set},
             },
@@ -97,6 +98,8 @@ def _settings_show(args: argparse.Namespace) -> int:
             lines.append("  autotask:   " + (f"{at.username} (integration code {at.integration_code})"
                                              if at else "not connected (atqbo connect autotask)"))
             lines.append("  quickbooks: " + (f"client {qb.client_id}, company {qb.realm_id}"
+                                             + (f", {qb.environment} keys" if qb.environment else "")
+                                             + (f", redirect URI {qb.redirect_uri!r}" if qb.redirect_uri else "")
                                              if qb else "not connected (atqbo connect quickbooks)"))
             print("\n".join(lines), flush=True)
         return EXIT_USAGE if problems else EXIT_OK

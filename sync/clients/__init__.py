@@ -37,10 +37,16 @@ from .http import RetryPolicy
 from .oauth import ACCOUNTING_SCOPE, INTUIT_OAUTH, IntuitEndpoints, IntuitOAuth, TokenSet
 from .qbo import QBO_PRODUCTION, QBO_SANDBOX, BatchItem, BatchResult, QboClient, QueryPage, new_requestid
 from .qbo_query import Select, quote
+from .redirect_uri import ENVIRONMENTS, RedirectUri, RedirectUriError, check_redirect_uri, default_api_url
 from .signin import Redirect, SignIn, parse_redirect, start_sign_in
 
 __all__ = [
     "ACCOUNTING_SCOPE",
+    "ENVIRONMENTS",
+    "RedirectUri",
+    "RedirectUriError",
+    "check_redirect_uri",
+    "default_api_url",
     "ApiError",
     "AuthError",
     "AutotaskAuthError",

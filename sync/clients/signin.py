@@ -1,13 +1,14 @@
 """Interactive QuickBooks sign-in that works on a desktop and over SSH. No UI here: the console
 and the CLI show `SignIn.url`, then await `SignIn.result()`.
 
-Two ways back from Intuit's consent page, both live at once:
-- a loopback listener (http://127.0.0.1:<port>/callback) catches the redirect when the browser
-  runs on this machine;
-- otherwise the browser (on another machine) fails to load that address; the user copies the
-  URL from its address bar and the front end passes it to `SignIn.paste(text)`.
-`parse_redirect` is the pure parser both use: it verifies `state` and turns
-`error=access_denied` into a clear SignInError.
+The redirect URI is the one registered on the Intuit app, checked first by
+`redirect_uri.check_redirect_uri`. How the answer comes back depends on it:
+- http://localhost:PORT/PATH: a listener on exactly that port and path catches the redirect
+  (the browser on this machine, or on another one through `ssh -L PORT:localhost:PORT`);
+- any other URI (an https page on the user's domain, which need not even exist): the user
+  copies the address the browser was sent to and the front end passes it to `SignIn.paste`.
+Paste-back works in both cases. `parse_redirect` is the pure parser both use: it verifies
+`state` and turns `error=access_denied` into a clear SignInError.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .errors import SignInError
 from .oauth import IntuitOAuth, TokenSet
-
-CALLBACK_PATH = "/callback"
+from .redirect_uri import RedirectUri
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ def parse_redirect(text: str, expected_state: str) -> Redirect:
         if not query and parts.fragment:
             query = parts.fragment
     else:
+        # A query string, or its pairs as a page showed them (code=… realmId=… state=…, one a line)
         query = raw.split("?", 1)[1] if "?" in raw else raw
+        query = "&".join(query.split())
     query = query.split("#", 1)[0]
     params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
     if not params:
@@ -76,18 +78,18 @@ _PAGE_FAIL = ("<!doctype html><html><head><title>atqbo</title></head><body>"
 class SignIn:
     """One sign-in attempt. Create with `start_sign_in`."""
 
-    def __init__(self, oauth: IntuitOAuth, state: str) -> None:
+    def __init__(self, oauth: IntuitOAuth, state: str, redirect: RedirectUri) -> None:
         self.oauth = oauth
         self.state = state
-        self.redirect_uri = ""
-        self.url = ""
-        self.listening = False
-        self._server: asyncio.AbstractServer | None = None
+        self.redirect_uri = redirect.uri
+        self.listen_path = redirect.listen_path
+        self.url, _ = oauth.authorization_url(state, redirect_uri=redirect.uri)
+        self._servers: list[asyncio.AbstractServer] = []
         self._outcome: asyncio.Future[Redirect] = asyncio.get_running_loop().create_future()
 
-    def _use_redirect_uri(self, redirect_uri: str) -> None:
-        self.redirect_uri = redirect_uri
-        self.url, _ = self.oauth.authorization_url(self.state, redirect_uri=redirect_uri)
+    @property
+    def listening(self) -> bool:
+        return bool(self._servers)
 
     def paste(self, text: str) -> Redirect:
         """Hand over the pasted address. A bad paste raises and the attempt stays open, so the
@@ -116,16 +118,26 @@ class SignIn:
             await self.aclose()
 
     async def aclose(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-            self.listening = False
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+            await server.wait_closed()
 
-    async def _listen(self, host: str, port: int) -> int:
-        self._server = await asyncio.start_server(self._handle, host, port)
-        self.listening = True
-        return self._server.sockets[0].getsockname()[1]
+    async def _listen(self, port: int) -> None:
+        """Listen on localhost:port as a browser resolves it: 127.0.0.1, and ::1 where the
+        machine has IPv6 (a browser may try either). Never another port: Intuit redirects only
+        to the registered one."""
+        try:
+            self._servers.append(await asyncio.start_server(self._handle, "127.0.0.1", port))
+        except OSError as exc:
+            raise SignInError(
+                f"cannot listen on localhost:{port} for the redirect ({exc.strerror or exc}): another "
+                "program uses that port, or it needs more rights (ports below 1024). Register another "
+                "http://localhost:PORT/PATH on the Intuit app and use that") from None
+        try:
+            self._servers.append(await asyncio.start_server(self._handle, "::1", port))
+        except OSError:
+            pass  # no IPv6 loopback here: browsers fall back to 127.0.0.1
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -134,7 +146,7 @@ class SignIn:
                 pass  # headers are not needed
             parts = request_line.split()
             target = parts[1] if len(parts) >= 2 else ""
-            if parts[:1] != ["GET"] or urlsplit(target).path != CALLBACK_PATH:
+            if parts[:1] != ["GET"] or (urlsplit(target).path or "/") != self.listen_path:
                 await _reply(writer, 404, "<p>Not found.</p>")
                 return
             try:
@@ -161,27 +173,10 @@ async def _reply(writer: asyncio.StreamWriter, status: int, page: str) -> None:
     await writer.drain()
 
 
-async def start_sign_in(oauth: IntuitOAuth, *, listen: bool = True, host: str = "127.0.0.1",
-                        port: int = 0, redirect_uri: str | None = None) -> SignIn:
-    """Begin a sign-in. With `listen`, a loopback listener receives the redirect: at
-    `redirect_uri` when given (an http loopback URI with a port and path /callback, as
-    registered with the Intuit app), else on host:port (0 = any free port) as
-    http://host:port/callback. Without `listen`, `redirect_uri` (default oauth.redirect_uri) is
-    used and only paste-back completes the attempt. Paste-back works in both modes."""
-    attempt = SignIn(oauth, secrets.token_urlsafe(24))
-    if listen and redirect_uri:
-        # A registered loopback URI (e.g. http://localhost:8765/callback): listen where it points.
-        parts = urlsplit(redirect_uri)
-        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or not parts.port:
-            raise SignInError(f"cannot listen for {redirect_uri}: a listener needs an http loopback "
-                              "address with a port; use paste-back (listen=False) instead")
-        if parts.path != CALLBACK_PATH:
-            raise SignInError(f"the loopback listener serves {CALLBACK_PATH}, not {parts.path}")
-        await attempt._listen("127.0.0.1" if parts.hostname == "localhost" else parts.hostname, parts.port)
-        attempt._use_redirect_uri(redirect_uri)
-    elif listen:
-        bound = await attempt._listen(host, port)  # bind first: the redirect URI names the port
-        attempt._use_redirect_uri(f"http://{host}:{bound}{CALLBACK_PATH}")
-    else:
-        attempt._use_redirect_uri(redirect_uri or oauth.redirect_uri)
+async def start_sign_in(oauth: IntuitOAuth, redirect: RedirectUri) -> SignIn:
+    """Begin a sign-in through `redirect` (from check_redirect_uri). For http://localhost:PORT/PATH
+    a listener on exactly that port and path receives the redirect; paste-back always works."""
+    attempt = SignIn(oauth, secrets.token_urlsafe(24), redirect)
+    if redirect.listen_port is not None:
+        await attempt._listen(redirect.listen_port)
     return attempt

@@ -161,6 +161,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Autotask is not answering properly: {api}",
         "Nothing to fix on your side; the next scan will try again. Check Autotask's status page if it persists.",
         True),
+    "autotask_untrusted_url": (
+        "Autotask's answer pointed atqbo at a host it does not send the API secret to: {api}",
+        "Nothing was sent there. If your Autotask really is served from that host, reconnect with "
+        "atqbo connect autotask --zone-url naming it; otherwise check the network between this machine "
+        "and Autotask (a proxy rewriting answers).", True),
     "qbo_down": (
         "QuickBooks Online is not answering properly: {api}",
         "Nothing to fix on your side; the next scan will try again. Check Intuit's status page if it persists.",

@@ -19,6 +19,7 @@ from sync.clients.errors import (
     TokenPersistError,
     TransportError,
     UnavailableError,
+    UntrustedUrlError,
 )
 
 from . import causes
@@ -53,6 +54,8 @@ def halt_for(exc: BaseException) -> ScanHalt | None:
         return ScanHalt(causes.make("autotask_auth", api=words), "autotask")
     if isinstance(exc, (AuthError, QboForbidden)):
         return ScanHalt(causes.make("qbo_auth", api=words), "qbo")
+    if isinstance(exc, UntrustedUrlError):
+        return ScanHalt(causes.make("autotask_untrusted_url", api=words), "autotask")
     if isinstance(exc, (UnavailableError, ThrottledError, TransportError)):
         code = "autotask_down" if service == "autotask" else "qbo_down"
         return ScanHalt(causes.make(code, api=words), service)

@@ -31,6 +31,16 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .oauth_admin import admin_routes
+from .oauth_keys import (
+    DEVELOPMENT_REDIRECT_URIS,
+    INVALID_REDIRECT,
+    PRODUCTION_REDIRECT_URIS,
+    KeyType,
+    OAuthKeys,
+    registrable,
+)
+
 with warnings.catch_warnings():  # authlib.jose announces its successor (joserfc); it still works
     warnings.simplefilter("ignore")
     from authlib.jose import JsonWebKey, jwt
@@ -44,7 +54,6 @@ TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 REVOKE_PATH = "/v2/oauth2/tokens/revoke"
 JWKS_PATH = "/oauth2/v1/jwks"
 DISCOVERY_PATHS = ("/.well-known/openid_configuration", "/.well-known/openid_sandbox_configuration")
-ADMIN = "/_sandbox/oauth"
 
 # §1.4/§1.5: access token 1 h; refresh token 101 days (rolling); old RT valid 24 h after rotation.
 DEFAULT_ACCESS_TTL = 3600
@@ -63,8 +72,12 @@ class OAuthSeed:
     client_secret: str
     app_name: str = "atqbo"
     company_name: str = "Sandbox Company US"
-    # Loopback redirect URIs (any port, any path) are always accepted; these are added to them.
-    redirect_uris: list[str] = field(default_factory=list)
+    # The keys above are development keys (Intuit's sandbox companies) unless key_type says so.
+    key_type: KeyType = "development"
+    # Registered on the keys' Redirect URIs list; only these are accepted, character for character.
+    redirect_uris: list[str] = field(default_factory=lambda: list(DEVELOPMENT_REDIRECT_URIS))
+    # The same app's other pair of keys (Intuit gives every app both), when the seed has one.
+    production: "OAuthKeys | None" = None
     # A refresh token already issued for realm_id, so a demo starts "already connected" (None: not connected).
     refresh_token: str | None = None
     access_ttl: int = DEFAULT_ACCESS_TTL
@@ -80,6 +93,9 @@ def empty_oauth_seed(realm_id: str) -> OAuthSeed:
         client_id="ABsandboxAtqboClientId0000000000000000000000000",
         client_secret="sandboxSecret0000000000000000000000000000",
         refresh_token=f"AB11sandbox{realm_id}RefreshToken0000000000000",
+        production=OAuthKeys("ABproductionAtqboClientId000000000000000000000",
+                             "productionSecret000000000000000000000000", "production",
+                             list(PRODUCTION_REDIRECT_URIS)),
     )
 
 
@@ -157,6 +173,15 @@ class OAuthEmulator:
         self._access: dict[str, _AccessToken] = {}
         self._codes: dict[str, _Code] = {}
         self._signing_key = None  # generated on the first openid grant (RSA takes a moment)
+        self.apps: dict[str, OAuthKeys] = {}
+        for keys in (OAuthKeys(seed.client_id, seed.client_secret, seed.key_type, []), seed.production):
+            if keys is not None:
+                self.apps[keys.client_id] = OAuthKeys(keys.client_id, keys.client_secret, keys.key_type, [])
+        for uri in seed.redirect_uris:
+            self.register_redirect_uri(uri)
+        if seed.production is not None:
+            for uri in seed.production.redirect_uris:
+                self.register_redirect_uri(uri, seed.production.client_id)
         if seed.refresh_token:
             grant = self._new_grant(seed.client_id, seed.realm_id, (ACCOUNTING_SCOPE,))
             self._refresh[seed.refresh_token] = _RefreshToken(grant.id, self.clock() + self.refresh_ttl)
@@ -199,31 +224,38 @@ class OAuthEmulator:
         with self._lock:
             return {
                 "client_id": self.client_id,
+                "apps": [{"client_id": k.client_id, "key_type": k.key_type, "redirect_uris": list(k.redirect_uris)}
+                         for k in self.apps.values()],
                 "settings": self.settings(),
                 "grants": self.grants(),
             }
 
     def credentials(self, base_url: str) -> dict:
         base = base_url.rstrip("/")
-        return {
+        main = self.apps[self.client_id]
+        out = {
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "refresh_token": self.seed.refresh_token,
             "realm_id": self.seed.realm_id,
+            # What `atqbo connect quickbooks --environment --redirect-uri` takes for these keys.
+            "environment": "production" if main.key_type == "production" else "sandbox",
+            "redirect_uri": main.redirect_uris[0] if main.redirect_uris else None,
+            "redirect_uris": list(main.redirect_uris),
             "auth_url": base + AUTH_PATH,
             "token_url": base + TOKEN_PATH,
             "revoke_url": base + REVOKE_PATH,
             "discovery_url": base + DISCOVERY_PATHS[0],
         }
+        other = next((k for k in self.apps.values() if k.client_id != self.client_id), None)
+        if other is not None:
+            out[other.key_type] = {"client_id": other.client_id, "client_secret": other.client_secret,
+                                   "environment": "production" if other.key_type == "production" else "sandbox",
+                                   "redirect_uris": list(other.redirect_uris)}
+        return out
 
     def admin_routes(self) -> list[Route]:
-        return [
-            Route(ADMIN + "/settings", self._admin_settings, methods=["GET", "PATCH"]),
-            Route(ADMIN + "/grants", self._admin_grants, methods=["GET"]),
-            Route(ADMIN + "/expire-access-tokens", self._admin_expire, methods=["POST"]),
-            Route(ADMIN + "/revoke-all", self._admin_revoke_all, methods=["POST"]),
-            Route(ADMIN + "/refresh-tokens", self._admin_issue, methods=["POST"]),
-        ]
+        return admin_routes(self)
 
     # ----- used by the QBO emulator and by tests ----------------------------------------------
 
@@ -248,6 +280,28 @@ class OAuthEmulator:
             token = self._token_value("RT")
             self._refresh[token] = _RefreshToken(grant.id, self.clock() + self.refresh_ttl)
             return token
+
+    def register_redirect_uri(self, uri: str, client_id: str | None = None) -> None:
+        """Add a redirect URI to the keys' list, as on the app's Keys & credentials page; raises
+        RedirectUriRefused when the portal would not take it (or KeyError for unknown keys)."""
+        with self._lock:
+            keys = self.apps[client_id or self.client_id]
+            registrable(uri, keys.key_type)
+            if uri not in keys.redirect_uris:
+                keys.redirect_uris.append(uri)
+
+    def unregister_redirect_uri(self, uri: str, client_id: str | None = None) -> bool:
+        with self._lock:
+            keys = self.apps[client_id or self.client_id]
+            if uri in keys.redirect_uris:
+                keys.redirect_uris.remove(uri)
+                return True
+            return False
+
+    def update_settings(self, values: dict[str, int]) -> None:
+        with self._lock:
+            for key, value in values.items():
+                setattr(self, key, value)
 
     def settings(self) -> dict:
         return {"access_ttl": self.access_ttl, "refresh_ttl": self.refresh_ttl,
@@ -339,18 +393,14 @@ class OAuthEmulator:
         return None
 
     def _client_ok(self, client: tuple[str, str] | None) -> bool:
-        return (client is not None and secrets.compare_digest(client[0], self.client_id)
-                and secrets.compare_digest(client[1], self.client_secret))
+        keys = self.apps.get(client[0]) if client is not None else None
+        return keys is not None and secrets.compare_digest(client[1], keys.client_secret)
 
-    def _redirect_allowed(self, uri: str) -> bool:
-        if uri in self.seed.redirect_uris:
-            return True
-        parts = urlsplit(uri)
-        try:
-            parts.port  # noqa: B018 - a malformed port raises
-        except ValueError:
-            return False
-        return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and not parts.fragment
+    def _redirect_allowed(self, client_id: str, uri: str) -> bool:
+        # Character for character against the keys' own list; the list only ever holds URIs the
+        # portal's rules allow (registrable), so an IP address or a production localhost never passes.
+        keys = self.apps[client_id]
+        return uri in keys.redirect_uris
 
     def _company_name(self) -> str:
         """The connected company's name as QBO knows it (the seed's when no QBO emulator runs)."""
@@ -370,12 +420,12 @@ class OAuthEmulator:
             params = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
         else:
             params = dict(request.query_params)
-        if params.get("client_id") != self.client_id:
+        client_id = params.get("client_id", "")
+        if client_id not in self.apps:
             return _error_page("The client_id is not valid for any app.")
         redirect_uri = params.get("redirect_uri", "")
-        if not redirect_uri or not self._redirect_allowed(redirect_uri):
-            return _error_page("The redirect_uri query parameter value is invalid. Make sure it is listed "
-                               "in the Redirect URIs section on your app's keys tab and matches it exactly.")
+        if not redirect_uri or not self._redirect_allowed(client_id, redirect_uri):
+            return _error_page(INVALID_REDIRECT)
         if params.get("response_type") != "code":
             return _error_page("The response_type parameter must be 'code'.")
         scopes = tuple(params.get("scope", "").split())
@@ -395,6 +445,7 @@ class OAuthEmulator:
             page = (f"<!doctype html><html><head><title>Connect {app} to {company}</title></head><body>"
                     f"<h1>Connect {app} to {company}</h1>"
                     f"<p>{app} wants to access your QuickBooks Online company {company}.</p>"
+                    f'<p class="redirect">You will be sent to {html.escape(redirect_uri)}</p>'
                     f'<form method="post" action="{AUTH_PATH}">{hidden}'
                     f'<button type="submit" name="decision" value="approve">Connect</button> '
                     f'<button type="submit" name="decision" value="deny">Cancel</button></form></body></html>')
@@ -406,7 +457,7 @@ class OAuthEmulator:
                                     status_code=302)
         code = self._token_value("CODE")
         with self._lock:
-            self._codes[code] = _Code(self.client_id, self.seed.realm_id, scopes, redirect_uri,
+            self._codes[code] = _Code(client_id, self.seed.realm_id, scopes, redirect_uri,
                                       self.clock() + self.code_ttl)
         query = {"code": code, "state": state}
         if ACCOUNTING_SCOPE in scopes or PAYMENT_SCOPE in scopes:
@@ -497,50 +548,10 @@ class OAuthEmulator:
 
     def _id_token(self, grant: _Grant, base: str) -> str:
         now = int(self.clock())
-        claims = {"iss": base + "/op/v1", "aud": [self.client_id], "sub": uuid.uuid5(uuid.NAMESPACE_URL, grant.realm_id).hex,
+        claims = {"iss": base + "/op/v1", "aud": [grant.client_id], "sub": uuid.uuid5(uuid.NAMESPACE_URL, grant.realm_id).hex,
                   "realmid": grant.realm_id, "iat": now, "exp": now + self.access_ttl, "auth_time": now}
         key = self._key()
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key).decode("ascii")
 
     async def _jwks(self, request: Request) -> Response:
         return JSONResponse({"keys": [self._key().as_dict(is_private=False)]})
-
-    # ----- admin -----------------------------------------------------------------------------
-
-    async def _admin_settings(self, request: Request) -> Response:
-        if request.method == "PATCH":
-            try:
-                body = json.loads(await request.body() or b"{}")
-            except ValueError:
-                return JSONResponse({"error": "body is not JSON"}, status_code=400)
-            if not isinstance(body, dict):
-                return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
-            unknown = set(body) - {"access_ttl", "refresh_ttl", "grace_seconds", "code_ttl"}
-            if unknown:
-                return JSONResponse({"error": f"unknown settings: {', '.join(sorted(unknown))}"}, status_code=400)
-            for key, value in body.items():
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    return JSONResponse({"error": f"{key} must be an integer >= 0"}, status_code=400)
-            with self._lock:
-                for key, value in body.items():
-                    setattr(self, key, value)
-        return JSONResponse(self.settings())
-
-    async def _admin_grants(self, request: Request) -> Response:
-        return JSONResponse(self.grants())
-
-    async def _admin_expire(self, request: Request) -> Response:
-        return JSONResponse({"expired": self.expire_access_tokens()})
-
-    async def _admin_revoke_all(self, request: Request) -> Response:
-        self.revoke_all()
-        return JSONResponse({"ok": True})
-
-    async def _admin_issue(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        realm = body.get("realm_id") if isinstance(body, dict) else None
-        token = self.issue_refresh_token(str(realm) if realm else None)
-        return JSONResponse({"refresh_token": token, "realm_id": realm or self.seed.realm_id}, status_code=201)

@@ -22,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from .control import Faults, FaultRule, Knobs, Stats
+from . import hostile
+from .control import HOSTILE_FIELDS, Faults, FaultRule, Knobs, Stats
 
 if TYPE_CHECKING:
     from .seeds import SeedData
@@ -113,6 +114,9 @@ class _SandboxApp:
             fault = sb.faults.pick(emulator.name, method, path)
             if fault is not None:
                 sb.stats.note_injected(emulator.name, fault.kind)
+            if fault is not None and fault.kind in hostile.HOSTILE_KINDS:
+                status = await hostile.answer(fault, emulator, scope, receive, send)
+                return
             if fault is not None and fault.kind != "lost":
                 response = emulator.fault_response(fault.kind)
                 status = response.status_code
@@ -196,7 +200,8 @@ def _admin_app(sb: Sandbox) -> Starlette:
     async def faults(request: Request) -> Response:
         if request.method == "POST":
             body = await _json_body(request)
-            allowed = {"kind", "service", "method", "path", "every", "skip", "times", "probability", "seed"}
+            allowed = {"kind", "service", "method", "path", "every", "skip", "times", "probability", "seed",
+                       *HOSTILE_FIELDS}
             unknown = set(body) - allowed
             if unknown:
                 raise _AdminError(f"unknown fault fields: {', '.join(sorted(unknown))}")

@@ -234,6 +234,10 @@ class QboConnection:
     api_url: str | None = None
     auth_url: str | None = None
     token_url: str | None = None
+    # The redirect URI registered on the Intuit app and which keys it is (production | sandbox):
+    # kept so a reconnect signs in the same way; neither is a secret.
+    redirect_uri: str | None = None
+    environment: str | None = None
 
 
 class ConnectionStore:

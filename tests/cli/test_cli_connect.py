@@ -175,68 +175,130 @@ def test_connect_quickbooks_failures(sandbox, tmp_path, capsys, monkeypatch):
         assert store.secrets.get_qbo_client_secret() is None
 
 
-def _approve(url: str) -> str:
-    """Press "Connect" on the sandbox's consent page; return where Intuit redirects the browser."""
+def _approve(url: str, decision: str = "approve") -> str:
+    """Press a button on the sandbox's consent page; return where Intuit redirects the browser."""
     parts = urlsplit(url)
     params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    resp = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", data={**params, "decision": "approve"},
+    resp = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", data={**params, "decision": decision},
                       follow_redirects=False, timeout=10)
     assert resp.status_code == 302, resp.text
     return resp.headers["location"]
 
 
-def _read_sign_in_url(proc) -> str:
-    """The URL from the JSON line the command prints on stdout (--json) before waiting."""
-    line = proc.stdout.readline()
-    return json.loads(line)["url"]
+def _read_sign_in_event(proc) -> dict:
+    """The JSON line the command prints on stdout (--json) before waiting."""
+    event = json.loads(proc.stdout.readline())
+    assert event["event"] == "sign_in" and event["url"]
+    return event
 
 
-def test_connect_quickbooks_interactive_sign_in_through_the_loopback_listener(sandbox, tmp_path):
+def _register_localhost(server, path: str = "/callback") -> str:
+    """As the user does on the Intuit app's Keys & credentials page."""
+    uri = f"http://localhost:{_free_port()}{path}"
+    server.sandbox.emulators["oauth"].register_redirect_uri(uri)
+    return uri
+
+
+def _sign_in_args(c: dict, data_dir, uri: str, environment: str = "sandbox") -> list[str]:
+    return [*_qb_args(c, data_dir, realm=False), "--redirect-uri", uri, "--environment", environment]
+
+
+def test_connect_quickbooks_signs_in_through_the_registered_localhost_uri(sandbox, tmp_path):
     c = creds(sandbox)
     o = c["oauth"]
-    proc = spawn(*_qb_args(c, tmp_path, realm=False), "--json",
-                 env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
+    uri = _register_localhost(sandbox, "/atqbo/done")
+    proc = spawn(*_sign_in_args(c, tmp_path, uri), "--json", env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
     try:
-        url = _read_sign_in_url(proc)
-        redirect = _approve(url)
-        assert redirect.startswith("http://127.0.0.1:")
+        event = _read_sign_in_event(proc)
+        assert event["redirect_uri"] == uri and event["listening"] is True
+        redirect = _approve(event["url"])
+        assert redirect.startswith(uri + "?")
+        forged = httpx.get(uri + "?code=x&state=wrong&realmId=1", timeout=10)  # another site's redirect
+        assert forged.status_code == 400
         page = httpx.get(redirect, timeout=10)  # the browser lands on atqbo's listener
         assert page.status_code == 200 and "connected" in page.text
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "Open this address in a browser" in err
-    assert json_lines(out)[-1]["realm_id"] == o["realm_id"]
+    assert "Open this address in a browser" in err and f"atqbo listens on {uri}" in err
+    assert json_lines(out)[-1]["realm_id"] == o["realm_id"] and json_lines(out)[-1]["environment"] == "sandbox"
     with Store.open(tmp_path) as store:
-        assert store.connection.get_qbo().realm_id == o["realm_id"]
+        conn = store.connection.get_qbo()
+        assert (conn.realm_id, conn.redirect_uri, conn.environment) == (o["realm_id"], uri, "sandbox")
         assert store.secrets.get_qbo_tokens() is not None
+    assert uri not in (tmp_path / "secrets.json").read_text()  # stored with the connection, not the secrets
 
 
-def test_connect_quickbooks_interactive_sign_in_by_pasting_the_address(sandbox, tmp_path):
+def test_connect_quickbooks_paste_back_for_an_https_uri(sandbox, tmp_path):
     c = creds(sandbox)
     o = c["oauth"]
-    proc = spawn(*_qb_args(c, tmp_path, realm=False), "--json",
+    https_uri = o["redirect_uris"][1]  # Intuit's playground page: nothing listens there
+    proc = spawn(*_sign_in_args(c, tmp_path, https_uri), "--json",
                  env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
     try:
-        url = _read_sign_in_url(proc)
-        redirect = _approve(url)
-        # The browser ran elsewhere: the operator pastes a wrong thing first, then the address.
+        event = _read_sign_in_event(proc)
+        assert event["listening"] is False
+        redirect = _approve(event["url"])
+        query = dict(parse_qs(urlsplit(redirect).query))
+        # The operator pastes a wrong thing, then another attempt's address, then this one's.
         proc.stdin.write("https://example.com/?nothing=here\n")
+        proc.stdin.write(redirect.replace(query["state"][0], "other-attempt") + "\n")
         proc.stdin.write(redirect + "\n")
         proc.stdin.flush()
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "Paste again" in err
+    assert err.count("Paste again") == 2 and "state does not match" in err
+    assert "copy that whole address" in err
     assert json_lines(out)[-1]["company"]
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo().redirect_uri == https_uri
+
+
+def test_connect_quickbooks_production_keys(sandbox, tmp_path):
+    c = creds(sandbox)
+    prod = c["oauth"]["production"]
+    uri = prod["redirect_uris"][0]
+    args = [*_qb_args(c, tmp_path, realm=False, **{"--client-id": prod["client_id"]}), "--redirect-uri", uri,
+            "--environment", "production"]
+    proc = spawn(*args, "--json", env=clean_env(ATQBO_QBO_CLIENT_SECRET=prod["client_secret"]))
+    try:
+        redirect = _approve(_read_sign_in_event(proc)["url"])
+        proc.stdin.write(redirect + "\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert json_lines(out)[-1]["environment"] == "production"
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo().environment == "production"
+
+
+def test_connect_quickbooks_unregistered_uri_is_refused_by_intuit(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    proc = spawn(*_sign_in_args(c, tmp_path, "https://acme.example.com/not/registered"), "--json",
+                 env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
+    try:
+        page = httpx.get(_read_sign_in_event(proc)["url"], timeout=10)  # what the browser shows
+        out, err = proc.communicate(timeout=30)  # stdin ends: the user gives up
+    finally:
+        proc.kill()
+    assert page.status_code == 400 and "redirect_uri query parameter value is invalid" in page.text
+    assert "register that URI exactly" in err  # the CLI said what that page means before waiting
+    assert proc.returncode == 1 and "Nothing was saved" in err
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo() is None
 
 
 def test_connect_quickbooks_sign_in_cancelled(sandbox, tmp_path):
     c = creds(sandbox)
     o = c["oauth"]
-    proc = spawn(*_qb_args(c, tmp_path, realm=False), env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
+    uri = _register_localhost(sandbox)
+    proc = spawn(*_sign_in_args(c, tmp_path, uri), env=clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"]))
     try:
         url = None
         for line in proc.stderr:
@@ -244,11 +306,8 @@ def test_connect_quickbooks_sign_in_cancelled(sandbox, tmp_path):
             if m:
                 url = m.group(1)
                 break
-        parts = urlsplit(url)
-        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        resp = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", data={**params, "decision": "deny"},
-                          follow_redirects=False, timeout=10)
-        threading.Thread(target=lambda: httpx.get(resp.headers["location"], timeout=10), daemon=True).start()
+        location = _approve(url, "deny")
+        threading.Thread(target=lambda: httpx.get(location, timeout=10), daemon=True).start()
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
@@ -256,6 +315,59 @@ def test_connect_quickbooks_sign_in_cancelled(sandbox, tmp_path):
     assert "cancelled" in err
     with Store.open(tmp_path) as store:
         assert store.connection.get_qbo() is None
+
+
+def test_connect_quickbooks_bad_redirect_uri_or_environment_exit_2_before_anything_opens(sandbox, tmp_path):
+    c = creds(sandbox)
+    o = c["oauth"]
+    env = clean_env(ATQBO_QBO_CLIENT_SECRET=o["client_secret"])
+    before = httpx.get(sandbox.url + "/_sandbox/stats").json()
+    ip = atqbo(*_sign_in_args(c, tmp_path, "https://127.0.0.1/callback", "production"), env=env)
+    assert ip.returncode == 2
+    assert "never accepts an IP address" in ip.stderr and "Production keys" in ip.stderr
+    local = atqbo(*_sign_in_args(c, tmp_path, "http://localhost:8765/callback", "production"), env=env)
+    assert local.returncode == 2 and "production keys never accept localhost" in local.stderr
+    http_host = atqbo(*_sign_in_args(c, tmp_path, "http://acme.example.com/cb"), env=env)
+    assert http_host.returncode == 2 and "http is accepted only for http://localhost" in http_host.stderr
+    missing = atqbo(*_qb_args(c, tmp_path, realm=False), env=env)
+    assert missing.returncode == 2 and "give --redirect-uri" in missing.stderr
+    wrong_env = atqbo(*_sign_in_args(c, tmp_path, "http://localhost:8765/callback", "staging"), env=env)
+    assert wrong_env.returncode == 2 and "invalid choice: 'staging'" in wrong_env.stderr
+    hostile = atqbo(*_sign_in_args(c, tmp_path, "http://localhost:1/\x1b[2J"), env=env)
+    assert hostile.returncode == 2 and "\x1b" not in hostile.stderr and "control characters" in hostile.stderr
+    # No secret asked for (none in the environment: it would be exit 2 for that), nothing sent.
+    no_secret = atqbo(*_sign_in_args(c, tmp_path, "https://10.0.0.1/cb", "production"))
+    assert no_secret.returncode == 2 and "IP address" in no_secret.stderr
+    assert httpx.get(sandbox.url + "/_sandbox/stats").json() == before
+    with Store.open(tmp_path) as store:
+        assert store.connection.get_qbo() is None
+
+
+def test_a_reconnect_uses_the_saved_redirect_uri_and_the_environment_picks_the_api(sandbox, tmp_path, capsys,
+                                                                                   monkeypatch):
+    from console.runtime_headless import qbo_from_store
+    from sync.clients.qbo import QBO_SANDBOX
+
+    c = creds(sandbox)
+    o = c["oauth"]
+    monkeypatch.setenv("ATQBO_QBO_CLIENT_SECRET", o["client_secret"])
+    monkeypatch.setenv("ATQBO_QBO_REFRESH_TOKEN", o["refresh_token"])
+    uri = _register_localhost(sandbox)
+    first = in_process(capsys, *_qb_args(c, tmp_path), "--redirect-uri", uri, "--environment", "sandbox")
+    assert first.returncode == 0, first.stderr
+    again = in_process(capsys, *_qb_args(c, tmp_path))  # neither option: the saved ones are kept
+    assert again.returncode == 0, again.stderr
+    with Store.open(tmp_path) as store:
+        conn = store.connection.get_qbo()
+        assert (conn.redirect_uri, conn.environment) == (uri, "sandbox")
+        store.connection.set_qbo(type(conn)(conn.client_id, conn.realm_id, None, conn.auth_url, conn.token_url,
+                                            conn.redirect_uri, "sandbox"))
+        assert qbo_from_store(store).api_url.rstrip("/") == QBO_SANDBOX
+    shown = in_process(capsys, "settings", "show", "--json", "--data-dir", str(tmp_path))
+    record = json_lines(shown.stdout)[-1]["connections"]["quickbooks"]
+    assert (record["redirect_uri"], record["environment"]) == (uri, "sandbox")
+    human = in_process(capsys, "settings", "show", "--data-dir", str(tmp_path))
+    assert f"sandbox keys, redirect URI '{uri}'" in human.stdout
 
 
 def test_connect_autotask_asks_for_the_secret_on_the_terminal_without_echo(sandbox, tmp_path):

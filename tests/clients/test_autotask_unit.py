@@ -23,19 +23,19 @@ from sync.clients.errors import (
 
 pytestmark = pytest.mark.anyio
 
-ZONE = "https://zone.example/atservicesrest/v1.0/zoneInformation"
-API = "https://ws5.example/ATServicesRest/V1.0/"
+ZONE = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+API = "https://webservices5.autotask.net/ATServicesRest/V1.0/"
 SECRET = "s3cr3t-VALUE"
 
 
-def zone_ok(router: respx.MockRouter, url: str = "https://ws5.example/ATServicesRest/") -> respx.Route:
+def zone_ok(router: respx.MockRouter, url: str = "https://webservices5.autotask.net/ATServicesRest/") -> respx.Route:
     return router.get(ZONE).mock(return_value=httpx.Response(
-        200, json={"zoneName": "Z5", "url": url, "webUrl": "https://ww5.example/", "ci": 1}))
+        200, json={"zoneName": "Z5", "url": url, "webUrl": "https://ww5.autotask.net/", "ci": 1}))
 
 
 def client(**kw) -> AutotaskClient:
     kw.setdefault("retry", fast_retry())
-    return AutotaskClient("api@tenant.example", "CODE123", SECRET, zone_lookup_base="https://zone.example", **kw)
+    return AutotaskClient("api@tenant.example", "CODE123", SECRET, zone_lookup_base="https://webservices.autotask.net", **kw)
 
 
 async def test_zone_is_looked_up_once_and_headers_sent_on_every_call() -> None:
@@ -57,10 +57,10 @@ async def test_zone_is_looked_up_once_and_headers_sent_on_every_call() -> None:
 async def test_401_re_resolves_the_zone_then_succeeds_on_the_new_zone() -> None:
     with respx.mock() as router:
         router.get(ZONE).mock(side_effect=[
-            httpx.Response(200, json={"zoneName": "old", "url": "https://old.example/ATServicesRest/"}),
-            httpx.Response(200, json={"zoneName": "new", "url": "https://ws5.example/ATServicesRest/"}),
+            httpx.Response(200, json={"zoneName": "old", "url": "https://webservices3.autotask.net/ATServicesRest/"}),
+            httpx.Response(200, json={"zoneName": "new", "url": "https://webservices5.autotask.net/ATServicesRest/"}),
         ])
-        router.get("https://old.example/ATServicesRest/V1.0/Companies/4").mock(return_value=httpx.Response(401))
+        router.get("https://webservices3.autotask.net/ATServicesRest/V1.0/Companies/4").mock(return_value=httpx.Response(401))
         router.get(API + "Companies/4").mock(return_value=httpx.Response(200, json={"item": {"id": 4}}))
         async with client() as at:
             assert (await at.get("Companies", 4)) == {"id": 4}
@@ -275,7 +275,7 @@ async def test_a_transient_500_with_messages_on_a_read_is_retried() -> None:
     with respx.mock() as router:
         router.get(ZONE).mock(side_effect=[
             httpx.Response(500, json=TRANSIENT),
-            httpx.Response(200, json={"zoneName": "Z5", "url": "https://ws5.example/ATServicesRest/"}),
+            httpx.Response(200, json={"zoneName": "Z5", "url": "https://webservices5.autotask.net/ATServicesRest/"}),
         ])
         query = router.post(API + "PurchaseOrders/query").mock(side_effect=[
             httpx.Response(500, json=TRANSIENT),

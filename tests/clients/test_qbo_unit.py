@@ -292,6 +292,6 @@ async def test_code_exchange_is_not_repeated_after_a_lost_reply() -> None:
         tok = router.post(ENDPOINTS.token_url).mock(side_effect=httpx.ReadTimeout("lost"))
         oauth = IntuitOAuth("client-id", SECRET, endpoints=ENDPOINTS, retry=fast_retry())
         with pytest.raises(TransportError) as info:
-            await oauth.exchange_code("CODE", "1")
+            await oauth.exchange_code("CODE", "1", redirect_uri="http://localhost:8765/callback")
         await oauth.aclose()
     assert tok.call_count == 1 and info.value.maybe_committed

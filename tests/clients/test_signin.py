@@ -10,10 +10,13 @@ import anyio
 import httpx
 import pytest
 
-from sync.clients.errors import SignInError
+from sync.clients.errors import OAuthError, SignInError
 from sync.clients.oauth import IntuitEndpoints, IntuitOAuth, TokenSet
 from sync.clients.qbo import QboClient
+from sync.clients.redirect_uri import check_redirect_uri
 from sync.clients.signin import parse_redirect, start_sign_in
+
+PLAYGROUND = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"  # seeded, paste-back
 
 pytestmark = pytest.mark.anyio
 
@@ -21,7 +24,8 @@ pytestmark = pytest.mark.anyio
 def test_parse_accepts_a_url_a_query_or_a_bare_query() -> None:
     for text in ("http://127.0.0.1:8765/callback?code=C1&state=S&realmId=42",
                  "  '?code=C1&state=S&realmId=42'  ",
-                 "code=C1&state=S&realmId=42#frag"):
+                 "code=C1&state=S&realmId=42#frag",
+                 "code=C1\nrealmId=42  state=S"):  # the pairs as a page showed them
         r = parse_redirect(text, "S")
         assert (r.code, r.state, r.realm_id) == ("C1", "S", "42")
 
@@ -68,14 +72,35 @@ async def consent(url: str, decision: str = "approve") -> httpx.Response:
         return answer
 
 
-async def test_loopback_listener_completes_the_sign_in(sandbox) -> None:
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def registered_localhost(server, path: str = "/callback") -> str:
+    """Register http://localhost:<free port><path> on the sandbox app, as a user does on the
+    Intuit app's Keys & credentials page."""
+    uri = f"http://localhost:{_free_port()}{path}"
+    server.sandbox.emulators["oauth"].register_redirect_uri(uri)
+    return uri
+
+
+async def test_the_listener_takes_exactly_the_registered_port_and_path(sandbox) -> None:
     saved: list[TokenSet] = []
     oauth, creds = oauth_for(sandbox, saved)
-    attempt = await start_sign_in(oauth)
-    assert attempt.listening and attempt.redirect_uri.startswith("http://127.0.0.1:")
+    uri = registered_localhost(sandbox, "/atqbo/back")
+    attempt = await start_sign_in(oauth, check_redirect_uri(uri, "sandbox"))
+    assert attempt.listening and attempt.redirect_uri == uri
+    assert "redirect_uri=" + uri.replace(":", "%3A").replace("/", "%2F") in attempt.url
     redirect = await consent(attempt.url)
+    assert redirect.headers["location"].startswith(uri + "?")
     async with httpx.AsyncClient() as browser:
+        elsewhere = await browser.get(uri.replace("/atqbo/back", "/callback") + "?code=x&state=" + attempt.state)
         landing = await browser.get(redirect.headers["location"])
+    assert elsewhere.status_code == 404  # not the registered path
     assert landing.status_code == 200 and "connected" in landing.text
     tokens = await attempt.result()
     assert saved == [tokens] and tokens.realm_id == creds["qbo"]["realm_id"]
@@ -85,15 +110,19 @@ async def test_loopback_listener_completes_the_sign_in(sandbox) -> None:
     await oauth.aclose()
 
 
-async def test_paste_back_completes_the_sign_in_when_the_browser_is_elsewhere(sandbox) -> None:
+async def test_paste_back_completes_the_sign_in_for_an_https_uri(sandbox) -> None:
     saved: list[TokenSet] = []
     oauth, creds = oauth_for(sandbox, saved)
-    attempt = await start_sign_in(oauth, listen=False, redirect_uri="http://localhost:9/callback")
-    assert not attempt.listening
-    redirect = await consent(attempt.url)  # the remote browser cannot load localhost:9; the user copies it
+    attempt = await start_sign_in(oauth, check_redirect_uri(PLAYGROUND, "sandbox"))
+    assert not attempt.listening  # nothing to listen on: the browser goes to Intuit's page
+    redirect = await consent(attempt.url)
+    location = redirect.headers["location"]
+    assert location.startswith(PLAYGROUND + "?")
     with pytest.raises(SignInError):
         attempt.paste("garbage")  # a bad paste leaves the attempt open
-    attempt.paste(redirect.headers["location"])
+    with pytest.raises(SignInError, match="state does not match"):
+        attempt.paste(location.replace(attempt.state, "another-attempt"))
+    attempt.paste(location)
     tokens = await attempt.result()
     assert saved == [tokens] and tokens.realm_id == creds["oauth"]["realm_id"]
     await oauth.aclose()
@@ -101,7 +130,7 @@ async def test_paste_back_completes_the_sign_in_when_the_browser_is_elsewhere(sa
 
 async def test_access_denied_ends_the_attempt_with_a_clear_error(sandbox) -> None:
     oauth, _ = oauth_for(sandbox, [])
-    attempt = await start_sign_in(oauth)
+    attempt = await start_sign_in(oauth, check_redirect_uri(registered_localhost(sandbox), "sandbox"))
     redirect = await consent(attempt.url, decision="deny")
     async with httpx.AsyncClient() as browser:
         landing = await browser.get(redirect.headers["location"])
@@ -112,13 +141,12 @@ async def test_access_denied_ends_the_attempt_with_a_clear_error(sandbox) -> Non
     await oauth.aclose()
 
 
-async def test_a_forged_callback_does_not_complete_the_attempt(sandbox) -> None:
+async def test_a_forged_callback_with_the_wrong_state_does_not_complete_the_attempt(sandbox) -> None:
     oauth, _ = oauth_for(sandbox, [])
-    attempt = await start_sign_in(oauth)
+    attempt = await start_sign_in(oauth, check_redirect_uri(registered_localhost(sandbox), "sandbox"))
     async with httpx.AsyncClient() as browser:
         forged = await browser.get(attempt.redirect_uri + "?code=EVIL&state=wrong&realmId=1")
-        other = await browser.get(attempt.redirect_uri.replace("/callback", "/other"))
-    assert forged.status_code == 400 and other.status_code == 404
+    assert forged.status_code == 400 and "state does not match" in forged.text
     with anyio.move_on_after(0.2) as scope:
         await attempt.redirect()
     assert scope.cancelled_caught  # still waiting for the real redirect
@@ -126,19 +154,38 @@ async def test_a_forged_callback_does_not_complete_the_attempt(sandbox) -> None:
     await oauth.aclose()
 
 
-async def test_a_registered_loopback_uri_is_listened_on_and_others_refused(sandbox) -> None:
+async def test_an_unregistered_uri_is_refused_by_intuit_not_listened_on_forever(sandbox) -> None:
+    oauth, _ = oauth_for(sandbox, [])
+    uri = f"http://localhost:{_free_port()}/callback"  # passes the local rules, not registered
+    attempt = await start_sign_in(oauth, check_redirect_uri(uri, "sandbox"))
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(attempt.url)
+    assert page.status_code == 400 and "location" not in page.headers
+    assert "redirect_uri query parameter value is invalid" in page.text
+    await attempt.aclose()
+    await oauth.aclose()
+
+
+async def test_a_code_replayed_with_another_registered_uri_is_refused(sandbox) -> None:
+    saved: list[TokenSet] = []
+    oauth, _ = oauth_for(sandbox, saved)
+    attempt = await start_sign_in(oauth, check_redirect_uri(PLAYGROUND, "sandbox"))
+    redirect = attempt.paste((await consent(attempt.url)).headers["location"])
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        await oauth.exchange_code(redirect.code, redirect.realm_id, redirect_uri=registered_localhost(sandbox))
+    assert saved == []
+    assert (await attempt.result()).access_token  # the URI it was issued for still redeems it
+    await oauth.aclose()
+
+
+async def test_a_port_in_use_is_said_plainly(sandbox) -> None:
     import socket
 
     oauth, _ = oauth_for(sandbox, [])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    attempt = await start_sign_in(oauth, redirect_uri=f"http://localhost:{port}/callback")
-    assert attempt.listening and f"localhost%3A{port}%2Fcallback" in attempt.url
-    redirect = await consent(attempt.url)
-    async with httpx.AsyncClient() as browser:
-        assert (await browser.get(redirect.headers["location"])).status_code == 200
-    assert (await attempt.result()).access_token
-    with pytest.raises(SignInError, match="paste-back"):
-        await start_sign_in(oauth, redirect_uri="https://app.example/callback")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SignInError, match=f"cannot listen on localhost:{port}.*another program"):
+            await start_sign_in(oauth, check_redirect_uri(f"http://localhost:{port}/callback", "sandbox"))
     await oauth.aclose()

@@ -102,6 +102,30 @@ def test_connect_first_run_100x30(console_world, snap_compare):
     assert snap_compare(app, run_before=run_before, terminal_size=(100, 30))
 
 
+def test_connect_signing_in_100x30(console_world, snap_compare, monkeypatch):
+    """The sign-in address alone under the page, full width (copies without border characters).
+    Intuit's own authorize URL and a fixed state keep it deterministic; nothing is sent."""
+    import sync.clients.signin as signin
+    from console.app import AtqboApp
+    from console_harness import fixed_clock
+
+    w = console_world()
+    monkeypatch.setattr(signin.secrets, "token_urlsafe", lambda n=None: "FixedStateForTheSnapshot0123456789ab")
+    app = AtqboApp(StoreOnly(w.store), data_dir=w.data_dir, clock=fixed_clock, local_times=False)
+
+    async def run_before(pilot):
+        await pilot.pause(0.1)
+        screen = pilot.app.screen
+        screen.query_one("#qbo-client-id", Input).value = w.creds["oauth"]["production"]["client_id"]
+        screen.query_one("#qbo-client-secret", Input).value = "not-sent"
+        screen.query_one("#qbo-redirect-uri", Input).value = "https://acme.example.com/atqbo/callback"
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: screen.query_one("#sign-in-address").display, what="the address")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(100, 30))
+
+
 def test_help_100x30(console_world, snap_compare):
     w = console_world()
 

@@ -13,7 +13,8 @@ import pytest
 from tests.sandbox.qbo_helpers import QboSandbox, rich_seed
 from sync.sandbox.server import SandboxServer
 
-REDIRECT = "http://127.0.0.1:8765/callback"
+REDIRECT = "http://localhost:8765/callback"  # registered on the seeded development keys
+PLAYGROUND = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"  # registered too
 SCOPE = "com.intuit.quickbooks.accounting"
 
 
@@ -35,9 +36,9 @@ def http(server: SandboxServer) -> Iterator[httpx.Client]:
 
 
 def authorize(http: httpx.Client, creds: dict, decision: str = "approve", state: str = "s-123",
-              scope: str = SCOPE) -> dict[str, str]:
+              scope: str = SCOPE, redirect: str = REDIRECT) -> dict[str, str]:
     params = {"client_id": creds["client_id"], "response_type": "code", "scope": scope,
-              "redirect_uri": REDIRECT, "state": state}
+              "redirect_uri": redirect, "state": state}
     page = http.get(creds["auth_url"], params=params)
     assert page.status_code == 200
     assert "Connect atqbo to Sandbox Company US" in page.text
@@ -47,7 +48,7 @@ def authorize(http: httpx.Client, creds: dict, decision: str = "approve", state:
                                            "decision": decision})
     assert r.status_code == 302
     location = r.headers["location"]
-    assert location.startswith(REDIRECT + "?")
+    assert location.startswith(redirect + "?")
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
@@ -88,8 +89,77 @@ def test_full_authorization_code_flow(server, creds, http):
 
 def test_code_bound_to_its_redirect_uri(creds, http):
     params = authorize(http, creds)
-    r = exchange(http, creds, params["code"], redirect="http://127.0.0.1:9999/other")
+    # Another URI registered on the same keys does not redeem it either: the one it was issued for.
+    for other in (PLAYGROUND, "http://127.0.0.1:9999/other", REDIRECT + "/"):
+        r = exchange(http, creds, params["code"], redirect=other)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    r = http.post(creds["token_url"], auth=(creds["client_id"], creds["client_secret"]),
+                  data={"grant_type": "authorization_code", "code": params["code"]})  # no redirect_uri
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert exchange(http, creds, params["code"]).status_code == 200
+
+
+def test_only_registered_redirect_uris_character_for_character(creds, http):
+    assert authorize(http, creds, redirect=PLAYGROUND)["code"]
+    for uri in ("http://localhost:8766/callback",  # another port
+                "http://localhost:8765/callback/",  # a trailing slash
+                "http://LOCALHOST:8765/callback",  # case
+                "http://localhost:8765/Callback",
+                "http://127.0.0.1:8765/callback",  # the same place by IP address
+                "http://[::1]:8765/callback",
+                "https://localhost:8765/callback"):
+        r = http.get(creds["auth_url"], params={"client_id": creds["client_id"], "response_type": "code",
+                                                "scope": SCOPE, "redirect_uri": uri, "state": "s"})
+        assert r.status_code == 400 and "location" not in r.headers, uri
+        assert "redirect_uri query parameter value is invalid" in r.text
+
+
+@pytest.mark.parametrize("uri, keys, refused", [
+    ("http://127.0.0.1:8765/callback", "development", "IP addresses"),
+    ("http://[::1]:8765/callback", "development", "IP addresses"),
+    ("https://10.0.0.5/callback", "production", "IP addresses"),
+    ("https://2130706433/callback", "production", "IP addresses"),
+    ("http://localhost:8765/callback", "production", "no localhost"),
+    ("https://localhost/callback", "production", "no localhost"),
+    ("https://intranet/callback", "production", "public domain"),
+    ("http://acme.example.com/callback", "production", "https"),
+    ("http://acme.example.com/callback", "development", "https"),
+    ("https://acme.example.com/cb#top", "development", "fragment"),
+    ("ftp://acme.example.com/cb", "development", "absolute"),
+])
+def test_the_portal_refuses_to_register_what_intuit_never_accepts(creds, http, uri, keys, refused):
+    client_id = creds["client_id"] if keys == "development" else creds["production"]["client_id"]
+    r = http.post("/_sandbox/oauth/redirect-uris", json={"uri": uri, "client_id": client_id})
+    assert r.status_code == 400 and refused in r.json()["error"]
+    assert uri not in http.get("/_sandbox/oauth/redirect-uris").json()[client_id]
+
+
+def test_production_keys_sign_in_through_their_https_uri(server, creds, http):
+    prod = creds["production"]
+    assert prod["environment"] == "production" and prod["redirect_uris"]
+    uri = prod["redirect_uris"][0]
+    assert uri.startswith("https://")
+    # Neither the development keys' localhost URI nor an IP address works with production keys.
+    for other in (REDIRECT, "https://127.0.0.1/callback", "http://127.0.0.1:8765/callback"):
+        r = http.get(creds["auth_url"], params={"client_id": prod["client_id"], "response_type": "code",
+                                                "scope": SCOPE, "redirect_uri": other, "state": "s"})
+        assert r.status_code == 400 and "redirect_uri query parameter value is invalid" in r.text, other
+    params = authorize(http, {**creds, "client_id": prod["client_id"]}, redirect=uri)
+    assert exchange(http, creds, params["code"], redirect=uri).json() == {"error": "invalid_grant"}  # other keys
+    r = http.post(creds["token_url"], auth=(prod["client_id"], prod["client_secret"]),
+                  data={"grant_type": "authorization_code", "code": params["code"], "redirect_uri": uri})
+    assert r.status_code == 200 and api_status(http, server, r.json()["access_token"]) == 200
+
+
+def test_a_registered_uri_is_accepted_and_can_be_removed(creds, http):
+    uri = "http://localhost:18765/other/path"
+    r = http.post("/_sandbox/oauth/redirect-uris", json={"uri": uri})
+    assert r.status_code == 201 and uri in r.json()["redirect_uris"]
+    assert authorize(http, creds, redirect=uri)["code"]
+    assert http.request("DELETE", "/_sandbox/oauth/redirect-uris", json={"uri": uri}).json() == {"removed": True}
+    r = http.get(creds["auth_url"], params={"client_id": creds["client_id"], "response_type": "code",
+                                            "scope": SCOPE, "redirect_uri": uri, "state": "s"})
+    assert r.status_code == 400
 
 
 def test_openid_scope_adds_a_verifiable_id_token(creds, http):
@@ -113,6 +183,13 @@ def test_codes_are_short_lived(creds, http):
 def test_deny_redirects_with_access_denied(creds, http):
     params = authorize(http, creds, decision="deny", state="xyz")
     assert params == {"error": "access_denied", "state": "xyz"}
+
+
+def test_consent_page_names_where_the_browser_goes(creds, http):
+    page = http.get(creds["auth_url"], params={"client_id": creds["client_id"], "response_type": "code",
+                                               "scope": SCOPE, "redirect_uri": REDIRECT, "state": "s"})
+    assert page.status_code == 200 and f"You will be sent to {REDIRECT}" in page.text
+    assert 'value="approve"' in page.text and 'value="deny"' in page.text
 
 
 @pytest.mark.parametrize("change", [
@@ -227,9 +304,12 @@ def test_credentials_are_full_urls(server, creds):
     for key in ("auth_url", "token_url", "revoke_url", "discovery_url"):
         assert creds[key].startswith(server.url + "/")
     assert set(creds) == {"client_id", "client_secret", "refresh_token", "realm_id", "auth_url", "token_url",
-                          "revoke_url", "discovery_url"}
+                          "revoke_url", "discovery_url", "environment", "redirect_uri", "redirect_uris",
+                          "production"}
+    assert creds["environment"] == "sandbox" and creds["redirect_uri"] == REDIRECT in creds["redirect_uris"]
 
 
 def test_snapshot_shows_no_token_values(server, creds):
     text = repr(server.sandbox.oauth.snapshot())
     assert creds["refresh_token"] not in text and creds["client_secret"] not in text
+    assert creds["production"]["client_secret"] not in text

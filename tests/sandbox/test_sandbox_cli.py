@@ -39,6 +39,15 @@ def test_json_first_line_lets_any_client_connect():
         for key in ("client_id", "client_secret", "refresh_token", "realm_id", "token_url", "auth_url"):
             assert info["oauth"][key], key
         assert info["qbo"]["realm_id"] == info["oauth"]["realm_id"]
+        # What `connect quickbooks --environment --redirect-uri` needs, for both pairs of keys
+        oauth = info["oauth"]
+        assert oauth["environment"] == "sandbox" and oauth["redirect_uri"] == "http://localhost:8765/callback"
+        assert oauth["redirect_uri"] in oauth["redirect_uris"]
+        assert oauth["production"]["redirect_uris"][0].startswith("https://")
+        consent = httpx.get(oauth["auth_url"], params={
+            "client_id": oauth["client_id"], "response_type": "code", "scope": "com.intuit.quickbooks.accounting",
+            "redirect_uri": oauth["redirect_uri"], "state": "s"})
+        assert consent.status_code == 200 and "Connect" in consent.text
 
         zone = httpx.get(at["zone_lookup_url"], params={"user": at["username"]}).json()
         assert zone["url"] == url + "/ATServicesRest/"
