@@ -200,10 +200,14 @@ class ControlServer:
             await anyio.sleep(1.0)
 
     def _used(self, seconds: float) -> tuple[int, int]:
-        if not self._samples:
+        """Requests sent to (Autotask, QBO) in the last `seconds`, from the counters now and the
+        oldest sample within the window (one a second since the server started)."""
+        calls = self.control.status().api_calls
+        at_now, qb_now = calls.get("autotask", 0), calls.get("qbo", 0)
+        now = time.monotonic()
+        base = next((s for s in self._samples if now - s[0] <= seconds), None)
+        if base is None:
             return 0, 0
-        now, at_now, qb_now = self._samples[-1]
-        base = next((s for s in self._samples if now - s[0] <= seconds), self._samples[0])
         return at_now - base[1], qb_now - base[2]
 
     def hello(self) -> dict[str, Any]:

@@ -85,3 +85,27 @@ async def test_attach_see_the_scan_and_use_every_command(world_factory, served):
             assert options["ap_account"] and problems == {}
             await remote.stop()
         assert remote.stopped_by_service is False
+
+
+async def test_the_snapshot_has_the_rows_next_scan_budgets_and_open_errors(world_factory, served):
+    from control_harness import RawClient
+
+    w = await world_factory(seed_with_pos(2, failing=True))
+    async with served(w) as svc:
+        await _until(lambda: w.of(ev.NextScanScheduled), what="the first scan and the next one planned")
+        raw = await anyio.to_thread.run_sync(RawClient, svc.path)
+        hello = await anyio.to_thread.run_sync(raw.hello)
+        assert hello["result"]["versions"] == [1] and hello["result"]["atqbo"]
+        await anyio.to_thread.run_sync(raw.send, {"id": "s", "cmd": "snapshot"})
+        answer = await anyio.to_thread.run_sync(raw.line)
+        raw.close()
+    snap = answer["result"]
+    assert answer["id"] == "s" and answer["status"] == "done"
+    assert {(r["po_number"], r["state"]) for r in snap["rows"]} == {("PO-100", "synced"), ("PO-101", "synced"),
+                                                                     ("PO-BAD", "failed")}
+    assert next(r for r in snap["rows"] if r["state"] == "failed")["log_id"]
+    assert snap["next_scan"] is not None and snap["open_errors"] == 1 == snap["status"]["open_errors"]
+    assert snap["budgets"]["autotask"]["used_last_hour"] > 0 and snap["budgets"]["autotask"]["limit_per_hour"] == 10_000
+    assert snap["budgets"]["qbo"]["limit_per_minute"] == 500
+    kinds = [e["event"] for e in snap["replay"]]
+    assert kinds[0] == "EngineStarted" and "ScanFinished" in kinds and kinds[-1] == "NextScanScheduled"
