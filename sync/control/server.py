@@ -270,6 +270,10 @@ class ControlServer:
         reader = BufferedByteReceiveStream(client.stream)
         greeted = False
         while True:
+            # A client that sends requests but reads no answers is not read from until it has
+            # read them: its own sends then block, and our memory stays bounded.
+            while len(client.lines) > self.queue_limit + MAX_IN_FLIGHT and not client.done.is_set():
+                await anyio.sleep(0.05)
             message: dict[str, Any] = {}
             try:
                 line = await reader.receive_until(b"\n", wire.MAX_LINE)

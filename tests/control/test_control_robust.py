@@ -260,3 +260,28 @@ async def test_the_service_stopping_under_a_client_is_told(world_factory):
             await done.wait()
     assert remote.stopped_by_service and remote.bye == "the service is stopping"
     assert not path.exists()
+
+
+async def test_a_client_that_never_reads_its_answers_is_held_back(world_factory, served):
+    w = await world_factory(seed_with_pos(1))
+    async with served(w, run_engine=False, queue_limit=20) as svc:
+        greedy = await run(RawClient, svc.path)
+        await run(greedy.hello)
+        greedy.sock.settimeout(0.5)
+        request = (b'{"id": 1, "cmd": "status"}\n') * 20_000  # ~540 kB of requests, answers never read
+
+        def flood() -> int:
+            sent = 0
+            try:
+                while sent < len(request):
+                    sent += greedy.sock.send(request[sent:sent + 65536])
+            except (TimeoutError, BlockingIOError, OSError):
+                pass  # the service stopped reading: our sends block
+            return sent
+
+        sent = await run(flood)
+        client = next(iter(svc.server.clients))
+        assert len(client.lines) <= 20 + 3 * 16  # bounded (queue + commands in flight), whatever was sent
+        assert sent < len(request)  # held back, not buffered without end
+        await _still_serves(svc)
+        greedy.close()
