@@ -161,7 +161,7 @@ class RemoteEngineControl:
             self._missed = int(message.get("missed") or 0)
         elif "bye" in message:
             self.bye = str(message.get("bye") or "")
-        elif message.get("id") in self._waiting:
+        elif isinstance(message.get("id"), int) and message["id"] in self._waiting:
             done, box = self._waiting.pop(message["id"])
             box.append(message)
             done.set()
