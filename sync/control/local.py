@@ -33,11 +33,12 @@ class LocalEngineControl:
         self.capabilities = Capabilities(remote=False, demo_fix=demo, reconnect=True)
         self.tracker = EngineTracker()
         self._log_source: ErrorLogSource | None = None
+        self._open_errors = 0
         self._unsubscribe_tracker = self.engine.subscribe(self._on_event)
 
     def _on_event(self, event: ev.Event) -> None:
         self.tracker(event)
-        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished, ev.PoSynced)):
+        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished)):
             self.log_changed()  # a text search cached for a client is stale now
 
     @property
@@ -63,17 +64,26 @@ class LocalEngineControl:
         return self.engine.subscribe(sink)
 
     def status(self) -> ControlStatus:
+        """Cheap, on the event loop (the console samples it every second): the open-error count
+        is the one last read by refresh_status(), which reads the store in a thread."""
         calls = {"autotask": int(getattr(self.runtime.autotask, "calls", 0) or 0),
                  "qbo": int(getattr(self.runtime.qbo, "calls", 0) or 0)}
-        try:
-            from sync.store import ErrorStatus
-
-            open_errors = self.store.errors.count_by_status()[ErrorStatus.OPEN]
-        except Exception:  # a closed store while the app shuts down
-            open_errors = 0
         return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=self.pid,
                              data_dir=str(self.store.locations.data_dir), api_calls=calls,
-                             open_errors=int(open_errors))
+                             open_errors=self._open_errors)
+
+    async def refresh_status(self) -> ControlStatus:
+        def count() -> int:
+            from sync.store import ErrorStatus
+
+            try:
+                return int(self.store.errors.count_by_status()[ErrorStatus.OPEN])
+            except Exception:  # a closed store while the app shuts down
+                return 0
+
+        # The log's lock may be held by a writer thread: never wait for it on the event loop.
+        self._open_errors = await anyio.to_thread.run_sync(count)
+        return self.status()
 
     # -------------------------------------------------------------- commands
 

@@ -130,6 +130,7 @@ class _Client:
                     self.events_queued -= 1
             if self.missed and self.subscribed:
                 missed, self.missed = self.missed, 0
+                await self.server.control.refresh_status()
                 await self.stream.send(wire.encode({"missed": missed, "resync": True}))
                 await self.stream.send(wire.encode({"snapshot": self.server.snapshot()}))
             if self.closing and not self.lines:
@@ -367,14 +368,16 @@ async def _hello(server: ControlServer, client: _Client, args: dict[str, Any]) -
 
 
 async def _status(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    return server.control.status().to_record()
+    return (await server.control.refresh_status()).to_record()
 
 
 async def _snapshot(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
+    await server.control.refresh_status()
     return server.snapshot()
 
 
 async def _subscribe(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
+    await server.control.refresh_status()
     # The snapshot is taken in the same step as the subscription: no event falls between.
     client.subscribed = True
     return server.snapshot()
