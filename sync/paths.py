@@ -68,11 +68,11 @@ class Locations:
         inside = self.data_dir / "engine.sock"
         if len(os.fsencode(inside)) <= SOCKET_PATH_MAX:
             return inside
+        # Not $XDG_RUNTIME_DIR or $TMPDIR: a service and an SSH session often differ in both,
+        # and both must find the same socket. The server checks the folder is its own, 0700.
         digest = hashlib.sha256(os.fsencode(self.data_dir)).hexdigest()[:20]
-        runtime = os.environ.get("XDG_RUNTIME_DIR") or ""
-        base = Path(runtime) if runtime and Path(runtime).is_dir() else \
-            Path(tempfile.gettempdir()) / f"atqbo-{os.getuid()}"
-        return base / f"atqbo-{digest}.sock"
+        base = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+        return base / f"atqbo-{os.getuid()}" / f"atqbo-{digest}.sock"
 
 
 def locate(data_dir: Path | str | None = None) -> Locations:

@@ -23,6 +23,7 @@ from sync import events as ev
 from sync.settings import Settings
 
 from . import wire
+from .peer import peer_uid
 from .api import Capabilities, CommandFailed, CommandRefused, ControlStatus, EventSink, Options, Resynced, SyncOutcome
 from .logs import LogEntryView
 from .tracker import EngineTracker
@@ -73,8 +74,14 @@ class RemoteEngineControl:
             with anyio.fail_after(timeout):
                 self._stream = await anyio.connect_unix(os.fspath(self.path))
                 self._reader = BufferedByteReceiveStream(self._stream)
+                if peer_uid(self._stream) != os.getuid():
+                    # Never talk to a socket another user serves (a planted one in a shared folder).
+                    raise ServiceUnavailable(f"{self.path} is served by another user")
                 await self._send({"id": 0, "cmd": "hello", "args": {"versions": list(wire.SUPPORTED_VERSIONS)}})
                 answer = wire.decode(await self._reader.receive_until(b"\n", wire.MAX_LINE))
+        except ServiceUnavailable:
+            await self._close()
+            raise
         except (OSError, TimeoutError, anyio.EndOfStream, anyio.IncompleteRead, anyio.DelimiterNotFound,
                 anyio.BrokenResourceError, wire.WireError) as exc:
             await self._close()

@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import stat
-import struct
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -23,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream
+from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sync import events as ev
 from sync.settings import SettingsError, parse_value
 
 from . import wire
+from .peer import peer_uid
 from .api import CommandFailed, CommandRefused
 from .local import LocalEngineControl
 
@@ -43,15 +43,6 @@ MAX_IN_FLIGHT = 16  # commands of one client running at once
 
 class SocketBusy(Exception):
     """A live control socket already answers on this path: never stolen."""
-
-
-def _peer_uid(stream: SocketStream) -> int | None:
-    raw = stream.extra(SocketAttribute.raw_socket)
-    try:
-        creds = raw.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    except (AttributeError, OSError):
-        return None
-    return struct.unpack("3i", creds)[1]
 
 
 def _socket_answers(path: Path) -> bool:
@@ -71,9 +62,14 @@ def _socket_answers(path: Path) -> bool:
 def prepare_path(path: Path) -> None:
     """Make room for our socket: a stale file left by a killed engine (nothing answers) is
     removed; a live socket raises SocketBusy; anything that is not a socket is left alone."""
-    from sync.paths import ensure_dir
+    from sync.paths import DIR_MODE, ensure_dir
 
     ensure_dir(path.parent)
+    folder = path.parent.lstat()
+    if not stat.S_ISDIR(folder.st_mode) or folder.st_uid != os.getuid():
+        raise SocketBusy(f"{path.parent} is not a folder of this user: the control socket is not put there")
+    if stat.S_IMODE(folder.st_mode) & 0o077:
+        os.chmod(path.parent, DIR_MODE)  # ours, but open to others: owner-only first
     try:
         info = path.lstat()
     except FileNotFoundError:
@@ -247,7 +243,7 @@ class ControlServer:
     async def _handle(self, stream: SocketStream) -> None:
         client = _Client(self, stream)
         async with stream:
-            uid = _peer_uid(stream)
+            uid = peer_uid(stream)
             if uid != self.allowed_uid:
                 await stream.send(wire.encode({"id": None, "status": "error", "code": "forbidden",
                                                "cause": "only the service's own user may use this socket"}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from pathlib import Path
 
 import anyio
 import pytest
@@ -285,3 +286,59 @@ async def test_a_client_that_never_reads_its_answers_is_held_back(world_factory,
         assert sent < len(request)  # held back, not buffered without end
         await _still_serves(svc)
         greedy.close()
+
+
+async def test_a_folder_of_another_user_is_never_used_and_a_client_checks_the_server(world_factory, tmp_path):
+    """The long-path fallback lives in a shared folder: a planted folder or socket of another
+    user must not be used, by the server or by a client."""
+    from sync.control.remote import ServiceUnavailable
+    from sync.paths import locate
+
+    w = await world_factory(seed_with_pos(1))
+    control = local_control(w)
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    path = locate(deep).control_socket
+    assert path.parent.name == f"atqbo-{os.getuid()}" and len(os.fsencode(path)) <= 103
+    if os.getuid() == 0:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody").pw_uid
+        planted = tmp_path / "planted"
+        planted.mkdir()
+        os.chown(planted, nobody, nobody)
+        with pytest.raises(SocketBusy, match="not a folder of this user"):
+            async with ControlServer(control, planted / "engine.sock"):
+                pass
+
+        # a socket served by another user: the client refuses to talk to it
+        import shutil
+        import tempfile
+
+        shared = Path(tempfile.mkdtemp(prefix="atqbo-shared-", dir="/tmp"))
+        os.chmod(shared, 0o777)  # like /tmp: anyone may put a socket there
+        sock_path = shared / "theirs.sock"
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgid(nobody)
+                os.setuid(nobody)
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.bind(os.fspath(sock_path))
+                s.listen(1)
+                conn, _ = s.accept()
+                time.sleep(2)
+            finally:
+                os._exit(0)
+        try:
+            await _until(lambda: sock_path.exists(), what="the planted socket")
+            with pytest.raises(ServiceUnavailable, match="another user"):
+                await RemoteEngineControl(sock_path).connect()
+        finally:
+            os.waitpid(pid, 0)
+            shutil.rmtree(shared, ignore_errors=True)
+    # our own folder with loose modes is made owner-only before the socket goes in
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    os.chmod(loose, 0o755)
+    async with ControlServer(control, loose / "engine.sock"):
+        assert (loose.stat().st_mode & 0o777) == 0o700
