@@ -24,6 +24,10 @@ class _Parser(argparse.ArgumentParser):
     The message names the command (`atqbo settings set: ...`) and points at its --help."""
 
     def error(self, message: str):  # type: ignore[override]
+        from sync.text import shown
+
+        # argparse quotes what was typed (an unknown argument as it is): never raw on a terminal.
+        message = shown(message)
         if _json_requested:
             # The contract: with --json the last line on stdout is a JSON summary, errors too.
             print(json.dumps({"ok": False, "exit_code": EXIT_USAGE, "error": f"{self.prog}: {message}"}),
@@ -120,6 +124,7 @@ examples:
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
+  atqbo repair journal --dry-run       what a rebuilt journal would hold (from both services)
 
 exit codes: 0 success; 3 finished but some purchase orders failed; 2 usage or configuration
 error (bad option, unknown setting, missing settings); 1 fatal (cannot connect or authenticate).
@@ -171,8 +176,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    sandbox.add_argument("--seed", choices=("demo", "empty"), default="demo",
-                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies")
+    sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
+                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
+                              "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="N",
                          help="added latency per API request, in milliseconds")
     sandbox.add_argument("--no-limits", action="store_true",
@@ -310,6 +316,22 @@ def _build_parser() -> argparse.ArgumentParser:
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
+
+    repair = commands.add_parser(
+        "repair", help="rebuild what atqbo remembers from what the services hold", formatter_class=_HELP,
+        description="Rebuild a part of the data folder from what QuickBooks and Autotask hold.")
+    repair_what = repair.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    journal = repair_what.add_parser(
+        "journal", parents=[_common("print each record as a JSON line; the last line is a JSON summary")],
+        formatter_class=_HELP, help="rebuild the sync journal (lost, damaged or restored from an old backup)",
+        description=(
+            "Rebuild the sync journal from QuickBooks' bills (each names its Autotask PO), the POs'\n"
+            "External PO Numbers in Autotask and the error log, and say what was found. Records the\n"
+            "journal already has right are kept; nothing is deleted in either service. A bill whose\n"
+            "number Autotask does not hold yet is written back by the next scan, never billed again.\n"
+            "Stop a running daemon first (the journal is not changed while an engine runs)."),
+        epilog="examples:\n  atqbo repair journal --dry-run   (what it would write)\n  atqbo repair journal")
+    journal.add_argument("--dry-run", action="store_true", help="only say what would be written")
     return parser
 
 
@@ -353,9 +375,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failed(code: int, message: str) -> int:
-    print(f"atqbo: {message}", file=sys.stderr, flush=True)
+    from console.output import dumps
+    from sync.text import shown_lines
+
+    print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if _json_requested:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
     return code
 
 

@@ -4,12 +4,15 @@ A cause is a stable code (for logs, filters, tests), a sentence in plain words s
 went wrong, and a sentence saying what to fix. It is what the operator sees in the to-do, the
 error log, the e-mail and the console; it is never a stack trace. Details (names, numbers,
 what the API said) are filled into the templates; an API's own message is quoted as-is
-because it is often the most precise words available.
+because it is often the most precise words available, its control characters shown as
+escapes (sync.text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sync.text import shown
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,20 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "expense_account_missing": (
         "The expense account for new items ({account}) does not exist in QuickBooks.",
         "Choose an existing expense account for new items in the settings, then retry.", False),
+    "bill_request_unmatched": (
+        "QuickBooks answered that this bill request had been made before (Duplicate Request ID), yet no bill "
+        "naming this PO can be found in QuickBooks, so atqbo sent nothing again.",
+        "Look in QuickBooks for a bill whose memo names \"Autotask PO id {po_id}\": if there is one, put its number "
+        "in the PO's External PO Number; if there is none, retry (a retry is a new request).", False),
+    "bill_not_this_po": (
+        "QuickBooks answered the bill request for this PO with bill {bill_id} (number {doc_number}), which does not "
+        "name this PO, so nothing was written back to the PO.",
+        "Look at bill {bill_id} in QuickBooks, then retry: atqbo first looks QuickBooks up for the bill that names "
+        "this PO and creates one only when there is none.", False),
+    "bill_without_number": (
+        "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
+        "(atqbo does not make a second bill).",
+        "Give bill {bill_id} a number in QuickBooks, then retry.", False),
     "bill_rejected": (
         "QuickBooks refused the bill: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),
@@ -198,6 +215,7 @@ def make(code: str, **details: object) -> Cause:
 
 
 def _clean(value: object) -> str:
-    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded.
-    text = " ".join(str(value).split())
+    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded,
+    # and a detail from outside (a name, what an API said) never carries a control character.
+    text = shown(" ".join(str(value).split()))
     return text if len(text) <= 600 else text[:597] + "..."

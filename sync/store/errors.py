@@ -19,8 +19,16 @@ class StoreFileError(StoreError):
         message = f"{self.path}: {reason}"
         if kept_copy is not None:
             message += f"; a copy of the damaged file is kept at {kept_copy}"
-        message += ". Nothing was overwritten: fix or remove the file, then start again."
+        message += f". Nothing was overwritten: {_remedy(self.path)}"
         super().__init__(message)
+
+
+def _remedy(path: Path) -> str:
+    if path.parent.name == "journal" or path.name.startswith("journal-"):
+        # The journal is what keeps a PO from being billed twice: never advise throwing it away.
+        return ("rebuild the journal from QuickBooks and Autotask with `atqbo repair journal` "
+                "(try `atqbo repair journal --dry-run` first), then start again.")
+    return "fix or remove the file, then start again."
 
 
 class CorruptFileError(StoreFileError):
