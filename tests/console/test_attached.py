@@ -114,3 +114,21 @@ async def test_a_console_running_the_engine_serves_the_socket_too(console_world)
         await pilot.press("q")
         await pilot.pause()
     assert not w.store.locations.control_socket.exists()  # removed when the console quit
+
+
+async def test_two_consoles_attached_at_once_see_each_others_commands(console_world):
+    w = console_world()
+    service = await w.start_service()
+    try:
+        one, two = w.app(attached=True), w.app(attached=True)
+        async with one.run_test(size=(100, 30)) as p1, two.run_test(size=(100, 30)) as p2:
+            await wait_for(p1, lambda: one.live.last_scan is not None and two.live.last_scan is not None,
+                           what="both attached")
+            await p1.press("p")  # pause from the first console
+            await wait_for(p2, lambda: two.live.engine == "paused", what="the second to see the pause")
+            await p2.press("p")  # resume from the second
+            await wait_for(p1, lambda: one.live.engine != "paused", what="the first to see the resume")
+            assert "attached to the service" in _header(one) and "attached to the service" in _header(two)
+        assert service.running
+    finally:
+        await service.aclose()
