@@ -17,7 +17,7 @@ import socket
 import stat
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +26,18 @@ from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sync import events as ev
-from sync.settings import SettingsError, parse_value
+from sync.settings import SettingsError
 
 from . import wire
 from .peer import peer_uid
 from .api import CommandFailed, CommandRefused
+from .commands import COMMANDS, BadArgs, Handler
 from .local import LocalEngineControl
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 2_000  # events waiting for one client; more are dropped and told as "missed"
 AUTOTASK_PER_HOUR, QBO_PER_MINUTE = 10_000, 500
-MAX_PO_ID = 2**31 - 1
 MAX_IN_FLIGHT = 16  # commands of one client running at once
 
 
@@ -320,7 +320,7 @@ class ControlServer:
             raise wire.WireError("unsupported_version",
                                  f"this service speaks protocol versions {list(wire.SUPPORTED_VERSIONS)}")
 
-    async def _run(self, client: _Client, request_id: Any, handler: "Handler", args: dict[str, Any]) -> None:
+    async def _run(self, client: _Client, request_id: Any, handler: Handler, args: dict[str, Any]) -> None:
         try:
             answer = await self._answer(client, request_id, handler, args)
         finally:
@@ -328,12 +328,12 @@ class ControlServer:
         if client in self.clients:
             client.send(answer)
 
-    async def _answer(self, client: _Client, request_id: Any, handler: "Handler",
+    async def _answer(self, client: _Client, request_id: Any, handler: Handler,
                       args: dict[str, Any]) -> dict[str, Any]:
         try:
             result = await handler(self, client, args)
             answer = {"id": request_id, "status": "done", "result": result}
-        except (CommandRefused, SettingsError, _BadArgs) as exc:
+        except (CommandRefused, SettingsError, BadArgs) as exc:
             answer = {"id": request_id, "status": "refused", "cause": str(exc)}
         except CommandFailed as exc:
             answer = {"id": request_id, "status": "failed", "cause": str(exc)}
@@ -341,118 +341,3 @@ class ControlServer:
             log.warning("control command failed: %s: %s", type(exc).__name__, exc)
             answer = {"id": request_id, "status": "failed", "cause": f"{type(exc).__name__}: {exc}"}
         return answer
-
-
-# ---------------------------------------------------------------- the commands
-
-class _BadArgs(ValueError):
-    pass
-
-
-Handler = Callable[[ControlServer, _Client, dict[str, Any]], Awaitable[Any]]
-
-
-def _whole(args: dict[str, Any], key: str, low: int = 0, high: int = MAX_PO_ID) -> int:
-    value = args.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _BadArgs(f"{key} must be a whole number from {low} to {high}")
-    return value
-
-
-async def _hello(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    return server.hello()
-
-
-async def _status(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    return (await server.control.refresh_status()).to_record()
-
-
-async def _snapshot(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    await server.control.refresh_status()
-    return server.snapshot()
-
-
-async def _subscribe(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    await server.control.refresh_status()
-    # The snapshot is taken in the same step as the subscription: no event falls between.
-    client.subscribed = True
-    return server.snapshot()
-
-
-async def _unsubscribe(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    client.subscribed = False
-    return None
-
-
-async def _scan_now(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    await server.control.scan_now()
-
-
-async def _pause(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    await server.control.pause()
-
-
-async def _resume(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    await server.control.resume()
-
-
-async def _sync_one(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    po_id = _whole(args, "po_id", 1)
-    email = args.get("email")
-    if email is not None:
-        if not isinstance(email, str):
-            raise _BadArgs("email must be a string")
-        email = parse_value("notify_email", email) or None  # SettingsError: refused, with why
-    return (await server.control.sync_one(po_id, email)).to_record()
-
-
-async def _retry(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    return (await server.control.retry(_whole(args, "log_id", 1, 2**63 - 1))).to_record()
-
-
-async def _retry_all(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    return [o.to_record() for o in await server.control.retry_all()]
-
-
-async def _settings_get(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    return (await server.control.settings_get()).to_values()
-
-
-async def _settings_set(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    values = args.get("values")
-    password = args.get("smtp_password")
-    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
-        raise _BadArgs("values must be an object of setting names")
-    if password is not None and not isinstance(password, str):
-        raise _BadArgs("smtp_password must be a string")
-    changed = await server.control.settings_set(values, password)
-    return {"changed": list(changed), "applies": "from the next scan"}
-
-
-async def _log_window(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    status = args.get("status")
-    text = args.get("text") or ""
-    if status not in (None, "open", "retrying", "resolved") or not isinstance(text, str) or len(text) > 200:
-        raise _BadArgs("status is open, retrying, resolved or null; text at most 200 characters")
-    total, entries = await server.control.log_window(status, text, _whole(args, "offset", 0),
-                                                     _whole(args, "limit", 1, 500))
-    return {"total": total, "entries": [e.to_record() for e in entries]}
-
-
-async def _log_entry(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    entry = await server.control.log_entry(str(_whole(args, "log_id", 1, 2**63 - 1)))
-    return None if entry is None else entry.to_record()
-
-
-async def _options(server: ControlServer, client: _Client, args: dict[str, Any]) -> Any:
-    options, problems = await server.control.options()
-    return {"options": {k: [list(pair) for pair in v] for k, v in options.items()}, "problems": problems}
-
-
-COMMANDS: dict[str, Handler] = {
-    "hello": _hello, "status": _status, "snapshot": _snapshot, "subscribe": _subscribe, "unsubscribe": _unsubscribe,
-    "scan_now": _scan_now, "pause": _pause, "resume": _resume, "sync_one": _sync_one,
-    "retry": _retry, "retry_all": _retry_all, "settings_get": _settings_get,
-    "settings_set": _settings_set, "log_window": _log_window, "log_entry": _log_entry,
-    "options": _options,
-}
