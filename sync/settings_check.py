@@ -23,6 +23,33 @@ async def check_live(key: str, value: Any, *, autotask: Any = None, qbo: Any = N
 
 
 _EXPENSE_TYPES = ("Expense", "Cost of Goods Sold", "Other Expense")
+_LISTED = 10  # choices named in a message before "and N more"
+
+
+def person(r: dict) -> str:
+    name = " ".join(str(p) for p in (r.get("firstName"), r.get("lastName")) if p) or f"resource {r.get('id')}"
+    return name
+
+
+def account_name(a: dict) -> str:
+    return str(a.get("FullyQualifiedName") or a.get("Name") or f"account {a.get('Id')}")
+
+
+def listing(rows: list[tuple[Any, str]]) -> str:
+    """'3 (General), 4 (Follow up), ... and 7 more' (ids with names, bounded)."""
+    shown = ", ".join(f"{key} ({name})" for key, name in rows[:_LISTED]) or "none"
+    return shown + (f" and {len(rows) - _LISTED} more" if len(rows) > _LISTED else "")
+
+
+async def active_choices(at: Any, key: str) -> list[tuple[int, str]]:
+    """The active action types or resources, as (id, name), sorted by name."""
+    from sync.clients.autotask_filters import F
+
+    entity = "ActionTypes" if key == "todo_action_type" else "Resources"
+    rows = await at.query(entity, F.eq("isActive", True))
+    named = [(int(r["id"]), str(r.get("name") or f"action type {r['id']}") if key == "todo_action_type"
+              else person(r)) for r in rows if r.get("id") is not None]
+    return sorted(named, key=lambda pair: pair[1].casefold())
 
 
 async def _check_qbo_account(qbo: Any, key: str, wanted: str) -> str | None:
@@ -34,7 +61,7 @@ async def _check_qbo_account(qbo: Any, key: str, wanted: str) -> str | None:
     if key == "ap_account":
         accounts = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
         if find_account(accounts, wanted) is None:
-            names = ", ".join(f"{a.get('Id')} ({a.get('Name')})" for a in accounts[:10]) or "none"
+            names = listing([(a.get("Id"), account_name(a)) for a in accounts])
             return (f"QuickBooks has no accounts-payable account {wanted!r} "
                     f"(its A/P accounts: {names})")
         return None
@@ -52,8 +79,9 @@ async def _check_autotask_id(at: Any, key: str, wanted: int) -> str | None:
     entity, what = (("ActionTypes", "action type") if key == "todo_action_type"
                     else ("Resources", "resource"))
     record = await at.get(entity, wanted)
-    if record is None:
-        return f"Autotask has no {what} with id {wanted}"
-    if record.get("isActive") is False:
-        return f"Autotask {what} {wanted} is inactive"
-    return None
+    if record is not None and record.get("isActive") is not False:
+        return None
+    problem = (f"Autotask has no {what} with id {wanted}" if record is None
+               else f"Autotask {what} {wanted} is inactive")
+    # Like ap_account: say which ids would do.
+    return f"{problem} (its active {what}s: {listing(await active_choices(at, key))})"

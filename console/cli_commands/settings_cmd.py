@@ -36,6 +36,8 @@ from sync.settings import SETTING_KEYS, SMTP_PASSWORD_SECRET, SettingsError, par
 from sync.settings_check import LIVE_CHECKED, check_live
 from sync.text import shown_lines
 
+from .settings_names import NAMED, live_names
+
 
 def run_settings(args: argparse.Namespace) -> int:
     if args.action == "show":
@@ -60,8 +62,11 @@ def _settings_show(args: argparse.Namespace) -> int:
         at = store.connection.get_autotask()
         qb = store.connection.get_qbo()
         secrets_set = set(store.secrets.names_set())
+        names, unavailable = anyio.run(live_names, store, values)
         record = {
             "settings": values,
+            "names": names,  # what each id names in the live service
+            "names_unavailable": unavailable,  # service → why (not connected, unreachable)
             "missing_for_scan": missing,
             "problems": problems,
             "connections": {
@@ -84,7 +89,8 @@ def _settings_show(args: argparse.Namespace) -> int:
             lines = [f"settings ({store.locations.settings_file}):"]
             for key in SETTING_KEYS:
                 value = values.get(key)
-                lines.append(f"  {key:<{width}}  {'(not set)' if value is None else value}")
+                lines.append(f"  {key:<{width}}  {'(not set)' if value is None else value}"
+                             + _name_note(key, value, names, unavailable))
             lines.append(f"  {'smtp_password':<{width}}  {'(set, hidden)' if record['smtp_password_set'] else '(not set)'}")
             if problems:
                 lines.append("problems in the settings file:")
@@ -106,6 +112,14 @@ def _settings_show(args: argparse.Namespace) -> int:
     finally:
         store.close()
 
+
+def _name_note(key: str, value: Any, names: dict[str, str], unavailable: dict[str, str]) -> str:
+    if value is None or key not in NAMED:
+        return ""
+    if key in names:
+        return f" ({names[key]})"
+    why = unavailable.get(NAMED[key])
+    return f" (name unavailable: {why})" if why else ""
 
 
 
