@@ -183,6 +183,8 @@ class AtqboApp(App[int]):
         if self._engine_worker is not None and self._engine_worker.state == WorkerState.RUNNING:
             return
         assert self.control is not None
+        if self.engine is not None:
+            self.engine.origin = "console"  # for each PO's story (atqbo why)
         self._unsubscribe = self.control.subscribe(self._engine_event)
         self._engine_worker = self._run_engine()
 

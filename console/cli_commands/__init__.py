@@ -23,6 +23,7 @@ from .common import (
     CommandError,
     fail,
 )
+from .audit import run_export, run_why
 from .connect import run_connect
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
@@ -38,6 +39,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync-one": run_sync_one,
     "logs": run_logs,
     "retry": run_retry,
+    "why": run_why,
+    "export": run_export,
 }
 
 
