@@ -44,6 +44,9 @@ class SdNotify:
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                # Never wait: a reader that does not keep up would otherwise stall the event loop
+                # (a Unix datagram queue holds only ~10 messages).
+                self._sock.setblocking(False)
             self._sock.sendto(message, address)
             return True
         except OSError:
