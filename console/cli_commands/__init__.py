@@ -25,6 +25,7 @@ from .common import (
 )
 from .audit import run_export, run_why
 from .connect import run_connect
+from .health import run_health
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .settings_cmd import run_settings
@@ -41,6 +42,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "retry": run_retry,
     "why": run_why,
     "export": run_export,
+    "health": run_health,
 }
 
 

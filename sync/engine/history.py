@@ -33,6 +33,7 @@ class HistoryRecorder:
         self._trigger = ""
         self._current: int | None = None  # the PO being prepared
         self._pending: list[HistoryEntry] = []
+        self._stop_cause = ""
 
     def _add(self, po_id: int, kind: str, text: str, **details: Any) -> None:
         self._pending.append(HistoryEntry(po_id=int(po_id), kind=kind, text=text, scan_id=self._scan_id,
@@ -59,7 +60,19 @@ class HistoryRecorder:
 
     def _on_ScanFinished(self, e: ev.ScanFinished) -> None:
         self.flush()
+        try:
+            self.history.record_scan({
+                "scan_id": e.scan_id, "finished_at": e.at.isoformat(), "duration_s": round(e.duration_s, 3),
+                "scanned": e.scanned, "synced": e.synced, "failed": e.failed, "skipped": e.skipped,
+                "api_calls": dict(e.api_calls), "stopped": e.stopped, "paused": e.paused,
+                "stop_cause": self._stop_cause, "origin": self.origin()})
+        except StoreError as exc:
+            log.warning("the scan record could not be written: %s", exc)
+        self._stop_cause = ""
         self._scan_id, self._trigger, self._current = "", "", None
+
+    def _on_ScanStopped(self, e: ev.ScanStopped) -> None:
+        self._stop_cause = f"{e.cause_code}: {e.cause}"
 
     def _on_RecoveryFinished(self, e: ev.RecoveryFinished) -> None:
         for po_id in e.po_ids:

@@ -31,6 +31,7 @@ from sync.paths import FILE_MODE, ensure_dir
 from sync.store.errors import StoreFileError
 
 BLOCK = 256  # consecutive PO ids per file
+SCANS_KEPT = 200  # finished scans remembered (a day at 15 min is 96)
 OPEN_FILES = 8  # append handles kept open (a scan touches one or two blocks at a time)
 
 
@@ -156,6 +157,41 @@ class History:
             except OSError as exc:
                 raise StoreFileError(path, exc.strerror or str(exc)) from None
         return found
+
+    # ------------------------------------------------------------ scans (for `atqbo health`)
+
+    @property
+    def scans_file(self) -> Path:
+        return self.folder / "scans.json"
+
+    def record_scan(self, record: dict[str, Any], keep: int = SCANS_KEPT) -> None:
+        """Keep the last `keep` finished scans (when, counts, API calls, stopped): replaced
+        atomically, so a reader never sees half a file."""
+        with self._lock:
+            scans = self._read_scans()[-(keep - 1):] if keep > 1 else []
+            scans.append(record)
+            path = self.scans_file
+            tmp = path.with_name(path.name + ".tmp")
+            try:
+                ensure_dir(self.folder)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(scans, f, separators=(",", ":"), default=str)
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise StoreFileError(path, exc.strerror or str(exc)) from None
+
+    def recent_scans(self) -> list[dict[str, Any]]:
+        """Finished scans, oldest first ([] when none was recorded or the file is damaged)."""
+        with self._lock:
+            return self._read_scans()
+
+    def _read_scans(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self.scans_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
 
     def close(self) -> None:
         with self._lock:
