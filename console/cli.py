@@ -357,7 +357,7 @@ def _audit_parsers(commands) -> None:
         description=("Age of the last finished scan against the interval, days until the QuickBooks\n"
                      "refresh token expires, open errors, API budget used, free disk space.\n"
                      "Exit 0 healthy, 3 degraded, 2 down."))
-    del reconcile
+    del reconcile, health  # no options of their own
 
 
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ from .common import (
 from .audit import run_export, run_why
 from .connect import run_connect
 from .health import run_health
+from .reconcile import run_reconcile
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .settings_cmd import run_settings
@@ -43,6 +44,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "why": run_why,
     "export": run_export,
     "health": run_health,
+    "reconcile": run_reconcile,
 }
 
 
