@@ -35,6 +35,7 @@ from screens.state import LiveState
 from screens.sync_one import SyncOneScreen
 from sync import events as ev
 from sync.control.api import CommandFailed, CommandRefused, EngineControl, SyncOutcome
+from sync.text import shown
 
 from .commands import AtqboCommands, PaletteCommand
 
@@ -160,10 +161,12 @@ class AtqboApp(App[int]):
         try:
             self.runtime = await self.runtime_factory()
         except StartupError as exc:
-            self.exit(exc.exit_code, message=f"atqbo: {exc}")
+            # After the next refresh: the live screen ("Starting…") finishes mounting first, so
+            # the message is all the operator sees (exiting mid-mount added a second error).
+            self.call_after_refresh(self.exit, exc.exit_code, message=f"atqbo: {exc}")
             return
         except Exception as exc:
-            self.exit(1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
+            self.call_after_refresh(self.exit, 1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
             return
         self._runtime_ready()
 
@@ -175,6 +178,8 @@ class AtqboApp(App[int]):
         self._make_control()
         self._call_samples.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
+        for notice in getattr(self.store, "notices", ()):  # the data folder was open to others, ...
+            self.notify(notice, title="Data folder", severity="warning", timeout=15)
         if self.connected:
             if self.current_mode != "live":
                 self.switch_mode("live")
@@ -215,13 +220,15 @@ class AtqboApp(App[int]):
         if worker.group == "engine":
             self.post_message(msg.EngineFailed(text))
         else:
-            self.notify(text, title=worker.description or "Background work failed", severity="error", timeout=10)
+            self.notify(shown(text), title=worker.description or "Background work failed", severity="error",
+                        timeout=10, markup=False)
 
     @on(msg.EngineFailed)
     def _engine_failed(self, message: msg.EngineFailed) -> None:
         self.live.engine = "failed"
-        self.live.stop_reason = message.error
-        self.notify(message.error, title="The sync engine stopped", severity="error", timeout=15)
+        self.live.stop_reason = shown(message.error)
+        self.notify(shown(message.error), title="The sync engine stopped", severity="error", timeout=15,
+                    markup=False)
         self._tell_live(())
 
     async def action_quit(self) -> None:
@@ -272,9 +279,10 @@ class AtqboApp(App[int]):
             if isinstance(event, ev.PoStarted) and event.po_id == self._sync_one_po:
                 sync_one = self._mode_screen("sync_one")
                 if sync_one is not None:
-                    sync_one.show_progress(f"Syncing PO {event.po_number or event.po_id}…")  # type: ignore[attr-defined]
+                    sync_one.show_progress(f"Syncing PO {shown(event.po_number or event.po_id)}…")  # type: ignore[attr-defined]
             if isinstance(event, ev.ScanStopped):
-                self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
+                self.notify(f"{shown(event.cause)}\n{shown(event.fix)}", title="Scan stopped", severity="error",
+                            timeout=10, markup=False)
         self._tell_live(tuple(changed), urgent=urgent)
         if log_changed:
             forget = getattr(self.control, "log_changed", None)
@@ -366,7 +374,7 @@ class AtqboApp(App[int]):
             try:
                 await awaitable
             except (CommandRefused, CommandFailed) as exc:
-                self.notify(str(exc), title=f"{what}: not done", severity="warning", timeout=8)
+                self.notify(shown(exc), title=f"{what}: not done", severity="warning", timeout=8, markup=False)
 
         self.run_worker(send(), group="control", exit_on_error=False, description=what)
 
@@ -404,10 +412,16 @@ class AtqboApp(App[int]):
             screen.finished(message)  # type: ignore[attr-defined]
 
     def retry(self, log_id: str) -> None:
-        if self.control is None or not str(log_id).isdigit():
+        from sync.ids import IdError, parse_log_id
+
+        try:
+            log_id_number = parse_log_id(str(log_id))  # the one parser for log ids
+        except IdError:
+            return
+        if self.control is None:
             return
         self.notify(f"Retrying log entry {log_id}…", timeout=3)
-        self._command(self.control.retry(int(log_id)), "Retry")
+        self._command(self.control.retry(log_id_number), "Retry")
 
     def retry_all(self) -> None:
         if self.control is None:
@@ -427,9 +441,10 @@ class AtqboApp(App[int]):
         try:
             text = await fix_cause(self.runtime, entry)
         except DemoFixError as exc:
-            self.notify(str(exc), title="Demo: not fixed", severity="warning", timeout=8)
+            self.notify(shown(exc), title="Demo: not fixed", severity="warning", timeout=8, markup=False)
             return
-        self.notify(text + "\nNow press r to retry it.", title="Demo: fixed in the sandbox", timeout=8)
+        self.notify(shown(text) + "\nNow press r to retry it.", title="Demo: fixed in the sandbox", timeout=8,
+                    markup=False)
 
     def settings_saved(self, changed: tuple[str, ...]) -> None:
         names = ", ".join(changed) if changed else "nothing changed"

@@ -8,12 +8,17 @@ JSON lines are one object per line, stable for scripts and log shippers:
 
 Nothing here imports Textual (the daemon uses it) and nothing here ever sees a secret: events
 hold none by design, and free-form messages are written by our own code.
+
+Events and messages quote names, numbers and API texts from outside: every line written here
+passes sync.text's rule, so a control character is shown as an escape (`\x1b`), never written
+raw to a terminal, the journal or daemon.log; JSON lines carry the exact text, escaped by JSON.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import sys
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sync import events as ev
+from sync.text import json_text, shown, shown_fields, shown_lines
 
 # ---------------------------------------------------------------- JSON-safe values
 
@@ -91,8 +97,8 @@ def _money(amount: Decimal, currency: str) -> str:
 
 
 def describe(event: ev.Event) -> str:
-    """One plain sentence per event, for people."""
-    e = event
+    """One plain sentence per event, for people (text fields shown by sync.text's rule)."""
+    e = shown_fields(event)
     if isinstance(e, ev.EngineStarted):
         return "engine started"
     if isinstance(e, ev.EngineStopped):
@@ -116,7 +122,9 @@ def describe(event: ev.Event) -> str:
     if isinstance(e, ev.ScanFinished):
         calls = ", ".join(f"{k} {v}" for k, v in sorted(e.api_calls.items())) or "none"
         state = " (stopped early)" if e.stopped else " (transfer paused)" if e.paused else ""
-        return (f"scan {e.scan_id} finished{state}: {e.scanned} eligible, {e.synced} synced, "
+        # A stopped scan may not have read the eligible POs at all: never a bare "0 eligible".
+        found = f"{e.scanned} read before the stop" if e.stopped else f"{e.scanned} eligible"
+        return (f"scan {e.scan_id} finished{state}: {found}, {e.synced} synced, "
                 f"{e.failed} failed, {e.skipped} skipped, {e.todos_created} to-dos; "
                 f"API calls: {calls}; {e.duration_s:.1f} s")
     if isinstance(e, ev.PoStarted):
@@ -138,7 +146,7 @@ def describe(event: ev.Event) -> str:
     if isinstance(e, ev.ItemCreated):
         return f"QBO item {e.name!r} created (id {e.item_id}, expense account {e.expense_account})"
     if isinstance(e, ev.NameAdjusted):
-        return f"{e.kind} name {e.original!r} adjusted to {e.adjusted!r} for QBO"
+        return f"{e.kind} name \"{e.original}\" adjusted to \"{e.adjusted}\" for QBO"
     if isinstance(e, ev.TodoCreated):
         return f"Autotask to-do {e.todo_id} created for PO id {e.po_id} (resource {e.resource_id})"
     if isinstance(e, ev.NotificationFailed):
@@ -164,12 +172,17 @@ def describe(event: ev.Event) -> str:
 
 
 def human_line(event: ev.Event) -> str:
-    text = " ".join(part.strip() for part in describe(event).splitlines() if part.strip())
-    return f"{iso(event.at)} {level_of(event).upper():<7} {text}"
+    text = " ".join(part.strip() for part in describe(event).split("\n") if part.strip())
+    return f"{iso(event.at)} {level_of(event).upper():<7} {shown(text)}"
+
+
+def dumps(value: Any) -> str:
+    """One JSON line for stdout or a log: exact text, no raw control character (sync.text)."""
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def json_line(event: ev.Event) -> str:
-    return json.dumps(event_record(event), ensure_ascii=False)
+    return dumps(event_record(event))
 
 
 # ---------------------------------------------------------------- the printer
@@ -237,6 +250,8 @@ class Printer:
         self._log_file = log_file
 
     def _write(self, line: str, to_file: bool = True) -> None:
+        # Whatever composed the line, nothing raw leaves here (sync.text).
+        line = json_text(line) if self.as_json else shown_lines(line)
         try:
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -245,8 +260,11 @@ class Printer:
         if to_file and self._log_file is not None:
             try:
                 self._log_file.write(line)
-            except OSError:  # a full disk must not stop the sync; stdout still has the line
-                self._log_file = None
+            except OSError as exc:  # a full disk must not stop the sync; stdout still has the line
+                path, self._log_file = self._log_file.path, None
+                reason = exc.strerror or type(exc).__name__
+                self.message(f"{path} is no longer written ({reason}); lines go to stdout only",
+                             level="warning")
 
     def event(self, event: ev.Event) -> None:
         self._write(json_line(event) if self.as_json else human_line(event))
@@ -258,18 +276,39 @@ class Printer:
         if self.as_json:
             record = {"ts": now_iso(), "level": level, "event": "message", "message": text,
                       **jsonable(fields)}
-            self._write(json.dumps(record, ensure_ascii=False))
+            self._write(dumps(record))
         else:
-            # One log line per message (the journal and grep see lines): fold multi-line text.
-            flat = " ".join(part.strip() for part in text.splitlines() if part.strip())
-            self._write(f"{now_iso()} {level.upper():<7} {flat}")
+            # One log line per message (the journal and grep see lines): fold multi-line text;
+            # any other control character is shown as an escape.
+            flat = " ".join(part.strip() for part in str(text).split("\n") if part.strip())
+            self._write(f"{now_iso()} {level.upper():<7} {shown(flat)}")
 
     def summary(self, record: Mapping[str, Any], human: str | None = None) -> None:
         """The final line: a JSON object (with --json) or the human text."""
         if self.as_json:
-            self._write(json.dumps(jsonable(record), ensure_ascii=False))
+            self._write(dumps(jsonable(record)))
         elif human is not None:
             self._write(human)
+
+
+class StderrLog(logging.Handler):
+    """Python log records of a one-shot command (a mail not sent, a store warning) on stderr,
+    through the text rule. Without a handler, logging's last resort would write them raw, and
+    they quote what a mail server or an API answered."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(level=logging.WARNING)
+        self._stream = stream
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self._stream or sys.stderr
+            # "atqbo: warning: ..." like the commands' own error lines ("atqbo: ...").
+            stream.write(f"atqbo: {record.levelname.lower()}: " + shown_lines(self.format(record)) + "\n")
+            stream.flush()
+        except Exception:  # logging must never take a command down
+            self.handleError(record)
 
 
 # ---------------------------------------------------------------- the run summary
@@ -326,7 +365,9 @@ class RunSummary:
 
     def human(self) -> str:
         calls = ", ".join(f"{k} {v}" for k, v in self.as_record()["api_calls"].items())
-        return (f"summary: {self.scanned} eligible, {self.synced} synced, {self.failed} failed, "
+        found = (f"stopped early ({self.stop_cause or 'see above'}); {self.scanned} read before the stop"
+                 if self.stopped else f"{self.scanned} eligible")
+        return (f"summary: {found}, {self.synced} synced, {self.failed} failed, "
                 f"{self.skipped} skipped, {self.todos_created} to-dos; API calls: {calls}; "
                 f"{self.duration_s:.1f} s")
 

@@ -15,12 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
 from sync.control.api import CommandFailed, CommandRefused, EngineControl
 from sync.settings import Settings, SettingsError, parse_value
+from sync.text import shown
 
 from .footer import KeysFooter
+from .markup import escape
 
 if TYPE_CHECKING:
     from .host import ConsoleHost
@@ -37,7 +40,7 @@ class Field:
 
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     ("Overview", (
-        Field("days_back", "Days back to look for POs (0 pauses)", "int"),
+        Field("days_back", "Days back to look (0 = pause)", "int"),
         Field("po_number_source", "Bill number from", "choice", choices=(
             ("QuickBooks (its own sequence)", "quickbooks"),
             ("Autotask (the PO number)", "autotask"))),
@@ -66,11 +69,15 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("smtp_from", "SMTP sender address", "email"),
     )),
     ("Error log", (
-        Field("log_retention_days", "Keep resolved entries, days (0 = ever)", "int"),
+        Field("log_retention_days", "Keep resolved, days (0 = forever)", "int"),
         Field("log_max_entries", "Keep at most, entries", "int"),
     )),
 )
 FIELDS: dict[str, Field] = {f.key: f for _, fields in SECTIONS for f in fields}
+# The label column is 36 cells with one of them a gap (app.tcss .field-label): a longer label
+# would wrap, or at 80 columns run into its value ("(0 pauses)30").
+LABEL_MAX = 35
+assert all(len(f.label) <= LABEL_MAX for f in FIELDS.values()), "a settings label is too long"
 SETTING_FIELDS = tuple(k for k in FIELDS if k != "smtp_password")
 
 
@@ -131,8 +138,8 @@ class SettingsForm(VerticalScroll):
             if matches:
                 value = matches[0]
             else:
-                options = [(str(label), v) for label, v in widget._options if v is not Select.NULL]  # type: ignore[attr-defined]
-                widget.set_options([(f"{value} (current)", value), *options])
+                options = [(label, v) for label, v in widget._options if v is not Select.NULL]  # type: ignore[attr-defined]
+                widget.set_options([(Content(f"{shown(value)} (current)"), value), *options])
         widget.value = value if value else Select.NULL
 
     def set_options(self, options: dict[str, list[tuple[str, str]]], problems: dict[str, str]) -> None:
@@ -141,7 +148,9 @@ class SettingsForm(VerticalScroll):
         for key in ("ap_account", "new_item_expense_account", "todo_action_type", "todo_resource"):
             widget = self.query_one(f"#f-{key}", Select)
             keep = widget.value if widget.value is not Select.NULL else _to_text(current.get(key))
-            widget.set_options(options.get(key, []))
+            # Labels are names from the services: plain text, never markup (a "[@click=...]" in an
+            # account name must not become an action).
+            widget.set_options([(Content(label), value) for label, value in options.get(key, [])])
             widget.prompt = "(choose)" if key in options else "(could not read the choices)"
             self._select(widget, str(keep) if keep else "")
             if key in problems:
@@ -151,7 +160,7 @@ class SettingsForm(VerticalScroll):
 
     def show_problem(self, key: str, problem: str) -> None:
         error = self.query_one(f"#e-{key}", Static)
-        error.update(problem)
+        error.update(escape(shown(problem)))  # quotes what was typed, or what a service said
         error.display = bool(problem)
         self.query_one(f"#f-{key}").set_class(bool(problem), "-invalid")
 
@@ -304,7 +313,8 @@ class SettingsScreen(Screen):
     async def _save(self, settings: Settings, smtp_password: str | None) -> None:
         try:
             changed = await self._control().settings_set(settings.to_values(), smtp_password)
-        except (CommandRefused, CommandFailed, SettingsError) as exc:
+        # OSError: disk full, read-only folder (the store names the path and what to do).
+        except (CommandRefused, CommandFailed, SettingsError, OSError) as exc:
             self.notify(str(exc), title="Settings not saved", severity="error", timeout=10)
             return
         self._saved(settings, changed)

@@ -11,8 +11,10 @@ from argv, and are never printed.
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
 
+from console.output import StderrLog
 from console.runtime_headless import RuntimeProblem
 
 from .common import (
@@ -29,6 +31,7 @@ from .health import run_health
 from .reconcile import run_reconcile
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
+from .repair import run_repair
 from .settings_cmd import run_settings
 
 __all__ = ["EXIT_FATAL", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "CommandError",
@@ -41,6 +44,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync-one": run_sync_one,
     "logs": run_logs,
     "retry": run_retry,
+    "repair": run_repair,
     "why": run_why,
     "export": run_export,
     "health": run_health,
@@ -51,8 +55,15 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 def run(args: argparse.Namespace) -> int:
     handler = HANDLERS[args.command]
     as_json = bool(getattr(args, "json", False))
+    log = StderrLog()  # warnings of the sync layer on stderr, never raw (sync.text)
+    loggers = [logging.getLogger(name) for name in ("atqbo", "sync")]
+    for logger in loggers:
+        logger.addHandler(log)
     try:
         return handler(args)
     except (CommandError, RuntimeProblem) as exc:
-        fail(str(exc), as_json, exc.exit_code)
+        fail(str(exc), as_json, exc.exit_code, getattr(exc, "fault_code", None))
         return exc.exit_code
+    finally:
+        for logger in loggers:
+            logger.removeHandler(log)

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -32,15 +34,14 @@ from console.runtime_headless import (
 )
 from sync.clients.errors import (
     ApiError,
-    AutotaskAuthError,
-    AutotaskPermissionError,
-    AutotaskZoneError,
     OAuthError,
     QboAuthError,
     QboForbidden,
     SignInError,
     TransportError,
 )
+from sync.store.faults import StorageFault
+from sync.text import shown
 
 
 def run_connect(args: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def run_connect(args: argparse.Namespace) -> int:
 
 
 async def _connect_autotask(args: argparse.Namespace) -> int:
-    from sync.clients.autotask import AutotaskClient
+    from sync.clients.autotask_connect import AutotaskConnectFailed, check_autotask_connection, connect_client
     from sync.store import AutotaskConnection
 
     as_json = bool(getattr(args, "json", False))
@@ -59,42 +60,22 @@ async def _connect_autotask(args: argparse.Namespace) -> int:
         secret = read_secret(ENV_AUTOTASK_SECRET, "Autotask API user's secret (hidden): ",
                              "Autotask secret")
         base = zone_lookup_base(args.zone_url)
-        client = AutotaskClient(args.username, args.integration_code, secret, zone_lookup_base=base,
-                                timeout=20.0)
-        # Fail fast: a connect check should not sit through a minute of backoff.
-        client.retry.max_attempts = 2
-        async with client:
-            try:
-                zone = await client.zone()
-            except AutotaskZoneError as exc:
-                raise CommandError(
-                    f"Autotask does not know the API user {args.username!r} (zone lookup at {base}): "
-                    f"{exc.message}. Check the user name.", EXIT_FATAL) from None
-            except TransportError as exc:
-                raise CommandError(f"cannot reach the Autotask zone lookup at {base}: {exc.message}",
-                                   EXIT_FATAL) from None
-            try:
-                # One authenticated call that also proves the user may read purchase orders.
-                await client.picklist("PurchaseOrders", "status")
-            except AutotaskAuthError:
-                raise CommandError(
-                    f"Autotask refused the credentials of {args.username!r} (zone {zone.zone_name or zone.url}): "
-                    "the secret or the integration code is wrong, or the API user is inactive",
-                    EXIT_FATAL) from None
-            except AutotaskPermissionError as exc:
-                raise CommandError(f"the Autotask API user may not read purchase orders: {exc.message}",
-                                   EXIT_FATAL) from None
-            except TransportError as exc:
-                raise CommandError(f"cannot reach Autotask at {zone.url}: {exc.message}", EXIT_FATAL) from None
-            except ApiError as exc:
-                raise api_problem(exc, "Autotask") from None
-        store.connection.set_autotask(AutotaskConnection(args.username, args.integration_code,
-                                                         None if args.zone_url is None else base))
-        store.secrets.set_autotask_secret(secret)
+        try:
+            client = connect_client(args.username, args.integration_code, secret, base)
+            async with client:
+                connected = await check_autotask_connection(client)
+        except AutotaskConnectFailed as failed:
+            raise CommandError(failed.message, EXIT_USAGE if failed.kind == "input" else EXIT_FATAL) from None
+        zone = connected.zone
+        with _saving("autotask"):
+            store.connection.set_autotask(AutotaskConnection(args.username, args.integration_code,
+                                                             None if args.zone_url is None else base))
+            store.secrets.set_autotask_secret(secret)
         out(as_json, {"ok": True, "exit_code": 0, "service": "autotask", "username": args.username,
-                       "zone": zone.zone_name, "zone_url": zone.url},
-             f"Autotask connected: API user {args.username}, zone {zone.zone_name or '?'} ({zone.url}). "
-             f"Saved in {store.locations.config_dir}.")
+                       "zone": zone.zone_name, "zone_url": zone.url,
+                       "local_organization": connected.local_organization},
+             f"Autotask connected: API user {args.username}, zone {zone.zone_name or '?'} ({zone.url}), "
+             f"local organization {connected.local_organization}. Saved in {store.locations.config_dir}.")
         return EXIT_OK
     finally:
         store.close()
@@ -189,12 +170,13 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
             raise CommandError(f"{str(exc).rstrip('.')}. Nothing was saved", exc.exit_code) from None
         finally:
             await oauth.aclose()
-        if issued:
-            persist_tokens(store)(issued[-1])
-        store.secrets.set_qbo_client_secret(secret)
-        store.connection.set_qbo(QboConnection(args.client_id, str(realm), args.api_url,
-                                               args.auth_url, args.token_url,
-                                               redirect.uri if redirect else None, environment))
+        with _saving("quickbooks"):
+            if issued:
+                persist_tokens(store)(issued[-1])
+            store.secrets.set_qbo_client_secret(secret)
+            store.connection.set_qbo(QboConnection(args.client_id, str(realm), args.api_url,
+                                                   args.auth_url, args.token_url,
+                                                   redirect.uri if redirect else None, environment))
         name = str(info.get("CompanyName") or info.get("LegalName") or "?")
         out(as_json, {"ok": True, "exit_code": 0, "service": "quickbooks", "realm_id": str(realm),
                        "company": name, "environment": environment},
@@ -264,7 +246,7 @@ async def _sign_in(oauth: Any, redirect: Any, as_json: bool) -> Any:
                         except SignInError as exc:
                             if "access_denied" in str(exc):
                                 raise
-                            print(f"atqbo: {exc}. Paste again:", file=note, flush=True)
+                            print(f"atqbo: {shown(str(exc))}. Paste again:", file=note, flush=True)
                             continue
                 break
             return await attempt.result()
@@ -301,3 +283,14 @@ class _stdin_lines:
         while line == "":
             line = await self._queue.get()
         return line
+
+
+@contextmanager
+def _saving(service: str) -> Iterator[None]:
+    """A connection is two files (details, secrets): a machine fault between them leaves it
+    half-saved, which the message says, with the way out."""
+    try:
+        yield
+    except StorageFault as fault:
+        raise CommandError(f"{fault} The {service} connection is not (completely) saved: run the same "
+                           f"atqbo connect {service} again once that is fixed.", EXIT_USAGE) from None

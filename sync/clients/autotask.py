@@ -7,7 +7,9 @@
 
 Everything protocol-specific lives here: zone discovery, the three auth headers, query paging,
 typed errors, retries (shared policy in http.py), at most 3 requests in flight per object
-endpoint, and slowing down as the hourly request budget runs low.
+endpoint, and slowing down as the hourly request budget runs low. Answers are hostile until
+checked: every one is bounded in time and size (bounded.py), its shape is checked
+(autotask_answers.py), and the secret goes only where autotask_urls.py allows.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from . import autotask_answers as answers
 from .autotask_filters import Filter, query_body
+from .autotask_urls import check_page_url, check_zone_url
+from .bounded import DEFAULT_MAX_BYTES, bounded_client
 from .errors import (
     AutotaskAuthError,
+    AutotaskCredentialsRefused,
     AutotaskError,
     AutotaskNotFound,
     AutotaskPermissionError,
@@ -33,6 +39,7 @@ from .errors import (
     AutotaskZoneError,
     PicklistError,
     TransportError,
+    UnexpectedAnswerError,
 )
 from .http import KeyedSemaphores, MinInterval, RetryPolicy, Sleep, json_body, send_with_retry
 
@@ -106,7 +113,8 @@ class Picklist:
         wanted = label.strip().casefold()
         for v in self.values:
             if v.label.strip().casefold() == wanted and (v.is_active or not active_only):
-                return int(v.value) if v.value.lstrip("-").isdigit() else v.value
+                number = answers.as_int(v.value)
+                return v.value if number is None else number
         labels = ", ".join(repr(v.label) for v in self.values)
         raise PicklistError(f"{self.entity}.{self.field} has no value labelled {label!r} "
                             f"(labels: {labels or 'none'})")
@@ -121,22 +129,24 @@ class Picklist:
         return {v.value: v.label for v in self.values}
 
 
-def _picklist_value(raw: dict) -> PicklistValue:
+def _picklist_value(raw: dict, endpoint: str) -> PicklistValue:
     return PicklistValue(
-        value=str(raw.get("value", "")), label=str(raw.get("label", "")),
+        value=answers.text(raw, "value"), label=answers.text(raw, "label"),
         is_active=bool(raw.get("isActive", True)), is_default=bool(raw.get("isDefaultValue", False)),
-        sort_order=raw.get("sortOrder"), parent_value=str(raw.get("parentValue") or ""))
+        sort_order=answers.optional_int(raw, "sortOrder", endpoint),
+        parent_value=answers.text(raw, "parentValue"))
 
 
-def _field_info(raw: dict) -> FieldInfo:
+def _field_info(raw: dict, endpoint: str) -> FieldInfo:
+    values = answers.object_list(raw, "picklistValues", endpoint) if raw.get("picklistValues") else []
     return FieldInfo(
-        name=str(raw.get("name", "")), data_type=str(raw.get("dataType", "")),
+        name=answers.text(raw, "name"), data_type=answers.text(raw, "dataType"),
         is_required=bool(raw.get("isRequired")), is_read_only=bool(raw.get("isReadOnly")),
         is_queryable=bool(raw.get("isQueryable")), is_reference=bool(raw.get("isReference")),
-        reference_entity_type=str(raw.get("referenceEntityType") or ""),
+        reference_entity_type=answers.text(raw, "referenceEntityType"),
         is_picklist=bool(raw.get("isPickList")),
-        picklist_values=tuple(_picklist_value(v) for v in raw.get("picklistValues") or []),
-        length=raw.get("length"))
+        picklist_values=tuple(_picklist_value(v, endpoint) for v in values),
+        length=answers.optional_int(raw, "length", endpoint))
 
 
 def _error_messages(body: Any) -> list[str]:
@@ -161,7 +171,7 @@ def _is_thread_threshold(messages: list[str]) -> bool:
 def _maybe_json(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
         return None
 
 
@@ -187,6 +197,8 @@ class AutotaskClient:
         threshold_every_seconds: float = 300.0,
         slow_down_at: float = 0.8,
         timeout: float = 60.0,
+        deadline: float = 180.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         http: httpx.AsyncClient | None = None,
         sleep: Sleep = anyio.sleep,
         on_retry: Callable[[str, float], None] | None = None,
@@ -202,7 +214,8 @@ class AutotaskClient:
         self.threshold_every_calls = threshold_every_calls
         self.threshold_every_seconds = threshold_every_seconds
         self.slow_down_at = slow_down_at
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        # `timeout` bounds each read, `deadline` a whole answer, `max_bytes` its size.
+        self._http = http or bounded_client(timeout=timeout, deadline=deadline, max_bytes=max_bytes)
         self._owns_http = http is None
         self._sleep = sleep
         # Told (reason, seconds) before each retry wait: "429", "503", "transport", "connect".
@@ -259,8 +272,10 @@ class AutotaskClient:
                 raise AutotaskZoneError(
                     f"Autotask zone lookup for user {self.username!r} failed: {detail}",
                     status=resp.status_code, errors=messages)
-            self._zone = ZoneInfo(zone_name=str(body.get("zoneName", "")), url=str(body["url"]),
-                                  web_url=str(body.get("webUrl", "")), ci=body.get("ci"))
+            url = check_zone_url(body["url"], self.zone_lookup_base, self.username)
+            ci = body.get("ci")
+            self._zone = ZoneInfo(zone_name=answers.text(body, "zoneName"), url=url,
+                                  web_url=answers.text(body, "webUrl"), ci=ci if answers.is_int(ci) else None)
             return self._zone
 
     def _headers(self, method: str) -> dict[str, str]:
@@ -283,7 +298,8 @@ class AutotaskClient:
             zone = await self.zone()
             url = absolute_url or zone.api_base + path
             if absolute_url:
-                _check_same_host(absolute_url, zone.api_base)
+                # Checked again here: the zone may have moved since the page named the link.
+                check_page_url(absolute_url, zone.api_base, path, "page link")
             endpoint = _endpoint_of(url, zone.api_base)
             await self._maybe_read_threshold()
             async with self._sems(endpoint):
@@ -299,8 +315,34 @@ class AutotaskClient:
                 # The tenant may have moved zone: look it up again, then try once more.
                 await self.zone(refresh=True)
                 continue
-            return self._interpret(resp, method, path)
+            try:
+                return self._interpret(resp, method, path)
+            except AutotaskValidationError as refused:
+                if refused.status == 500:
+                    await self._raise_if_credentials_refused(refused, zone)
+                raise
         raise AssertionError("unreachable")
+
+    async def _raise_if_credentials_refused(self, refused: AutotaskValidationError, zone: ZoneInfo) -> None:
+        """Autotask answers an unknown API user or a wrong integration code with HTTP 500 and an
+        errors body (apigrate/autotask-restapi#19), as it answers a refused request. One request
+        that nothing but the credentials can make fail tells them apart: ThresholdInformation.
+        Costs one call, only after a non-transient 500."""
+        url = zone.api_base + "ThresholdInformation"
+        try:
+            async with self._sems(_endpoint_of(url, zone.api_base)):
+                self.calls += 1
+                probe = await self._http.get(url, headers=self._headers("GET"))
+        except httpx.HTTPError:
+            return  # cannot tell: the original refusal stands
+        messages = _error_messages(_maybe_json(probe))
+        transient = _is_thread_threshold(messages) or any("try again" in m.lower() for m in messages)
+        if probe.status_code == 401 or (probe.status_code == 500 and messages and not transient):
+            said = "; ".join(refused.errors) or f"HTTP {refused.status}"
+            raise AutotaskCredentialsRefused(
+                "Autotask rejected the API user name or integration code (HTTP 500 to every "
+                f"request, even ThresholdInformation: {said})",
+                status=refused.status, errors=refused.errors) from None
 
     def _interpret(self, resp: httpx.Response, method: str, path: str) -> tuple[int, Any]:
         status = resp.status_code
@@ -361,12 +403,12 @@ class AutotaskClient:
             _, body = await self._request("GET", "ThresholdInformation", safe=True)
         finally:
             self._checking = False
-        if not isinstance(body, dict):
-            raise TransportError(SERVICE, "autotask answered ThresholdInformation without a result object")
+        where = "ThresholdInformation"
+        body = answers.result_object(body, where)
         info = ThresholdInfo(
-            threshold=int(body.get("externalRequestThreshold") or 10000),
-            timeframe_minutes=int(body.get("requestThresholdTimeframe") or 60),
-            current=int(body.get("currentTimeframeRequestCount") or 0))
+            threshold=answers.optional_int(body, "externalRequestThreshold", where) or 10000,
+            timeframe_minutes=answers.optional_int(body, "requestThresholdTimeframe", where) or 60,
+            current=max(0, answers.optional_int(body, "currentTimeframeRequestCount", where) or 0))
         self.threshold = info
         if info.usage >= self.slow_down_at:
             self._pacer.interval = info.timeframe_minutes * 60 / max(1, info.remaining)
@@ -386,15 +428,25 @@ class AutotaskClient:
     async def _pages(self, entity: str, body: dict) -> AsyncIterator[dict]:
         path = f"{entity}/query"
         next_url: str | None = None
+        followed: set[str] = set()
         while True:
-            _, page = await self._request("POST", path, body=body, safe=True, absolute_url=next_url)
-            if not isinstance(page, dict):
-                raise TransportError(SERVICE, f"autotask answered {path} without a result object")
-            for item in page.get("items") or []:
+            _, raw = await self._request("POST", path, body=body, safe=True, absolute_url=next_url)
+            page = answers.query_page(raw, path)
+            # Both links are checked, though only the next one is followed: a page that points
+            # the secret at another host is not an answer to trust.
+            api_base = (await self.zone()).api_base
+            for field, link in (("nextPageUrl", page.next_url), ("prevPageUrl", page.prev_url)):
+                if link is not None:
+                    check_page_url(link, api_base, path, field)
+            if page.next_url is not None and page.next_url in followed:
+                raise UnexpectedAnswerError(SERVICE, path, f"autotask answered {path} with a nextPageUrl "
+                                            "it had already sent (the pages would never end)", status=200)
+            for item in page.items:
                 yield item
-            next_url = (page.get("pageDetails") or {}).get("nextPageUrl")
-            if not next_url:
+            next_url = page.next_url
+            if next_url is None:
                 return
+            followed.add(next_url)
 
     async def query(self, entity: str, filters: list[Filter] | Filter | None = None, *,
                     include_fields: list[str] | None = None, page_size: int = MAX_PAGE_SIZE,
@@ -409,33 +461,33 @@ class AutotaskClient:
         return out
 
     async def count(self, entity: str, filters: list[Filter] | Filter | None = None) -> int:
-        _, body = await self._request("POST", f"{entity}/query/count",
-                                      body=query_body(filters), safe=True)
-        return int(body.get("queryCount", 0))
+        path = f"{entity}/query/count"
+        _, body = await self._request("POST", path, body=query_body(filters), safe=True)
+        return answers.query_count(body, path)
 
     async def get(self, entity: str, id: int) -> dict | None:
         """The record, or None when there is none with that id."""
+        path = f"{entity}/{int(id)}"
         try:
-            _, body = await self._request("GET", f"{entity}/{int(id)}", safe=True)
+            _, body = await self._request("GET", path, safe=True)
         except AutotaskNotFound:
             return None
-        if not isinstance(body, dict):
-            return None
-        return body.get("item") or None
+        return answers.single_item(body, path)
 
     async def children(self, parent: str, parent_id: int, child: str) -> list[dict]:
         """GET {parent}/{id}/{child}: e.g. a purchase order's items."""
-        _, body = await self._request("GET", f"{parent}/{int(parent_id)}/{child}", safe=True)
-        if not isinstance(body, dict):
-            return []
-        return list(body.get("items") or [])
+        path = f"{parent}/{int(parent_id)}/{child}"
+        _, body = await self._request("GET", path, safe=True)
+        return list(answers.object_list(answers.result_object(body, path), "items", path))
 
     async def fields(self, entity: str) -> list[FieldInfo]:
         """{entity}/entityInformation/fields, cached per client."""
         key = entity.lower()
         if key not in self._fields:
-            _, body = await self._request("GET", f"{entity}/entityInformation/fields", safe=True)
-            self._fields[key] = [_field_info(f) for f in (body or {}).get("fields") or []]
+            path = f"{entity}/entityInformation/fields"
+            _, body = await self._request("GET", path, safe=True)
+            raw = answers.object_list(answers.result_object(body, path), "fields", path)
+            self._fields[key] = [_field_info(f, path) for f in raw]
         return self._fields[key]
 
     async def picklist(self, entity: str, field: str) -> Picklist:
@@ -484,9 +536,7 @@ def _without_id(fields: dict) -> dict:
 
 
 def _item_id(body: Any, what: str) -> int:
-    if not isinstance(body, dict) or body.get("itemId") is None:
-        raise TransportError(SERVICE, f"autotask answered a write to {what} without an itemId")
-    return int(body["itemId"])
+    return answers.item_id(body, f"a write to {what}")
 
 
 def _should_retry(resp: httpx.Response, safe: bool) -> bool:
@@ -521,9 +571,3 @@ def _endpoint_of(url: str, api_base: str) -> str:
         return f"{parts[0]}/{parts[2]}"
     return parts[0]
 
-
-def _check_same_host(url: str, api_base: str) -> None:
-    # We send the secret with every request: never to a host the zone did not name.
-    a, b = urlsplit(url), urlsplit(api_base)
-    if (a.scheme, a.netloc.lower()) != (b.scheme, b.netloc.lower()):
-        raise AutotaskError(f"Autotask sent a page link to another host ({a.netloc}); refusing to follow it")

@@ -37,6 +37,35 @@ class TransportError(ApiError):
         self.maybe_committed = maybe_committed
 
 
+class AnswerTooLargeError(TransportError):
+    """The answer was larger than the client's limit and was refused before it was read whole.
+    Not retried: the same request brings the same answer."""
+
+
+class DeadlineError(TransportError):
+    """No complete answer arrived within the request's overall deadline (a server trickling
+    its reply), after the retries the request's safety allows."""
+
+
+class UnexpectedAnswerError(TransportError):
+    """A 200 whose body has the wrong shape for its endpoint (no list of items, no
+    QueryResponse, a count that disagrees with what came): never taken as an empty answer.
+    `endpoint` names what was asked, e.g. "PurchaseOrders/query" or "the Bill query"."""
+
+    def __init__(self, service: str, endpoint: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(service, message, status=status)
+        self.endpoint = endpoint
+
+
+class UntrustedUrlError(TransportError):
+    """An answer named a URL the client will not send credentials to (a zone or a page link
+    on another host). `host` is that URL's host, escaped for display; nothing was sent there."""
+
+    def __init__(self, service: str, host: str, message: str) -> None:
+        super().__init__(service, message)
+        self.host = host
+
+
 class ThrottledError(ApiError):
     """Marker base: the service refused the request because of a rate or thread limit, and
     our retries ran out."""
@@ -64,6 +93,12 @@ class AutotaskError(ApiError):
 
 class AutotaskAuthError(AutotaskError, AuthError):
     """HTTP 401: user name, integration code or secret rejected (after a zone re-lookup)."""
+
+
+class AutotaskCredentialsRefused(AutotaskAuthError):
+    """HTTP 500 that is the credentials, not an outage: Autotask answers an unknown API user or a
+    wrong integration code with 500 (not 401), so a refusal is confirmed by a request only the
+    credentials can make fail (ThresholdInformation) answering the same way."""
 
 
 class AutotaskZoneError(AutotaskError):

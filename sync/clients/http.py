@@ -6,7 +6,9 @@ Retry rule (the same for both services):
 - 5xx, read timeouts and lost replies are retried only when the request is *safe*: a read or
   query, or a write that carries an idempotency key (QBO `requestid`). An unsafe write whose
   reply was lost raises `TransportError(maybe_committed=True)` so the caller looks first;
-- every wait is exponential backoff with full jitter, or the server's Retry-After when longer.
+- every wait is exponential backoff with full jitter, or the server's Retry-After when longer;
+- an answer that missed its overall deadline (bounded.py) counts as a lost reply; one over the
+  size limit, or in an encoding that does not decode, is never retried (it would come again).
 
 Pacing: `SlidingWindowLimiter` (at most N request starts in any window of W seconds),
 `KeyedSemaphores` (at most N in flight per key), `MinInterval` (space request starts).
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 
-from .errors import TransportError
+from .bounded import BadEncoding, DeadlineExceeded, ResponseTooLarge
+from .errors import AnswerTooLargeError, DeadlineError, TransportError
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -101,16 +104,22 @@ async def send_with_retry(
                 on_retry("connect", delay)
             await sleep(delay)
             continue
+        except ResponseTooLarge as exc:
+            raise AnswerTooLargeError(service, f"{service} sent {exc}; refused without reading it",
+                                      maybe_committed=not safe) from None
+        except (BadEncoding, httpx.DecodingError) as exc:
+            raise TransportError(service, f"{service} sent {_describe(exc)}", maybe_committed=not safe) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             # The request went out; the reply did not come back (timeout, reset, truncated).
+            cls = DeadlineError if isinstance(exc, DeadlineExceeded) else TransportError
             if not safe:
-                raise TransportError(
+                raise cls(
                     service,
                     f"{service} did not answer ({_describe(exc)}); the request may have been "
                     "carried out, so it was not repeated",
                     maybe_committed=True) from None
             if attempt >= policy.max_attempts:
-                raise TransportError(service, f"{service} did not answer: {_describe(exc)}") from None
+                raise cls(service, f"{service} did not answer: {_describe(exc)}") from None
             delay = policy.backoff(attempt)
             if on_retry:
                 on_retry("transport", delay)
@@ -129,6 +138,10 @@ async def send_with_retry(
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, (DeadlineExceeded, BadEncoding)):
+        return str(exc)  # our own words: the deadline, or which encoding
+    if isinstance(exc, httpx.DecodingError):
+        return "an answer whose content encoding does not decode"
     kind = {
         httpx.ConnectError: "connection failed",
         httpx.ConnectTimeout: "connect timeout",
@@ -149,7 +162,7 @@ def json_body(response: httpx.Response, service: str) -> object:
     ctype = response.headers.get("content-type", "")
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
         pass
     kind = "an HTML page" if "html" in ctype.lower() else (
         "an empty body" if not response.content else "a body that is not valid JSON")

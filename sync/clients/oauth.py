@@ -21,10 +21,26 @@ import httpx
 from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from .errors import OAuthError, TokenPersistError, TransportError
+from .bounded import BadEncoding, BoundedTransport, DeadlineExceeded, ResponseTooLarge
+from .errors import AnswerTooLargeError, OAuthError, TokenPersistError, TransportError, UnexpectedAnswerError
 from .http import RetryPolicy, Sleep
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+# A token answer is a few kilobytes; anything near this is not one.
+TOKEN_MAX_BYTES = 1024 * 1024
+TOKEN_ENDPOINT = "the Intuit token endpoint"
+
+
+def _seconds(value: Any) -> float | None:
+    """A lifetime in seconds from a JSON value (number or numeric string), None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    # Under a second is no lifetime either; NaN and inf fail the comparison.
+    return seconds if 1 <= seconds < 10 ** 10 else None
 
 
 @dataclass(frozen=True)
@@ -88,11 +104,18 @@ class TokenSet:
         refresh = body.get("refresh_token") or previous_refresh_token
         if not access or not refresh:
             raise OAuthError("the Intuit token endpoint answered without an access or refresh token")
-        expires_in = float(body.get("expires_in") or 3600)
-        rt_in = body.get("x_refresh_token_expires_in")
-        return cls(access_token=str(access), refresh_token=str(refresh), expires_at=now + expires_in,
-                   refresh_expires_at=None if rt_in is None else now + float(rt_in),
-                   realm_id=realm_id, token_type=str(body.get("token_type") or "bearer"))
+        if not isinstance(access, str) or not isinstance(refresh, str):
+            raise UnexpectedAnswerError("oauth", TOKEN_ENDPOINT,
+                                        "the Intuit token endpoint answered with a token that is not text")
+        # A garbled lifetime must not cost the (possibly rotated) refresh token: the access
+        # token's is taken as Intuit's one hour, the refresh token's as unknown.
+        expires_in = _seconds(body.get("expires_in")) or 3600.0
+        rt_in = _seconds(body.get("x_refresh_token_expires_in"))
+        token_type = body.get("token_type")
+        return cls(access_token=access, refresh_token=refresh, expires_at=now + expires_in,
+                   refresh_expires_at=None if rt_in is None else now + rt_in,
+                   realm_id=realm_id, token_type=token_type if isinstance(token_type, str) and token_type
+                   else "bearer")
 
     def expires_within(self, seconds: float, now: float) -> bool:
         return not self.access_token or self.expires_at - seconds <= now
@@ -145,7 +168,8 @@ class IntuitOAuth:
         self._oauth = AsyncOAuth2Client(
             client_id=client_id, client_secret=client_secret, scope=scope,
             redirect_uri=redirect_uri, token_endpoint_auth_method="client_secret_basic",
-            timeout=timeout, headers={"Accept": "application/json"})
+            timeout=timeout, headers={"Accept": "application/json"},
+            transport=BoundedTransport(deadline=max(timeout * 2, 1.0), max_bytes=TOKEN_MAX_BYTES))
         self._basic = httpx.BasicAuth(client_id, client_secret)
 
     def __repr__(self) -> str:
@@ -259,6 +283,10 @@ class IntuitOAuth:
                 raise OAuthError(f"Intuit refused the token request: {error}"
                                  + (f" ({desc})" if desc else "") + (f"; {hint}" if hint else ""),
                                  error=error, description=desc) from None
+            except (ResponseTooLarge, BadEncoding) as exc:
+                cls = AnswerTooLargeError if isinstance(exc, ResponseTooLarge) else TransportError
+                raise cls("oauth", f"{TOKEN_ENDPOINT} sent {exc}; refused",
+                          maybe_committed=not retry_lost) from None
             except httpx.HTTPStatusError as exc:
                 status = exc.response.status_code
                 if (status == 429 or status >= 500) and attempt < self.retry.max_attempts:
@@ -271,8 +299,14 @@ class IntuitOAuth:
                 if (not_sent or retry_lost) and attempt < self.retry.max_attempts:
                     await self._sleep(self.retry.backoff(attempt))
                     continue
-                raise TransportError("oauth", f"cannot reach the Intuit token endpoint ({type(exc).__name__})",
+                why = str(exc) if isinstance(exc, DeadlineExceeded) else type(exc).__name__
+                raise TransportError("oauth", f"cannot reach the Intuit token endpoint ({why})",
                                      maybe_committed=not not_sent) from None
+            except (ValueError, TypeError, OverflowError, RecursionError, AttributeError):
+                # authlib's own reading of the answer (a body that is not a JSON object, an
+                # expires_in that is not a number) fails with these: the answer is unusable.
+                raise UnexpectedAnswerError("oauth", TOKEN_ENDPOINT, f"{TOKEN_ENDPOINT} answered with a "
+                                            "body that is not a token answer") from None
 
     # ------------------------------------------------------------ revoke
 

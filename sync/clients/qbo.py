@@ -9,7 +9,8 @@ Everything protocol-specific lives here: Bearer auth with refresh before expiry 
 401, Fault parsing (upper- and lower-case bodies, and a 200 carrying a Fault), paging, batch
 splitting, a `requestid` on every write (so a retried write is replayed, not repeated), and
 client-side pacing under Intuit's limits (10/s, 500/min per realm, 40 batches/min) so that a
-429 is not part of normal operation.
+429 is not part of normal operation. Answers are bounded in time and size (bounded.py) and a
+query's answer is shape-checked (qbo_answers.py): a wrong shape is an error, never "no rows".
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ from .errors import (
     QboUnavailable,
     QboValidationError,
     TransportError,
+    UnexpectedAnswerError,
 )
+from .bounded import DEFAULT_MAX_BYTES, bounded_client
 from .http import RetryPolicy, SlidingWindowLimiter, Sleep, json_body, send_with_retry
 from .oauth import IntuitOAuth
+from .qbo_answers import QueryPage, entity_of, query_page, query_response
 from .qbo_query import MAX_PAGE, Select
 
 QBO_PRODUCTION = "https://quickbooks.api.intuit.com"
@@ -44,18 +48,6 @@ SERVICE = "qbo"
 MAX_BATCH = 30
 DEFAULT_BATCH = 10
 MINOR_VERSION = 75
-
-
-@dataclass(frozen=True)
-class QueryPage:
-    """One QueryResponse: the entities (under `entity_name`), startPosition, maxResults
-    (the number returned) and totalCount (count(*) queries)."""
-
-    entity_name: str | None
-    entities: list[dict]
-    start_position: int | None
-    max_results: int | None
-    total_count: int | None
 
 
 @dataclass(frozen=True)
@@ -111,8 +103,9 @@ def parse_fault(body: Any) -> tuple[str, list[QboErrorDetail]] | None:
     fault = _lower_keys(top.get("fault"))
     if not fault:
         return None
+    found = fault.get("error") or []
     errors = []
-    for raw in fault.get("error") or []:
+    for raw in found if isinstance(found, list) else [found]:
         e = _lower_keys(raw)
         errors.append(QboErrorDetail(code=str(e.get("code") or ""), message=str(e.get("message") or ""),
                                      detail=str(e.get("detail") or ""), element=str(e.get("element") or "")))
@@ -148,14 +141,6 @@ def fault_error(status: int | None, fault_type: str, errors: list[QboErrorDetail
     return cls(message, status=status, errors=errors, fault_type=fault_type, intuit_tid=intuit_tid)
 
 
-def _query_page(qr: Any) -> QueryPage:
-    qr = qr if isinstance(qr, dict) else {}
-    name = next((k for k, v in qr.items() if isinstance(v, list)), None)
-    return QueryPage(entity_name=name, entities=list(qr.get(name) or []) if name else [],
-                     start_position=qr.get("startPosition"), max_results=qr.get("maxResults"),
-                     total_count=qr.get("totalCount"))
-
-
 def new_requestid() -> str:
     return uuid.uuid4().hex
 
@@ -185,6 +170,8 @@ class QboClient:
         batch_per_minute: int = 40,
         retry: RetryPolicy | None = None,
         timeout: float = 120.0,
+        deadline: float = 300.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         http: httpx.AsyncClient | None = None,
         sleep: Sleep = anyio.sleep,
         on_retry: Callable[[str, float], None] | None = None,
@@ -198,7 +185,8 @@ class QboClient:
         self.api_url = api_url.rstrip("/")
         self.minorversion = minorversion
         self.retry = retry or RetryPolicy()
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        # `timeout` bounds each read, `deadline` a whole answer, `max_bytes` its size.
+        self._http = http or bounded_client(timeout=timeout, deadline=deadline, max_bytes=max_bytes)
         self._owns_http = http is None
         self._sleep = sleep
         # Told (reason, seconds) before each retry wait: "429", "503", "transport", "connect".
@@ -269,7 +257,7 @@ class QboClient:
         status = resp.status_code
         try:
             body = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
             body = None
         if body is not None:
             fault = parse_fault(body)
@@ -290,17 +278,27 @@ class QboClient:
     async def query(self, statement: str | Select) -> QueryPage:
         """Run one query statement (POSTed as application/text, UTF-8)."""
         sql = statement.build() if isinstance(statement, Select) else statement
+        entity = statement.entity if isinstance(statement, Select) else entity_of(sql)
         body = await self._request("POST", "query", content=sql.encode("utf-8"),
                                    content_type="application/text", safe=True, context="the query")
-        return _query_page(body.get("QueryResponse"))
+        what = f"the {entity} query" if entity else "the query"
+        return query_page(query_response(body, what), what, entity)
 
     async def query_iter(self, select: Select, *, page_size: int = MAX_PAGE) -> AsyncIterator[dict]:
         """Every matching entity, page by page with STARTPOSITION/MAXRESULTS."""
         if not 1 <= page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE}")
         start = 1
+        what = f"the {select.entity} query"
         while True:
             page = await self.query(select.page(start, page_size))
+            # A page that is not the one asked for would repeat or skip entities, or never end.
+            if page.start_position is not None and page.entities and page.start_position != start:
+                raise UnexpectedAnswerError(SERVICE, what, f"qbo answered {what} with startPosition "
+                                            f"{page.start_position} where {start} was asked for", status=200)
+            if len(page.entities) > page_size:
+                raise UnexpectedAnswerError(SERVICE, what, f"qbo answered {what} with {len(page.entities)} "
+                                            f"entities where at most {page_size} were asked for", status=200)
             for entity in page.entities:
                 yield entity
             if len(page.entities) < page_size:
@@ -312,7 +310,10 @@ class QboClient:
 
     async def count(self, select: Select) -> int:
         page = await self.query(select.counting())
-        return int(page.total_count or 0)
+        if page.total_count is None:
+            what = f"the {select.entity} count query"
+            raise UnexpectedAnswerError(SERVICE, what, f"qbo answered {what} without a totalCount", status=200)
+        return page.total_count
 
     async def find_one(self, select: Select) -> dict | None:
         """The first match, or None."""
@@ -394,7 +395,10 @@ class QboClient:
             body = await self._request("POST", "batch", params={"requestid": rid},
                                        json={"BatchItemRequest": wire}, safe=True, batch=True,
                                        context="the batch")
-            for raw in body.get("BatchItemResponse") or []:
+            answered = body.get("BatchItemResponse")
+            for raw in answered if isinstance(answered, list) else []:
+                if not isinstance(raw, dict):
+                    continue  # not a result: its item counts as unanswered below
                 result = _batch_result(raw)
                 results[result.bid] = result
         missing = [b for b in bids if b not in results]
@@ -431,7 +435,10 @@ def _batch_result(raw: dict) -> BatchResult:
     if fault is not None:
         return BatchResult(bid=bid, fault=fault_error(None, fault[0], fault[1], context=f"batch item {bid}"))
     if "QueryResponse" in raw:
-        return BatchResult(bid=bid, query=_query_page(raw["QueryResponse"]))
+        try:
+            return BatchResult(bid=bid, query=query_page(raw["QueryResponse"], f"batch item {bid}"))
+        except UnexpectedAnswerError as exc:  # this item's answer only: the others stand
+            return BatchResult(bid=bid, fault=QboUnavailable(exc.message))
     for k, v in raw.items():
         if k != "bId" and isinstance(v, dict):
             return BatchResult(bid=bid, entity_name=k, entity=v)

@@ -4,12 +4,15 @@ A cause is a stable code (for logs, filters, tests), a sentence in plain words s
 went wrong, and a sentence saying what to fix. It is what the operator sees in the to-do, the
 error log, the e-mail and the console; it is never a stack trace. Details (names, numbers,
 what the API said) are filled into the templates; an API's own message is quoted as-is
-because it is often the most precise words available.
+because it is often the most precise words available, its control characters shown as
+escapes (sync.text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sync.text import shown
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "po_no_items": (
         "The PO has no items, so there is nothing to bill.",
         "Add the items to the PO in Autotask, then retry.", False),
+    "line_not_billable": (
+        "Item {line} of the PO (Autotask item id {item_id}: quantity {quantity}, unit cost {unit_cost}) "
+        "cannot be billed: {why}. Nothing was sent to QuickBooks for this PO.",
+        "Correct the item's quantity (above 0) or unit cost (0 or more) in Autotask, then retry. A return "
+        "or credit goes into QuickBooks as a vendor credit, entered there by hand.", False),
     "product_missing": (
         "PO item {item_id} has no product (or its product {product_id} could not be read), so it cannot be matched "
         "to a QuickBooks item.",
@@ -102,6 +110,20 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "expense_account_missing": (
         "The expense account for new items ({account}) does not exist in QuickBooks.",
         "Choose an existing expense account for new items in the settings, then retry.", False),
+    "bill_request_unmatched": (
+        "QuickBooks answered that this bill request had been made before (Duplicate Request ID), yet no bill "
+        "naming this PO can be found in QuickBooks, so atqbo sent nothing again.",
+        "Look in QuickBooks for a bill whose memo names \"Autotask PO id {po_id}\": if there is one, put its number "
+        "in the PO's External PO Number; if there is none, retry (a retry is a new request).", False),
+    "bill_not_this_po": (
+        "QuickBooks answered the bill request for this PO with bill {bill_id} (number {doc_number}), which does not "
+        "name this PO, so nothing was written back to the PO.",
+        "Look at bill {bill_id} in QuickBooks, then retry: atqbo first looks QuickBooks up for the bill that names "
+        "this PO and creates one only when there is none.", False),
+    "bill_without_number": (
+        "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
+        "(atqbo does not make a second bill).",
+        "Give bill {bill_id} a number in QuickBooks, then retry.", False),
     "bill_rejected": (
         "QuickBooks refused the bill: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),
@@ -161,6 +183,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Autotask is not answering properly: {api}",
         "Nothing to fix on your side; the next scan will try again. Check Autotask's status page if it persists.",
         True),
+    "autotask_untrusted_url": (
+        "Autotask's answer pointed atqbo at a host it does not send the API secret to: {api}",
+        "Nothing was sent there. If your Autotask really is served from that host, reconnect with "
+        "atqbo connect autotask --zone-url naming it; otherwise check the network between this machine "
+        "and Autotask (a proxy rewriting answers).", True),
     "qbo_down": (
         "QuickBooks Online is not answering properly: {api}",
         "Nothing to fix on your side; the next scan will try again. Check Intuit's status page if it persists.",
@@ -178,6 +205,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "settings_incomplete": (
         "The settings are incomplete: {detail}",
         "Complete the settings, then scan again.", True),
+    "storage_fault": (
+        "atqbo cannot write its records in {detail}: {what}. The transfer stopped before "
+        "anything could be half-done; what was saved before is intact.",
+        "{fix} The next scan carries on where this one stopped.", True),
 }
 
 
@@ -193,6 +224,7 @@ def make(code: str, **details: object) -> Cause:
 
 
 def _clean(value: object) -> str:
-    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded.
-    text = " ".join(str(value).split())
+    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded,
+    # and a detail from outside (a name, what an API said) never carries a control character.
+    text = shown(" ".join(str(value).split()))
     return text if len(text) <= 600 else text[:597] + "..."

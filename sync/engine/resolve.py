@@ -3,6 +3,10 @@
 Names go through `names.qbo_name` first, so what is looked up is what would be created.
 Look-ups are cached for the run (a scan, a single-PO sync, a retry): a vendor with twenty POs
 is looked up once. A failure is raised as `PoProblem` carrying a cause from the catalogue.
+
+QBO's query language cannot carry a character above U+00FF (’ “ ” – ł: a 4000 lexical error),
+so a name holding one is never put in a query: it is matched against a listing of that entity,
+taken at most once per run and only when such a name comes up, by the same casefolded key.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from dataclasses import dataclass, field
 
 from sync.clients.errors import QboValidationError
 from sync.clients.qbo import QboClient
-from sync.clients.qbo_query import Select
+from sync.clients.qbo_query import Select, queryable
 from sync.events import CustomerCreated, Event, ItemCreated, NameAdjusted, VendorCreated
+from sync.text import for_qbo
 
 from . import causes
 from .causes import Cause
@@ -48,11 +53,20 @@ def po_marker(po_id: int) -> str:
 
 
 def private_note(po_number: str, po_id: int) -> str:
-    return f"Autotask purchase order {po_number} {po_marker(po_id)}, transferred by atqbo"
+    return f"Autotask purchase order {for_qbo(po_number)} {po_marker(po_id)}, transferred by atqbo"
 
 
 def is_bill_of(bill: dict, po_id: int) -> bool:
     return po_marker(po_id) in str(bill.get("PrivateNote") or "")
+
+
+_MARKER = re.compile(r"\(Autotask PO id ([0-9]{1,18})\)")
+
+
+def tagged_po_ids(bill: dict) -> set[int]:
+    """The PO ids a bill's PrivateNote names by their tag (ASCII digits only: the note is text
+    anyone may edit in QBO)."""
+    return {int(m) for m in _MARKER.findall(str(bill.get("PrivateNote") or ""))}
 
 
 def _key(name: str) -> str:
@@ -74,6 +88,8 @@ class Resolver:
     _missing: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set(), "Item": set()})
     _clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
     _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
+    # Per entity, every active record by name key: listed once per run, for names a query cannot carry.
+    _listed: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     # ------------------------------------------------------------ bulk look-ups
 
@@ -109,12 +125,36 @@ class Resolver:
 
     async def _lookup_keys(self, entity: str, field_name: str, names: dict[str, str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
-        values = sorted(names.values())
+        values = sorted(n for n in names.values() if queryable(n))
+        unqueryable = [k for k, n in names.items() if not queryable(n)]
+        if unqueryable:
+            listed = await self._listing(entity, field_name)
+            found.update({k: listed[k] for k in unqueryable if k in listed})
         for start in range(0, len(values), PREFETCH_CHUNK):
             chunk = values[start:start + PREFETCH_CHUNK]
             for record in await self.qbo.query_all(Select(entity).where(field_name, "IN", chunk)):
                 found[_key(str(record.get(field_name) or ""))] = record
         return found
+
+    async def _listing(self, entity: str, field_name: str) -> dict[str, dict]:
+        listed = self._listed.get(entity)
+        if listed is None:
+            listed = {}
+            async for record in self.qbo.query_iter(Select(entity)):
+                listed.setdefault(_key(str(record.get(field_name) or "")), record)
+            self._listed[entity] = listed
+        return listed
+
+    async def _find(self, entity: str, field_name: str, name: str) -> dict | None:
+        """The active record of that name, by query when the name fits in one, else from the listing."""
+        if queryable(name):
+            return await self.qbo.find_one(Select(entity).eq(field_name, name))
+        return (await self._listing(entity, field_name)).get(_key(name))
+
+    def _remember(self, entity: str, key: str, record: dict) -> None:
+        listed = self._listed.get(entity)
+        if listed is not None:
+            listed[key] = record  # created this run: a later name check must see it
 
     # ------------------------------------------------------------ names
 
@@ -147,13 +187,13 @@ class Resolver:
         other = "Customer" if entity == "Vendor" else "Vendor"
         key = _key(name)
         if key not in self._missing[entity]:
-            found = await self.qbo.find_one(Select(entity).eq("DisplayName", name))
+            found = await self._find(entity, "DisplayName", name)
             if found is not None:
                 cache[key] = found
                 return found, False
         if key in self._clash[entity] or (
                 key not in self._no_clash[entity]
-                and await self.qbo.find_one(Select(other).eq("DisplayName", name)) is not None):
+                and await self._find(other, "DisplayName", name) is not None):
             raise PoProblem(causes.make(f"name_clash_{kind}_is_{other.lower()}", name=name))
         payload: dict = {"DisplayName": name}
         if entity == "Vendor":
@@ -168,6 +208,7 @@ class Resolver:
                                             other="an inactive customer or vendor, or an employee")) from None
             raise PoProblem(causes.make(f"{kind}_create_rejected", name=name, api=api_words(exc))) from None
         cache[key] = created
+        self._remember(entity, key, created)
         self._missing[entity].discard(key)
         if entity == "Vendor":
             self.publish(VendorCreated(name=name, vendor_id=str(created["Id"]), currency=currency))
@@ -185,7 +226,7 @@ class Resolver:
         name = self.name(raw_name, "item")
         item = self.items.get(_key(name))
         if item is None and _key(name) not in self._missing["Item"]:
-            item = await self.qbo.find_one(Select("Item").eq("Name", name))
+            item = await self._find("Item", "Name", name)
         if item is None:
             # A lost reply to a create is harmless: the next run finds the item by name. The
             # client keeps one requestid across its own resends of the same create.
@@ -203,6 +244,7 @@ class Resolver:
                 raise PoProblem(causes.make("item_create_rejected", name=name, api=api_words(exc))) from None
             self.publish(ItemCreated(name=name, item_id=str(item["Id"]),
                                      expense_account=str(account.get("Name") or account["Id"])))
+            self._remember("Item", _key(name), item)
         self.items[_key(name)] = item
         self._missing["Item"].discard(_key(name))
         if not purchasable(item):
@@ -212,7 +254,18 @@ class Resolver:
     # ------------------------------------------------------------ bills
 
     async def bills_numbered(self, doc_number: str) -> list[dict]:
-        return await self.qbo.query_all(Select("Bill").eq("DocNumber", doc_number))
+        return await self.bills_with_numbers([doc_number])
+
+    async def bills_with_numbers(self, doc_numbers: list[str]) -> list[dict]:
+        """The bills carrying any of these numbers: one IN query; a number a query cannot carry
+        (an Autotask PO number with a ’ or –) is looked for in a listing of the bills instead."""
+        plain = sorted({n for n in doc_numbers if queryable(n)})
+        odd = {n.casefold() for n in doc_numbers if not queryable(n)}
+        found = await self.qbo.query_all(Select("Bill").where("DocNumber", "IN", plain)) if plain else []
+        if odd:
+            found += [b async for b in self.qbo.query_iter(Select("Bill"))
+                      if str(b.get("DocNumber") or "").casefold() in odd]
+        return found
 
     async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None) -> dict | None:
         """This PO's bill, if one exists: by number (and vendor) when known, recognised by the

@@ -12,10 +12,15 @@ import re
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-FaultKind = Literal["429", "500", "502", "503", "lost"]
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "lost")
+from .hostile import HOSTILE_KINDS, URL_KINDS
+
+FaultKind = Literal["429", "500", "502", "503", "lost", "zone_url", "next_page_url", "prev_page_url",
+                    "wrong_shape", "oversized", "trickle"]
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "lost") + HOSTILE_KINDS
+# What a hostile kind may carry (hostile.py says what each does).
+HOSTILE_FIELDS: tuple[str, ...] = ("url", "body", "size", "declare_length", "delay_ms")
 SERVICES: tuple[str, ...] = ("autotask", "qbo", "oauth")
 
 
@@ -28,6 +33,9 @@ class FaultRule:
     adds a reproducible random element for storm tests.
     "lost" lets the handler run (the write commits) and then drops the connection before the
     response reaches the client: the one fault that makes blind retries create duplicates.
+    The hostile kinds (hostile.py) also let the handler run, then answer as a hostile service:
+    `url` for zone_url / next_page_url / prev_page_url, `body` for wrong_shape, `size` and
+    `declare_length` for oversized, `delay_ms` (per byte) for trickle.
     """
 
     kind: FaultKind
@@ -39,6 +47,11 @@ class FaultRule:
     times: int | None = None
     probability: float | None = None
     seed: int = 0
+    url: str | None = None
+    body: Any = None
+    size: int = 40 * 1024 * 1024
+    declare_length: bool = True
+    delay_ms: float = 1000.0
     id: int = 0
     matched: int = 0
     fired: int = 0
@@ -52,6 +65,14 @@ class FaultRule:
             raise ValueError("every must be >= 1, skip >= 0, times >= 0")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must lie between 0 and 1")
+        if self.kind in URL_KINDS and (not isinstance(self.url, str) or not self.url):
+            raise ValueError(f"a {self.kind} fault needs a url (the one the answer will name)")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 1:
+            raise ValueError("size must be a whole number of bytes >= 1")
+        if not isinstance(self.declare_length, bool):
+            raise ValueError("declare_length must be true or false")
+        if isinstance(self.delay_ms, bool) or not isinstance(self.delay_ms, (int, float)) or self.delay_ms < 0:
+            raise ValueError("delay_ms must be a number >= 0")
         self._pattern = re.compile(self.path, re.IGNORECASE) if self.path else None
         self._rng = random.Random(self.seed)
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,10 +22,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from .control import Faults, FaultRule, Knobs, Stats
-
-if TYPE_CHECKING:
-    from .seeds import SeedData
+from . import hostile
+from .autotask import AutotaskEmulator
+from .control import HOSTILE_FIELDS, Faults, FaultRule, Knobs, Stats
+from .oauth import OAuthEmulator
+from .qbo import QboEmulator
+from .seeds import SEEDS, SeedData, seed_data
 
 ADMIN_PREFIX = "/_sandbox"
 
@@ -55,6 +57,13 @@ class _ResponseLost(Exception):
 SeedFactory = Callable[["Sandbox"], list[Emulator]]
 
 
+def build_emulators(seed: "str | SeedData", sandbox: "Sandbox") -> list[Emulator]:
+    """The three emulators, each from its part of the seed (QBO checks tokens with the OAuth one)."""
+    data = seed_data(seed)
+    oauth = OAuthEmulator(data.oauth, sandbox)
+    return [AutotaskEmulator(data.autotask, sandbox), oauth, QboEmulator(data.qbo, sandbox, oauth)]
+
+
 class Sandbox:
     """The state of the emulated world: knobs, faults, statistics and the emulators."""
 
@@ -68,8 +77,6 @@ class Sandbox:
         self.app = _SandboxApp(self)
 
     def reset(self, seed: "str | SeedData") -> None:
-        from .seeds import build_emulators  # late: the seeds import every emulator
-
         self.seed = seed if isinstance(seed, str) else seed.name
         self.emulators = {e.name: e for e in build_emulators(seed, self)}
         self.faults.clear()
@@ -113,6 +120,9 @@ class _SandboxApp:
             fault = sb.faults.pick(emulator.name, method, path)
             if fault is not None:
                 sb.stats.note_injected(emulator.name, fault.kind)
+            if fault is not None and fault.kind in hostile.HOSTILE_KINDS:
+                status = await hostile.answer(fault, emulator, scope, receive, send)
+                return
             if fault is not None and fault.kind != "lost":
                 response = emulator.fault_response(fault.kind)
                 status = response.status_code
@@ -196,7 +206,8 @@ def _admin_app(sb: Sandbox) -> Starlette:
     async def faults(request: Request) -> Response:
         if request.method == "POST":
             body = await _json_body(request)
-            allowed = {"kind", "service", "method", "path", "every", "skip", "times", "probability", "seed"}
+            allowed = {"kind", "service", "method", "path", "every", "skip", "times", "probability", "seed",
+                       *HOSTILE_FIELDS}
             unknown = set(body) - allowed
             if unknown:
                 raise _AdminError(f"unknown fault fields: {', '.join(sorted(unknown))}")
@@ -212,8 +223,6 @@ def _admin_app(sb: Sandbox) -> Starlette:
     async def reset(request: Request) -> Response:
         body = await _json_body(request)
         seed = body.get("seed", sb.seed)
-        from .seeds import SEEDS
-
         if seed not in SEEDS:
             raise _AdminError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
         sb.reset(seed)
