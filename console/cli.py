@@ -189,7 +189,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="with --daemon: run one scan, then exit (0 all synced, 3 some failed)")
     parser.add_argument("--json", action="store_true",
                         help="with --daemon or a command: JSON lines; the last line is a JSON summary")
-    parser.add_argument("--metrics-port", type=_port, metavar="PORT", default=None,
+    parser.add_argument("--metrics-port", type=_metrics_port, metavar="PORT", default=None,
                         help="with --daemon: serve Prometheus metrics on http://ADDRESS:PORT/metrics")
     parser.add_argument("--metrics-address", metavar="ADDRESS", default="127.0.0.1",
                         help="with --metrics-port: the address to listen on (default 127.0.0.1, "
@@ -381,7 +381,7 @@ def _date(text: str):
         raise argparse.ArgumentTypeError(f"must be a date like 2026-01-31, got {text!r}") from None
 
 
-def _port(text: str) -> int:
+def _metrics_port(text: str) -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
     return int(text)

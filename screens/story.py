@@ -15,6 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sync.text import shown
+
 from .footer import KeysFooter
 
 StoryLoader = Callable[[int], Awaitable[Any]]  # po_id -> sync.audit.why.Story
@@ -24,11 +26,8 @@ _KIND_COLOUR = {"failed": "$error", "notice_failed": "$warning", "bill_created":
 
 
 def _esc(text: object) -> str:
-    # Markup-safe, and no control character reaches the terminal.
-    out = []
-    for ch in str(text):
-        out.append(ch if ch.isprintable() else f"\\x{ord(ch):02x}")
-    return "".join(out).replace("[", r"\[")
+    # Markup-safe, and no control character reaches the terminal (the shared rule).
+    return shown(text).replace("[", r"\[")
 
 
 def story_markup(story: Any, *, local_times: bool = True) -> str:

@@ -8,7 +8,7 @@ import json
 from console.cli_commands.common import EXIT_OK, data_dir
 from console.output import jsonable
 from console.runtime_headless import open_store
-from sync.audit.shown import visible
+from sync.text import json_text, shown as visible
 
 
 def run_why(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def run_why(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if as_json:
-        print(json.dumps(jsonable({"ok": True, "exit_code": EXIT_OK, **story.as_dict()}), ensure_ascii=False),
+        print(json_text(json.dumps(jsonable({"ok": True, "exit_code": EXIT_OK, **story.as_dict()}), ensure_ascii=False)),
               flush=True)
         return EXIT_OK
     number = f"PO {visible(story.po_number)} " if story.po_number else "PO "
@@ -57,7 +57,7 @@ def run_export(args: argparse.Namespace) -> int:
     buf = io.StringIO()
     if args.format == "json":
         for row in found:
-            buf.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
+            buf.write(json_text(json.dumps(row.as_dict(), ensure_ascii=False)) + "\n")
         buf.write(json.dumps({"ok": True, "exit_code": EXIT_OK, "rows": len(found)}) + "\n")
     else:
         write_csv(found, buf)

@@ -8,7 +8,7 @@ import json
 from console.cli_commands.common import data_dir
 from console.output import jsonable
 from console.runtime_headless import open_store
-from sync.audit.shown import visible
+from sync.text import json_text, shown as visible
 
 
 def run_health(args: argparse.Namespace) -> int:
@@ -20,7 +20,7 @@ def run_health(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if getattr(args, "json", False):
-        print(json.dumps(jsonable({"ok": health.exit_code == 0, **health.as_dict()}), ensure_ascii=False), flush=True)
+        print(json_text(json.dumps(jsonable({"ok": health.exit_code == 0, **health.as_dict()}), ensure_ascii=False)), flush=True)
         return health.exit_code
     print(f"atqbo {health.status.upper()}")
     for c in health.checks:

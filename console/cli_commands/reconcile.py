@@ -10,7 +10,7 @@ import anyio
 
 from console.cli_commands.common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CommandError, data_dir
 from console.runtime_headless import RuntimeProblem, open_runtime
-from sync.audit.shown import visible
+from sync.text import json_text, shown as visible
 
 
 async def _reconcile(folder):
@@ -36,7 +36,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
     code = EXIT_SOME_FAILED if result.findings else EXIT_OK
     if getattr(args, "json", False):
         for f in result.findings:
-            print(json.dumps(f.as_dict(), ensure_ascii=False))
+            print(json_text(json.dumps(f.as_dict(), ensure_ascii=False)))
         print(json.dumps({"ok": True, "exit_code": code, "findings": len(result.findings), "by_kind": result.counts(),
                           "bills_checked": result.bills_checked, "pos_checked": result.pos_checked}), flush=True)
         return code
