@@ -128,6 +128,9 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
                    "(choose another --metrics-port, or --metrics-address)")
         printer.message(message, level="error")
         printer.tee(None)
+        if log_file is not None:
+            log_file.close()
+        watch.close()
         await runtime.aclose()
         return finish(EXIT_USAGE, error=message)
 

@@ -82,11 +82,14 @@ class History:
 
     def append_many(self, entries: list[HistoryEntry]) -> None:
         with self._lock:
-            for entry in entries:
-                handle = self._handle(int(entry.po_id) // BLOCK)
-                handle.write(entry.to_line())
-            for handle in self._open.values():
-                handle.flush()
+            try:
+                for entry in entries:
+                    handle = self._handle(int(entry.po_id) // BLOCK)
+                    handle.write(entry.to_line())
+                for handle in self._open.values():
+                    handle.flush()
+            except OSError as exc:  # disk full, folder gone: named, never half-silent
+                raise StoreFileError(self.folder, exc.strerror or str(exc)) from None
 
     def _handle(self, block: int) -> IO[str]:
         handle = self._open.get(block)
@@ -98,10 +101,14 @@ class History:
         path = self._path(block)
         try:
             ensure_dir(self.folder)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
         except OSError as exc:
             raise StoreFileError(path, exc.strerror or str(exc)) from None
         handle = os.fdopen(fd, "a", encoding="utf-8")
+        # A crash mid-write leaves a torn last line: end it, so the next entry starts clean.
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            handle.write("\n")  # an OSError here is turned into StoreFileError by the caller
         self._open[block] = handle
         return handle
 
