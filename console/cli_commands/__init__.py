@@ -25,8 +25,11 @@ from .common import (
     CommandError,
     fail,
 )
+from .audit import run_export, run_why
 from .connect import run_connect
 from .doctor import run_doctor_command
+from .health import run_health
+from .reconcile import run_reconcile
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .repair import run_repair
@@ -44,6 +47,10 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "retry": run_retry,
     "repair": run_repair,
     "doctor": run_doctor_command,
+    "why": run_why,
+    "export": run_export,
+    "health": run_health,
+    "reconcile": run_reconcile,
 }
 
 
