@@ -124,6 +124,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
         "(atqbo does not make a second bill).",
         "Give bill {bill_id} a number in QuickBooks, then retry.", False),
+    "transfer_as_changed": (
+        "PO {po_id} was being sent to QuickBooks as a {document} when the transfer_as setting changed; "
+        "QuickBooks does not show it yet.",
+        "Set transfer_as back until this PO is done, or check QuickBooks and retry.", False),
     "bill_rejected": (
         "QuickBooks refused the bill: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),

@@ -46,7 +46,7 @@ from sync.settings import Settings
 from sync.store.errorlog import ErrorStatus
 from sync.store.errors import UnknownEntryError
 
-from . import causes, context, sources
+from . import causes, context, documents, sources
 from .causes import Cause
 from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
@@ -413,7 +413,8 @@ class Engine:
                         if ours:
                             resume.append(po)  # the one-PO path looks the bill up, re-sends if absent
                             continue
-                        found = await self._guard(resolver.find_bill_of(e.po_id, e.doc_number, e.vendor_id))
+                        found = await self._guard(resolver.find_bill_of(e.po_id, e.doc_number, e.vendor_id,
+                                                                                    documents.document_of(e)))
                         if found is None:
                             await anyio.to_thread.run_sync(
                                 lambda e=e: journal.transition(e.po_id, S.BILL_REQUESTED, S.RELEASED))
@@ -686,7 +687,7 @@ class Engine:
                 return [self._stopped_outcome(halt, 0)]
             entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
             outcomes = []
-            self._shared_bills = TaggedBills(self.qbo)
+            self._shared_bills = TaggedBills(self.qbo, document=documents.first_document(settings))
             try:
                 for entry in sorted(entries, key=lambda e: e.id):
                     if self._stopping:
