@@ -42,11 +42,11 @@ from sync.clients.qbo import QboClient
 from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, RateLimited, Resumed,
                          RetryFinished,
                          RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
-from sync.settings import Settings
+from sync.settings import Settings, TransferAs
 from sync.store.errorlog import ErrorStatus
 from sync.store.errors import UnknownEntryError
 
-from . import causes, context, documents, sources
+from . import causes, context, documents, receipts, sources
 from .causes import Cause
 from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
@@ -325,6 +325,11 @@ class Engine:
                                 counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
                             break
+                if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL and not self._stopping:
+                    # Goods received since: bills linked to the purchase orders made before.
+                    if ctx is None:
+                        ctx = await self._guard(self._context(settings, self._submitted))
+                    await self._guard(receipts.follow(ctx, self.store.receipts))
             self._last_stop_code = None
         except Exception as exc:
             halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
@@ -587,6 +592,17 @@ class Engine:
                 return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False,
                                  cause=causes.make("po_not_found", po_id=po_id))
             existing = sync_one_refusal(data.po)
+            if existing is not None and settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
+                entry = await anyio.to_thread.run_sync(self.store.journal.get, po_id)
+                if (entry is not None and entry.state is S.WRITTEN_BACK and entry.doc_number == existing
+                        and documents.document_of(entry) == documents.PURCHASE_ORDER):
+                    # Its purchase order exists: syncing it now bills what was received since.
+                    ctx = await self._guard(self._context(settings))
+                    done = await self._guard(receipts.follow(ctx, self.store.receipts, only={po_id}))
+                    return PoOutcome(po_id=po_id, po_number=data.po_number, ok=done.failed == 0,
+                                     doc_number=existing, bill_id=entry.bill_id,
+                                     cause=next((Cause(code=e.cause_code, cause=e.cause, fix=e.fix, scan_level=False)
+                                                 for e in done.events if hasattr(e, "cause_code")), None))
             if existing is not None:
                 return await self._already_synced(data, existing, log_id)
             ctx = await self._guard(self._context(settings))

@@ -14,6 +14,7 @@ and closes it when every item line is billed in full; deleting the bill reopens 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from . import faults
@@ -27,10 +28,9 @@ def _qty(detail: dict) -> Decimal:
     return Decimal(str(detail.get("Qty") or 0))
 
 
-def build_purchase_order(payload: dict, store: Store, include: frozenset[str] = frozenset(),
-                         existing: dict | None = None) -> dict:
-    from .validation import build_bill  # one set of line, currency and account rules for both
-
+def build_purchase_order(payload: dict, store: Store, include: frozenset[str], existing: dict | None,
+                         build_bill: Callable[..., dict]) -> dict:
+    """`build_bill`: validation's Bill builder, one set of line, currency and account rules for both."""
     if not isinstance(payload, dict):
         raise faults.invalid_value("PurchaseOrder", "PurchaseOrder must be an object")
     status = payload.get("POStatus", existing.get("POStatus") if existing else "Open")

@@ -497,7 +497,8 @@ BUILDERS = {
     "Account": lambda payload, store, include=frozenset(), existing=None: build_account(payload, store, existing),
     "Item": lambda payload, store, include=frozenset(), existing=None: build_item(payload, store, existing),
     "Bill": lambda payload, store, include=frozenset(), existing=None: build_bill(payload, store, include, existing),
-    "PurchaseOrder": purchase_orders.build_purchase_order,
+    "PurchaseOrder": lambda payload, store, include=frozenset(), existing=None: purchase_orders.build_purchase_order(
+        payload, store, include, existing, build_bill),
 }
 
 

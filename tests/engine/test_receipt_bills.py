@@ -1,0 +1,121 @@
+"""transfer_as = purchase_order_then_bill (issue 18): the QBO purchase order when the Autotask PO
+is submitted, then a bill for what Autotask records as received, linked to it; partial receipts
+give partial bills, later scans pick up later receipts, and nothing is ever billed twice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engine_world import AP, COGS, base_seed, days_ago, qs
+from sync import events as ev
+from sync.clients.http import RetryPolicy
+from sync.sandbox.control import FaultRule
+
+pytestmark = pytest.mark.anyio
+
+
+def _seed():
+    seed = base_seed()
+    seed.qbo.items.append(qs.item("400", "Cable", expense_account_id=COGS))
+    at = seed.autotask
+    vendor = at.add_vendor("Ingram Micro")
+    customer = at.add_company("Contoso Dental")
+    cable = at.add_product("Cable", 5)
+    dock = at.add_product("USB-C Dock", 120)
+    po = at.add_po(vendor, "Submitted", createDateTime=days_ago(1), freight=9.5, purchaseForCompanyID=customer,
+                   items=[{"productID": cable, "quantity": 3, "unitCost": 2.335},
+                          {"productID": dock, "quantity": 2, "unitCost": 120.0}])
+    items = sorted(i for i, r in at.entities["PurchaseOrderItems"].items() if r["orderID"] == po)
+    return seed, po, items
+
+
+async def _receive(w, item_id: int, qty: int) -> None:
+    await w.at.create_child("PurchaseOrderItems", item_id, "Receiving", {"quantityNowReceiving": qty})
+
+
+def _lines(bill: dict) -> list[tuple[str, float, Decimal, str]]:
+    return [(l["ItemBasedExpenseLineDetail"]["ItemRef"]["name"], l["ItemBasedExpenseLineDetail"]["Qty"],
+             Decimal(str(l["Amount"])), l["LinkedTxn"][0]["TxnLineId"]) for l in bill["Line"]]
+
+
+async def test_purchase_order_then_partial_and_final_bills_that_close_it(world_factory):
+    seed, po, (cable, dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+
+    first = await w.engine.scan_once()  # submitted, nothing received yet: the purchase order only
+    assert first.synced == 1 and w.bills() == []
+    [qpo] = w.qbo_list("PurchaseOrder")
+    assert w.po(po)["externalPONumber"] == qpo["DocNumber"] and qpo["POStatus"] == "Open"
+
+    await _receive(w, cable, 2)
+    await w.engine.scan_once()  # a later scan picks up the receipt: a partial bill
+    [partial] = w.bills()
+    assert _lines(partial) == [("Cable", 2, Decimal("4.67"), "1"), ("Freight", 1, Decimal("9.50"), "3")]
+    assert all(l["LinkedTxn"][0]["TxnId"] == qpo["Id"] for l in partial["Line"])
+    assert partial["Line"][0]["ItemBasedExpenseLineDetail"]["CustomerRef"]["name"] == "Contoso Dental"
+    assert f"(Autotask PO id {po})" in partial["PrivateNote"]
+    assert partial["APAccountRef"]["value"] == AP
+    assert w.qbo_list("PurchaseOrder")[0]["POStatus"] == "Open"
+    [billed] = w.of(ev.ReceiptBilled)
+    assert billed.receipts == 1 and not billed.closed and billed.purchase_order == qpo["DocNumber"]
+
+    nothing_new = await w.engine.scan_once()
+    assert nothing_new.stopped is None and len(w.bills()) == 1  # the same receipts are never billed twice
+
+    await _receive(w, cable, 1)
+    await _receive(w, dock, 2)
+    await w.engine.scan_once()
+    bills = sorted(w.bills(), key=lambda b: int(b["Id"]))
+    assert len(bills) == 2
+    assert _lines(bills[1]) == [("Cable", 1, Decimal("2.34"), "1"), ("USB-C Dock", 2, Decimal("240.00"), "2")]
+    assert w.qbo_list("PurchaseOrder")[0]["POStatus"] == "Closed"  # QBO closed it: all is billed
+    assert w.of(ev.ReceiptBilled)[-1].closed
+    # The numbers continue QBO's bill sequence; the PO keeps its purchase order number.
+    assert [b["DocNumber"] for b in bills] == ["1", "2"] and w.po(po)["externalPONumber"] == qpo["DocNumber"]
+    assert w.store.receipts.get(po).closed
+
+    # Closed: no further QBO reads for it.
+    calls = (await w.engine.scan_once()).api_calls
+    assert calls.get("qbo", 0) <= 3
+
+
+async def test_receipts_with_autotask_numbers_and_sync_one(world_factory):
+    seed, po, (cable, dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill", po_number_source="autotask")
+    await w.engine.scan_once()
+    number = w.po(po)["purchaseOrderNumber"]
+    await _receive(w, dock, 1)
+
+    outcome = await w.engine.sync_one(po)  # sync one bills what was received since
+
+    assert outcome.ok and outcome.doc_number == number
+    [bill] = w.bills()
+    assert bill["DocNumber"] == f"{number}-R1"
+    assert _lines(bill) == [("USB-C Dock", 1, Decimal("120.00"), "2"), ("Freight", 1, Decimal("9.50"), "3")]
+
+
+async def test_a_lost_receipt_bill_reply_and_a_lost_ledger_never_bill_twice(world_factory):
+    seed, po, (cable, dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+    await w.engine.scan_once()
+    await _receive(w, cable, 3)
+    # The bill commits in QBO and every reply is lost: the ledger keeps it pending.
+    w.server.sandbox.faults.add(FaultRule(kind="lost", service="qbo", method="POST", path=r"/bill$", times=10))
+    w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+    stopped = await w.engine.scan_once()
+    assert stopped.stopped is not None and len(w.bills()) == 1
+    assert w.store.receipts.get(po).pending is not None
+    w.server.sandbox.faults.clear()
+
+    await w.engine.scan_once()
+    assert len(w.bills()) == 1 and w.store.receipts.get(po).pending is None  # found through the purchase order
+
+    # The ledger is lost: the purchase order's bills say what is billed already.
+    w.store.receipts.close()
+    w.store.receipts.path.unlink()
+    await _receive(w, dock, 1)
+    await w.engine.scan_once()
+    bills = sorted(w.bills(), key=lambda b: int(b["Id"]))
+    assert len(bills) == 2 and _lines(bills[1]) == [("USB-C Dock", 1, Decimal("120.00"), "2")]
