@@ -303,10 +303,14 @@ class Engine:
                 self._publish(TransferPaused(scan_id=scan_id, reason="days_back is 0: the transfer is paused"))
             else:
                 done_now = {o.po_id for o in recovered}
+                if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
+                    # Goods received since the last scan: bills linked to the purchase orders made before.
+                    ctx = await self._guard(self._context(settings))
+                    await self._guard(receipts.follow(ctx, self.store.receipts))
                 pos = [p for p in await self._eligible(settings) if int(p["id"]) not in done_now]
                 counts["scanned"] += len(pos)
                 if pos:
-                    ctx = await self._guard(self._context(settings, self._submitted))
+                    ctx = ctx or await self._guard(self._context(settings, self._submitted))
                     # One read of QBO's tagged bills serves the whole scan: from the window's start.
                     ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
                     # Groups start at one PO and double up to bill_batch_size ("slow start"): the
@@ -325,11 +329,11 @@ class Engine:
                                 counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
                             break
-                if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL and not self._stopping:
-                    # Goods received since: bills linked to the purchase orders made before.
-                    if ctx is None:
-                        ctx = await self._guard(self._context(settings, self._submitted))
-                    await self._guard(receipts.follow(ctx, self.store.receipts))
+                made = {o.po_id for o in outcomes if o.ok}
+                if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL and made and not self._stopping:
+                    # Goods received before this scan made their purchase orders.
+                    ctx = ctx or await self._guard(self._context(settings, self._submitted))
+                    await self._guard(receipts.follow(ctx, self.store.receipts, only=made))
             self._last_stop_code = None
         except Exception as exc:
             halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)

@@ -97,7 +97,8 @@ class _Bill:
     closes: bool
 
 
-async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | None = None) -> ReceiptsSummary:
+async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | None = None,
+                 _depth: int = 0) -> ReceiptsSummary:
     """Bill every receipt not billed yet of the POs followed (see the module text)."""
     summary = ReceiptsSummary()
     entries = [e for e in await anyio.to_thread.run_sync(ctx.journal.all)
@@ -209,6 +210,14 @@ async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | Non
     summary.failed = sum(1 for ev in summary.events if isinstance(ev, ReceiptBillFailed))
     for event in summary.events:
         ctx.publish(event)
+    # A bill resent from an earlier run covered only its own receipts: those that came since
+    # are billed now, not a scan later.
+    resent = {r.po_id for r in done if r.bills and any(b.record.po_id == r.po_id and b.record.pending for b in bills)}
+    if resent and _depth == 0:
+        more = await follow(ctx, ledger, only=resent, _depth=1)
+        summary.billed += more.billed
+        summary.failed += more.failed
+        summary.events += more.events
     return summary
 
 
