@@ -40,7 +40,7 @@ from sync.clients.autotask import AutotaskClient
 from sync.clients.errors import ApiError, PicklistError
 from sync.clients.qbo import QboClient
 from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, RateLimited, Resumed,
-                         RetryFinished,
+                         ReceiptBilled, ReceiptBillFailed, RetryFinished,
                          RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
 from sync.settings import Settings, TransferAs
 from sync.store.errorlog import ErrorStatus
@@ -306,7 +306,7 @@ class Engine:
                 if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
                     # Goods received since the last scan: bills linked to the purchase orders made before.
                     ctx = await self._guard(self._context(settings))
-                    await self._guard(receipts.follow(ctx, self.store.receipts))
+                    await self._receipts(ctx, settings)
                 pos = [p for p in await self._eligible(settings) if int(p["id"]) not in done_now]
                 counts["scanned"] += len(pos)
                 if pos:
@@ -333,7 +333,7 @@ class Engine:
                 if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL and made and not self._stopping:
                     # Goods received before this scan made their purchase orders.
                     ctx = ctx or await self._guard(self._context(settings, self._submitted))
-                    await self._guard(receipts.follow(ctx, self.store.receipts, only=made))
+                    await self._receipts(ctx, settings, only=made)
             self._last_stop_code = None
         except Exception as exc:
             halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
@@ -602,11 +602,14 @@ class Engine:
                         and documents.document_of(entry) == documents.PURCHASE_ORDER):
                     # Its purchase order exists: syncing it now bills what was received since.
                     ctx = await self._guard(self._context(settings))
-                    done = await self._guard(receipts.follow(ctx, self.store.receipts, only={po_id}))
-                    return PoOutcome(po_id=po_id, po_number=data.po_number, ok=done.failed == 0,
-                                     doc_number=existing, bill_id=entry.bill_id,
-                                     cause=next((Cause(code=e.cause_code, cause=e.cause, fix=e.fix, scan_level=False)
-                                                 for e in done.events if hasattr(e, "cause_code")), None))
+                    done = await self._receipts(ctx, settings, only={po_id}, alt_email=alt_email)
+                    failed = next((e for e in done.events if isinstance(e, ReceiptBillFailed)), None)
+                    if failed is None and log_id is not None:
+                        await self._resolve_log(po_id, log_id)
+                    return PoOutcome(po_id=po_id, po_number=data.po_number, ok=failed is None,
+                                     doc_number=existing, bill_id=entry.bill_id, log_id=log_id,
+                                     cause=None if failed is None else Cause(
+                                         code=failed.cause_code, cause=failed.cause, fix=failed.fix, scan_level=False))
             if existing is not None:
                 return await self._already_synced(data, existing, log_id)
             ctx = await self._guard(self._context(settings))
@@ -623,6 +626,23 @@ class Engine:
             if halt is None:
                 raise
             return self._stopped_outcome(halt, po_id, log_id)
+
+    async def _receipts(self, ctx: context.RunContext, settings: Settings, *, only: set[int] | None = None,
+                        alt_email: str | None = None) -> receipts.ReceiptsSummary:
+        """Bill the receipts of the POs followed; a receipt's bill that fails is recorded like any
+        failure (log entry, to-do, mail; the PO keeps its purchase order number), and one made
+        resolves that PO's open receipt failure."""
+        done = await self._guard(receipts.follow(ctx, self.store.receipts, only=only))
+        deps = self._deps(settings)
+        for event in done.events:
+            if isinstance(event, ReceiptBillFailed):
+                cause = Cause(code=event.cause_code, cause=event.cause, fix=event.fix, scan_level=False)
+                await self._guard(record(deps, event.po_id, event.po_number, cause, alt_email=alt_email))
+            elif isinstance(event, ReceiptBilled):
+                entry = await anyio.to_thread.run_sync(self.store.errors.latest_open_for_po, event.po_id)
+                if entry is not None and entry.cause_code in receipts.CAUSES:
+                    await self._resolve_log(event.po_id, None)
+        return done
 
     async def _status_label(self, value: object) -> str:
         try:

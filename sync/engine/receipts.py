@@ -52,6 +52,9 @@ from .tagged_bills import DUPLICATE_REQUEST_ID
 
 S = JournalState
 MAX_BATCH = 30
+# A receipt's bill failing leaves the PO with its purchase order number (never ERROR).
+CAUSES = frozenset({"receipt_purchase_order_deleted", "receipt_purchase_order_changed", "receipt_number_too_long",
+                    "receipt_number_taken", "receipt_bill_rejected"})
 _NS = uuid.UUID("5b0f4c9e-9a51-4c1e-9d8e-2f4a1c7e6b30")
 _TAG = re.compile(r"\(Autotask receipts ([0-9,]{1,2000})(; freight)?\)")
 
@@ -142,7 +145,8 @@ async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | Non
             # Deleted, or closed in QBO by the bookkeeper: nothing more is billed against it.
             changed[e.po_id] = replace(record, closed=True, pending=None)
             if qpo is None:
-                summary.events.append(_failed(e.po_id, number, causes.make("purchase_order_deleted", doc_number=e.doc_number)))
+                summary.events.append(_failed(e.po_id, number, causes.make("receipt_purchase_order_deleted",
+                                                                           doc_number=e.doc_number)))
             continue
         pending = record.pending
         todo = [r for r in unbilled(e.po_id) if pending is None or int(r["id"]) in pending.receipts]
@@ -203,7 +207,7 @@ async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | Non
                 continue  # it may exist: stays pending, looked up in QBO next run
             else:
                 done.append(replace(record, pending=None))
-                code = "doc_number_taken" if fault is not None and fault.code == "6140" else "bill_rejected"
+                code = "receipt_number_taken" if fault is not None and fault.code == "6140" else "receipt_bill_rejected"
                 cause = causes.make(code, doc_number=b.doc_number, api=api_words(fault) if fault else "no result")
                 summary.events.append(_failed(b.record.po_id, b.po_number, cause))
     await anyio.to_thread.run_sync(ledger.put_many, done)
@@ -231,7 +235,7 @@ def _lines(qpo: dict, items: list[dict], todo: list[dict], freight: bool) -> tup
     """The bill's lines for these receipts, each linked to its purchase order line."""
     po_lines = [l for l in qpo.get("Line") or [] if l.get("DetailType") == "ItemBasedExpenseLineDetail"]
     if len(po_lines) < len(items):
-        raise _Mismatch(causes.make("purchase_order_changed", doc_number=qpo.get("DocNumber")))
+        raise _Mismatch(causes.make("receipt_purchase_order_changed", doc_number=qpo.get("DocNumber")))
     qty_of: dict[int, int] = {}
     for r in todo:
         qty_of[int(r["purchaseOrderItemID"])] = qty_of.get(int(r["purchaseOrderItemID"]), 0) + int(r.get("quantityNowReceiving") or 0)
@@ -245,7 +249,7 @@ def _lines(qpo: dict, items: list[dict], todo: list[dict], freight: bool) -> tup
         detail = po_line.get("ItemBasedExpenseLineDetail") or {}
         price = to_decimal(detail.get("UnitPrice"))
         if not (detail.get("ItemRef") or {}).get("value"):
-            raise _Mismatch(causes.make("purchase_order_changed", doc_number=qpo.get("DocNumber")))
+            raise _Mismatch(causes.make("receipt_purchase_order_changed", doc_number=qpo.get("DocNumber")))
         amount = line_amount(Decimal(qty), price)
         out = {"ItemRef": {"value": detail["ItemRef"]["value"]}, "Qty": qty, "UnitPrice": json_number(price)}
         for key in ("CustomerRef", "BillableStatus"):
@@ -326,7 +330,7 @@ async def _free_numbers(ctx: RunContext, bills: list[_Bill], summary: ReceiptsSu
     for b in bills:
         if b.doc_number in taken and b.record.pending is None:
             summary.events.append(_failed(b.record.po_id, b.po_number,
-                                          causes.make("doc_number_taken", doc_number=b.doc_number)))
+                                          causes.make("receipt_number_taken", doc_number=b.doc_number)))
         else:
             keep.append(b)
     return keep

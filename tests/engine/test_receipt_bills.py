@@ -119,3 +119,51 @@ async def test_a_lost_receipt_bill_reply_and_a_lost_ledger_never_bill_twice(worl
     await w.engine.scan_once()
     bills = sorted(w.bills(), key=lambda b: int(b["Id"]))
     assert len(bills) == 2 and _lines(bills[1]) == [("USB-C Dock", 1, Decimal("120.00"), "2")]
+
+
+async def test_a_refused_receipt_bill_is_logged_with_a_to_do_keeps_the_number_and_retry_bills_it(world_factory):
+    seed, po, (cable, dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill", po_number_source="autotask")
+    await w.engine.scan_once()
+    number = w.po(po)["externalPONumber"]
+    # The bookkeeper already used the receipt bill's number for another bill.
+    w.qbo_admin("POST", "entities/Bill", {"VendorRef": {"value": w.qbo_list("Vendor")[0]["Id"]},
+                                          "APAccountRef": {"value": AP}, "DocNumber": f"{number}-R1",
+                                          "Line": [{"DetailType": "ItemBasedExpenseLineDetail", "Amount": 1.0,
+                                                    "ItemBasedExpenseLineDetail": {"ItemRef": {"value": "400"},
+                                                                                   "Qty": 1, "UnitPrice": 1.0}}]})
+    await _receive(w, cable, 1)
+    await w.engine.scan_once()
+
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry is not None and entry.cause_code == "receipt_number_taken" and f"{number}-R1" in entry.cause
+    assert w.po(po)["externalPONumber"] == number  # never ERROR: the purchase order exists
+    assert any(t["id"] == entry.todo_id for t in w.todos())
+    assert any(n.po_id == po and n.cause_code == "receipt_number_taken" for n in w.notifier.sent)
+
+    w.qbo_admin("PATCH", f"entities/Bill/{[b for b in w.bills() if b['DocNumber'] == f'{number}-R1'][0]['Id']}",
+                {"DocNumber": "OTHER-1"})
+    fixed = await w.engine.retry(entry.id)
+
+    assert fixed.ok and w.store.errors.get(entry.id).status.value == "resolved"
+    assert [b["DocNumber"] for b in w.bills() if "(Autotask receipts " in (b.get("PrivateNote") or "")] == [f"{number}-R1"]
+
+
+async def test_receipts_of_many_pos_go_in_batches(world_factory):
+    seed = base_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("Ingram Micro")
+    cable = at.add_product("Cable", 5)
+    pos = [at.add_po(vendor, "Submitted", createDateTime=days_ago(1), items=[{"productID": cable, "quantity": 4,
+                                                                             "unitCost": 5.0}]) for _ in range(35)]
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+    await w.engine.scan_once()
+    for item_id, item in list(at.entities["PurchaseOrderItems"].items()):
+        await _receive(w, item_id, 3)
+
+    summary = await w.engine.scan_once()
+
+    assert summary.stopped is None
+    assert len(w.bills()) == 35 and len(w.of(ev.ReceiptBilled)) == 35
+    assert all(p["POStatus"] == "Open" for p in w.qbo_list("PurchaseOrder"))
+    assert summary.api_calls["qbo"] <= 12  # two batches, not 35 creates
