@@ -27,6 +27,7 @@ from sync.store.errors import (
     UnreadableFileError,
 )
 from sync.store.faults import StorageFault, tighten_folder
+from sync.store.history import History, HistoryEntry
 from sync.store.journal import Journal, JournalEntry, JournalState
 from sync.store.receipts import ReceiptLedger
 from sync.store.lock import EngineLock
@@ -67,6 +68,7 @@ class Store:
         self.journal = Journal(locations.journal_dir)
         # transfer_as = purchase_order_then_bill: which receipts are billed (a cache of QBO).
         self.receipts = ReceiptLedger(locations.data_dir / "receipts.json")
+        self.history = History(locations.history_dir)
         self._engine_lock = EngineLock(locations.lock_file)
 
     @classmethod
@@ -96,6 +98,7 @@ class Store:
         self.errors.close()
         self.journal.close()
         self.receipts.close()
+        self.history.close()
         self._engine_lock.release()
 
     def __enter__(self) -> "Store":
@@ -124,6 +127,8 @@ __all__ = [
     "ErrorLog",
     "ErrorStatus",
     "IllegalTransitionError",
+    "History",
+    "HistoryEntry",
     "Journal",
     "JournalEntry",
     "JournalState",
