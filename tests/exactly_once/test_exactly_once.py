@@ -44,8 +44,8 @@ def test_killed_twenty_times_in_a_fault_storm_every_po_has_exactly_one_bill(tmp_
     assert v.bills == v.pos
 
 
-MODE_POS = int(os.environ.get("ATQBO_EXACTLY_ONCE_MODE_POS", "24"))
-MODE_KILLS = int(os.environ.get("ATQBO_EXACTLY_ONCE_MODE_KILLS", "8"))
+MODE_POS = int(os.environ.get("ATQBO_EXACTLY_ONCE_MODE_POS", "16"))
+MODE_KILLS = int(os.environ.get("ATQBO_EXACTLY_ONCE_MODE_KILLS", "6"))
 
 
 @pytest.mark.slow
