@@ -75,6 +75,10 @@ async def test_purchase_order_then_partial_and_final_bills_that_close_it(world_f
     # The numbers continue QBO's bill sequence; the PO keeps its purchase order number.
     assert [b["DocNumber"] for b in bills] == ["1", "2"] and w.po(po)["externalPONumber"] == qpo["DocNumber"]
     assert w.store.receipts.get(po).closed
+    # The PO's history (atqbo why) tells the purchase order and each receipt bill.
+    story = [(h.kind, h.text) for h in w.store.history.story(po)]
+    assert any(k == "bill_created" and t.startswith(f"purchase order {qpo['DocNumber']} created") for k, t in story)
+    assert [k for k, _ in story].count("receipt_billed") == 2
 
     # Closed: no further QBO reads for it.
     calls = (await w.engine.scan_once()).api_calls
