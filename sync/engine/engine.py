@@ -11,10 +11,10 @@ a scan, a single-PO sync and a retry never overlap, so no PO is ever handled twi
 Every scan (so the first one after a start) first finishes what an earlier run left mid-way in
 the journal -- a crash, a stop, a failed write-back -- and reports it with one RecoveryFinished
 (recovery.py); those POs count in the scan's summary. Then it reads the eligible POs and what
-they reference in bulk, and works in groups that
-start at one PO and double up to `bill_batch_size` (30): each group's names are looked up with
-a few IN queries, its bills sent in one QBO batch, its numbers written back concurrently (see
-pipeline.py). `stop()` lets the group in flight finish (a group that has not sent its bills
+they reference in bulk, and works in groups of one PO, then of `bill_batch_size` (30) once a
+bill was made (planner.py): each group's names are looked up with a few IN queries, its bills
+sent in one QBO batch, its numbers written back concurrently while the next group's bills are
+sent (see pipeline.py). `stop()` lets the groups in flight finish (a group that has not sent its bills
 yet stops between POs). A single-PO sync and a retry take the one-PO path (po_sync.py).
 
 Nothing here raises for trouble with a service: a PO's problem becomes a failure (ERROR, to-do,
@@ -51,7 +51,8 @@ from .causes import Cause
 from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
 from .notify import FailureNotice, Notifier
-from .pipeline import sync_many
+from .pipeline import SentGroup, finish as finish_group, send_bills, sync_many
+from .planner import BatchPlanner
 from .po_sync import PoOutcome, sync_po
 from .recovery import RecoveryCounts
 from .resolve import PoProblem, Resolver
@@ -64,6 +65,9 @@ S = JournalState
 log = logging.getLogger("atqbo.engine")
 
 Clock = Callable[[], datetime]
+
+LOAD_CHUNK = 120  # POs read from Autotask at a time (a multiple of the full batch of 30)
+WRITE_BACKS_BEHIND = 2  # groups whose write-backs may still run while the next one is sent
 
 
 def utc_now() -> datetime:
@@ -309,22 +313,9 @@ class Engine:
                     ctx = await self._guard(self._context(settings, self._submitted))
                     # One read of QBO's tagged bills serves the whole scan: from the window's start.
                     ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
-                    # Groups start at one PO and double up to bill_batch_size ("slow start"): the
-                    # first bill shows at once and an early stop() waits for little; a long scan
-                    # still sends full batches.
-                    size = 1
-                    for chunk_start in range(0, len(pos), 100):
-                        batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
-                        start = 0
-                        while start < len(batch) and not self._stopping:
-                            group = batch[start:start + size]
-                            start += len(group)
-                            size = min(size * 2, self.bill_batch_size)
-                            for outcome in await self._group(ctx, settings, group):
-                                outcomes.append(outcome)
-                                counts["synced" if outcome.ok else "failed"] += 1
-                        if self._stopping:
-                            break
+                    for outcome in await self._scan_groups(ctx, settings, pos):
+                        outcomes.append(outcome)
+                        counts["synced" if outcome.ok else "failed"] += 1
             self._last_stop_code = None
         except ScanHalt as halt:
             stopped = halt.cause
@@ -497,6 +488,15 @@ class Engine:
         finished POs are accounted for (the ScanHalt carries them in `done`)."""
         results, halt = await self._guard(sync_many(ctx, group, source=source, batch_size=self.bill_batch_size,
                                                     should_stop=lambda: self._stopping))
+        outcomes, halt = await self._record(ctx, settings, results, halt)
+        if halt is not None:
+            halt.done = outcomes
+            raise halt
+        return outcomes
+
+    async def _record(self, ctx: context.RunContext, settings: Settings, results: list,
+                      halt: ScanHalt | None) -> tuple[list[PoOutcome], ScanHalt | None]:
+        """Each finished PO's outcome, its failure recorded; the first stop met, if any."""
         outcomes: list[PoOutcome] = []
         try:
             for result in results:
@@ -508,10 +508,68 @@ class Engine:
                     outcomes.append(result.outcome)
         except ScanHalt as later:
             halt = halt or later
-        if halt is not None:
-            halt.done = outcomes
-            raise halt
+        return outcomes, halt
+
+    async def _scan_groups(self, ctx: context.RunContext, settings: Settings, pos: list[dict]) -> list[PoOutcome]:
+        """The scan's POs in groups (planner.py: one PO, then full batches once a bill is made).
+        A group's write-backs run while the next groups' bills are prepared and sent: Autotask's
+        3 write-backs in flight are the slowest step, so they never wait for QBO. At most
+        WRITE_BACKS_BEHIND groups wait for their write-backs (bounded latency and memory).
+        A stop lets the groups already sent finish; a ScanHalt carries the outcomes in `done`."""
+        planner = BatchPlanner(self.bill_batch_size)
+        outcomes: list[PoOutcome] = []
+        halts: list[ScanHalt] = []
+        behind = anyio.Semaphore(WRITE_BACKS_BEHIND)
+
+        async def finish(sent: SentGroup) -> None:
+            try:
+                results, halt = await self._guard(finish_group(ctx, sent))
+                done, halt = await self._record(ctx, settings, results, halt)
+                outcomes.extend(done)
+                if halt is not None:
+                    halts.append(halt)
+            except ScanHalt as halt:
+                halts.append(halt)
+            finally:
+                behind.release()
+
+        async with anyio.create_task_group() as tg:
+            try:
+                async for group in self._load_groups(pos, planner):
+                    if self._stopping or halts:
+                        break
+                    await behind.acquire()
+                    try:
+                        sent = await self._guard(send_bills(ctx, group, source="scan", batch_size=self.bill_batch_size,
+                                                            should_stop=lambda: self._stopping))
+                    except BaseException:
+                        behind.release()
+                        raise
+                    planner.record(len(sent.created))
+                    tg.start_soon(finish, sent)
+                    if sent.halt is not None:
+                        break
+            except ScanHalt as halt:
+                halts.append(halt)
+        if halts:
+            halts[0].done = outcomes
+            raise halts[0]
         return outcomes
+
+    async def _load_groups(self, pos: list[dict], planner: BatchPlanner):
+        """The POs with what they reference, read from Autotask LOAD_CHUNK at a time, cut into
+        the sizes the planner asks for (a group may span two reads)."""
+        buffer: list[sources.PoData] = []
+        next_start = 0
+        while True:
+            size = planner.next_size()
+            while len(buffer) < size and next_start < len(pos):
+                buffer += await self._guard(sources.load(self.autotask, pos[next_start:next_start + LOAD_CHUNK]))
+                next_start += LOAD_CHUNK
+            if not buffer:
+                return
+            group, buffer = buffer[:size], buffer[size:]
+            yield group
 
     async def _one(self, ctx: context.RunContext, settings: Settings, data: sources.PoData, *, source: str,
                    alt_email: str | None) -> PoOutcome:

@@ -78,6 +78,26 @@ async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_
     `should_stop()` is asked between POs while they are prepared: once it says yes, nothing more
     is prepared and no bill is sent (nothing irreversible has happened to the prepared ones; they
     are redone next run). Once bills are sent, the group is finished, write-backs included."""
+    sent = await send_bills(ctx, datas, source=source, batch_size=batch_size, should_stop=should_stop)
+    return await finish(ctx, sent)
+
+
+@dataclass
+class SentGroup:
+    """A group whose bills went to QBO: what is left is writing their numbers back (`finish`).
+    The scan overlaps that with the next group's bills."""
+
+    datas: list[PoData]
+    results: dict[int, Result]
+    created: list  # (data, prepared or None, journal entry) of each bill to write back
+    halt: ScanHalt | None = None
+
+
+async def send_bills(ctx: RunContext, datas: list[PoData], *, source: str, batch_size: int = MAX_BATCH,
+                     should_stop: Callable[[], bool] = lambda: False) -> SentGroup:
+    """Steps 0-3 for a group: prepared, numbers checked, bills sent and recorded bill_created.
+    A scan-level stop is returned in `halt`; the bills created before it are then not written
+    back here (the journal shows them bill_created: the next run's recovery does it)."""
     if not 1 <= batch_size <= MAX_BATCH:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
     results: dict[int, Result] = {}
@@ -91,10 +111,20 @@ async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_
         created = list(adopted)
         for start in range(0, len(fresh), batch_size):
             created += await _create_bills(ctx, fresh[start:start + batch_size], results)
-        await _write_backs(ctx, created, results)
     except ScanHalt as halt:
-        return [results[d.po_id] for d in datas if d.po_id in results], halt
-    return [results[d.po_id] for d in datas if d.po_id in results], None
+        return SentGroup(datas, results, [], halt)
+    return SentGroup(datas, results, created)
+
+
+async def finish(ctx: RunContext, sent: SentGroup) -> tuple[list[Result], ScanHalt | None]:
+    """Step 4: the group's numbers written back; a result per finished PO, and the stop if any."""
+    halt = sent.halt
+    if halt is None:
+        try:
+            await _write_backs(ctx, sent.created, sent.results)
+        except ScanHalt as later:
+            halt = later
+    return [sent.results[d.po_id] for d in sent.datas if d.po_id in sent.results], halt
 
 
 Fresh = tuple[PoData, PreparedBill, str, int]  # data, bill, requestid, attempt
