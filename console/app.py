@@ -343,6 +343,9 @@ class AtqboApp(App[int]):
             at, qb = getattr(self.autotask, "calls", 0) or 0, getattr(self.qbo, "calls", 0) or 0
         self._call_samples.append((time.monotonic(), at, qb))
 
+    def autotask_budget(self) -> dict[str, Any]:
+        return dict(self.control.status().autotask_budget) if self.control is not None else {}
+
     def calls_in_window(self, seconds: float) -> tuple[int, int]:
         """API requests sent to (Autotask, QBO) in the last `seconds`."""
         if not self._call_samples:

@@ -282,6 +282,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "    (the SMTP password comes from ATQBO_SMTP_PASSWORD or a hidden prompt:\n"
             "     atqbo settings set smtp_password -)\n"
             "  log_retention_days N, log_max_entries N                         error log size\n"
+            "  autotask_hourly_share PERCENT   share of Autotask's requests per hour for atqbo (1-100)\n"
             "example:\n  atqbo settings set ap_account 33"))
     set_cmd.add_argument("key", metavar="KEY", help="setting name (see below)")
     set_cmd.add_argument("value", metavar="VALUE", help="new value ('' to clear)")

@@ -72,6 +72,9 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("log_retention_days", "Keep resolved entries, days (0 = ever)", "int"),
         Field("log_max_entries", "Keep at most, entries", "int"),
     )),
+    ("Autotask budget (shared by every integration of the MSP)", (
+        Field("autotask_hourly_share", "Percent of the hour's requests for atqbo", "int"),
+    )),
 )
 FIELDS: dict[str, Field] = {f.key: f for _, fields in SECTIONS for f in fields}
 SETTING_FIELDS = tuple(k for k in FIELDS if k != "smtp_password")

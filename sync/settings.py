@@ -72,6 +72,9 @@ class Settings:
     log_retention_days: int = 365
     # At most this many entries are kept; the oldest resolved ones go first, open ones never.
     log_max_entries: int = 200_000
+    # The percent of Autotask's requests per hour (10,000, read from ThresholdInformation) this
+    # product may use: the other integrations of the MSP draw on the same budget.
+    autotask_hourly_share: int = 50
 
     # --- construction -----------------------------------------------------------------------
 
@@ -180,6 +183,16 @@ def _whole(minimum: int, what: str = "") -> Callable[[Any], int]:
         return value
 
     return parse
+
+
+def _percent(raw: Any) -> int:
+    try:
+        value = _whole(1)(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise ValueError(f"must be a whole percent from 1 to 100, got {_show(raw)}")
+    return value
 
 
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -293,6 +306,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "smtp_from": _optional(_email),
     "log_retention_days": _optional(_whole(0, " (0 = keep forever)")),
     "log_max_entries": _optional(_whole(1000)),
+    "autotask_hourly_share": _optional(_percent),
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 SETTING_KEYS: tuple[str, ...] = tuple(PARSERS)

@@ -53,6 +53,9 @@ class ControlStatus:
     data_dir: str = ""
     api_calls: dict[str, int] = field(default_factory=dict)  # requests sent so far, per service
     open_errors: int = 0
+    # The product's share of Autotask's requests per hour and its use (Engine.autotask_budget):
+    # share_percent, cap, used, threshold, timeframe_minutes, database_used. Empty: not known.
+    autotask_budget: dict[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +66,23 @@ class ControlStatus:
         return cls(engine=str(record.get("engine", "starting")), paused=bool(record.get("paused")),
                    pid=int(record.get("pid") or 0), data_dir=str(record.get("data_dir") or ""),
                    api_calls={str(k): int(v) for k, v in dict(calls).items()},
-                   open_errors=int(record.get("open_errors") or 0))
+                   open_errors=int(record.get("open_errors") or 0),
+                   autotask_budget=_budget(record.get("autotask_budget")))
+
+
+def _budget(raw: Any) -> dict[str, Any]:
+    """The budget figures of a status record, numbers only (a record may come over the socket)."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in ("share_percent", "cap", "used", "threshold", "database_used"):
+        value = raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            out[key] = value
+    minutes = raw.get("timeframe_minutes")
+    if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and minutes > 0:
+        out["timeframe_minutes"] = float(minutes)
+    return out
 
 
 @dataclass(frozen=True)

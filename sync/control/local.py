@@ -62,9 +62,11 @@ class LocalEngineControl:
             open_errors = self.store.errors.count_by_status()[ErrorStatus.OPEN]
         except Exception:  # a closed store while the app shuts down
             open_errors = 0
+        budget = self.engine.autotask_budget()
         return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=os.getpid(),
                              data_dir=str(self.store.locations.data_dir), api_calls=calls,
-                             open_errors=int(open_errors))
+                             open_errors=int(open_errors),
+                             autotask_budget=budget.to_record() if budget is not None else {})
 
     # -------------------------------------------------------------- commands
 

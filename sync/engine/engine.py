@@ -89,6 +89,23 @@ class ScanSummary:
     outcomes: tuple[PoOutcome, ...] = ()
 
 
+@dataclass(frozen=True)
+class AutotaskBudget:
+    """This product's use of Autotask's requests per timeframe (the `autotask_hourly_share` cap)."""
+
+    share_percent: int
+    cap: int  # requests per timeframe for this product (the share of the threshold)
+    used: int  # this product's requests in the current rolling timeframe
+    threshold: int  # the database's requests per timeframe, as last read (10,000 until then)
+    timeframe_minutes: float
+    database_used: int | None = None  # every integration's, as last read (None: not read yet)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"share_percent": self.share_percent, "cap": self.cap, "used": self.used,
+                "threshold": self.threshold, "timeframe_minutes": self.timeframe_minutes,
+                "database_used": self.database_used}
+
+
 class Engine:
     def __init__(self, store: Any, autotask: AutotaskClient, qbo: QboClient,
                  notifier: Notifier | None = None, clock: Clock = utc_now, bill_batch_size: int = 30) -> None:
@@ -243,7 +260,30 @@ class Engine:
             changed = tuple(k for k in new if old.get(k) != new[k])
             self._publish(SettingsReloaded(changed=changed))
         self._settings = settings
+        if hasattr(self.autotask, "set_hourly_share"):
+            self.autotask.set_hourly_share(settings.autotask_hourly_share or Settings().autotask_hourly_share)
         return settings
+
+    def autotask_budget(self) -> AutotaskBudget | None:
+        """The share of Autotask's hour this product may use and how much of it is used (for the
+        live screen and `health`); None with a client that has no share (a test double)."""
+        at = self.autotask
+        if not hasattr(at, "share_cap"):
+            return None
+        info = at.threshold
+        return AutotaskBudget(share_percent=at.hourly_share_percent, cap=at.share_cap, used=at.share_used,
+                              threshold=info.threshold if info else 10_000,
+                              timeframe_minutes=info.timeframe_minutes if info else 60,
+                              database_used=info.current if info else None)
+
+    async def _read_threshold(self) -> None:
+        """ThresholdInformation once before a scan's work: the share is of the threshold it names
+        and the pacing starts from the database's real usage. Advisory: trouble is ignored."""
+        if hasattr(self.autotask, "read_threshold"):
+            try:
+                await self.autotask.read_threshold()
+            except ApiError:
+                pass
 
     async def _context(self, settings: Settings, submitted: int | None = None) -> context.RunContext:
         ctx = await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
@@ -310,6 +350,7 @@ class Engine:
                 pos = [p for p in await self._eligible(settings) if int(p["id"]) not in done_now]
                 counts["scanned"] += len(pos)
                 if pos:
+                    await self._read_threshold()
                     ctx = await self._guard(self._context(settings, self._submitted))
                     # One read of QBO's tagged bills serves the whole scan: from the window's start.
                     ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)

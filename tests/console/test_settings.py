@@ -23,6 +23,7 @@ BAD_INPUTS = {
     "smtp_from": ("x@", "e-mail address"),
     "log_retention_days": ("-1", "whole number ≥ 0"),
     "log_max_entries": ("10", "whole number ≥ 1000"),
+    "autotask_hourly_share": ("101", "whole percent from 1 to 100"),
 }
 
 
