@@ -208,7 +208,7 @@ class LiveScreen(Screen):
         _, qbo = self.console.calls_in_window(60)
         budget = self.console.autotask_budget()
         limit = int(budget.get("threshold") or AUTOTASK_PER_HOUR)
-        share = f", atqbo's share {budget['share_percent']} %" if budget.get("share_percent") else ""
+        share = f", share {budget['share_percent']} %" if budget.get("share_percent") else ""
         budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{limit:,} per hour{share} · "
                    f"QBO [b]{qbo:,}[/b]/{QBO_PER_MINUTE} per min")
         self._set_text("#live-budgets", budgets)

@@ -209,7 +209,7 @@ class AutotaskClient:
         threshold_every_calls: int = 250,
         threshold_every_seconds: float = 300.0,
         slow_down_at: float = 0.8,
-        hourly_share_percent: int = 100,
+        hourly_share_percent: int = 50,  # the autotask_hourly_share default; the engine applies the setting
         timeout: float = 60.0,
         deadline: float = 180.0,
         max_bytes: int = DEFAULT_MAX_BYTES,

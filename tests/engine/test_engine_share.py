@@ -55,3 +55,15 @@ async def test_the_default_share_is_half_the_threshold_read_before_the_scan(worl
     budget = w.engine.autotask_budget()
     assert (budget.share_percent, budget.cap, budget.threshold) == (50, 500, 1000)
     assert w.at_admin("GET", "usage")["peak_arrived"] == summary.api_calls["autotask"] - 1  # the zone lookup is not counted
+
+
+def test_the_status_record_carries_the_budget_and_keeps_only_numbers():
+    from sync.control.api import ControlStatus
+
+    budget = {"share_percent": 5, "cap": 500, "used": 12, "threshold": 10000, "timeframe_minutes": 60.0,
+              "database_used": 4321}
+    status = ControlStatus(engine="idle", autotask_budget=budget)
+    assert ControlStatus.from_record(status.to_record()).autotask_budget == budget
+    hostile = {"share_percent": "5\x1b[2J", "cap": -1, "used": True, "threshold": 10000, "timeframe_minutes": 0}
+    assert ControlStatus.from_record({"autotask_budget": hostile}).autotask_budget == {"threshold": 10000}
+    assert ControlStatus.from_record({"autotask_budget": "x"}).autotask_budget == {}
