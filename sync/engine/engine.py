@@ -51,7 +51,7 @@ from .causes import Cause
 from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
 from .notify import FailureNotice, Notifier
-from .pipeline import SentGroup, finish as finish_group, send_bills, sync_many
+from .pipeline import SentGroup, finish as finish_group, prefetch, send_bills, sync_many
 from .planner import BatchPlanner
 from .po_sync import PoOutcome, sync_po
 from .recovery import RecoveryCounts
@@ -66,7 +66,8 @@ log = logging.getLogger("atqbo.engine")
 
 Clock = Callable[[], datetime]
 
-LOAD_CHUNK = 120  # POs read from Autotask at a time (a multiple of the full batch of 30)
+LOAD_CHUNK = 150  # POs read from Autotask at a time: a multiple of the full batch of 30, and
+# 3-line POs' items fit in one page of 500
 WRITE_BACKS_BEHIND = 2  # groups whose write-backs may still run while the next one is sent
 
 
@@ -104,6 +105,19 @@ class AutotaskBudget:
         return {"share_percent": self.share_percent, "cap": self.cap, "used": self.used,
                 "threshold": self.threshold, "timeframe_minutes": self.timeframe_minutes,
                 "database_used": self.database_used}
+
+
+@dataclass
+class _ScanRun:
+    ctx: context.RunContext | None = None  # built when the scan's first eligible PO arrives
+
+
+async def _next(iterator):
+    """The next item of an async iterator, or None at its end."""
+    try:
+        return await iterator.__anext__()
+    except StopAsyncIteration:
+        return None
 
 
 class Engine:
@@ -347,16 +361,13 @@ class Engine:
                 self._publish(TransferPaused(scan_id=scan_id, reason="days_back is 0: the transfer is paused"))
             else:
                 done_now = {o.po_id for o in recovered}
-                pos = [p for p in await self._eligible(settings) if int(p["id"]) not in done_now]
-                counts["scanned"] += len(pos)
-                if pos:
-                    await self._read_threshold()
-                    ctx = await self._guard(self._context(settings, self._submitted))
-                    # One read of QBO's tagged bills serves the whole scan: from the window's start.
-                    ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
-                    for outcome in await self._scan_groups(ctx, settings, pos):
+                run = _ScanRun()
+                try:
+                    for outcome in await self._scan_groups(settings, self._eligible(settings, done_now, counts), run):
                         outcomes.append(outcome)
                         counts["synced" if outcome.ok else "failed"] += 1
+                finally:
+                    ctx = run.ctx
             self._last_stop_code = None
         except ScanHalt as halt:
             stopped = halt.cause
@@ -493,19 +504,35 @@ class Engine:
 
         await anyio.to_thread.run_sync(settle)
 
-    async def _eligible(self, settings: Settings) -> list[dict]:
-        async def read() -> list[dict]:
-            submitted = self._submitted = await sources.submitted_value(self.autotask)
-            since = window_start(self.clock(), settings.days_back or 0)
-            found = await sources.eligible_pos(self.autotask, submitted, since)
-            chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
-            # (POs a crash left mid-way, whatever their date, were finished by _recover.)
-            return [chosen[k] for k in sorted(chosen)]
+    async def _eligible(self, settings: Settings, skip: set[int], counts: dict[str, int]):
+        """The eligible POs as the query's pages arrive, LOAD_CHUNK at a time (each chunk in id
+        order), so a scan never holds more than a page and the groups in flight: memory does
+        not grow with the POs. `skip`: POs recovery finished already. Counts them as scanned."""
+        async def submitted_value() -> int:
+            try:
+                return await sources.submitted_value(self.autotask)
+            except PicklistError as exc:  # the tenant has no "Submitted" status: its own cause
+                raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
 
-        try:
-            return await self._guard(read())
-        except PicklistError as exc:
-            raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
+        submitted = self._submitted = await self._guard(submitted_value())
+        since = window_start(self.clock(), settings.days_back or 0)
+        pages = sources.eligible_iter(self.autotask, submitted, since).__aiter__()
+        seen: set[int] = set()  # a PO met twice (pages shifting under the query) is done once
+        chunk: list[dict] = []
+        while True:
+            po = await self._guard(_next(pages))
+            if po is not None:
+                po_id = int(po["id"])
+                if po_id in seen or po_id in skip or not is_eligible(po, submitted, since):
+                    continue
+                seen.add(po_id)
+                chunk.append(po)
+            if chunk and (po is None or len(chunk) >= LOAD_CHUNK):
+                counts["scanned"] += len(chunk)
+                yield sorted(chunk, key=lambda p: int(p["id"]))
+                chunk = []
+            if po is None:
+                return
 
     async def _guard(self, awaitable):
         """Await; any error outside a single PO's own work stops the run with one cause."""
@@ -551,7 +578,7 @@ class Engine:
             halt = halt or later
         return outcomes, halt
 
-    async def _scan_groups(self, ctx: context.RunContext, settings: Settings, pos: list[dict]) -> list[PoOutcome]:
+    async def _scan_groups(self, settings: Settings, chunks, run: "_ScanRun") -> list[PoOutcome]:
         """The scan's POs in groups (planner.py: one PO, then full batches once a bill is made).
         A group's write-backs run while the next groups' bills are prepared and sent: Autotask's
         3 write-backs in flight are the slowest step, so they never wait for QBO. At most
@@ -562,7 +589,7 @@ class Engine:
         halts: list[ScanHalt] = []
         behind = anyio.Semaphore(WRITE_BACKS_BEHIND)
 
-        async def finish(sent: SentGroup) -> None:
+        async def finish(ctx: context.RunContext, sent: SentGroup) -> None:
             try:
                 results, halt = await self._guard(finish_group(ctx, sent))
                 done, halt = await self._record(ctx, settings, results, halt)
@@ -576,18 +603,19 @@ class Engine:
 
         async with anyio.create_task_group() as tg:
             try:
-                async for group in self._load_groups(pos, planner):
+                async for group in self._load_groups(settings, chunks, planner, run):
                     if self._stopping or halts:
                         break
                     await behind.acquire()
                     try:
-                        sent = await self._guard(send_bills(ctx, group, source="scan", batch_size=self.bill_batch_size,
+                        sent = await self._guard(send_bills(run.ctx, group, source="scan",
+                                                            batch_size=self.bill_batch_size,
                                                             should_stop=lambda: self._stopping))
                     except BaseException:
                         behind.release()
                         raise
                     planner.record(len(sent.created))
-                    tg.start_soon(finish, sent)
+                    tg.start_soon(finish, run.ctx, sent)
                     if sent.halt is not None:
                         break
             except ScanHalt as halt:
@@ -597,16 +625,29 @@ class Engine:
             raise halts[0]
         return outcomes
 
-    async def _load_groups(self, pos: list[dict], planner: BatchPlanner):
-        """The POs with what they reference, read from Autotask LOAD_CHUNK at a time, cut into
-        the sizes the planner asks for (a group may span two reads)."""
+    async def _load_groups(self, settings: Settings, chunks, planner: BatchPlanner, run: "_ScanRun"):
+        """The POs with what they reference, read from Autotask a chunk at a time, cut into the
+        sizes the planner asks for (a group may span two chunks). The run's context is built
+        when the first eligible PO arrives (a scan with nothing to do reads nothing more)."""
         buffer: list[sources.PoData] = []
-        next_start = 0
+        refs = sources.References()
+        pending = chunks.__aiter__()
+        exhausted = False
         while True:
             size = planner.next_size()
-            while len(buffer) < size and next_start < len(pos):
-                buffer += await self._guard(sources.load(self.autotask, pos[next_start:next_start + LOAD_CHUNK]))
-                next_start += LOAD_CHUNK
+            while len(buffer) < size and not exhausted:
+                chunk = await _next(pending)
+                if chunk is None:
+                    exhausted = True
+                    break
+                if run.ctx is None:
+                    await self._read_threshold()
+                    run.ctx = await self._guard(self._context(settings, self._submitted))
+                    # One read of QBO's tagged bills serves the whole scan: from the window's start.
+                    run.ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
+                loaded = await self._guard(sources.load(self.autotask, chunk, refs))
+                await self._guard(prefetch(run.ctx, loaded))  # a chunk's names in a few queries
+                buffer += loaded
             if not buffer:
                 return
             group, buffer = buffer[:size], buffer[size:]

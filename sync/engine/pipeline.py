@@ -134,7 +134,7 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                        should_stop: Callable[[], bool]) -> tuple[list[Fresh], list]:
     """The group's fresh bills, prepared; and the POs whose bill QBO already has (adopted)."""
     fresh: list[Fresh] = []
-    await _prefetch(ctx, datas)
+    await prefetch(ctx, datas)
     entries = {}
     for data in datas:
         entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
@@ -222,9 +222,10 @@ def _resumable(entry) -> bool:
         state in (S.FAILED, S.SEEN, S.RESOLVED) and entry is not None and bool(entry.bill_id))
 
 
-async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
+async def prefetch(ctx: RunContext, datas: list[PoData]) -> None:
     """The group's vendors, customers and items in a few IN queries (an optimisation only: on a
-    refusal the per-PO look-ups still run; a service down stops the scan as anywhere else)."""
+    refusal the per-PO look-ups still run; a service down stops the scan as anywhere else).
+    A scan calls it for each chunk it reads as well: the groups' calls then find every name known."""
     vendors = [d.vendor.get("companyName") or "" for d in datas if d.vendor]
     customers = [d.customer.get("companyName") or "" for d in datas if d.customer]
     items = [p.get("name") or "" for d in datas for p in d.products.values()]

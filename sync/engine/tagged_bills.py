@@ -87,9 +87,12 @@ class TaggedBills:
         self.covered_from = wanted
 
     def add(self, bill: dict) -> None:
-        """A bill this run created or adopted."""
+        """A bill this run read, created or adopted. Kept without its lines: what is asked of it
+        is its Id, number, vendor and tag, and the lines are most of its size (a scan of 10,000
+        POs keeps every bill it makes)."""
+        slim = {k: v for k, v in bill.items() if k != "Line"}
         for po_id in tagged_po_ids(bill):
-            self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = bill
+            self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = slim
 
     async def _read(self, select: Select) -> None:
         async for bill in self.qbo.query_iter(select):
