@@ -7,6 +7,10 @@ takes as it comes. Signals:
   returns (a second signal cancels at once: the journal makes the PO recoverable);
 - SIGHUP: re-read the settings now; what changed is logged, and the next scan uses them.
 
+While it runs it serves the control socket in the data folder (docs/control-protocol.md): a
+console started on the same folder attaches to it, and `sync-one`, `retry` and `settings set`
+send their work there.
+
 `--once` runs one scan and exits with the contract's code: 0 all synced (or nothing to do),
 3 some POs failed, 2 the scan could not run for a configuration reason (missing settings,
 not connected), 1 it could not connect or authenticate. With --json the last line on stdout
@@ -22,6 +26,8 @@ import logging
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +40,8 @@ EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
 # ScanStopped causes that mean "fix the configuration" (exit 2) rather than "cannot connect or
 # authenticate" (exit 1).
-CONFIG_CAUSES = frozenset({"settings_incomplete", "multicurrency_qbo_off", "status_picklist"})
+# A machine fault (disk full, read-only data folder) is the operator's to fix too.
+CONFIG_CAUSES = frozenset({"settings_incomplete", "multicurrency_qbo_off", "status_picklist", "storage_fault"})
 
 
 def exit_code_for(summary: RunSummary, stop_codes: list[str]) -> int:
@@ -97,12 +104,22 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
         runtime = await open_runtime(data_dir, demo=demo, engine=True, printer=printer)
     except RuntimeProblem as problem:
         printer.message(str(problem), level="error")
-        return finish(problem.exit_code, error=str(problem))
+        return finish(problem.exit_code, error=str(problem),
+                      **({"fault": problem.fault_code} if problem.fault_code else {}))
 
     # Besides stdout (the journal under systemd): the data folder's logs/daemon.log, rotated.
     from console.output import LogFile
 
-    log_file = None if demo else LogFile(runtime.store.locations.log_dir / "daemon.log")
+    log_file = None
+    if not demo:
+        try:
+            log_file = LogFile(runtime.store.locations.log_dir / "daemon.log")
+        except OSError as exc:  # stdout still gets every line; the folder's fault is named
+            from sync.store.faults import CREATE_FOLDER, name_fault
+
+            fault = name_fault(exc, runtime.store.locations.log_dir, CREATE_FOLDER)
+            printer.message(f"logs/daemon.log is not written ({fault.what}); lines go to stdout only",
+                            level="warning")
     printer.tee(log_file)
 
     def on_event(event: ev.Event) -> None:
@@ -127,7 +144,7 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
                 missing = ", ".join(p.key for p in runtime.settings.missing_for_email()) or "smtp settings"
                 printer.message(f"notify_email is {runtime.settings.notify_email} but mail is not "
                                 f"configured (set {missing}): failures are not mailed", level="warning")
-            async with anyio.create_task_group() as tg:
+            async with _control_socket(runtime, printer), anyio.create_task_group() as tg:
                 stopping = anyio.Event()
 
                 async def watch_signals() -> None:
@@ -182,6 +199,31 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
     if log_file is not None:
         log_file.close()
     return code
+
+
+@asynccontextmanager
+async def _control_socket(runtime: Any, printer: Printer) -> AsyncIterator[None]:
+    """Serve the engine on the data folder's control socket while the engine runs. A socket
+    that cannot be served (another live one, a folder we cannot write) is said and the daemon
+    runs without it: scans matter more than attaching."""
+    from sync.control.local import LocalEngineControl
+    from sync.control.server import ControlServer, SocketBusy
+
+    control = LocalEngineControl(runtime)
+    path = runtime.store.locations.control_socket
+    server = ControlServer(control, path)
+    try:
+        await server.__aenter__()
+    except (SocketBusy, OSError) as exc:
+        control.close()
+        printer.message(f"control socket not served ({exc}); consoles cannot attach", level="warning")
+        yield
+        return
+    try:
+        yield
+    finally:
+        await server.__aexit__(None, None, None)
+        control.close()
 
 
 async def _reload(runtime: Any, printer: Printer) -> None:

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except (CommandError, RuntimeProblem) as exc:
-        fail(str(exc), as_json, exc.exit_code)
+        fail(str(exc), as_json, exc.exit_code, getattr(exc, "fault_code", None))
         return exc.exit_code
     finally:
         for logger in loggers:

@@ -369,7 +369,10 @@ class Engine:
                 finally:
                     ctx = run.ctx
             self._last_stop_code = None
-        except ScanHalt as halt:
+        except Exception as exc:
+            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
+            if halt is None:
+                raise
             stopped = halt.cause
             for outcome in halt.done:  # POs the interrupted group finished before the stop
                 outcomes.append(outcome)
@@ -547,6 +550,9 @@ class Engine:
                 halt = ScanHalt(causes.make(code, api=api_words(exc)), exc.service)
             raise halt from None
         except Exception as exc:  # a bug or a local problem (disk full): told, never a crash
+            fault = halt_for(exc)
+            if fault is not None:  # the machine (disk full, read-only): named, not a bug
+                raise fault from None
             log.exception("unexpected error outside a purchase order")
             raise ScanHalt(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"), "") from None
 
@@ -663,6 +669,9 @@ class Engine:
         except ScanHalt:
             raise
         except Exception as exc:  # a bug must not lose the PO: record it like any failure
+            fault = halt_for(exc)
+            if fault is not None:  # disk full, read-only: the scan stops, the PO is not "failed"
+                raise fault from None
             log.exception("unexpected error while syncing PO %s", data.po_id)
             cause = causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}")
             return await self._fail(ctx, settings, data.po_id, data.po_number, cause, alt_email)
@@ -728,7 +737,10 @@ class Engine:
             if outcome.ok and log_id is not None:
                 await self._resolve_log(po_id, log_id)
             return replace(outcome, log_id=log_id) if outcome.ok and log_id is not None else outcome
-        except ScanHalt as halt:
+        except Exception as exc:
+            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
+            if halt is None:
+                raise
             return self._stopped_outcome(halt, po_id, log_id)
 
     async def _status_label(self, value: object) -> str:

@@ -54,10 +54,10 @@ class Result:
 def _as_problem(exc: Exception) -> PoProblem | ScanHalt:
     if isinstance(exc, (PoProblem, ScanHalt)):
         return exc
+    halt = halt_for(exc)  # (a service that stops everything, or a machine fault)
+    if halt is not None:
+        return halt
     if isinstance(exc, ApiError):
-        halt = halt_for(exc)
-        if halt is not None:
-            return halt
         code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
         return PoProblem(causes.make(code, api=api_words(exc)))
     return PoProblem(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"))

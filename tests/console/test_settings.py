@@ -12,17 +12,19 @@ from textual.widgets import Input, Select, Static
 import pytest as _pytest
 
 pytestmark = _pytest.mark.anyio
+# The same tests with the engine in the console, and with the console attached to a service.
+BOTH_WAYS = _pytest.mark.parametrize("console_world", ["local", "remote"], indirect=True)
 
 BAD_INPUTS = {
-    "days_back": ("-3", "whole number ≥ 0"),
-    "scan_interval_minutes": ("0", "whole number ≥ 1"),
+    "days_back": ("-3", "whole number from 0 to 3650"),
+    "scan_interval_minutes": ("0", "whole number from 1 to 10080"),
     "notify_email": ("ops at example", "e-mail address"),
     "smtp_host": ("bad host!", "host name"),
     "smtp_port": ("70000", "port number"),
     "smtp_username": ("tab\there", "single line"),
     "smtp_from": ("x@", "e-mail address"),
-    "log_retention_days": ("-1", "whole number ≥ 0"),
-    "log_max_entries": ("10", "whole number ≥ 1000"),
+    "log_retention_days": ("-1", "whole number from 0 to 36500"),
+    "log_max_entries": ("10", "whole number from 1000 to 10000000"),
     "autotask_hourly_share": ("101", "whole percent from 1 to 100"),
 }
 
@@ -43,6 +45,7 @@ def _error(form: SettingsForm, key: str) -> str:
     return str(form.query_one(f"#e-{key}", Static).render())
 
 
+@BOTH_WAYS
 async def test_choices_come_from_the_live_services(console_world):
     w = console_world()
     app = w.app()
@@ -59,6 +62,7 @@ async def test_choices_come_from_the_live_services(console_world):
     assert any(a["name"] in kinds for a in w.at_list("ActionTypes") if a.get("isActive"))
 
 
+@BOTH_WAYS
 async def test_bad_input_in_every_field_is_shown_and_nothing_is_saved(console_world):
     w = console_world()
     app = w.app()
@@ -84,13 +88,14 @@ async def test_bad_input_in_every_field_is_shown_and_nothing_is_saved(console_wo
     assert w.store.settings.load() == before
 
 
+@BOTH_WAYS
 async def test_save_applies_from_the_next_scan_and_cancel_forgets(console_world):
     w = console_world()
     app = w.app()
     seen: list[ev.Event] = []
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _open(app, pilot)
-        app.engine.subscribe(seen.append)
+        app.control.subscribe(seen.append)
         form = screen.query_one(SettingsForm)
         # Cancel: the change is forgotten and we are back on the live screen
         form.query_one("#f-days_back", Input).value = "7"
@@ -108,3 +113,40 @@ async def test_save_applies_from_the_next_scan_and_cancel_forgets(console_world)
         await pilot.press("escape", "s")
         await wait_for(pilot, lambda: any(isinstance(e, ev.ScanFinished) for e in seen), what="the next scan")
     assert any(isinstance(e, ev.TransferPaused) for e in seen)
+
+
+async def test_save_on_a_full_disk_tells_the_fault_and_the_console_keeps_running(console_world, monkeypatch):
+    import errno
+    import os
+
+    w = console_world()
+    app = w.app()
+    real_write = os.write
+    data_dir = str(w.data_dir)
+
+    def full(fd, data):
+        try:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            path = ""
+        if path.startswith(data_dir) and path.endswith(".tmp"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open(app, pilot)
+        form = screen.query_one(SettingsForm)
+        form.query_one("#f-days_back", Input).value = "9"
+        monkeypatch.setattr(os, "write", full)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("the disk is full" in n.message for n in app._notifications),
+                       what="the notice")
+        monkeypatch.setattr(os, "write", real_write)
+        [notice] = [n for n in app._notifications if "the disk is full" in n.message]
+        assert notice.severity == "error" and notice.title == "Settings not saved"
+        assert str(w.data_dir / "settings.json") in notice.message and "Free some space" in notice.message
+        assert "Traceback" not in notice.message and "StorageFault" not in notice.message
+        assert app.is_running and app.screen is screen
+        assert w.store.settings.load().days_back == 30  # what was saved before
+        await pilot.press("ctrl+s")  # space again: the same Save goes through
+        await wait_for(pilot, lambda: w.store.settings.load().days_back == 9, what="the save")
