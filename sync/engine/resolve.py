@@ -73,15 +73,36 @@ def _key(name: str) -> str:
     return name.casefold()
 
 
+CACHE_LIMIT = 5_000  # records per kind a run keeps
+
+
+class BoundedCache(dict):
+    """A dict that forgets its oldest entries beyond `limit` (insertion order)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key, value) -> None:
+        if key in self:
+            super().__delitem__(key)
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            super().__delitem__(next(iter(self)))
+
+
 @dataclass
 class Resolver:
     """QBO look-ups and creates for one run. `publish` receives the created/adjusted events."""
 
     qbo: QboClient
     publish: Callable[[Event], None]
-    vendors: dict[str, dict] = field(default_factory=dict)
-    customers: dict[str, dict] = field(default_factory=dict)
-    items: dict[str, dict] = field(default_factory=dict)
+    # Bounded (a scan over a large catalogue would otherwise keep every record it met): the
+    # scan looks a chunk's names up just before its groups use them, and a name dropped here is
+    # only looked up again.
+    vendors: dict[str, dict] = field(default_factory=lambda: BoundedCache(CACHE_LIMIT))
+    customers: dict[str, dict] = field(default_factory=lambda: BoundedCache(CACHE_LIMIT))
+    items: dict[str, dict] = field(default_factory=lambda: BoundedCache(CACHE_LIMIT))
     _adjusted: set[tuple[str, str]] = field(default_factory=set)
     # Filled by prefetch(): names known absent (per entity), and missing vendor/customer names
     # known to be taken (or not) by the other kind.

@@ -27,6 +27,7 @@ from .scan import parse_autotask_datetime
 # QBO's answer to a requestid used before with another body: the earlier request went through.
 DUPLICATE_REQUEST_ID = "600"
 MARGIN = timedelta(days=2)
+KEPT = ("Id", "DocNumber", "VendorRef", "PrivateNote", "TxnDate", "TotalAmt")
 # A PO whose creation time cannot be read: every bill since then could be its own.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -87,10 +88,9 @@ class TaggedBills:
         self.covered_from = wanted
 
     def add(self, bill: dict) -> None:
-        """A bill this run read, created or adopted. Kept without its lines: what is asked of it
-        is its Id, number, vendor and tag, and the lines are most of its size (a scan of 10,000
-        POs keeps every bill it makes)."""
-        slim = {k: v for k, v in bill.items() if k != "Line"}
+        """A bill this run read, created or adopted. Only what is asked of it is kept (its Id,
+        number, vendor and tag): a scan of 10,000 POs keeps every bill it makes."""
+        slim = {k: bill[k] for k in KEPT if k in bill}
         for po_id in tagged_po_ids(bill):
             self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = slim
 
