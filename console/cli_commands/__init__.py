@@ -25,7 +25,10 @@ from .common import (
     CommandError,
     fail,
 )
+from .audit import run_export, run_why
 from .connect import run_connect
+from .health import run_health
+from .reconcile import run_reconcile
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .repair import run_repair
@@ -42,6 +45,10 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "logs": run_logs,
     "retry": run_retry,
     "repair": run_repair,
+    "why": run_why,
+    "export": run_export,
+    "health": run_health,
+    "reconcile": run_reconcile,
 }
 
 
