@@ -28,6 +28,15 @@ class PoNumberSource(str, Enum):
     AUTOTASK = "autotask"
 
 
+class TransferAs(str, Enum):
+    """What a submitted Autotask PO becomes in QBO (issue 18): a bill at once (the seed app), a
+    QBO purchase order, or a QBO purchase order and then a bill for each receipt of goods."""
+
+    BILL = "bill"
+    PURCHASE_ORDER = "purchase_order"
+    PURCHASE_ORDER_THEN_BILL = "purchase_order_then_bill"
+
+
 class MissingItem(str, Enum):
     CREATE = "create"
     ERROR = "error"
@@ -59,6 +68,7 @@ class Settings:
     days_back: int | None = None
     po_number_source: PoNumberSource = PoNumberSource.QUICKBOOKS
     missing_item: MissingItem = MissingItem.ERROR
+    transfer_as: TransferAs = TransferAs.BILL
     new_item_expense_account: str | None = None
     ap_account: str | None = None
     todo_action_type: int | None = None
@@ -303,6 +313,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "days_back": _optional(_whole(0, maximum=MAX_DAYS_BACK)),
     "po_number_source": _optional(_choice(PoNumberSource)),
     "missing_item": _optional(_choice(MissingItem)),
+    "transfer_as": _optional(_choice(TransferAs)),
     "new_item_expense_account": _optional(_text()),
     "ap_account": _optional(_text()),
     "todo_action_type": _optional(_id("Autotask action type")),
