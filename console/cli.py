@@ -267,6 +267,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "  days_back N                   look back N days for Submitted POs (0 pauses transfers)\n"
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
+            "  apply_mode auto|hold_new_records|manual   what waits for approval (atqbo approve)\n"
             "  new_item_expense_account ID   QBO expense account for created items\n"
             "  ap_account ID                 QBO accounts-payable account for bills\n"
             "  todo_action_type ID           Autotask action type of error to-dos\n"

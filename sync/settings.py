@@ -31,6 +31,14 @@ class MissingItem(str, Enum):
     ERROR = "error"
 
 
+class ApplyMode(str, Enum):
+    """What a scan may do without the operator's approval (issue 15)."""
+
+    AUTO = "auto"  # everything (the behaviour before apply_mode existed)
+    HOLD_NEW_RECORDS = "hold_new_records"  # a PO that would create a vendor, customer or item waits
+    MANUAL = "manual"  # every PO waits
+
+
 @dataclass(frozen=True)
 class SettingProblem:
     key: str
@@ -57,6 +65,7 @@ class Settings:
     days_back: int | None = None
     po_number_source: PoNumberSource = PoNumberSource.QUICKBOOKS
     missing_item: MissingItem = MissingItem.ERROR
+    apply_mode: ApplyMode = ApplyMode.AUTO
     new_item_expense_account: str | None = None
     ap_account: str | None = None
     todo_action_type: int | None = None
@@ -280,6 +289,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "days_back": _optional(_whole(0)),
     "po_number_source": _optional(_choice(PoNumberSource)),
     "missing_item": _optional(_choice(MissingItem)),
+    "apply_mode": _optional(_choice(ApplyMode)),
     "new_item_expense_account": _optional(_text()),
     "ap_account": _optional(_text()),
     "todo_action_type": _optional(_id("Autotask action type")),

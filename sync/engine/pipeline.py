@@ -26,7 +26,7 @@ from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
 from sync.events import PoStarted
 
-from . import causes
+from . import approval, causes
 from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
@@ -105,6 +105,11 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
     entries = {}
     for data in datas:
         entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
+    # apply_mode: a scan's PO that waits for approval is left before its journal record moves
+    # (sync one and retry are the operator's own say-so). A PO the journal shows mid-way is
+    # finished whatever the mode: its bill may exist.
+    held = await approval.gate(ctx, [d for d in datas if not _resumable(entries[d.po_id])]) if source == "scan" else set()
+    datas = [d for d in datas if d.po_id not in held]
     starting = []
     for data in datas:
         entry = entries[data.po_id]
