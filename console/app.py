@@ -34,6 +34,7 @@ from screens.state import LiveState
 from screens.sync_one import SyncOneScreen
 from sync import events as ev
 from sync.control.api import CommandFailed, CommandRefused, EngineControl, SyncOutcome
+from sync.text import shown
 
 from .commands import AtqboCommands, PaletteCommand
 
@@ -209,13 +210,15 @@ class AtqboApp(App[int]):
         if worker.group == "engine":
             self.post_message(msg.EngineFailed(text))
         else:
-            self.notify(text, title=worker.description or "Background work failed", severity="error", timeout=10)
+            self.notify(shown(text), title=worker.description or "Background work failed", severity="error",
+                        timeout=10, markup=False)
 
     @on(msg.EngineFailed)
     def _engine_failed(self, message: msg.EngineFailed) -> None:
         self.live.engine = "failed"
-        self.live.stop_reason = message.error
-        self.notify(message.error, title="The sync engine stopped", severity="error", timeout=15)
+        self.live.stop_reason = shown(message.error)
+        self.notify(shown(message.error), title="The sync engine stopped", severity="error", timeout=15,
+                    markup=False)
         self._tell_live(())
 
     async def action_quit(self) -> None:
@@ -266,9 +269,10 @@ class AtqboApp(App[int]):
             if isinstance(event, ev.PoStarted) and event.po_id == self._sync_one_po:
                 sync_one = self._mode_screen("sync_one")
                 if sync_one is not None:
-                    sync_one.show_progress(f"Syncing PO {event.po_number or event.po_id}…")  # type: ignore[attr-defined]
+                    sync_one.show_progress(f"Syncing PO {shown(event.po_number or event.po_id)}…")  # type: ignore[attr-defined]
             if isinstance(event, ev.ScanStopped):
-                self.notify(f"{event.cause}\n{event.fix}", title="Scan stopped", severity="error", timeout=10)
+                self.notify(f"{shown(event.cause)}\n{shown(event.fix)}", title="Scan stopped", severity="error",
+                            timeout=10, markup=False)
         self._tell_live(tuple(changed), urgent=urgent)
         if log_changed:
             forget = getattr(self.control, "log_changed", None)
@@ -360,7 +364,7 @@ class AtqboApp(App[int]):
             try:
                 await awaitable
             except (CommandRefused, CommandFailed) as exc:
-                self.notify(str(exc), title=f"{what}: not done", severity="warning", timeout=8)
+                self.notify(shown(exc), title=f"{what}: not done", severity="warning", timeout=8, markup=False)
 
         self.run_worker(send(), group="control", exit_on_error=False, description=what)
 
@@ -421,9 +425,10 @@ class AtqboApp(App[int]):
         try:
             text = await fix_cause(self.runtime, entry)
         except DemoFixError as exc:
-            self.notify(str(exc), title="Demo: not fixed", severity="warning", timeout=8)
+            self.notify(shown(exc), title="Demo: not fixed", severity="warning", timeout=8, markup=False)
             return
-        self.notify(text + "\nNow press r to retry it.", title="Demo: fixed in the sandbox", timeout=8)
+        self.notify(shown(text) + "\nNow press r to retry it.", title="Demo: fixed in the sandbox", timeout=8,
+                    markup=False)
 
     def settings_saved(self, changed: tuple[str, ...]) -> None:
         names = ", ".join(changed) if changed else "nothing changed"

@@ -24,6 +24,10 @@ class _Parser(argparse.ArgumentParser):
     The message names the command (`atqbo settings set: ...`) and points at its --help."""
 
     def error(self, message: str):  # type: ignore[override]
+        from sync.text import shown
+
+        # argparse quotes what was typed (an unknown argument as it is): never raw on a terminal.
+        message = shown(message)
         if _json_requested:
             # The contract: with --json the last line on stdout is a JSON summary, errors too.
             print(json.dumps({"ok": False, "exit_code": EXIT_USAGE, "error": f"{self.prog}: {message}"}),
@@ -172,8 +176,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    sandbox.add_argument("--seed", choices=("demo", "empty"), default="demo",
-                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies")
+    sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
+                         help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
+                              "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="N",
                          help="added latency per API request, in milliseconds")
     sandbox.add_argument("--no-limits", action="store_true",
@@ -365,9 +370,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failed(code: int, message: str) -> int:
-    print(f"atqbo: {message}", file=sys.stderr, flush=True)
+    from console.output import dumps
+    from sync.text import shown_lines
+
+    print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if _json_requested:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
     return code
 
 

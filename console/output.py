@@ -8,12 +8,17 @@ JSON lines are one object per line, stable for scripts and log shippers:
 
 Nothing here imports Textual (the daemon uses it) and nothing here ever sees a secret: events
 hold none by design, and free-form messages are written by our own code.
+
+Events and messages quote names, numbers and API texts from outside: every line written here
+passes sync.text's rule, so a control character is shown as an escape (`\x1b`), never written
+raw to a terminal, the journal or daemon.log; JSON lines carry the exact text, escaped by JSON.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import sys
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sync import events as ev
+from sync.text import json_text, shown, shown_fields, shown_lines
 
 # ---------------------------------------------------------------- JSON-safe values
 
@@ -91,8 +97,8 @@ def _money(amount: Decimal, currency: str) -> str:
 
 
 def describe(event: ev.Event) -> str:
-    """One plain sentence per event, for people."""
-    e = event
+    """One plain sentence per event, for people (text fields shown by sync.text's rule)."""
+    e = shown_fields(event)
     if isinstance(e, ev.EngineStarted):
         return "engine started"
     if isinstance(e, ev.EngineStopped):
@@ -140,7 +146,7 @@ def describe(event: ev.Event) -> str:
     if isinstance(e, ev.ItemCreated):
         return f"QBO item {e.name!r} created (id {e.item_id}, expense account {e.expense_account})"
     if isinstance(e, ev.NameAdjusted):
-        return f"{e.kind} name {e.original!r} adjusted to {e.adjusted!r} for QBO"
+        return f"{e.kind} name \"{e.original}\" adjusted to \"{e.adjusted}\" for QBO"
     if isinstance(e, ev.TodoCreated):
         return f"Autotask to-do {e.todo_id} created for PO id {e.po_id} (resource {e.resource_id})"
     if isinstance(e, ev.NotificationFailed):
@@ -166,12 +172,17 @@ def describe(event: ev.Event) -> str:
 
 
 def human_line(event: ev.Event) -> str:
-    text = " ".join(part.strip() for part in describe(event).splitlines() if part.strip())
-    return f"{iso(event.at)} {level_of(event).upper():<7} {text}"
+    text = " ".join(part.strip() for part in describe(event).split("\n") if part.strip())
+    return f"{iso(event.at)} {level_of(event).upper():<7} {shown(text)}"
+
+
+def dumps(value: Any) -> str:
+    """One JSON line for stdout or a log: exact text, no raw control character (sync.text)."""
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def json_line(event: ev.Event) -> str:
-    return json.dumps(event_record(event), ensure_ascii=False)
+    return dumps(event_record(event))
 
 
 # ---------------------------------------------------------------- the printer
@@ -239,6 +250,8 @@ class Printer:
         self._log_file = log_file
 
     def _write(self, line: str, to_file: bool = True) -> None:
+        # Whatever composed the line, nothing raw leaves here (sync.text).
+        line = json_text(line) if self.as_json else shown_lines(line)
         try:
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -260,18 +273,38 @@ class Printer:
         if self.as_json:
             record = {"ts": now_iso(), "level": level, "event": "message", "message": text,
                       **jsonable(fields)}
-            self._write(json.dumps(record, ensure_ascii=False))
+            self._write(dumps(record))
         else:
-            # One log line per message (the journal and grep see lines): fold multi-line text.
-            flat = " ".join(part.strip() for part in text.splitlines() if part.strip())
-            self._write(f"{now_iso()} {level.upper():<7} {flat}")
+            # One log line per message (the journal and grep see lines): fold multi-line text;
+            # any other control character is shown as an escape.
+            flat = " ".join(part.strip() for part in str(text).split("\n") if part.strip())
+            self._write(f"{now_iso()} {level.upper():<7} {shown(flat)}")
 
     def summary(self, record: Mapping[str, Any], human: str | None = None) -> None:
         """The final line: a JSON object (with --json) or the human text."""
         if self.as_json:
-            self._write(json.dumps(jsonable(record), ensure_ascii=False))
+            self._write(dumps(jsonable(record)))
         elif human is not None:
             self._write(human)
+
+
+class StderrLog(logging.Handler):
+    """Python log records of a one-shot command (a mail not sent, a store warning) on stderr,
+    through the text rule. Without a handler, logging's last resort would write them raw, and
+    they quote what a mail server or an API answered."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(level=logging.WARNING)
+        self._stream = stream
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self._stream or sys.stderr
+            stream.write(shown_lines(self.format(record)) + "\n")
+            stream.flush()
+        except Exception:  # logging must never take a command down
+            self.handleError(record)
 
 
 # ---------------------------------------------------------------- the run summary

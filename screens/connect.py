@@ -21,8 +21,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Static
 
+from sync.text import shown
+
 from .doctor import DoctorView, verdict_markup
 from .footer import KeysFooter
+from .markup import escape
 from .settings import SettingsForm
 from .settings_options import load_options
 
@@ -35,8 +38,9 @@ STEPS = (("page-qbo", "QuickBooks"), ("page-autotask", "Autotask"), ("page-setti
          ("page-review", "Review"))
 
 
-def _esc(text: str) -> str:
-    return str(text).replace("[", r"\[")
+def _esc(text: object) -> str:
+    # Names and messages from the services: control characters shown (sync.text), literal in markup.
+    return escape(shown(text))
 
 
 def renewal_text(refresh_expires_at: float | None, now: float | None = None) -> str:
@@ -51,29 +55,6 @@ def renewal_text(refresh_expires_at: float | None, now: float | None = None) -> 
     hours = int(left % 86400 // 3600)
     colour = "$error" if days < 7 else "$warning" if days < 30 else "$success"
     return f"[{colour}]{days} days {hours} h left[/] before it must be renewed"
-
-
-def autotask_problem(exc: BaseException, zone_url: str) -> str:
-    """What is wrong with the Autotask credentials, in plain words."""
-    from sync.clients.errors import (AutotaskAuthError, AutotaskPermissionError, AutotaskZoneError,
-                                     TransportError, UntrustedUrlError)
-
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, AutotaskZoneError):
-        return ("Autotask does not know this API user name (the zone lookup found no zone). Check the "
-                f"user name: it is the API user's e-mail-like name. ({detail})")
-    if isinstance(exc, AutotaskAuthError):
-        return ("Autotask refused the credentials: check the secret and the integration code. An API user "
-                f"whose password expired or was locked also gets this. ({detail})")
-    if isinstance(exc, AutotaskPermissionError):
-        return f"The API user may not read what atqbo needs (its security level is too low). ({detail})"
-    if isinstance(exc, UntrustedUrlError):
-        return f"{detail}. Nothing was saved."
-    if isinstance(exc, TransportError):
-        return f"Autotask cannot be reached at {zone_url or 'its usual address'}: {detail}"
-    if isinstance(exc, ValueError):
-        return detail
-    return f"The test failed: {detail}"
 
 
 class ConnectScreen(Screen):
@@ -488,29 +469,30 @@ class ConnectScreen(Screen):
 
     @work(group="autotask-test", exclusive=True, exit_on_error=False, description="Testing the Autotask connection")
     async def _test_autotask(self, username: str, code: str, secret: str, zone: str) -> None:
+        from sync.clients.autotask_connect import AutotaskConnectFailed, check_autotask_connection, connect_client
         from sync.endpoints import zone_lookup_base
-        from sync.clients.autotask import AutotaskClient
 
         if not secret:
             stored = self.console.store.secrets.get_autotask_secret()
             secret = stored.get_secret_value() if stored else ""
         client = None
         try:
-            client = AutotaskClient(username, code, secret, zone_lookup_base=zone_lookup_base(zone or None))
-            found = await client.zone()
-            local = await client.get("Companies", 0)
-        except Exception as exc:
+            # The same test, words and retries as `atqbo connect autotask`.
+            client = connect_client(username, code, secret, zone_lookup_base(zone or None))
+            connected = await check_autotask_connection(client)
+        except Exception as exc:  # the test's own words; anything else still answers, never hangs on "Testing…"
             if client is not None:
                 await client.aclose()
             self.autotask_ok = False
-            self._set_status("#at-status", _esc(autotask_problem(exc, zone)), ok=False)
+            words = exc.message if isinstance(exc, AutotaskConnectFailed) else f"The test failed: {exc}"
+            self._set_status("#at-status", _esc(words), ok=False)
             return
         if self.autotask is not None:
             await self.autotask.aclose()
         self.autotask, self.autotask_ok = client, True
         self.autotask_secret = secret
-        self.autotask_company = str((local or {}).get("companyName") or "your local organization")
-        self._set_status("#at-status", f"Connected to Autotask ({_esc(found.url)}) as {_esc(username)}; "
+        self.autotask_company = connected.local_organization
+        self._set_status("#at-status", f"Connected to Autotask ({_esc(connected.zone.url)}) as {_esc(username)}; "
                                        f"local organization: {_esc(self.autotask_company)}.", ok=True)
 
     # ---------------------------------------------------------------- settings and review

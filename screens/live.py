@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from .footer import KeysFooter
+from .markup import escape
 from .po_table import PoTable
 from .state import AUTOTASK_PER_HOUR, QBO_PER_MINUTE, LiveState, PoRow
 
@@ -200,7 +201,7 @@ class LiveScreen(Screen):
         else:
             progress = "No scan yet"
         if s.stop_reason:
-            progress += f"\n[$error]Stopped: {s.stop_reason}[/]"
+            progress += f"\n[$error]Stopped: {_escape(s.stop_reason)}[/]"
         self._set_text("#live-progress", progress)
 
         autotask, _ = self.console.calls_in_window(3600)
@@ -264,4 +265,4 @@ def _resolve(style: str, variables: dict[str, str]) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
+    return escape(text)

@@ -179,7 +179,8 @@ class LogList(ScrollView, can_focus=True):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{stamp:<16} ")
         text.append(f"{STATUS_LABEL.get(e.status, e.status):<9}", style=status_style)
-        text.append(f" {e.po_label:<10} ")
+        po = e.po_label if len(e.po_label) <= 10 else e.po_label[:9] + "…"  # a long number keeps the columns
+        text.append(f" {po:<10} ")
         text.append(f"{e.attempts:>3}  ")
         text.append(e.cause.replace("\n", " "))
         return text

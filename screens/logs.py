@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from .footer import KeysFooter
+from .markup import escape
 from .log_list import LogList
 from .log_source import STATUSES, LogEntryView
 
@@ -25,8 +26,7 @@ DETAIL_DELAY_S = 0.03
 
 def describe_entry(entry: LogEntryView, *, local_times: bool = True, raw: bool = True) -> str:
     """Console markup for one entry: cause, what to fix and (optionally) the raw API error."""
-    def esc(text: str) -> str:
-        return text.replace("[", r"\[")
+    esc = escape
 
     def when(value) -> str:
         if value is None:
@@ -68,7 +68,7 @@ class LogEntryScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="entry-box") as box:
-            box.border_title = f"Log entry — PO {self.entry.po_label}"
+            box.border_title = f"Log entry — PO {escape(self.entry.po_label)}"
             yield Static(describe_entry(self.entry, local_times=self.local_times), id="entry-body")
         yield KeysFooter(compact=True)
 

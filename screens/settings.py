@@ -15,12 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
 from sync.control.api import CommandFailed, CommandRefused, EngineControl
 from sync.settings import Settings, SettingsError, parse_value
+from sync.text import shown
 
 from .footer import KeysFooter
+from .markup import escape
 
 if TYPE_CHECKING:
     from .host import ConsoleHost
@@ -135,8 +138,8 @@ class SettingsForm(VerticalScroll):
             if matches:
                 value = matches[0]
             else:
-                options = [(str(label), v) for label, v in widget._options if v is not Select.NULL]  # type: ignore[attr-defined]
-                widget.set_options([(f"{value} (current)", value), *options])
+                options = [(label, v) for label, v in widget._options if v is not Select.NULL]  # type: ignore[attr-defined]
+                widget.set_options([(Content(f"{shown(value)} (current)"), value), *options])
         widget.value = value if value else Select.NULL
 
     def set_options(self, options: dict[str, list[tuple[str, str]]], problems: dict[str, str]) -> None:
@@ -145,7 +148,9 @@ class SettingsForm(VerticalScroll):
         for key in ("ap_account", "new_item_expense_account", "todo_action_type", "todo_resource"):
             widget = self.query_one(f"#f-{key}", Select)
             keep = widget.value if widget.value is not Select.NULL else _to_text(current.get(key))
-            widget.set_options(options.get(key, []))
+            # Labels are names from the services: plain text, never markup (a "[@click=...]" in an
+            # account name must not become an action).
+            widget.set_options([(Content(label), value) for label, value in options.get(key, [])])
             widget.prompt = "(choose)" if key in options else "(could not read the choices)"
             self._select(widget, str(keep) if keep else "")
             if key in problems:
@@ -155,7 +160,7 @@ class SettingsForm(VerticalScroll):
 
     def show_problem(self, key: str, problem: str) -> None:
         error = self.query_one(f"#e-{key}", Static)
-        error.update(problem)
+        error.update(escape(shown(problem)))  # quotes what was typed, or what a service said
         error.display = bool(problem)
         self.query_one(f"#f-{key}").set_class(bool(problem), "-invalid")
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sync import events as ev
+from sync.text import shown_fields
 
 MAX_ROWS = 500
 MAX_ACTIVITY = 200
@@ -71,7 +72,9 @@ class LiveState:
             return ()
         self._stamp = received_at
         try:
-            return handler(event) or ()
+            # Everything shown comes from here: names, numbers and causes from outside have
+            # their control characters shown as escapes (sync.text), never sent to the terminal.
+            return handler(shown_fields(event)) or ()
         finally:
             self._stamp = None
 
@@ -173,7 +176,7 @@ class LiveState:
         self._note(e, "created", f"Item created in QBO: {e.name}")
 
     def _on_NameAdjusted(self, e: ev.NameAdjusted) -> None:
-        self._note(e, "created", f"{e.kind.title()} name adjusted: {e.original!r} → {e.adjusted!r}")
+        self._note(e, "created", f"{e.kind.title()} name adjusted: \"{e.original}\" → \"{e.adjusted}\"")
 
     def _on_TodoCreated(self, e: ev.TodoCreated) -> None:
         self.totals["todos"] += 1

@@ -14,8 +14,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from .footer import KeysFooter
+from .markup import escape
 
 from sync.settings import SettingsError, parse_value
+from sync.text import shown
 
 from .messages import SyncOneFinished
 
@@ -158,5 +160,7 @@ class SyncOneScreen(Screen):
             box.update(text)
 
 
-def _esc(text: str) -> str:
-    return text.replace("[", r"\[")
+def _esc(text: object) -> str:
+    # Text from outside (a cause, what an API said): control characters shown as escapes
+    # (sync.text), and literal inside markup.
+    return escape(shown(text))

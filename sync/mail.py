@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosmtplib
 
+from sync.text import has_control, shown, shown_lines
+
 if TYPE_CHECKING:
     from sync.engine.notify import FailureNotice
     from sync.settings import Settings
@@ -90,19 +92,22 @@ def build_message(config: SmtpConfig, to: str | list[str], subject: str, body: s
     msg = EmailMessage()
     msg["From"] = config.from_addr
     msg["To"] = ", ".join(recipients)
-    msg["Subject"] = subject
+    # Subjects and bodies quote names and numbers from outside: control characters are shown
+    # as escapes (sync.text), so a CR/LF in a PO number neither drops the mail (the email
+    # package refuses a header with a line break) nor adds a header or a line of its own.
+    msg["Subject"] = shown(subject)
     msg["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = email.utils.make_msgid(domain=config.from_addr.rpartition("@")[2] or None)
-    msg.set_content(body)
+    msg.set_content(shown_lines(body))
     return msg
 
 
 async def send_mail(config: SmtpConfig, to: str | list[str], subject: str, body: str) -> None:
     """Send one plain-text message; raise `MailError` with a clear cause when it is not sent."""
     recipients = [to] if isinstance(to, str) else list(to)
-    bad = [r for r in recipients if "@" not in r]
+    bad = [r for r in recipients if "@" not in r or has_control(r)]
     if not recipients or bad:
-        raise MailError(f"not an e-mail address: {', '.join(bad) or '(none)'}")
+        raise MailError(f"not an e-mail address: {shown(', '.join(bad)) or '(none)'}")
     where = f"{config.host}:{config.effective_port}"
     message = build_message(config, recipients, subject, body)
     try:
@@ -168,15 +173,15 @@ class PoResult:
 
 
 def failure_message(f: PoFailure) -> tuple[str, str]:
-    subject = f"atqbo: purchase order {f.po_number} was not synced to QuickBooks"
+    subject = f"atqbo: purchase order {shown(f.po_number)} was not synced to QuickBooks"
     lines = [
-        f"Autotask purchase order {f.po_number} (id {f.po_id}) could not be turned into a "
+        f"Autotask purchase order {shown(f.po_number)} (id {f.po_id}) could not be turned into a "
         "QuickBooks Online bill.",
         "",
-        f"Cause: {f.cause}",
+        f"Cause: {shown(f.cause)}",
     ]
     if f.fix:
-        lines.append(f"What to fix: {f.fix}")
+        lines.append(f"What to fix: {shown(f.fix)}")
     lines += [
         "",
         "Its externalPONumber is set to ERROR and a to-do was created in Autotask.",
@@ -190,9 +195,10 @@ def failure_message(f: PoFailure) -> tuple[str, str]:
 def result_message(r: PoResult) -> tuple[str, str]:
     if r.failure is not None:
         return failure_message(r.failure)
-    subject = f"atqbo: purchase order {r.po_number} synced as bill {r.bill_number}"
-    body = (f"Autotask purchase order {r.po_number} (id {r.po_id}) is now QuickBooks Online "
-            f"bill {r.bill_number}; its externalPONumber holds that number.\n")
+    number, bill = shown(r.po_number), shown(r.bill_number)
+    subject = f"atqbo: purchase order {number} synced as bill {bill}"
+    body = (f"Autotask purchase order {number} (id {r.po_id}) is now QuickBooks Online "
+            f"bill {bill}; its externalPONumber holds that number.\n")
     return subject, body
 
 
@@ -201,7 +207,7 @@ def summary_message(summary: Mapping[str, Any]) -> tuple[str, str]:
     synced = int(summary.get("synced", 0))
     subject = (f"atqbo: scan finished, {synced} synced, {failed} failed" if failed
                else f"atqbo: scan finished, {synced} synced")
-    lines = [f"{key}: {value}" for key, value in summary.items()]
+    lines = [f"{shown(key)}: {shown(value)}" for key, value in summary.items()]
     return subject, "A scan of Autotask purchase orders finished.\n\n" + "\n".join(lines) + "\n"
 
 

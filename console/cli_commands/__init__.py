@@ -11,8 +11,10 @@ from argv, and are never printed.
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
 
+from console.output import StderrLog
 from console.runtime_headless import RuntimeProblem
 
 from .common import (
@@ -46,8 +48,15 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 def run(args: argparse.Namespace) -> int:
     handler = HANDLERS[args.command]
     as_json = bool(getattr(args, "json", False))
+    log = StderrLog()  # warnings of the sync layer on stderr, never raw (sync.text)
+    loggers = [logging.getLogger(name) for name in ("atqbo", "sync")]
+    for logger in loggers:
+        logger.addHandler(log)
     try:
         return handler(args)
     except (CommandError, RuntimeProblem) as exc:
         fail(str(exc), as_json, exc.exit_code)
         return exc.exit_code
+    finally:
+        for logger in loggers:
+            logger.removeHandler(log)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 from typing import Any
 
-from console.output import jsonable
+from console.output import dumps, jsonable
+from sync.text import shown_lines
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
@@ -29,13 +29,14 @@ class CommandError(Exception):
 
 
 def fail(message: str, as_json: bool, code: int) -> None:
-    print(f"atqbo: {message}", file=sys.stderr, flush=True)
+    # Messages quote what the user typed and what a service said: never raw (sync.text).
+    print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if as_json:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
 
 
 def out(as_json: bool, record: dict[str, Any], human: str) -> None:
-    print(json.dumps(jsonable(record), ensure_ascii=False) if as_json else human, flush=True)
+    print(dumps(jsonable(record)) if as_json else shown_lines(human), flush=True)
 
 
 def data_dir(args: argparse.Namespace) -> str | None:

@@ -32,16 +32,13 @@ from console.runtime_headless import (
 )
 from sync.clients.errors import (
     ApiError,
-    AutotaskAuthError,
-    AutotaskPermissionError,
-    AutotaskZoneError,
     OAuthError,
     QboAuthError,
     QboForbidden,
     SignInError,
     TransportError,
-    UntrustedUrlError,
 )
+from sync.text import shown
 
 
 def run_connect(args: argparse.Namespace) -> int:
@@ -51,7 +48,7 @@ def run_connect(args: argparse.Namespace) -> int:
 
 
 async def _connect_autotask(args: argparse.Namespace) -> int:
-    from sync.clients.autotask import AutotaskClient
+    from sync.clients.autotask_connect import AutotaskConnectFailed, check_autotask_connection, connect_client
     from sync.store import AutotaskConnection
 
     as_json = bool(getattr(args, "json", False))
@@ -60,44 +57,21 @@ async def _connect_autotask(args: argparse.Namespace) -> int:
         secret = read_secret(ENV_AUTOTASK_SECRET, "Autotask API user's secret (hidden): ",
                              "Autotask secret")
         base = zone_lookup_base(args.zone_url)
-        client = AutotaskClient(args.username, args.integration_code, secret, zone_lookup_base=base,
-                                timeout=20.0)
-        # Fail fast: a connect check should not sit through a minute of backoff.
-        client.retry.max_attempts = 2
-        async with client:
-            try:
-                zone = await client.zone()
-            except AutotaskZoneError as exc:
-                raise CommandError(
-                    f"Autotask does not know the API user {args.username!r} (zone lookup at {base}): "
-                    f"{exc.message}. Check the user name.", EXIT_FATAL) from None
-            except UntrustedUrlError as exc:
-                raise CommandError(f"{exc.message}. Nothing was saved.", EXIT_FATAL) from None
-            except TransportError as exc:
-                raise CommandError(f"cannot reach the Autotask zone lookup at {base}: {exc.message}",
-                                   EXIT_FATAL) from None
-            try:
-                # One authenticated call that also proves the user may read purchase orders.
-                await client.picklist("PurchaseOrders", "status")
-            except AutotaskAuthError:
-                raise CommandError(
-                    f"Autotask refused the credentials of {args.username!r} (zone {zone.zone_name or zone.url}): "
-                    "the secret or the integration code is wrong, or the API user is inactive",
-                    EXIT_FATAL) from None
-            except AutotaskPermissionError as exc:
-                raise CommandError(f"the Autotask API user may not read purchase orders: {exc.message}",
-                                   EXIT_FATAL) from None
-            except TransportError as exc:
-                raise CommandError(f"cannot reach Autotask at {zone.url}: {exc.message}", EXIT_FATAL) from None
-            except ApiError as exc:
-                raise api_problem(exc, "Autotask") from None
+        try:
+            client = connect_client(args.username, args.integration_code, secret, base)
+            async with client:
+                connected = await check_autotask_connection(client)
+        except AutotaskConnectFailed as failed:
+            raise CommandError(failed.message, EXIT_USAGE if failed.kind == "input" else EXIT_FATAL) from None
+        zone = connected.zone
         store.connection.set_autotask(AutotaskConnection(args.username, args.integration_code,
                                                          None if args.zone_url is None else base))
         store.secrets.set_autotask_secret(secret)
         out(as_json, {"ok": True, "exit_code": 0, "service": "autotask", "username": args.username,
-                       "zone": zone.zone_name, "zone_url": zone.url},
-             f"Autotask connected: API user {args.username}, zone {zone.zone_name or '?'} ({zone.url}). "
-             f"Saved in {store.locations.config_dir}.")
+                       "zone": zone.zone_name, "zone_url": zone.url,
+                       "local_organization": connected.local_organization},
+             f"Autotask connected: API user {args.username}, zone {zone.zone_name or '?'} ({zone.url}), "
+             f"local organization {connected.local_organization}. Saved in {store.locations.config_dir}.")
         return EXIT_OK
     finally:
         store.close()
@@ -267,7 +241,7 @@ async def _sign_in(oauth: Any, redirect: Any, as_json: bool) -> Any:
                         except SignInError as exc:
                             if "access_denied" in str(exc):
                                 raise
-                            print(f"atqbo: {exc}. Paste again:", file=note, flush=True)
+                            print(f"atqbo: {shown(str(exc))}. Paste again:", file=note, flush=True)
                             continue
                 break
             return await attempt.result()

@@ -24,6 +24,7 @@ from console.runtime_headless import (
 )
 from sync import events as ev
 from sync.engine.single import sync_one_and_report
+from sync.text import shown
 
 
 def run_sync_one(args: argparse.Namespace) -> int:
@@ -80,7 +81,7 @@ async def _engine_command(args: argparse.Namespace, which: str) -> int:
     runtime = await open_runtime(data_dir(args), engine=True, printer=printer)
     if which == "sync-one" and args.email and runtime.notifier.config is None:
         missing = ", ".join(p.key for p in runtime.settings.missing_for_email()) or "smtp settings"
-        print(f"atqbo: mail is not configured (set {missing}), so no result mail goes to {args.email}",
+        print(f"atqbo: mail is not configured (set {missing}), so no result mail goes to {shown(args.email)}",
               file=sys.stderr, flush=True)
     summary = RunSummary()
     todos = 0
@@ -129,13 +130,14 @@ def _outcomes_text(which: str, outcomes: list[Any], code: int) -> str:
         return "no open errors to retry"
     lines = []
     for o in outcomes:
+        number = shown(o.po_number)  # one line per PO: a number from outside adds none
         if o.ok:
-            lines.append(f"PO {o.po_number} (id {o.po_id}): synced as bill {o.doc_number}")
+            lines.append(f"PO {number} (id {o.po_id}): synced as bill {shown(o.doc_number)}")
         else:
             c = o.cause
-            text = f"PO {o.po_number} (id {o.po_id}): not synced: {c.cause if c else 'unknown cause'}"
+            text = f"PO {number} (id {o.po_id}): not synced: {shown(c.cause) if c else 'unknown cause'}"
             if c is not None and c.fix:
-                text += f" What to do: {c.fix}"
+                text += f" What to do: {shown(c.fix)}"
             if o.log_id is not None:
                 text += f" [log {o.log_id}]"
             lines.append(text)

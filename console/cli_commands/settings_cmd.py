@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -19,7 +18,7 @@ from console.cli_commands.common import (
     out,
     read_secret,
 )
-from console.output import jsonable
+from console.output import dumps, jsonable
 from console.runtime_headless import (
     RuntimeProblem,
     open_store,
@@ -34,6 +33,7 @@ from sync.clients.errors import (
     TransportError,
 )
 from sync.settings import SETTING_KEYS, SMTP_PASSWORD_SECRET, SettingsError, parse_value
+from sync.text import shown_lines
 
 
 def run_settings(args: argparse.Namespace) -> int:
@@ -77,7 +77,7 @@ def _settings_show(args: argparse.Namespace) -> int:
             "data_dir": str(store.locations.data_dir),
         }
         if as_json:
-            print(json.dumps(jsonable(record), ensure_ascii=False), flush=True)
+            print(dumps(jsonable(record)), flush=True)
         else:
             width = max(len(k) for k in SETTING_KEYS)
             lines = [f"settings ({store.locations.settings_file}):"]
@@ -100,7 +100,7 @@ def _settings_show(args: argparse.Namespace) -> int:
                                              + (f", {qb.environment} keys" if qb.environment else "")
                                              + (f", redirect URI {qb.redirect_uri!r}" if qb.redirect_uri else "")
                                              if qb else "not connected (atqbo connect quickbooks)"))
-            print("\n".join(lines), flush=True)
+            print(shown_lines("\n".join(lines)), flush=True)  # values a user typed: never raw
         return EXIT_USAGE if problems else EXIT_OK
     finally:
         store.close()
@@ -132,7 +132,7 @@ async def _settings_set(args: argparse.Namespace) -> int:
         shown = settings.to_values().get(key)
         missing = [str(p) for p in settings.missing_for_scan()]
         if note:
-            print(f"atqbo: {note}", file=sys.stderr, flush=True)
+            print(f"atqbo: {shown_lines(note)}", file=sys.stderr, flush=True)
         out(as_json, {"ok": True, "exit_code": 0, "key": key, "value": shown,
                        "missing_for_scan": missing, **({"note": note} if note else {})},
              f"{key} = {'(not set)' if shown is None else shown}"

@@ -29,6 +29,7 @@ from .autotask_urls import check_page_url, check_zone_url
 from .bounded import DEFAULT_MAX_BYTES, bounded_client
 from .errors import (
     AutotaskAuthError,
+    AutotaskCredentialsRefused,
     AutotaskError,
     AutotaskNotFound,
     AutotaskPermissionError,
@@ -314,8 +315,34 @@ class AutotaskClient:
                 # The tenant may have moved zone: look it up again, then try once more.
                 await self.zone(refresh=True)
                 continue
-            return self._interpret(resp, method, path)
+            try:
+                return self._interpret(resp, method, path)
+            except AutotaskValidationError as refused:
+                if refused.status == 500:
+                    await self._raise_if_credentials_refused(refused, zone)
+                raise
         raise AssertionError("unreachable")
+
+    async def _raise_if_credentials_refused(self, refused: AutotaskValidationError, zone: ZoneInfo) -> None:
+        """Autotask answers an unknown API user or a wrong integration code with HTTP 500 and an
+        errors body (apigrate/autotask-restapi#19), as it answers a refused request. One request
+        that nothing but the credentials can make fail tells them apart: ThresholdInformation.
+        Costs one call, only after a non-transient 500."""
+        url = zone.api_base + "ThresholdInformation"
+        try:
+            async with self._sems(_endpoint_of(url, zone.api_base)):
+                self.calls += 1
+                probe = await self._http.get(url, headers=self._headers("GET"))
+        except httpx.HTTPError:
+            return  # cannot tell: the original refusal stands
+        messages = _error_messages(_maybe_json(probe))
+        transient = _is_thread_threshold(messages) or any("try again" in m.lower() for m in messages)
+        if probe.status_code == 401 or (probe.status_code == 500 and messages and not transient):
+            said = "; ".join(refused.errors) or f"HTTP {refused.status}"
+            raise AutotaskCredentialsRefused(
+                "Autotask rejected the API user name or integration code (HTTP 500 to every "
+                f"request, even ThresholdInformation: {said})",
+                status=refused.status, errors=refused.errors) from None
 
     def _interpret(self, resp: httpx.Response, method: str, path: str) -> tuple[int, Any]:
         status = resp.status_code

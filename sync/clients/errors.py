@@ -95,6 +95,12 @@ class AutotaskAuthError(AutotaskError, AuthError):
     """HTTP 401: user name, integration code or secret rejected (after a zone re-lookup)."""
 
 
+class AutotaskCredentialsRefused(AutotaskAuthError):
+    """HTTP 500 that is the credentials, not an outage: Autotask answers an unknown API user or a
+    wrong integration code with 500 (not 401), so a refusal is confirmed by a request only the
+    credentials can make fail (ThresholdInformation) answering the same way."""
+
+
 class AutotaskZoneError(AutotaskError):
     """The zone lookup failed: the API user name is unknown, or the answer was unusable."""
 

@@ -6,7 +6,10 @@
 Rules: string literals are single-quoted; a quote inside is written \\' and a backslash \\\\
 (backslash is QBO's escape character, so a lone one would swallow the next character).
 Non-ASCII text goes through as is: the query is POSTed as UTF-8 (application/text), never
-squeezed into ASCII. Conditions join with AND only (QBO has no OR). Property names are checked
+squeezed into ASCII. But QBO's query lexer reads 8-bit characters only: a literal holding one
+above U+00FF (’ “ ” – ł) is refused with a 4000 "Lexical error", however it is escaped or
+encoded, so such a value cannot be looked up by a query at all: `quote` refuses it here
+(UnqueryableText) rather than send a query QBO would refuse; see `queryable`. Conditions join with AND only (QBO has no OR). Property names are checked
 so that a value can never be read as query syntax.
 """
 
@@ -23,12 +26,29 @@ MAX_PAGE = 1000
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
+QUERY_MAX_CHAR = 0xFF
+
+
+class UnqueryableText(ValueError):
+    """The text holds a character QBO's query lexer cannot read (it would answer 4000)."""
+
+
+def queryable(value: str) -> bool:
+    """Whether QBO's query language can carry `value` in a literal (every character ≤ U+00FF).
+    A name that is not must be matched another way (from a listing, compared locally)."""
+    return all(ord(c) <= QUERY_MAX_CHAR for c in value)
+
+
 def quote(value: str) -> str:
     """A QBO string literal for `value`."""
     if not isinstance(value, str):
         raise TypeError("quote() takes a string")
     if "\x00" in value:
         raise ValueError("a QBO query value cannot contain a NUL character")
+    if not queryable(value):
+        bad = next(c for c in value if ord(c) > QUERY_MAX_CHAR)
+        raise UnqueryableText(f"QuickBooks' query language cannot carry {bad!r} (U+{ord(bad):04X}): "
+                              "match such text from a listing instead of a query")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 

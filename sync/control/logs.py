@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sync.text import shown, shown_lines
+
 STATUSES = ("open", "retrying", "resolved")
 
 
@@ -52,7 +54,8 @@ class LogSource(Protocol):
 
 
 def view_of(record: Any) -> LogEntryView:
-    """The view of one store record (a dataclass or a mapping)."""
+    """The view of one store record (a dataclass or a mapping). The entry holds texts as they
+    came from outside; the view is for people: control characters shown as escapes (sync.text)."""
     get = record.get if isinstance(record, dict) else (lambda name, default=None: getattr(record, name, default))
     raw = get("raw_error", "") or ""
     if not isinstance(raw, str):
@@ -60,18 +63,18 @@ def view_of(record: Any) -> LogEntryView:
 
         raw = json.dumps(raw, indent=2, ensure_ascii=False, default=str)
     return LogEntryView(
-        id=str(get("id", get("log_id", ""))),
+        id=shown(get("id", get("log_id", ""))),
         po_id=int(get("po_id", 0) or 0),
-        po_number=str(get("po_number", "") or ""),
-        status=_plain(get("status", "open")),
-        cause_code=str(get("cause_code", "") or ""),
-        cause=str(get("cause", "") or ""),
-        fix=str(get("fix", "") or ""),
-        raw_error=raw,
+        po_number=shown(get("po_number", "") or ""),
+        status=shown(_plain(get("status", "open"))),
+        cause_code=shown(get("cause_code", "") or ""),
+        cause=shown(get("cause", "") or ""),
+        fix=shown(get("fix", "") or ""),
+        raw_error=shown_lines(raw),
         attempts=int(get("attempts", 1) or 1),
         created_at=_dt(get("created_at", None)),
         updated_at=_dt(get("updated_at", None)),
-        doc_number=str(get("doc_number", "") or ""),
+        doc_number=shown(get("doc_number", "") or ""),
         todo_id=get("todo_id", None),
     )
 

@@ -2,12 +2,15 @@
 
 QBO accounts (A/P accounts for bills, expense accounts for created items), Autotask to-do action
 types and resources. Each list is read on its own: one service being down still fills the
-others, and what failed is named.
+others, and what failed is named. Labels are names from the services, shown by sync.text's
+rule (control characters as escapes).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from sync.text import shown
 
 Options = dict[str, list[tuple[str, str]]]
 
@@ -42,7 +45,7 @@ async def load_options(autotask: Any, qbo: Any) -> tuple[Options, dict[str, str]
     async def action_types() -> None:
         rows = await autotask.query("ActionTypes", F.eq("isActive", True))
         options["todo_action_type"] = sorted(
-            ((str(r.get("name") or f"Action type {r['id']}"), str(r["id"])) for r in rows),
+            ((shown(r.get("name") or f"Action type {r['id']}"), str(r["id"])) for r in rows),
             key=lambda o: o[0].casefold())
 
     async def resources() -> None:
@@ -61,15 +64,15 @@ def _account(a: dict) -> tuple[str, str]:
     name = a.get("FullyQualifiedName") or a.get("Name") or f"Account {a.get('Id')}"
     currency = (a.get("CurrencyRef") or {}).get("value")
     label = f"{name} ({currency})" if currency else str(name)
-    return label, str(a.get("Id"))
+    return shown(label), str(a.get("Id"))
 
 
 def _person(r: dict) -> str:
     name = " ".join(p for p in (r.get("firstName"), r.get("lastName")) if p) or f"Resource {r['id']}"
     email = r.get("email")
-    return f"{name} <{email}>" if email else name
+    return shown(f"{name} <{email}>" if email else name)
 
 
 def _plain(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
-    return f"could not read the choices: {text}"
+    return f"could not read the choices: {shown(text)}"

@@ -4,12 +4,15 @@ A cause is a stable code (for logs, filters, tests), a sentence in plain words s
 went wrong, and a sentence saying what to fix. It is what the operator sees in the to-do, the
 error log, the e-mail and the console; it is never a stack trace. Details (names, numbers,
 what the API said) are filled into the templates; an API's own message is quoted as-is
-because it is often the most precise words available.
+because it is often the most precise words available, its control characters shown as
+escapes (sync.text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sync.text import shown
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ def make(code: str, **details: object) -> Cause:
 
 
 def _clean(value: object) -> str:
-    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded.
-    text = " ".join(str(value).split())
+    # Causes land in to-dos, mail and one-line log views: keep them on one line and bounded,
+    # and a detail from outside (a name, what an API said) never carries a control character.
+    text = shown(" ".join(str(value).split()))
     return text if len(text) <= 600 else text[:597] + "..."

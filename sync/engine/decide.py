@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sync.text import for_qbo
+
 from . import causes
 from .amounts import json_number, line_amount, round_money, to_decimal
 from .context import RunContext
@@ -167,5 +169,5 @@ def _line(item: dict, qty: object, unit_price: object, customer: dict | None, me
                   "Amount": json_number(line_amount(qty, unit_price)),
                   "ItemBasedExpenseLineDetail": detail}
     if memo:
-        line["Description"] = str(memo)[:4000]
+        line["Description"] = for_qbo(memo, multiline=True)[:4000]
     return line

@@ -29,6 +29,7 @@ from sync.clients.errors import ApiError
 from sync.events import Event, NotificationFailed, PoFailed, TodoCreated
 from sync.settings import Settings
 from sync.store import ErrorLog, ErrorStatus, Journal, JournalState
+from sync.text import shown, shown_lines
 
 from .causes import Cause
 from .halt import ScanHalt, api_words, halt_for
@@ -64,9 +65,11 @@ def todo_marker(po_id: int) -> str:
 
 
 def todo_description(po_number: str, po_id: int, cause: Cause, log_id: int | None) -> str:
-    return (f"atqbo could not transfer Autotask purchase order {po_number} {todo_marker(po_id)} "
-            f"as a bill.\n\nCause: {cause.cause}\n\nWhat to fix: {cause.fix}\n\n"
-            f"Then retry it in atqbo (Logs, or `atqbo retry {log_id}`).")
+    # Text from outside is shown with its control characters escaped (sync.text), so a PO
+    # number cannot add lines of its own; the line breaks left are ours.
+    return shown_lines(f"atqbo could not transfer Autotask purchase order {shown(po_number)} {todo_marker(po_id)} "
+                       f"as a bill.\n\nCause: {shown(cause.cause)}\n\nWhat to fix: {shown(cause.fix)}\n\n"
+                       f"Then retry it in atqbo (Logs, or `atqbo retry {log_id}`).")
 
 
 async def record(deps: FailureDeps, po_id: int, po_number: str, cause: Cause, *, raw_error: str = "",
@@ -186,9 +189,9 @@ async def _finish(deps: FailureDeps, po_id: int, po_number: str, cause: Cause, l
     if deps.notifier is not None and notify:
         recipient = alt_email or deps.settings.notify_email or ""
         notice = FailureNotice(
-            subject=f"atqbo: purchase order {po_number} was not synced to QuickBooks",
-            body=(f"Autotask purchase order {po_number} (id {po_id}) could not be turned into a QuickBooks "
-                  f"Online bill.\n\nCause: {cause.cause}\nWhat to fix: {cause.fix}\n\n"
+            subject=f"atqbo: purchase order {shown(po_number)} was not synced to QuickBooks",
+            body=(f"Autotask purchase order {shown(po_number)} (id {po_id}) could not be turned into a QuickBooks "
+                  f"Online bill.\n\nCause: {shown(cause.cause)}\nWhat to fix: {shown(cause.fix)}\n\n"
                   f"Retry it after the fix: atqbo retry {log_id} (or from the console's Logs screen).\n"),
             recipient=recipient, po_id=po_id, po_number=po_number, cause_code=cause.code, cause=cause.cause,
             fix=cause.fix, log_id=str(log_id))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sync.text import for_qbo
+
 MAX_DOC_NUMBER = 21
 
 
@@ -65,7 +67,8 @@ class BillSequence:
 
 def autotask_doc_number(po: dict) -> str:
     """The Autotask PO number as a DocNumber; raises DocNumberTooLong past 21 characters."""
-    number = str(po.get("purchaseOrderNumber") or "").strip() or str(po["id"])
+    # Control characters never reach QBO (sync.text); a line break inside becomes one space.
+    number = " ".join(for_qbo(str(po.get("purchaseOrderNumber") or "")).split()) or str(po["id"])
     if len(number) > MAX_DOC_NUMBER:
         raise DocNumberTooLong(
             f"the Autotask PO number {number!r} has {len(number)} characters; QuickBooks allows {MAX_DOC_NUMBER}")

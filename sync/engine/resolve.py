@@ -8,6 +8,10 @@ PoProblem the PO would fail with); `apply` creates what a decision says is missi
 Names go through `names.qbo_name` first, so what is looked up is what would be created.
 Look-ups are cached for the run (a scan, a single-PO sync, a retry): a vendor with twenty POs
 is looked up once. A failure is raised as `PoProblem` carrying a cause from the catalogue.
+
+QBO's query language cannot carry a character above U+00FF (’ “ ” – ł: a 4000 lexical error),
+so a name holding one is never put in a query: it is matched against a listing of that entity,
+taken at most once per run and only when such a name comes up, by the same casefolded key.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from dataclasses import dataclass, field
 
 from sync.clients.errors import QboValidationError
 from sync.clients.qbo import QboClient
-from sync.clients.qbo_query import Select
+from sync.clients.qbo_query import Select, queryable
 from sync.events import CustomerCreated, Event, ItemCreated, NameAdjusted, VendorCreated
+from sync.text import for_qbo
 
 from . import causes
 from .causes import Cause
@@ -53,7 +58,7 @@ def po_marker(po_id: int) -> str:
 
 
 def private_note(po_number: str, po_id: int) -> str:
-    return f"Autotask purchase order {po_number} {po_marker(po_id)}, transferred by atqbo"
+    return f"Autotask purchase order {for_qbo(po_number)} {po_marker(po_id)}, transferred by atqbo"
 
 
 def is_bill_of(bill: dict, po_id: int) -> bool:
@@ -107,6 +112,8 @@ class Resolver:
     _missing: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set(), "Item": set()})
     _clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
     _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
+    # Per entity, every active record by name key: listed once per run, for names a query cannot carry.
+    _listed: dict[str, dict[str, dict]] = field(default_factory=dict)
     # Records decided but not created yet, so every PO of the run that needs one gets the same.
     _planned: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
 
@@ -144,12 +151,36 @@ class Resolver:
 
     async def _lookup_keys(self, entity: str, field_name: str, names: dict[str, str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
-        values = sorted(names.values())
+        values = sorted(n for n in names.values() if queryable(n))
+        unqueryable = [k for k, n in names.items() if not queryable(n)]
+        if unqueryable:
+            listed = await self._listing(entity, field_name)
+            found.update({k: listed[k] for k in unqueryable if k in listed})
         for start in range(0, len(values), PREFETCH_CHUNK):
             chunk = values[start:start + PREFETCH_CHUNK]
             for record in await self.qbo.query_all(Select(entity).where(field_name, "IN", chunk)):
                 found[_key(str(record.get(field_name) or ""))] = record
         return found
+
+    async def _listing(self, entity: str, field_name: str) -> dict[str, dict]:
+        listed = self._listed.get(entity)
+        if listed is None:
+            listed = {}
+            async for record in self.qbo.query_iter(Select(entity)):
+                listed.setdefault(_key(str(record.get(field_name) or "")), record)
+            self._listed[entity] = listed
+        return listed
+
+    async def _find(self, entity: str, field_name: str, name: str) -> dict | None:
+        """The active record of that name, by query when the name fits in one, else from the listing."""
+        if queryable(name):
+            return await self.qbo.find_one(Select(entity).eq(field_name, name))
+        return (await self._listing(entity, field_name)).get(_key(name))
+
+    def _remember(self, entity: str, key: str, record: dict) -> None:
+        listed = self._listed.get(entity)
+        if listed is not None:
+            listed[key] = record  # created this run: a later name check must see it
 
     # ------------------------------------------------------------ names
 
@@ -182,7 +213,7 @@ class Resolver:
             return Match(entity, name, record=cached)
         other = "Customer" if entity == "Vendor" else "Vendor"
         if key not in self._missing[entity]:
-            found = await self.qbo.find_one(Select(entity).eq("DisplayName", name))
+            found = await self._find(entity, "DisplayName", name)
             if found is not None:
                 cache[key] = found
                 return Match(entity, name, record=found)
@@ -192,7 +223,7 @@ class Resolver:
             return Match(entity, name, new=planned)
         if key in self._clash[entity] or (
                 key not in self._no_clash[entity]
-                and await self.qbo.find_one(Select(other).eq("DisplayName", name)) is not None):
+                and await self._find(other, "DisplayName", name) is not None):
             self._clash[entity].add(key)
             raise PoProblem(causes.make(f"name_clash_{kind}_is_{other.lower()}", name=name))
         self._no_clash[entity].add(key)
@@ -213,7 +244,7 @@ class Resolver:
         key = _key(name)
         item = self.items.get(key)
         if item is None and key not in self._missing["Item"]:
-            item = await self.qbo.find_one(Select("Item").eq("Name", name))
+            item = await self._find("Item", "Name", name)
             if item is None:
                 self._missing["Item"].add(key)
         if item is not None:
@@ -256,6 +287,7 @@ class Resolver:
                 raise PoProblem(causes.make("name_clash", kind=kind, name=new.name, other=other)) from None
             raise PoProblem(causes.make(f"{kind}_create_rejected", name=new.name, api=api_words(exc))) from None
         cache[key] = created
+        self._remember(new.entity, key, created)
         self._missing[new.entity].discard(key)
         self._planned.pop((new.entity, key), None)
         if new.entity == "Vendor":
@@ -273,15 +305,25 @@ class Resolver:
     # ------------------------------------------------------------ bills
 
     async def bills_numbered(self, doc_number: str) -> list[dict]:
-        return await self.qbo.query_all(Select("Bill").eq("DocNumber", doc_number))
+        return await self.bills_with_numbers([doc_number])
+
+    async def bills_with_numbers(self, doc_numbers: list[str]) -> list[dict]:
+        """The bills carrying any of these numbers: one IN query; a number a query cannot carry
+        (an Autotask PO number with a ’ or –) is looked for in a listing of the bills instead."""
+        plain = sorted({n for n in doc_numbers if queryable(n)})
+        odd = {n.casefold() for n in doc_numbers if not queryable(n)}
+        found = await self.qbo.query_all(Select("Bill").where("DocNumber", "IN", plain)) if plain else []
+        if odd:
+            found += [b async for b in self.qbo.query_iter(Select("Bill"))
+                      if str(b.get("DocNumber") or "").casefold() in odd]
+        return found
 
     async def bills_numbered_in(self, doc_numbers: list[str]) -> dict[str, list[dict]]:
-        """The bills holding each of these numbers, with a few IN queries."""
+        """The bills holding each of these numbers, by number, with a few IN queries."""
         by_number: dict[str, list[dict]] = {}
         values = sorted(set(doc_numbers))
         for start in range(0, len(values), PREFETCH_CHUNK):
-            chunk = values[start:start + PREFETCH_CHUNK]
-            for bill in await self.qbo.query_all(Select("Bill").where("DocNumber", "IN", chunk)):
+            for bill in await self.bills_with_numbers(values[start:start + PREFETCH_CHUNK]):
                 by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
         return by_number
 

@@ -1,39 +1,34 @@
-"""The seeds a sandbox can start from: "empty" (a fresh company in both systems) and "demo"
-(a small MSP whose data exercises every path of the sync, failures included).
+"""The registry of seeds a sandbox can start from, by name: "empty" (a fresh company in both
+systems), "demo" (a small MSP whose data exercises every path of the sync, failures included)
+and "hostile" (every text field hostile: escape sequences, CR/LF, bidi overrides; see
+hostile_text.py).
 
-A seed is data, not code paths: each emulator defines its own seed type and reads it; this
-module only picks the data and builds the emulators from it.
+A seed is data, not code paths: each seed module builds a SeedData and imports nothing back
+from here. To add a seed, write its module and add one line to SEEDS.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
+from .demo import demo_seed
+from .empty import empty_seed
+from .hostile_text import hostile_seed
 from .seed_data import SeedData
 
-SEEDS = ("demo", "empty")
+SEEDS: dict[str, Callable[[], SeedData]] = {
+    "demo": demo_seed,
+    "empty": empty_seed,
+    "hostile": hostile_seed,
+}
+
+__all__ = ["SEEDS", "SeedData", "seed_data"]
 
 
 def seed_data(seed: "str | SeedData") -> SeedData:
     if isinstance(seed, SeedData):
         return seed
-    if seed == "empty":
-        from .empty import empty_seed
-
-        return empty_seed()
-    if seed == "demo":
-        from .demo import demo_seed
-
-        return demo_seed()
-    raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
-
-
-def build_emulators(seed: "str | SeedData", sandbox: Any) -> list[Any]:
-    """The emulators of a server.Sandbox (which imports this module late), from the seed."""
-    from .autotask import AutotaskEmulator
-    from .oauth import OAuthEmulator
-    from .qbo import QboEmulator
-
-    data = seed_data(seed)
-    oauth = OAuthEmulator(data.oauth, sandbox)
-    return [AutotaskEmulator(data.autotask, sandbox), oauth, QboEmulator(data.qbo, sandbox, oauth)]
+    factory = SEEDS.get(seed)
+    if factory is None:
+        raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
+    return factory()

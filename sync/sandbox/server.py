@@ -13,7 +13,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,10 +23,11 @@ from starlette.routing import Mount, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from . import hostile
+from .autotask import AutotaskEmulator
 from .control import HOSTILE_FIELDS, Faults, FaultRule, Knobs, Stats
-
-if TYPE_CHECKING:
-    from .seeds import SeedData
+from .oauth import OAuthEmulator
+from .qbo import QboEmulator
+from .seeds import SEEDS, SeedData, seed_data
 
 ADMIN_PREFIX = "/_sandbox"
 
@@ -56,6 +57,13 @@ class _ResponseLost(Exception):
 SeedFactory = Callable[["Sandbox"], list[Emulator]]
 
 
+def build_emulators(seed: "str | SeedData", sandbox: "Sandbox") -> list[Emulator]:
+    """The three emulators, each from its part of the seed (QBO checks tokens with the OAuth one)."""
+    data = seed_data(seed)
+    oauth = OAuthEmulator(data.oauth, sandbox)
+    return [AutotaskEmulator(data.autotask, sandbox), oauth, QboEmulator(data.qbo, sandbox, oauth)]
+
+
 class Sandbox:
     """The state of the emulated world: knobs, faults, statistics and the emulators."""
 
@@ -69,8 +77,6 @@ class Sandbox:
         self.app = _SandboxApp(self)
 
     def reset(self, seed: "str | SeedData") -> None:
-        from .seeds import build_emulators  # late: the seeds import every emulator
-
         self.seed = seed if isinstance(seed, str) else seed.name
         self.emulators = {e.name: e for e in build_emulators(seed, self)}
         self.faults.clear()
@@ -217,8 +223,6 @@ def _admin_app(sb: Sandbox) -> Starlette:
     async def reset(request: Request) -> Response:
         body = await _json_body(request)
         seed = body.get("seed", sb.seed)
-        from .seeds import SEEDS
-
         if seed not in SEEDS:
             raise _AdminError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
         sb.reset(seed)

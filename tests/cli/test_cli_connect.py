@@ -89,6 +89,12 @@ def test_connect_autotask_failures_say_what_is_wrong_and_save_nothing(sandbox, t
     assert unknown.returncode == 1
     assert "does not know the API user 'nobody@example.com'" in unknown.stderr
 
+    # A wrong integration code: Autotask answers 500, not 401; still said as a credentials problem.
+    wrong_code = in_process(capsys, *_at_args(c, tmp_path, **{"--integration-code": "WRONG-CODE-42"}))
+    assert wrong_code.returncode == 1
+    assert "refused the credentials" in wrong_code.stderr and "integration code" in wrong_code.stderr
+    assert "WRONG-CODE-42" not in wrong_code.stderr + wrong_code.stdout
+
     port = _free_port()
     unreachable = in_process(capsys, *_at_args(c, tmp_path, **{"--zone-url": f"http://127.0.0.1:{port}"}), "--json")
     assert unreachable.returncode == 1

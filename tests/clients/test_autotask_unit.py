@@ -13,6 +13,7 @@ from sync.clients.autotask import AutotaskClient
 from sync.clients.autotask_filters import F, and_, or_, query_body
 from sync.clients.errors import (
     AutotaskAuthError,
+    AutotaskCredentialsRefused,
     AutotaskThrottled,
     AutotaskUnavailable,
     AutotaskValidationError,
@@ -91,12 +92,47 @@ async def test_validation_error_carries_the_api_messages_and_is_not_retried() ->
         zone_ok(router)
         post = router.post(API + "Companies").mock(return_value=httpx.Response(
             500, json={"errors": ["A Company already exists with Name [X].", "second"]}))
+        # The credentials still work (a 500 can also mean a wrong integration code): a refusal.
+        probe = router.get(API + "ThresholdInformation").mock(return_value=httpx.Response(
+            200, json={"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60,
+                       "currentTimeframeRequestCount": 5}))
         async with client() as at:
             with pytest.raises(AutotaskValidationError) as info:
                 await at.create("Companies", {"companyName": "X"})
+        assert not isinstance(info.value, AutotaskCredentialsRefused)
         assert info.value.errors == ["A Company already exists with Name [X].", "second"]
         assert "already exists with Name [X]" in str(info.value)
-        assert post.call_count == 1
+        assert post.call_count == 1 and probe.call_count == 1
+
+
+@pytest.mark.parametrize("probe_status, probe_body", [
+    (500, {"errors": ["Object reference not set to an instance of an object."]}),  # any text: not read
+    (401, {"errors": ["Authorization has been denied for this request."]}),
+])
+async def test_a_500_that_threshold_information_repeats_is_the_credentials(probe_status, probe_body) -> None:
+    with respx.mock() as router:
+        zone_ok(router)
+        query = router.post(API + "PurchaseOrders/query").mock(return_value=httpx.Response(
+            500, json={"errors": ["Something went wrong"]}))
+        probe = router.get(API + "ThresholdInformation").mock(
+            return_value=httpx.Response(probe_status, json=probe_body))
+        async with client() as at:
+            with pytest.raises(AutotaskCredentialsRefused) as info:
+                await at.query("PurchaseOrders")
+        assert info.value.errors == ["Something went wrong"] and "integration code" in info.value.message
+        assert query.call_count == 1 and probe.call_count == 1  # no retries
+
+
+async def test_a_probe_that_cannot_answer_leaves_the_refusal_as_it_was() -> None:
+    with respx.mock() as router:
+        zone_ok(router)
+        router.post(API + "PurchaseOrders/query").mock(return_value=httpx.Response(
+            500, json={"errors": ["Something went wrong"]}))
+        router.get(API + "ThresholdInformation").mock(side_effect=httpx.ConnectError("reset"))
+        async with client() as at:
+            with pytest.raises(AutotaskValidationError) as info:
+                await at.query("PurchaseOrders")
+        assert not isinstance(info.value, AutotaskCredentialsRefused)
 
 
 async def test_thread_threshold_429_is_absorbed_with_backoff() -> None:
@@ -291,6 +327,7 @@ async def test_a_refused_write_is_not_sent_again() -> None:
         zone_ok(router)
         patch = router.patch(API + "PurchaseOrders").mock(
             return_value=httpx.Response(500, json={"errors": ["externalPONumber: value too long"]}))
+        router.get(API + "ThresholdInformation").mock(return_value=httpx.Response(200, json={}))
         async with client() as at:
             with pytest.raises(AutotaskValidationError) as info:
                 await at.update("PurchaseOrders", 7, {"externalPONumber": "x" * 80})

@@ -265,10 +265,19 @@ async def test_an_oversized_token_answer_is_refused() -> None:
     await oauth.aclose()
 
 
-def test_the_connect_screen_says_the_zone_was_refused_not_unreachable() -> None:
-    from screens.connect import autotask_problem
+async def test_the_connect_test_says_the_zone_was_refused_not_unreachable() -> None:
+    # The one connection test behind `atqbo connect autotask` and the Connect screen.
+    from sync.clients.autotask_connect import AutotaskConnectFailed, check_autotask_connection, connect_client
 
-    exc = UntrustedUrlError("autotask", "evil.example", "Autotask's zone lookup ... named https://evil.example "
-                            "as the zone; ... so nothing was sent there")
-    said = autotask_problem(exc, "https://webservices.autotask.net")
-    assert "evil.example" in said and "Nothing was saved" in said and "cannot be reached" not in said
+    with respx.mock(assert_all_called=False) as router:
+        router.get(ZONE).mock(return_value=httpx.Response(
+            200, json={"zoneName": "Z", "url": "https://evil.example/ATServicesRest/"}))
+        anywhere = router.route().mock(return_value=httpx.Response(200, json={"item": {"id": 0}}))
+        async with connect_client("api@tenant.example", "CODE123", SECRET, DEFAULT_ZONE_LOOKUP_BASE) as at:
+            with pytest.raises(AutotaskConnectFailed) as failed:
+                await check_autotask_connection(at)
+        assert anywhere.call_count == 0
+    said = failed.value.message
+    assert failed.value.kind == "untrusted"
+    assert "evil.example" in said and "Nothing was saved" in said and "cannot reach" not in said
+    assert SECRET not in said

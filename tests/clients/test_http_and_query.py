@@ -80,9 +80,12 @@ def test_quote_escapes_backslash_before_quote() -> None:
     assert quote("Adam's") == "'Adam\\'s'"
     assert quote("a\\b") == "'a\\\\b'"
     assert quote("\\'") == "'\\\\\\''"
-    assert quote("Zoë – 株") == "'Zoë – 株'"
+    assert quote("Zoë Ærø ÿ") == "'Zoë Ærø ÿ'"  # Latin-1 passes QBO's lexer
     with pytest.raises(ValueError):
         quote("nul\x00")
+    for text in ("Zoë – 株", "O’Neil", "“x”", "Łódź"):  # above U+00FF: QBO answers a lexical error
+        with pytest.raises(ValueError, match=r"cannot carry .* \(U\+[0-9A-F]{4}\)"):
+            quote(text)
 
 
 def test_select_builds_every_clause_and_refuses_injection() -> None:

@@ -134,11 +134,11 @@ async def test_query_is_posted_as_utf8_application_text() -> None:
     with respx.mock() as router:
         route = router.post(f"{CO}/query").mock(return_value=httpx.Response(200, json={"QueryResponse": {}}))
         async with make() as qbo:
-            page = await qbo.query(Select("Vendor").eq("DisplayName", "Zoë's – \\ shop"))
+            page = await qbo.query(Select("Vendor").eq("DisplayName", "Zoë's ÷ \\ shop"))
     assert page.entities == []
     req = route.calls[0].request
     assert req.headers["content-type"] == "application/text"
-    assert req.content.decode("utf-8") == "SELECT * FROM Vendor WHERE DisplayName = 'Zoë\\'s – \\\\ shop'"
+    assert req.content.decode("utf-8") == "SELECT * FROM Vendor WHERE DisplayName = 'Zoë\\'s ÷ \\\\ shop'"
     assert req.url.params["minorversion"] == "75"
 
 

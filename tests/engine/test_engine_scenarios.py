@@ -518,7 +518,11 @@ async def test_autotask_down_stops_the_scan_without_failing_pos(world_factory):
     assert (await w.engine.scan_once()).synced == 1 and w.po(po)["externalPONumber"] == "1"
 
 
-async def test_autotask_credentials_refused_stop_the_scan_with_one_message(world_factory):
+@pytest.mark.parametrize("wrong", [
+    {"secret": "expired-secret"},  # the API user's password has expired: Autotask answers 401
+    {"integration_code": "WRONG-CODE"},  # Autotask answers 500, as for a refused request
+])
+async def test_autotask_credentials_refused_stop_the_scan_with_one_message(world_factory, wrong):
     from sync.clients.autotask import AutotaskClient
     from sync.engine import Engine
 
@@ -527,9 +531,8 @@ async def test_autotask_credentials_refused_stop_the_scan_with_one_message(world
     p = seed.autotask.add_product("Cable", 5)
     pos = [_po(seed, vendor, items=[_line(p, 1, 5)]) for _ in range(2)]
     w = await world_factory(seed)
-    creds = w.server.sandbox.credentials(w.server.url)["autotask"]
-    # The API user's password has expired: Autotask answers 401.
-    expired = AutotaskClient(creds["username"], creds["integration_code"], "expired-secret",
+    creds = {**w.server.sandbox.credentials(w.server.url)["autotask"], **wrong}
+    expired = AutotaskClient(creds["username"], creds["integration_code"], creds["secret"],
                              zone_lookup_base=w.server.url)
     engine = Engine(w.store, expired, w.qbo, notifier=w.notifier)
     seen = []
@@ -542,8 +545,8 @@ async def test_autotask_credentials_refused_stop_the_scan_with_one_message(world
     assert summary.stopped is not None and summary.stopped.code == "autotask_auth"
     stops = [e for e in seen if isinstance(e, ev.ScanStopped)]
     assert len(stops) == 1 and stops[0].service == "autotask" and "secret" in stops[0].fix
-    assert "expired-secret" not in stops[0].cause  # never a secret in a message
-    assert not [e for e in seen if isinstance(e, ev.PoFailed)]
+    assert "expired-secret" not in stops[0].cause and "WRONG-CODE" not in stops[0].cause  # never a credential
+    assert not [e for e in seen if isinstance(e, (ev.PoFailed, ev.RateLimited))]  # a stop, not retries
     assert w.bills() == [] and w.todos() == [] and all(w.po(x)["externalPONumber"] in (None, "") for x in pos)
 
 

@@ -49,20 +49,27 @@ def test_zone_lookup_answers_this_server_without_auth_and_any_path_casing(at: AT
     assert r.status_code == 500 and "Unable to find user" in error_of(r)
 
 
-@pytest.mark.parametrize("override", [
-    {"Secret": "wrong"}, {"UserName": "someone@else"}, {"ApiIntegrationCode": "OTHER"},
+@pytest.mark.parametrize("override, status", [
+    ({"Secret": "wrong"}, 401),
+    ({"UserName": "someone@else"}, 500), ({"UserName": ""}, 500),
+    ({"ApiIntegrationCode": "OTHER"}, 500), ({"ApiIntegrationCode": "OTHER", "Secret": "wrong"}, 500),
 ])
-def test_wrong_credentials_are_401(at: AT, override: dict) -> None:
+def test_wrong_credentials(at: AT, override: dict, status: int) -> None:
+    # Real Autotask: an unknown user or a wrong integration code is HTTP 500, a wrong secret 401
+    # (apigrate/autotask-restapi#19). The 500 keeps Autotask's {"errors": [...]} shape and does not
+    # ask to be retried.
     at.headers.update(override)
-    r = at.get("Companies/0")
-    assert r.status_code == 401
-    error_of(r)
-    assert "sandbox-secret" not in r.text
+    for path in ("Companies/0", "ThresholdInformation", "PurchaseOrders/entityInformation/fields"):
+        r = at.get(path)
+        assert r.status_code == status
+        assert error_of(r) and "try again" not in error_of(r).lower()
+        assert "sandbox-secret" not in r.text and "OTHER" not in r.text
 
 
-def test_missing_headers_and_basic_auth_are_401(at: AT) -> None:
+def test_missing_headers_and_basic_auth_are_refused(at: AT) -> None:
+    # No UserName header is no known user: 500, as for an unknown one.
     r = httpx.get(at.base + "Companies/0", auth=("atqbo-api@sandbox.example", "sandbox-secret-not-for-production"))
-    assert r.status_code == 401
+    assert r.status_code == 500 and r.json()["errors"]
 
 
 def test_header_names_and_path_are_case_insensitive(at: AT) -> None:

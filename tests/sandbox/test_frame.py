@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sync.sandbox import seeds
+from sync.sandbox import server as sandbox_server
 from sync.sandbox.control import FaultRule, route_of
 from sync.sandbox.server import Sandbox, SandboxServer
 
@@ -68,7 +68,7 @@ class EchoEmulator:
 
 @pytest.fixture
 def server(monkeypatch):
-    monkeypatch.setattr(seeds, "build_emulators", lambda seed, sandbox: [EchoEmulator()])
+    monkeypatch.setattr(sandbox_server, "build_emulators", lambda seed, sandbox: [EchoEmulator()])
     with SandboxServer(Sandbox("empty")) as s:
         yield s
 

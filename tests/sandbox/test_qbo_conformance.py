@@ -120,3 +120,17 @@ def test_batch(qb):
     assert len(result.faults) == 1
     assert result.faults[0].Error[0].code == "6240"
     assert result.faults[0].original_object is clash
+
+
+def test_item_all_asks_for_sku_and_gets_every_active_item(qb):
+    # Item.all() sends "SELECT *, Sku FROM Item MAXRESULTS 100" (python-quickbooks 0.9.12+).
+    widget = Item()
+    widget.Name = "Widget"
+    widget.Sku = "WID-1"
+    widget.Type = "NonInventory"
+    widget.ExpenseAccountRef = Ref()
+    widget.ExpenseAccountRef.value = "21"
+    widget.save(qb=qb)
+    items = Item.all(qb=qb)
+    assert sorted(i.Name for i in items) == ["Consulting", "Freight", "Laptop", "Widget"]
+    assert next(i for i in items if i.Name == "Widget").Sku == "WID-1"

@@ -4,13 +4,16 @@ rules), so tests and the demo can set up or "fix" a cause; set picklists, limits
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .seed import PicklistValue
+from .limits import HourlyBudget
+from .seed import AutotaskLimits, PicklistValue
+from .store import Store
 
 BASE = "/_sandbox/autotask"
 
@@ -29,8 +32,9 @@ async def _json(request: Request) -> Any:
         raise _Bad(f"body is not JSON: {exc}") from None
 
 
-def admin_routes(emu: Any) -> list[Route]:  # the AutotaskEmulator (app.py imports this module)
-    store = emu.store
+def admin_routes(store: Store, limits: AutotaskLimits, budget: HourlyBudget,
+                 limits_state: Callable[[], dict]) -> list[Route]:
+    """The admin routes over the emulator's parts (passed in, so this module never imports the app)."""
 
     def guarded(handler):
         async def run(request: Request) -> Response:
@@ -99,7 +103,7 @@ def admin_routes(emu: Any) -> list[Route]:  # the AutotaskEmulator (app.py impor
             store.picklists.setdefault(e.name, {})[name] = values
         return JSONResponse([pv.to_json() for pv in store.picklist(e, name)])
 
-    async def limits(request: Request) -> Response:
+    async def limits_route(request: Request) -> Response:
         if request.method == "PATCH":
             body = await _json(request)
             allowed = {"thread_limit", "hourly_threshold", "timeframe_minutes", "slowdown"}
@@ -110,30 +114,30 @@ def admin_routes(emu: Any) -> list[Route]:  # the AutotaskEmulator (app.py impor
                 if key in body:
                     if not isinstance(body[key], int) or isinstance(body[key], bool) or body[key] < 1:
                         raise _Bad(f"{key} must be an integer >= 1")
-                    setattr(emu.limits, key, body[key])
+                    setattr(limits, key, body[key])
             if "slowdown" in body:
                 steps = body["slowdown"]
                 if not isinstance(steps, list) or not all(
                         isinstance(s, list) and len(s) == 2 and all(isinstance(x, (int, float)) for x in s) for s in steps):
                     raise _Bad("slowdown must be a list of [usage fraction, seconds] pairs")
-                emu.limits.slowdown = [(float(a), float(b)) for a, b in steps]
-        return JSONResponse(emu.limits_state())
+                limits.slowdown = [(float(a), float(b)) for a, b in steps]
+        return JSONResponse(limits_state())
 
-    async def usage(request: Request) -> Response:
+    async def usage_route(request: Request) -> Response:
         if request.method == "PUT":
             body = await _json(request)
             count = body.get("count") if isinstance(body, dict) else None
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise _Bad("body must be {\"count\": n} with n >= 0")
-            emu.budget.set_count(count)
-        return JSONResponse({"current_count": emu.budget.count(), "hourly_threshold": emu.limits.hourly_threshold})
+            budget.set_count(count)
+        return JSONResponse({"current_count": budget.count(), "hourly_threshold": limits.hourly_threshold})
 
     return [
         Route(BASE + "/entities", guarded(list_entities)),
         Route(BASE + "/entities/{entity}", guarded(records), methods=["GET", "POST"]),
         Route(BASE + "/entities/{entity}/{id:int}", guarded(record), methods=["GET", "PATCH", "DELETE"]),
         Route(BASE + "/picklists/{entity}/{field}", guarded(picklist), methods=["GET", "PUT"]),
-        Route(BASE + "/limits", guarded(limits), methods=["GET", "PATCH"]),
-        Route(BASE + "/usage", guarded(usage), methods=["GET", "PUT"]),
+        Route(BASE + "/limits", guarded(limits_route), methods=["GET", "PATCH"]),
+        Route(BASE + "/usage", guarded(usage_route), methods=["GET", "PUT"]),
     ]
 

@@ -30,6 +30,7 @@ from .store import Store, WriteError
 PREFIX = "/atservicesrest/"
 ZONE_PATH = "ATServicesRest/"
 SERVICE = "autotask"
+CREDENTIALS_500 = "An error has occurred while processing the request."
 
 
 def errors(status: int, *messages: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -99,7 +100,7 @@ class AutotaskEmulator:
                 "zone_url": base + "/" + ZONE_PATH}
 
     def admin_routes(self) -> list[Route]:
-        return admin_routes(self)
+        return admin_routes(self.store, self.limits, self.budget, self.limits_state)
 
     # -- ASGI ---------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,13 +153,19 @@ class AutotaskEmulator:
 
     def _authenticate(self, request: Request) -> None:
         h = request.headers
-        given = (h.get("apiintegrationcode", ""), h.get("username", ""), h.get("secret", ""))
-        want = (self.seed.integration_code, self.seed.username, self.seed.secret)
-        ok = all(hmac.compare_digest(g.encode(), w.encode()) for g, w in zip(given, want))
-        if not ok:
-            # Body of a real 401 is UNVERIFIED (clients ignore it, §8); no hint which header is wrong.
-            raise _Refused(errors(401, "Authorization has been denied for this request. Send the "
-                                       "ApiIntegrationCode, UserName and Secret headers of an API user."))
+
+        def same(header: str, want: str) -> bool:
+            return hmac.compare_digest(h.get(header, "").encode(), want.encode())
+
+        if not same("username", self.seed.username) or not same("apiintegrationcode", self.seed.integration_code):
+            # Real Autotask answers an unknown API user, or a known one with a wrong integration
+            # code, with HTTP 500, not 401 (apigrate/autotask-restapi#19, its maintainer). The
+            # {"errors": [...]} shape is Autotask's; the text is UNVERIFIED, so it names nothing a
+            # client could key on and does not say "try again" (clients must not retry it).
+            raise _Refused(errors(500, CREDENTIALS_500))
+        if not same("secret", self.seed.secret):
+            # A known user and code with a wrong secret: 401 (same source). Body UNVERIFIED (§8).
+            raise _Refused(errors(401, "Authorization has been denied for this request."))
 
     # -- routing --------------------------------------------------------------------------------
     async def _route(self, request: Request, parts: list[str]) -> Response:

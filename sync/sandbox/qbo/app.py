@@ -278,6 +278,9 @@ class QboEmulator:
         if entity is None:
             raise faults.query_invalid(f"Entity {q.entity} is not supported")
         allowed = {f.lower() for f in QUERYABLE[entity] | META_FIELDS}
+        for field in q.fields:
+            if field.lower() not in allowed:
+                raise faults.query_invalid(f"property '{field}' is not a property of {entity}")
         for field in [c.field for c in q.where] + [o[0] for o in q.order]:
             if field.lower() not in allowed:
                 raise faults.query_invalid(f"property '{field}' is not queryable")

@@ -4,7 +4,8 @@
            [STARTPOSITION Number] [MAXRESULTS Number]
 
 WhereClause joins conditions with AND only; operators = < > <= >= IN LIKE (LIKE knows only %).
-String literals are single-quoted with backslash escapes (\\' and \\\\). Keywords, entity and
+String literals are single-quoted with backslash escapes (\\' and \\\\) and hold 8-bit characters
+only: anything above U+00FF (’ “ ” – ł) is a lexical error, as QBO's lexer answers. Keywords, entity and
 property names are case-insensitive, and so are string comparisons (the reference's advice for
 the emulator, since the sources conflict). Errors carry JavaCC-style details as QBO's parser does.
 This module shares nothing with any client's query builder, on purpose.
@@ -23,6 +24,7 @@ KEYWORDS = frozenset({"select", "from", "where", "and", "orderby", "asc", "desc"
                       "maxresults", "in", "like", "count", "true", "false"})
 OPERATORS = ("<=", ">=", "=", "<", ">")
 DEFAULT_MAX_RESULTS = 100
+LEXER_MAX_CHAR = 0xFF  # the highest character QBO's query lexer accepts inside a string literal
 MAX_RESULTS_LIMIT = 1000
 
 
@@ -50,6 +52,7 @@ class Query:
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     start: int = 1
     max_results: int = DEFAULT_MAX_RESULTS
+    fields: list[str] = field(default_factory=list)  # properties named after "*," (checked by the caller)
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -85,12 +88,20 @@ def _scan(text: str, tokens: list[Token]) -> None:
                     raise parser_error(f"Lexical error at line 1, column {n + 1}.  Encountered: <EOF> after : "
                                        f"\"{text[i:]}\"")
                 ch = text[j]
-                if ch == "\\" and j + 1 < n:
+                if ch == "\\" and j + 1 < n and ord(text[j + 1]) <= LEXER_MAX_CHAR:
                     out.append(text[j + 1])  # \' -> '  and  \\ -> \  (any escaped char stands for itself)
                     j += 2
                     continue
                 if ch == "'":
                     break
+                if ch == "\\" and j + 1 < n:
+                    j += 1  # an escaped character the lexer cannot read is as bad as a bare one
+                    ch = text[j]
+                if ord(ch) > LEXER_MAX_CHAR:
+                    # QBO's lexer reads 8-bit characters only: ’ “ ” – ł in a literal are a lexical
+                    # error however the query is sent (ruckus/quickbooks-ruby#309, QuickBooks-V3-PHP-SDK#397).
+                    raise parser_error(f"Invalid content. Lexical error at line 1, column {j + 1}.  "
+                                       f"Encountered: \"{_escape(ch)}\" ({ord(ch)}), after : \"{_escape(text[i:j])}\"")
                 out.append(ch)
                 j += 1
             tokens.append(Token("string", "".join(out), text[i:j + 1], col))
@@ -119,11 +130,24 @@ def _scan(text: str, tokens: list[Token]) -> None:
             tokens.append(Token("punct", c, c, col))
             i += 1
             continue
-        # [U] QBO has rejected non-ASCII outside literals with this lexical error (§3); inside a
-        # properly encoded literal the emulator accepts it.
-        shown = c if c.isascii() else f"\\u{ord(c):04x}"
+        # Non-ASCII outside a literal is a lexical error too (only Latin-1 letters are accepted, and
+        # only inside quotes).
         raise parser_error(f"Invalid content. Lexical error at line 1, column {col}.  "
-                           f"Encountered: \"{shown}\" ({ord(c)}), after : \"\"")
+                           f"Encountered: \"{_escape(c)}\" ({ord(c)}), after : \"\"")
+
+
+def _escape(text: str) -> str:
+    """Text as JavaCC's TokenMgrError shows it (addEscapes): quotes and backslashes escaped,
+    anything outside printable ASCII as \\uXXXX."""
+    out = []
+    for ch in text:
+        if ch in "'\"\\":
+            out.append("\\" + ch)
+        elif 0x20 <= ord(ch) <= 0x7E:
+            out.append(ch)
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return "".join(out)
 
 
 def _describe(tok: Token) -> str:
@@ -199,18 +223,24 @@ class _Parser:
     def parse(self) -> Query:
         self.expect_kw("select")
         tok = self.next()
+        extra: list[str] = []
         if tok.kind == "punct" and tok.value == "*":
             count = False
+            # "SELECT *, Sku FROM Item" (python-quickbooks' Item.all since 0.9.12, answered by QBO):
+            # named properties after * are accepted; the rows are those of * (which has them all).
+            while self.peek().kind == "punct" and self.peek().value == ",":
+                self.next()
+                extra.append(self.ident())
         elif tok.kind == "kw" and tok.value == "count":
             self.expect_punct("(")
             self.expect_punct("*")
             self.expect_punct(")")
             count = True
         else:
-            # No projections: only * or count(*) (§3). [U] Intuit accepts "*, Sku" for Item; not here.
+            # No projection on its own: * or count(*) first (§3).
             self.fail(tok, '"*" ...\n    "count" ...')
         self.expect_kw("from")
-        query = Query(count=count, entity=self.ident())
+        query = Query(count=count, entity=self.ident(), fields=extra)
         if self.at_kw("where"):
             self.next()
             query.where.append(self.condition())

@@ -5,6 +5,7 @@ the Fault QBO answers. Read-only fields a client sends (TotalAmt, Balance, ...) 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -48,6 +49,10 @@ def _num(d: Decimal) -> float | int:
     return int(d) if d == d.to_integral_value() and abs(d) < 10 ** 15 else float(d)
 
 
+# XML 1.0 §2.2 Char: no C0 control character but tab, LF and CR.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _text(payload: dict, field: str, limit: int, forbidden: str = "") -> str | None:
     value = payload.get(field)
     if value is None:
@@ -59,6 +64,10 @@ def _text(payload: dict, field: str, limit: int, forbidden: str = "") -> str | N
         raise faults.invalid_value(field, f"{field} must be a string")
     if len(value) > limit:
         raise faults.too_long(field, limit, len(value))
+    if _NOT_XML.search(value):
+        # QBO serves every entity as XML too (without Accept: application/json), and XML 1.0
+        # cannot hold these characters at all: the stricter reading is to refuse them.
+        raise faults.business(f"The {field} can't contain control characters.", element=field)
     bad = [c for c in forbidden if c in value]
     if bad:
         # [U] §5.5 documents the forbidden characters but not the code; QBO's generic business fault.
