@@ -138,6 +138,10 @@ def describe(event: ev.Event) -> str:
         tail = f" What to fix: {e.fix}" if e.fix else ""
         ref = f" [log {e.log_id}]" if e.log_id else ""
         return f"PO {e.po_number} (id {e.po_id}) failed: {e.cause}.{tail}{ref}".replace("..", ".")
+    if isinstance(e, ev.PoHeld):
+        again = (" (held again: the approved plan changed: " + "; ".join(shown(d) for d in e.difference) + ")"
+                 if e.difference else "")
+        return f"PO {e.po_number} (id {e.po_id}) held: {e.reason}{again}; approve it with atqbo approve {e.po_id}"
     if isinstance(e, ev.VendorCreated):
         cur = f" in {e.currency}" if e.currency else ""
         return f"QBO vendor {e.name!r} created{cur} (id {e.vendor_id})"

@@ -28,6 +28,7 @@ from .common import (
 from .connect import run_connect
 from .doctor import run_doctor_command
 from .logs import run_logs
+from .plan import run_approve, run_plan
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .settings_cmd import run_settings
 
@@ -42,6 +43,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "logs": run_logs,
     "retry": run_retry,
     "doctor": run_doctor_command,
+    "plan": run_plan,
+    "approve": run_approve,
 }
 
 
