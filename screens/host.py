@@ -66,6 +66,16 @@ class ConsoleHost(Protocol):
         Connect screen's review, before anything is saved)."""
         ...
 
+    # -------------------------------------------------------------- plan before apply
+    def open_plan(self, po_id: int | None = None) -> None:
+        """The Plan screen (on this PO's line when given)."""
+        ...
+
+    def approve_held(self, po_id: int, reason: str) -> None:
+        """Approve a held PO from its live row: its plan now, approved only when it is held
+        for the reason the row shows (otherwise the Plan screen opens on it, to be looked at)."""
+        ...
+
     # -------------------------------------------------------------- the connect screen (local only)
     @property
     def store(self) -> Any: ...
