@@ -29,6 +29,7 @@ from .po_table import PoTable
 
 COLUMNS = (("po", "PO", 10), ("outcome", "Would", 10), ("vendor", "Vendor", 20), ("number", "Bill no.", 9),
            ("amount", "Amount", 13), ("what", "Creates / cause / hold", 40))
+FIXED_WIDTH = sum(width + 2 for _, _, width in COLUMNS[:-1])  # cells have one space of padding each side
 FILTERS = ("all", "would fail", "held", "bills")
 OUTCOME_WORDS = {"bill": "bill", "fail": "FAIL", "resume": "finish"}
 OUTCOME_STYLE = {"bill": "green", "fail": "bold red", "resume": "dim"}
@@ -80,7 +81,8 @@ def detail_lines(p: PoPlan) -> list[str]:
     elif p.outcome == "resume":
         out.append(shown(p.note))
     else:
-        out.append(f"Bill {shown(p.doc_number)}: {p.amount} {shown(p.currency)} on A/P {shown(p.ap_account)}")
+        amount = f"{p.amount} {shown(p.currency)}".strip()
+        out.append(f"Bill {shown(p.doc_number)}: {amount} on A/P {shown(p.ap_account)}")
     for record in (p.vendor, p.customer):
         if record is not None:
             out.append("  " + shown(record.words))
@@ -139,7 +141,13 @@ class PlanScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(PoTable).focus()
+        self.on_resize()
         self.action_replan()
+
+    def on_resize(self) -> None:
+        # The last column takes what is left (less the border, padding and a scrollbar), so
+        # nothing needs a horizontal scroll.
+        self.query_one(PoTable).set_column_width("what", max(12, self.size.width - FIXED_WIDTH - 6))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("replan", "approve") and self.running:

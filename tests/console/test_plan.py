@@ -100,3 +100,18 @@ async def test_approve_on_the_plan_screen_and_on_a_held_row(console_world):
         await pilot.press("end", "a")
         await wait_for(pilot, lambda: (h := w.store.journal.holds.get(other.po_id)) is not None
                        and h.status is HoldStatus.APPROVED, what="the live row's approval")
+
+
+def test_plan_100x30(console_world, snap_compare):
+    """The shop's plan under hold_new_records, the cursor on the first PO with its detail."""
+    w = console_world(settings=default_settings(apply_mode="hold_new_records"))
+    app = w.app(start_engine=False)
+
+    async def run_before(pilot):
+        screen = PlanScreen(app.control)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.report is not None, what="the plan")
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(100, 30))
