@@ -173,6 +173,7 @@ class LiveState:
         row.state, row.hold = "held", e.reason
         row.outcome = f"held: {e.reason}" + (" (held again, the plan changed: " + "; ".join(e.difference) + ")"
                                              if e.difference else "")
+        self._note(e, "scan", f"PO {row.po_number or e.po_id} held for approval: {e.reason}")
         return (e.po_id,)
 
     def _on_VendorCreated(self, e: ev.VendorCreated) -> None:
