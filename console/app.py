@@ -157,10 +157,12 @@ class AtqboApp(App[int]):
         try:
             self.runtime = await self.runtime_factory()
         except StartupError as exc:
-            self.exit(exc.exit_code, message=f"atqbo: {exc}")
+            # After the next refresh: the live screen ("Starting…") finishes mounting first, so
+            # the message is all the operator sees (exiting mid-mount added a second error).
+            self.call_after_refresh(self.exit, exc.exit_code, message=f"atqbo: {exc}")
             return
         except Exception as exc:
-            self.exit(1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
+            self.call_after_refresh(self.exit, 1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
             return
         self._runtime_ready()
 
@@ -172,6 +174,8 @@ class AtqboApp(App[int]):
         self._make_control()
         self._call_samples.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
+        for notice in getattr(self.store, "notices", ()):  # the data folder was open to others, ...
+            self.notify(notice, title="Data folder", severity="warning", timeout=15)
         if self.connected:
             if self.current_mode != "live":
                 self.switch_mode("live")
@@ -402,10 +406,16 @@ class AtqboApp(App[int]):
             screen.finished(message)  # type: ignore[attr-defined]
 
     def retry(self, log_id: str) -> None:
-        if self.control is None or not str(log_id).isdigit():
+        from sync.ids import IdError, parse_log_id
+
+        try:
+            log_id_number = parse_log_id(str(log_id))  # the one parser for log ids
+        except IdError:
+            return
+        if self.control is None:
             return
         self.notify(f"Retrying log entry {log_id}…", timeout=3)
-        self._command(self.control.retry(int(log_id)), "Retry")
+        self._command(self.control.retry(log_id_number), "Retry")
 
     def retry_all(self) -> None:
         if self.control is None:

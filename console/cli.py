@@ -39,23 +39,43 @@ _json_requested = False
 
 
 def _po_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be the Autotask purchase order id, a whole number like 12345; got {text!r}")
-    return int(text)
+    from sync.ids import IdError, parse_po_id
+
+    try:
+        return parse_po_id(text)
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _log_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be an error-log entry id, a whole number as shown by `atqbo logs`; got {text!r}")
-    return int(text)
+    from sync.ids import IdError, parse_log_id
+
+    try:
+        return parse_log_id(text)
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+MAX_LIMIT = 10_000_000  # more entries than the error log keeps (log_max_entries' bound)
 
 
 def _limit(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return int(text)
+    from sync.ids import whole_number
+
+    value = whole_number(text, 1, MAX_LIMIT)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_LIMIT} (digits 0-9), got {text[:40]!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    from sync.ids import whole_number
+
+    value = whole_number(text, 0, 65535)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (digits 0-9), got {text[:40]!r}")
+    return value
 
 
 def _email(text: str) -> str:
@@ -127,6 +147,7 @@ examples:
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
+  atqbo repair journal --dry-run       what a rebuilt journal would hold (from both services)
 
 exit codes: 0 success; 3 finished but some purchase orders failed; 2 usage or configuration
 error (bad option, unknown setting, missing settings); 1 fatal (cannot connect or authenticate).
@@ -156,6 +177,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "atqbo moves Autotask PSA purchase orders into QuickBooks Online as bills, exactly "
             "once.\nWithout a command it opens the console (a terminal UI); with --daemon it "
             "runs the same\nscheduler headless; the commands below do one thing and exit."))
+    parser.add_argument("--version", action="version", version=f"atqbo {_version()}",
+                        help="print atqbo's version and exit")
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="folder for settings, secrets and logs (default: your user data "
                              "folder, or $ATQBO_DATA_DIR)")
@@ -177,7 +200,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "Serve local emulators of Autotask REST and QuickBooks Online (with Intuit OAuth) on "
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
-    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    sandbox.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
                          help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
                               "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
@@ -271,7 +294,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "clears an optional setting back to its default."),
         epilog=(
             "keys:\n"
-            "  days_back N                   look back N days for Submitted POs (0 pauses transfers)\n"
+            "  days_back N                   look back N days for Submitted POs, 0 to 3650 (0 pauses transfers)\n"
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
             "  apply_mode auto|hold_new_records|manual   what waits for approval (atqbo approve)\n"
@@ -279,7 +302,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "  ap_account ID                 QBO accounts-payable account for bills\n"
             "  todo_action_type ID           Autotask action type of error to-dos\n"
             "  todo_resource ID              Autotask resource who gets error to-dos\n"
-            "  scan_interval_minutes N       minutes between the end of a scan and the next\n"
+            "  scan_interval_minutes N       minutes between the end of a scan and the next (1 to 10080)\n"
             "  notify_email ADDR             who gets failure mail\n"
             "  smtp_host, smtp_port, smtp_username, smtp_starttls, smtp_from   mail server\n"
             "    (the SMTP password comes from ATQBO_SMTP_PASSWORD or a hidden prompt:\n"
@@ -353,7 +376,32 @@ def _build_parser() -> argparse.ArgumentParser:
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
+
+    repair = commands.add_parser(
+        "repair", help="rebuild what atqbo remembers from what the services hold", formatter_class=_HELP,
+        description="Rebuild a part of the data folder from what QuickBooks and Autotask hold.")
+    repair_what = repair.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    journal = repair_what.add_parser(
+        "journal", parents=[_common("print each record as a JSON line; the last line is a JSON summary")],
+        formatter_class=_HELP, help="rebuild the sync journal (lost, damaged or restored from an old backup)",
+        description=(
+            "Rebuild the sync journal from QuickBooks' bills (each names its Autotask PO), the POs'\n"
+            "External PO Numbers in Autotask and the error log, and say what was found. Records the\n"
+            "journal already has right are kept; nothing is deleted in either service. A bill whose\n"
+            "number Autotask does not hold yet is written back by the next scan, never billed again.\n"
+            "Stop a running daemon first (the journal is not changed while an engine runs)."),
+        epilog="examples:\n  atqbo repair journal --dry-run   (what it would write)\n  atqbo repair journal")
+    journal.add_argument("--dry-run", action="store_true", help="only say what would be written")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atqbo")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -395,13 +443,14 @@ def main(argv: list[str] | None = None) -> int:
         return _failed(130, "interrupted")
 
 
-def _failed(code: int, message: str) -> int:
+def _failed(code: int, message: str, fault: str | None = None) -> int:
     from console.output import dumps
     from sync.text import shown_lines
 
     print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if _json_requested:
-        print(dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
+              flush=True)
     return code
 
 
@@ -419,13 +468,17 @@ def _quiet_library_warnings() -> None:
 def _unexpected(exc: Exception) -> int:
     """Whatever a command did not turn into a message itself. Client and store errors carry
     safe, plain messages (never secrets); anything else is named by its type only."""
+    from console.runtime_headless import store_problem
     from sync.clients.errors import ApiError
     from sync.settings import SettingsError
-    from sync.store.errors import StoreError
 
     if isinstance(exc, SettingsError):
         return _failed(EXIT_USAGE, str(exc))
-    if isinstance(exc, (ApiError, StoreError)):
+    # The data folder (disk full, read-only, wrong owner, damaged file): named, never "report it".
+    problem = store_problem(exc)
+    if problem is not None:
+        return _failed(problem.exit_code, str(problem), problem.fault_code)
+    if isinstance(exc, ApiError):
         return _failed(EXIT_FATAL, str(exc))
     return _failed(EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}; nothing more was done. "
                                "Please report it.")

@@ -264,8 +264,11 @@ class Printer:
         if to_file and self._log_file is not None:
             try:
                 self._log_file.write(line)
-            except OSError:  # a full disk must not stop the sync; stdout still has the line
-                self._log_file = None
+            except OSError as exc:  # a full disk must not stop the sync; stdout still has the line
+                path, self._log_file = self._log_file.path, None
+                reason = exc.strerror or type(exc).__name__
+                self.message(f"{path} is no longer written ({reason}); lines go to stdout only",
+                             level="warning")
 
     def event(self, event: ev.Event) -> None:
         self._write(json_line(event) if self.as_json else human_line(event))
@@ -305,7 +308,8 @@ class StderrLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             stream = self._stream or sys.stderr
-            stream.write(shown_lines(self.format(record)) + "\n")
+            # "atqbo: warning: ..." like the commands' own error lines ("atqbo: ...").
+            stream.write(f"atqbo: {record.levelname.lower()}: " + shown_lines(self.format(record)) + "\n")
             stream.flush()
         except Exception:  # logging must never take a command down
             self.handleError(record)

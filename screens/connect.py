@@ -566,13 +566,18 @@ class ConnectScreen(Screen):
 
         store = self.console.store
         self.workers.cancel_group(self, "connect-doctor")  # it reads with the clients closed below
-        if self.autotask_ok:
-            zone = self._field("#at-zone") or None
-            store.connection.set_autotask(AutotaskConnection(self._field("#at-username"), self._field("#at-code"), zone))
-            store.secrets.set_autotask_secret(self.autotask_secret)
-        store.settings.save(settings)
-        if smtp_password:
-            store.secrets.set_smtp_password(smtp_password)
+        try:
+            if self.autotask_ok:
+                zone = self._field("#at-zone") or None
+                store.connection.set_autotask(AutotaskConnection(self._field("#at-username"), self._field("#at-code"),
+                                                                 zone))
+                store.secrets.set_autotask_secret(self.autotask_secret)
+            store.settings.save(settings)
+            if smtp_password:
+                store.secrets.set_smtp_password(smtp_password)
+        except OSError as exc:  # disk full, read-only folder: named by the store; Connect again after the fix
+            self.notify(f"{exc}\nThen press Connect again.", title="Not saved", severity="error", timeout=20)
+            return
         for client in (self.autotask, self.qbo):
             if client is not None:
                 await client.aclose()

@@ -30,6 +30,7 @@ from .doctor import run_doctor_command
 from .logs import run_logs
 from .plan import run_approve, run_plan
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
+from .repair import run_repair
 from .settings_cmd import run_settings
 
 __all__ = ["EXIT_FATAL", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "CommandError",
@@ -42,6 +43,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync-one": run_sync_one,
     "logs": run_logs,
     "retry": run_retry,
+    "repair": run_repair,
     "doctor": run_doctor_command,
     "plan": run_plan,
     "approve": run_approve,
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except (CommandError, RuntimeProblem) as exc:
-        fail(str(exc), as_json, exc.exit_code)
+        fail(str(exc), as_json, exc.exit_code, getattr(exc, "fault_code", None))
         return exc.exit_code
     finally:
         for logger in loggers:

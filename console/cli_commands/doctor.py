@@ -9,7 +9,6 @@ the summary.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -17,9 +16,10 @@ from typing import Any
 import anyio
 
 from console.cli_commands.common import EXIT_USAGE, CommandError, data_dir
-from console.output import jsonable
+from console.output import dumps, jsonable
 from console.runtime_headless import open_runtime
 from sync.preflight.text import human_text
+from sync.text import shown_lines
 
 
 def run_doctor_command(args: argparse.Namespace) -> int:
@@ -50,12 +50,12 @@ async def _doctor(args: argparse.Namespace) -> int:
     code = report.exit_code
     if as_json:
         for line in json_lines(report):
-            print(json.dumps(line, ensure_ascii=False), flush=True)
+            print(dumps(line), flush=True)
         summary = {"command": "doctor", "ok": code == 0, "exit_code": code, **report.counts(),
                    "api_calls": report.api_calls, "duration_s": round(time.monotonic() - started, 3)}
-        print(json.dumps(jsonable(summary), ensure_ascii=False), flush=True)
+        print(dumps(jsonable(summary)), flush=True)
     else:
-        print(human_text(report), flush=True)
+        print(shown_lines(human_text(report)), flush=True)  # (its outside texts are shown() already)
     return code
 
 

@@ -109,9 +109,13 @@ class LocalEngineControl:
         return await anyio.to_thread.run_sync(source.window, status, text, offset, limit)
 
     async def log_entry(self, log_id: str) -> LogEntryView | None:
-        if not str(log_id).isdigit():
+        from sync.ids import IdError, parse_log_id
+
+        try:
+            number = parse_log_id(str(log_id))  # (isdigit() also takes '²', which int() refuses)
+        except IdError:
             return None
-        return await anyio.to_thread.run_sync(self.log_source().get, str(log_id))
+        return await anyio.to_thread.run_sync(self.log_source().get, str(number))
 
     async def settings_get(self) -> Settings:
         return await anyio.to_thread.run_sync(self.store.settings.load)

@@ -66,6 +66,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "po_no_items": (
         "The PO has no items, so there is nothing to bill.",
         "Add the items to the PO in Autotask, then retry.", False),
+    "line_not_billable": (
+        "Item {line} of the PO (Autotask item id {item_id}: quantity {quantity}, unit cost {unit_cost}) "
+        "cannot be billed: {why}. Nothing was sent to QuickBooks for this PO.",
+        "Correct the item's quantity (above 0) or unit cost (0 or more) in Autotask, then retry. A return "
+        "or credit goes into QuickBooks as a vendor credit, entered there by hand.", False),
     "product_missing": (
         "PO item {item_id} has no product (or its product {product_id} could not be read), so it cannot be matched "
         "to a QuickBooks item.",
@@ -105,6 +110,20 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "expense_account_missing": (
         "The expense account for new items ({account}) does not exist in QuickBooks.",
         "Choose an existing expense account for new items in the settings, then retry.", False),
+    "bill_request_unmatched": (
+        "QuickBooks answered that this bill request had been made before (Duplicate Request ID), yet no bill "
+        "naming this PO can be found in QuickBooks, so atqbo sent nothing again.",
+        "Look in QuickBooks for a bill whose memo names \"Autotask PO id {po_id}\": if there is one, put its number "
+        "in the PO's External PO Number; if there is none, retry (a retry is a new request).", False),
+    "bill_not_this_po": (
+        "QuickBooks answered the bill request for this PO with bill {bill_id} (number {doc_number}), which does not "
+        "name this PO, so nothing was written back to the PO.",
+        "Look at bill {bill_id} in QuickBooks, then retry: atqbo first looks QuickBooks up for the bill that names "
+        "this PO and creates one only when there is none.", False),
+    "bill_without_number": (
+        "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
+        "(atqbo does not make a second bill).",
+        "Give bill {bill_id} a number in QuickBooks, then retry.", False),
     "bill_rejected": (
         "QuickBooks refused the bill: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),
@@ -186,6 +205,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "settings_incomplete": (
         "The settings are incomplete: {detail}",
         "Complete the settings, then scan again.", True),
+    "storage_fault": (
+        "atqbo cannot write its records in {detail}: {what}. The transfer stopped before "
+        "anything could be half-done; what was saved before is intact.",
+        "{fix} The next scan carries on where this one stopped.", True),
 }
 
 

@@ -27,6 +27,7 @@ from .currency import (CurrencyContext, CurrencyMode, autotask_is_multicurrency,
 from .halt import ScanHalt, api_words
 from .numbering import BillSequence
 from .resolve import PoProblem, Resolver, find_account
+from .tagged_bills import TaggedBills
 
 
 @dataclass
@@ -42,6 +43,7 @@ class RunContext:
     ap_accounts: list[dict]
     resolver: Resolver
     journal: Journal
+    bills: TaggedBills  # QBO's bills by the PO they name (read on first need)
     _expense_account: dict | None = None
     _sequence: BillSequence | None = None
     todos_created: int = 0
@@ -113,5 +115,5 @@ async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal:
         raise ScanHalt(causes.make("ap_account_missing", account=settings.ap_account), "qbo")
     return RunContext(settings=settings, at=at, qbo=qbo, publish=publish, now=now, submitted=submitted,
                       currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
-                      resolver=Resolver(qbo, publish), journal=journal)
+                      resolver=Resolver(qbo, publish), journal=journal, bills=TaggedBills(qbo))
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sync.text import for_qbo
 
 from . import causes
-from .amounts import json_number, line_amount, round_money, to_decimal
+from .amounts import json_number, line_amount, line_refusal, round_money, to_decimal
 from .context import RunContext
 from .currency import CurrencyMode, CurrencyProblem, bill_currency, pick_ap_account, vendor_currency_in_autotask
 from .numbering import DocNumberTooLong, autotask_doc_number
@@ -67,6 +67,11 @@ async def decide(ctx: RunContext, data: PoData) -> BillPlan:
         raise PoProblem(causes.make("customer_not_found", company_id=purchase_for))
     if not data.items:
         raise PoProblem(causes.make("po_no_items"))
+    for number, item in enumerate(data.items, start=1):  # before anything is matched or created
+        refusal = line_refusal(item.get("quantity"), item.get("unitCost"))
+        if refusal is not None:
+            raise PoProblem(causes.make("line_not_billable", line=number, item_id=item.get("id"), why=refusal,
+                                        quantity=item.get("quantity"), unit_cost=item.get("unitCost")))
     resolver = ctx.resolver
     cur = ctx.currency
     try:

@@ -55,7 +55,8 @@ from .pipeline import sync_many
 from .po_sync import PoOutcome, sync_po
 from .recovery import RecoveryCounts
 from .resolve import PoProblem, Resolver
-from .scan import ERROR_MARKER, is_blank, sync_one_refusal
+from .tagged_bills import TaggedBills
+from .scan import ERROR_MARKER, is_blank, sync_one_refusal, window_start
 from sync.store.journal import JournalState
 
 S = JournalState
@@ -106,6 +107,8 @@ class Engine:
         self._settings: Settings | None = None
         self._last_stop_code: str | None = None
         self._submitted: int | None = None  # the tenant's "Submitted" value, read each scan
+        # QBO's tagged bills, shared by the runs of one retry of all failed POs (read once for all).
+        self._shared_bills: TaggedBills | None = None
         self.last_summary: ScanSummary | None = None
         self._report_waits(autotask, "autotask")
         self._report_waits(qbo, "qbo")
@@ -239,8 +242,11 @@ class Engine:
         return settings
 
     async def _context(self, settings: Settings, submitted: int | None = None) -> context.RunContext:
-        return await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
-                                   self.clock(), submitted)
+        ctx = await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
+                                  self.clock(), submitted)
+        if self._shared_bills is not None:
+            ctx.bills = self._shared_bills
+        return ctx
 
     async def _settings_or_halt(self) -> Settings:
         try:
@@ -301,6 +307,8 @@ class Engine:
                 counts["scanned"] += len(pos)
                 if pos:
                     ctx = await self._guard(self._context(settings, self._submitted))
+                    # One read of QBO's tagged bills serves the whole scan: from the window's start.
+                    ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
                     # Groups start at one PO and double up to bill_batch_size ("slow start"): the
                     # first bill shows at once and an early stop() waits for little; a long scan
                     # still sends full batches.
@@ -318,7 +326,10 @@ class Engine:
                         if self._stopping:
                             break
             self._last_stop_code = None
-        except ScanHalt as halt:
+        except Exception as exc:
+            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
+            if halt is None:
+                raise
             stopped = halt.cause
             for outcome in halt.done:  # POs the interrupted group finished before the stop
                 outcomes.append(outcome)
@@ -477,6 +488,9 @@ class Engine:
                 halt = ScanHalt(causes.make(code, api=api_words(exc)), exc.service)
             raise halt from None
         except Exception as exc:  # a bug or a local problem (disk full): told, never a crash
+            fault = halt_for(exc)
+            if fault is not None:  # the machine (disk full, read-only): named, not a bug
+                raise fault from None
             log.exception("unexpected error outside a purchase order")
             raise ScanHalt(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"), "") from None
 
@@ -512,6 +526,9 @@ class Engine:
         except ScanHalt:
             raise
         except Exception as exc:  # a bug must not lose the PO: record it like any failure
+            fault = halt_for(exc)
+            if fault is not None:  # disk full, read-only: the scan stops, the PO is not "failed"
+                raise fault from None
             log.exception("unexpected error while syncing PO %s", data.po_id)
             cause = causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}")
             return await self._fail(ctx, settings, data.po_id, data.po_number, cause, alt_email)
@@ -577,7 +594,10 @@ class Engine:
             if outcome.ok and log_id is not None:
                 await self._resolve_log(po_id, log_id)
             return replace(outcome, log_id=log_id) if outcome.ok and log_id is not None else outcome
-        except ScanHalt as halt:
+        except Exception as exc:
+            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
+            if halt is None:
+                raise
             return self._stopped_outcome(halt, po_id, log_id)
 
     async def _status_label(self, value: object) -> str:
@@ -663,13 +683,17 @@ class Engine:
                 return [self._stopped_outcome(halt, 0)]
             entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
             outcomes = []
-            for entry in sorted(entries, key=lambda e: e.id):
-                if self._stopping:
-                    break
-                outcome = await self._retry(settings, entry.id)
-                outcomes.append(outcome)
-                if outcome.cause is not None and outcome.cause.scan_level:
-                    break
+            self._shared_bills = TaggedBills(self.qbo)
+            try:
+                for entry in sorted(entries, key=lambda e: e.id):
+                    if self._stopping:
+                        break
+                    outcome = await self._retry(settings, entry.id)
+                    outcomes.append(outcome)
+                    if outcome.cause is not None and outcome.cause.scan_level:
+                        break
+            finally:
+                self._shared_bills = None
             return outcomes
 
     # ------------------------------------------------------------ API call counts

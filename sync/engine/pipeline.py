@@ -1,6 +1,8 @@
 """Many purchase orders at once, within the services' limits (the scan's path; issue 6 "fast").
 
 The same journalled steps as `po_sync`, grouped so that API calls grow with batches, not POs:
+0. a PO the journal records no bill for is looked up among QBO's bills by its tag (one read of
+   the scan window per run, `tagged_bills`): a bill found is adopted and only written back;
 1. each PO is prepared in turn (vendor, customer, items matched or created: cached per run),
    its number chosen and the journal moved to `resolved`;
 2. with Autotask numbering, one `DocNumber IN (...)` query checks every number of the group
@@ -8,7 +10,9 @@ The same journalled steps as `po_sync`, grouped so that API calls grow with batc
 3. the bills go to QBO in one batch request (≤ 30 items), each PO's journal moved to
    `bill_requested` first; the batch carries a requestid derived from its POs and attempts, so
    a resend after a lost reply is replayed, and a later run looks the bills up before sending
-   again (`po_sync._sync` handles a PO found in `bill_requested`);
+   again (`po_sync._sync` handles a PO found in `bill_requested`); results are matched to POs
+   by bId, and a result whose bill does not name its PO is an error for that PO; a Duplicate
+   Request ID answer (the batch went through before) is answered by looking the bills up;
 4. the numbers are written back to Autotask concurrently (the client keeps ≤ 3 in flight).
 A PO that the journal shows mid-way (a crash, a lost reply, a failed write-back) goes through
 `po_sync`'s one-PO path, which knows how to resume each state.
@@ -30,10 +34,11 @@ from . import approval, causes
 from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
-from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, prepare
+from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, adopt_steps, prepare
 from .decide import number_verdict, referenced_names
-from .resolve import PoProblem, request_id
+from .resolve import PoProblem, is_bill_of, request_id
 from .sources import PoData
+from .tagged_bills import DUPLICATE_REQUEST_ID, EARLIEST, po_created
 
 MAX_BATCH = 30
 _BATCH_NS = uuid.UUID("0c1d6a52-3f7e-5e2b-8a4c-2b9d7e61f0a3")
@@ -49,10 +54,10 @@ class Result:
 def _as_problem(exc: Exception) -> PoProblem | ScanHalt:
     if isinstance(exc, (PoProblem, ScanHalt)):
         return exc
+    halt = halt_for(exc)  # (a service that stops everything, or a machine fault)
+    if halt is not None:
+        return halt
     if isinstance(exc, ApiError):
-        halt = halt_for(exc)
-        if halt is not None:
-            return halt
         code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
         return PoProblem(causes.make(code, api=api_words(exc)))
     return PoProblem(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"))
@@ -77,13 +82,12 @@ async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
     results: dict[int, Result] = {}
     try:
-        fresh = await _prepare_all(ctx, datas, source, results, should_stop)
+        fresh, adopted = await _prepare_all(ctx, datas, source, results, should_stop)
         if should_stop():
             fresh = []
         if ctx.numbers_from_autotask and fresh:
-            fresh, adopted = await _check_numbers(ctx, fresh, results)
-        else:
-            adopted = []
+            fresh, numbered = await _check_numbers(ctx, fresh, results)
+            adopted += numbered
         created = list(adopted)
         for start in range(0, len(fresh), batch_size):
             created += await _create_bills(ctx, fresh[start:start + batch_size], results)
@@ -97,24 +101,28 @@ Fresh = tuple[PoData, PreparedBill, str, int]  # data, bill, requestid, attempt
 
 
 async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, results: dict[int, Result],
-                       should_stop: Callable[[], bool]) -> list[Fresh]:
+                       should_stop: Callable[[], bool]) -> tuple[list[Fresh], list]:
+    """The group's fresh bills, prepared; and the POs whose bill QBO already has (adopted)."""
     fresh: list[Fresh] = []
     await _prefetch(ctx, datas)
-    # The group's new attempts are recorded as seen together (one journal write) before any of
-    # them is prepared; resumable POs (a bill may exist) take the one-PO path.
     entries = {}
     for data in datas:
         entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
+    adopted = await _adopt_tagged(ctx, datas, entries, results)
     # apply_mode: a scan's PO that waits for approval is left before its journal record moves
-    # (sync one and retry are the operator's own say-so). A PO the journal shows mid-way is
-    # finished whatever the mode: its bill may exist.
-    held = await approval.gate(ctx, [d for d in datas if not _resumable(entries[d.po_id])]) if source == "scan" else set()
-    datas = [d for d in datas if d.po_id not in held]
+    # (sync one and retry are the operator's own say-so). A PO whose bill may exist (the journal
+    # shows it mid-way, or QBO has its tagged bill) is finished whatever the mode.
+    if source == "scan":
+        held = await approval.gate(ctx, [d for d in datas
+                                         if not _resumable(entries[d.po_id]) and d.po_id not in results])
+        datas = [d for d in datas if d.po_id not in held]
+    # The group's new attempts are recorded as seen together (one journal write) before any of
+    # them is prepared; resumable POs (a bill may exist) take the one-PO path.
     starting = []
     for data in datas:
         entry = entries[data.po_id]
         state = entry.state if entry else None
-        if _resumable(entry):
+        if _resumable(entry) or data.po_id in results:
             continue
         if state in (S.FAILED, S.RELEASED):
             changes = dict(po_number=data.po_number, doc_number=None, request_id=None, bill_id=None)
@@ -124,12 +132,15 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
     for stored in await _journal_many(ctx, starting):
         entries[stored.po_id] = stored
     resolved = []
+    adopted_ids = {data.po_id for data, _, _ in adopted}
     for data in datas:
         if should_stop():
             break
         po_id = data.po_id
         entry = entries[po_id]
         ctx.publish(PoStarted(po_id=po_id, po_number=data.po_number, source=source))
+        if po_id in adopted_ids or po_id in results:
+            continue  # its bill exists: only the write-back is due (or it cannot be, and is told)
         try:
             if entry is None or entry.state is not S.SEEN:
                 results[po_id] = Result(data, outcome=await _sync(ctx, data))
@@ -147,7 +158,38 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
             results[po_id] = Result(data, cause=problem.cause)
     # Stored before anything is sent for them (the number check, the bills).
     await _journal_many(ctx, resolved)
-    return fresh
+    return fresh, adopted
+
+
+async def _adopt_tagged(ctx: RunContext, datas: list[PoData], entries: dict, results: dict[int, Result]) -> list:
+    """The journal is a cache of what QBO knows: for each PO it records no bill for, QBO's bills
+    (one window read per run, matched by the PO tag) say whether one exists all the same (a lost
+    or restored journal). Such a bill is recorded (bill_created) and never made again. Updates
+    `entries` (and `results` for a bill that cannot be adopted); returns (data, None, entry) for
+    each PO adopted."""
+    unbilled = [d for d in datas if not _resumable(entries[d.po_id])]
+    if not unbilled:
+        return []
+    try:
+        await ctx.bills.cover(min(po_created(d.po) or EARLIEST for d in unbilled))
+    except ApiError as exc:
+        problem = _as_problem(exc)
+        raise (problem if isinstance(problem, ScanHalt) else ScanHalt(problem.cause, "qbo")) from None
+    steps, adopted = [], []
+    for data in unbilled:
+        bill = ctx.bills.first(data.po_id)
+        if bill is not None:
+            entry = entries[data.po_id]
+            try:
+                steps += adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number)
+            except PoProblem as problem:
+                results[data.po_id] = Result(data, cause=problem.cause)
+                continue
+            adopted.append(data)
+    stored = {e.po_id: e for e in await _journal_many(ctx, steps)}  # the last step per PO wins
+    for data in adopted:
+        entries[data.po_id] = stored[data.po_id]
+    return [(data, None, stored[data.po_id]) for data in adopted]
 
 
 def _resumable(entry) -> bool:
@@ -221,10 +263,13 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
         problem = _as_problem(exc)
         if isinstance(problem, ScanHalt):
             raise problem from None
-        # The whole request was refused (nothing created): each PO of the group fails with it.
-        for data, _, _, _ in group:
-            results[data.po_id] = Result(data, cause=causes.make("bill_rejected", api=api_words(exc)))
-        return []
+        if not (isinstance(exc, QboError) and exc.code == DUPLICATE_REQUEST_ID):
+            # The whole request was refused (nothing created): each PO of the group fails with it.
+            for data, _, _, _ in group:
+                results[data.po_id] = Result(data, cause=causes.make("bill_rejected", api=api_words(exc)))
+            return []
+        outcomes = [(None, exc) for _ in group]  # this batch went through before: look its bills up
+    outcomes = await _replayed(ctx, group, outcomes)
     confirmed = []
     sequence = None if ctx.numbers_from_autotask else await ctx.sequence()
     for (data, prepared, _, _), (bill, fault) in zip(group, outcomes):
@@ -233,6 +278,9 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
                 # e.g. one item throttled or a system fault: this PO stays bill_requested and is
                 # looked up next run; the others of the batch go on.
                 continue
+            if fault is not None and fault.code == DUPLICATE_REQUEST_ID:
+                results[data.po_id] = Result(data, cause=causes.make("bill_request_unmatched", po_id=data.po_id))
+                continue
             code = "doc_number_taken" if fault is not None and fault.code == "6140" else "bill_rejected"
             words = api_words(fault) if fault is not None else "no result"
             results[data.po_id] = Result(data, cause=causes.make(code, doc_number=prepared.doc_number, api=words))
@@ -240,11 +288,39 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
         doc_number = str(bill.get("DocNumber") or prepared.doc_number)
         if sequence is not None:
             sequence.observe(doc_number)
+        if not is_bill_of(bill, data.po_id):
+            # Results are matched to POs by bId only: a bill naming another PO (or none) is an
+            # error for this PO and never written back to it.
+            results[data.po_id] = Result(data, cause=causes.make("bill_not_this_po", bill_id=bill.get("Id"),
+                                                                 doc_number=bill.get("DocNumber")))
+            continue
+        ctx.bills.add(bill)
         confirmed.append((data, prepared, (data.po_id, S.BILL_REQUESTED, S.BILL_CREATED,
                                            {"bill_id": str(bill["Id"]), "doc_number": doc_number})))
     # Every confirmed bill of the batch recorded at once, before any number is written back.
     entries = await _journal_many(ctx, [step for _, _, step in confirmed])
     return [(data, prepared, entry) for (data, prepared, _), entry in zip(confirmed, entries)]
+
+
+async def _replayed(ctx: RunContext, group: list[Fresh], outcomes: list) -> list:
+    """QBO answered Duplicate Request ID (the request went through before, with another body: a
+    lost journal restarted the attempts): each such PO's bill is looked up in QBO by its tag and
+    taken as the answer; one with no bill keeps the fault (never "rejected", never re-sent)."""
+    if not any(fault is not None and fault.code == DUPLICATE_REQUEST_ID for _, fault in outcomes):
+        return outcomes
+    try:
+        await ctx.bills.reload(min(po_created(d.po) or EARLIEST for d, _, _, _ in group))
+    except ApiError as exc:
+        problem = _as_problem(exc)
+        raise (problem if isinstance(problem, ScanHalt) else ScanHalt(problem.cause, "qbo")) from None
+    out = []
+    for (data, _, _, _), (bill, fault) in zip(group, outcomes):
+        if fault is not None and fault.code == DUPLICATE_REQUEST_ID:
+            own = ctx.bills.first(data.po_id)
+            if own is not None:
+                bill, fault = own, None
+        out.append((bill, fault))
+    return out
 
 
 async def _write_backs(ctx: RunContext, created: list, results: dict[int, Result]) -> None:

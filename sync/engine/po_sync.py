@@ -9,6 +9,12 @@ A PO found in bill_requested (a crash or a lost reply) is looked up in QBO (by n
 the PO tag in PrivateNote) before anything is sent again; one found in bill_created is only
 written back; one in failed with a bill id has its bill read back before the journal moves
 (failed -> bill_created), so no crash can make it look like a fresh PO. Any failure is recorded by `failures.record` (ERROR, to-do, log entry, notice).
+
+The journal is a cache, not the only record: a PO it records no bill for is looked up among
+QBO's bills by its tag (`tagged_bills`, one window read per run) before anything is prepared,
+and a bill found is adopted (journal to bill_created, then the write-back). QBO's answer
+Duplicate Request ID (code 600) means the create went through before: its bill is looked up
+again, never recorded as rejected. A bill QBO returns for this PO's request must name this PO.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .decide import apply, bill_payload, choose_number, decide
 from .halt import api_words, halt_for
 from .resolve import PoProblem, is_bill_of, request_id
 from .sources import PoData
+from .tagged_bills import DUPLICATE_REQUEST_ID, po_created
 
 S = JournalState
 
@@ -142,11 +149,21 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
 
     uncertain = state is S.BILL_REQUESTED
     if uncertain and entry is not None:
-        # The create may have reached QBO (a crash or a lost reply): look before sending again.
+        # The create may have reached QBO (a crash or a lost reply): look before sending again,
+        # by its number, then by the PO tag (the bill may have been renumbered in QBO).
         found = await ctx.resolver.find_bill_of(po_id, entry.doc_number, entry.vendor_id)
+        if found is None:
+            found = await ctx.bills.bill_of(po_id, po_created(data.po))
         if found is not None:
-            entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(found["Id"]),
-                                   doc_number=str(found.get("DocNumber") or entry.doc_number))
+            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number)))[-1]
+            return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
+                                     resumed=True)
+    elif entry is None or not entry.bill_id:
+        # The journal records no bill, but it is only a cache (lost, or restored from an older
+        # backup): QBO's own bills, found by the PO tag, say whether this PO was billed already.
+        found = await ctx.bills.bill_of(po_id, po_created(data.po))
+        if found is not None:
+            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number)))[-1]
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
     if state is None:
@@ -178,15 +195,59 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         try:
             bill = await ctx.qbo.create("Bill", prepared.payload, requestid=rid)
         except QboValidationError as exc:
-            if exc.code == "6140":
+            if exc.code == DUPLICATE_REQUEST_ID:
+                # This requestid went through before (another body: a lost journal restarted the
+                # attempts, or another installation sent it): the bill exists; never "rejected".
+                bill = await replayed_bill(ctx, data)
+            elif exc.code == "6140":
                 raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number)) from None
-            raise PoProblem(causes.make("bill_rejected", api=api_words(exc))) from None
+            else:
+                raise PoProblem(causes.make("bill_rejected", api=api_words(exc))) from None
+        check_bill_is_of(bill, po_id)
+        ctx.bills.add(bill)
     doc_number = str(bill.get("DocNumber") or prepared.doc_number)
     if not ctx.numbers_from_autotask:
         (await ctx.sequence()).observe(doc_number)
     entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(bill["Id"]), doc_number=doc_number)
     return await _write_back(ctx, data, entry, vendor_name=prepared.vendor_name, amount=prepared.amount,
                              lines=prepared.lines, currency=prepared.currency, resumed=uncertain)
+
+
+def adopt_steps(po_id: int, state: JournalState | None, bill: dict, po_number: str) -> list:
+    """The journal steps that record `bill` (found in QBO by its PO tag) as this PO's bill, from a
+    record that knows of none; the last step leaves it at bill_created (the number is due).
+    PoProblem when the bill has no number (there would be nothing to write back)."""
+    if not str(bill.get("DocNumber") or "").strip():
+        raise PoProblem(causes.make("bill_without_number", bill_id=bill.get("Id")))
+    found = {"bill_id": str(bill["Id"]), "doc_number": str(bill.get("DocNumber") or ""),
+             "vendor_id": str((bill.get("VendorRef") or {}).get("value") or "") or None}
+    if state is S.FAILED:
+        return [(po_id, S.FAILED, S.BILL_CREATED, {**found, "pending": None})]
+    if state is S.BILL_REQUESTED:
+        return [(po_id, S.BILL_REQUESTED, S.BILL_CREATED, found)]
+    steps: list = []
+    if state in (None, S.RELEASED):
+        steps.append((po_id, state, S.SEEN, {"po_number": po_number}))
+        state = S.SEEN
+    return steps + [(po_id, state, S.RESOLVED, {}), (po_id, S.RESOLVED, S.BILL_REQUESTED, {}),
+                    (po_id, S.BILL_REQUESTED, S.BILL_CREATED, found)]
+
+
+async def replayed_bill(ctx: RunContext, data: PoData) -> dict:
+    """QBO answered Duplicate Request ID: the earlier create under this requestid went through.
+    Its bill, read from QBO again; PoProblem when no bill names the PO (nothing is re-sent)."""
+    await ctx.bills.reload(po_created(data.po))
+    bill = ctx.bills.first(data.po_id)
+    if bill is None:
+        raise PoProblem(causes.make("bill_request_unmatched", po_id=data.po_id))
+    return bill
+
+
+def check_bill_is_of(bill: dict, po_id: int) -> None:
+    """A bill QBO answered for this PO's request must name this PO; any other is never written
+    back (it would give this PO another PO's number)."""
+    if not is_bill_of(bill, po_id):
+        raise PoProblem(causes.make("bill_not_this_po", bill_id=bill.get("Id"), doc_number=bill.get("DocNumber")))
 
 
 async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, vendor_name: str,

@@ -1,7 +1,8 @@
 """What a scan would do to each purchase order now, without writing anything.
 
 The same steps as the scan's pipeline, stopped before the first write: the names of every PO
-are looked up with the same few IN queries (Resolver.prefetch), each PO goes through
+are looked up with the same few IN queries (Resolver.prefetch), QBO's bills of the window are
+read once to find a PO billed before by its tag (tagged_bills), each other PO goes through
 `decide.decide` and `decide.choose_number`, and with Autotask numbering the numbers are checked
 with one IN query, as the pipeline does. Nothing is created, journalled or sent: the run
 context's clients may be read-only ones (sync.preflight.readonly) and the journal is only read.
@@ -22,8 +23,10 @@ from .causes import Cause
 from .context import RunContext
 from .decide import BillPlan, choose_number, decide, number_verdict, referenced_names
 from .pipeline import _resumable
+from .po_sync import adopt_steps
 from .resolve import NewRecord, PoProblem
 from .sources import PoData
+from .tagged_bills import EARLIEST, po_created
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,27 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
     journal = ctx.journal
     entries = await anyio.to_thread.run_sync(lambda: {d.po_id: journal.get(d.po_id) for d in datas})
     out: dict[int, PoPreview] = {}
+    unbilled = [d for d in datas if not _resumable(entries[d.po_id])]
+    if unbilled:
+        # As the pipeline does: QBO's bills, by their PO tag, say whether a PO the journal records
+        # no bill for was billed all the same (one read of the window).
+        await ctx.bills.cover(min(po_created(d.po) or EARLIEST for d in unbilled))
     planned: list[tuple[PoData, BillPlan, str]] = []
     for data in datas:
         entry = entries[data.po_id]
         if _resumable(entry):
             out[data.po_id] = PoPreview(data, resume=_resume_words(entry))
+            continue
+        bill = ctx.bills.first(data.po_id)
+        if bill is not None:
+            try:
+                adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number)
+            except PoProblem as problem:
+                out[data.po_id] = PoPreview(data, cause=problem.cause)
+            else:
+                out[data.po_id] = PoPreview(data, doc_number=str(bill.get("DocNumber") or "") or None,
+                                            resume="its bill is in QuickBooks already (found by the PO's tag); "
+                                                   "the next scan records it and writes its number back")
             continue
         try:
             plan = await decide(ctx, data)

@@ -65,6 +65,15 @@ def is_bill_of(bill: dict, po_id: int) -> bool:
     return po_marker(po_id) in str(bill.get("PrivateNote") or "")
 
 
+_MARKER = re.compile(r"\(Autotask PO id ([0-9]{1,18})\)")
+
+
+def tagged_po_ids(bill: dict) -> set[int]:
+    """The PO ids a bill's PrivateNote names by their tag (ASCII digits only: the note is text
+    anyone may edit in QBO)."""
+    return {int(m) for m in _MARKER.findall(str(bill.get("PrivateNote") or ""))}
+
+
 @dataclass(frozen=True)
 class NewRecord:
     """A QBO record a run would create: what it is, its payload, and what it is created with."""

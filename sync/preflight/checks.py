@@ -113,7 +113,7 @@ async def autotask_connection(at: Any, findings: list[Finding]) -> Any:
 
 
 def _account_words(acct: dict) -> str:
-    return f"{shown(acct.get('Name'))} (id {shown(acct.get('Id'))})"
+    return f"{shown(acct.get('Name') or '')} (id {shown(acct.get('Id') or '?')})"
 
 
 def accounts(settings: Settings, all_accounts: list[dict], home: str, multi: bool, findings: list[Finding]) -> None:

@@ -28,6 +28,7 @@ from sync.engine.currency import CurrencyMode, vendor_currency_in_autotask, Curr
 from sync.engine.halt import ScanHalt, api_words
 from sync.engine.preview import PoPreview, preview
 from sync.engine.resolve import NewRecord
+from sync.engine.scan import window_start
 from sync.events import Event, NameAdjusted
 from sync.settings import Settings
 
@@ -111,6 +112,7 @@ async def _live_checks(settings: Settings, at: Any, qb: Any, journal: Any, now: 
                                 f"{len(eligible)} eligible purchase order(s), none of which a scan can transfer now"))
         return [], []
     _currency_findings(ctx, multi, home, findings)
+    ctx.bills.floor = window_start(now, settings.days_back or 0)  # one read of QBO's bills, as a scan does
     datas = []
     for start in range(0, len(eligible), CHUNK):
         datas.extend(await sources.load(at, eligible[start:start + CHUNK]))

@@ -3,14 +3,16 @@ purchase orders as the next scan would see them, what it would create, and the A
 
 Everything here is plain data (no clients, no Textual): the command line prints it, the console
 shows it, `--json` serialises it. Text that came from a service (names, numbers, messages) is
-passed through `shown()` when the report is built, so no control character reaches a terminal.
+passed through sync.text.shown when the report is built, so no control character reaches a
+terminal.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import Enum
+
+from sync.text import shown  # the one rule for text from outside
 
 EXIT_OK, EXIT_ATTENTION = 0, 3
 
@@ -20,14 +22,6 @@ class Level(Enum):
     NOTE = "note"  # worth knowing, nothing to do
     ATTENTION = "attention"  # will cause trouble soon, or needs a decision
     FAIL = "fail"  # a scan now would fail (for every PO, or for the POs named)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def shown(value: object) -> str:
-    """Outside text made safe to show: control characters as visible escapes (\\x1b, \\n)."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(value if value is not None else ""))
 
 
 class CannotRun(Exception):

@@ -30,7 +30,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
-from sync.store.errors import CorruptFileError, IllegalTransitionError, StateMismatchError
+from sync.store.errors import CorruptFileError, IllegalTransitionError, StateMismatchError, StoreFileError
 from sync.store.holds import HoldBook
 from sync.store.storage import AtomicJSONStorage, remove_stale_temp_files_in
 
@@ -164,6 +164,10 @@ class Journal:
         for shard, ids in sources.items():
             self._shard_table(shard).remove(doc_ids=ids)
 
+    def file_of(self, po_id: int) -> Path:
+        """The file that holds a PO's record."""
+        return self._shard_path(shard_of(_po(po_id)))
+
     def _shard_path(self, shard: int) -> Path:
         return self.folder / f"journal-v{SHAPE_VERSION}-{shard:02d}.json"
 
@@ -292,6 +296,59 @@ class Journal:
                     table.remove(doc_ids=ids)
                     removed += len(ids)
         return removed
+
+    # ------------------------------------------------------------ repair (atqbo repair journal)
+
+    def survey(self) -> tuple[list[JournalEntry], list[Path]]:
+        """Every record that can be read (the newest copy of each PO), and the files that cannot
+        (damaged: their records are unknown). Reads each file on its own, so one damaged file
+        does not hide the others."""
+        found: dict[int, JournalEntry] = {}
+        damaged: list[Path] = []
+        with self._lock:
+            for shard in range(SHARDS):
+                path = self._shard_path(shard)
+                try:
+                    data = AtomicJSONStorage(path).read() or {}
+                    docs = list((data.get("journal") or {}).values())
+                    entries = [JournalEntry.from_doc(doc) for doc in docs]
+                except StoreFileError:
+                    damaged.append(path)
+                    continue
+                except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+                    damaged.append(path)  # a malformed record: the file's records are not trusted
+                    continue
+                for entry in entries:
+                    held = found.get(entry.po_id)
+                    if held is None or held.updated_at < entry.updated_at:
+                        found[entry.po_id] = entry
+        return sorted(found.values(), key=lambda e: e.po_id), damaged
+
+    def restore(self, entries: Iterable[JournalEntry], damaged: Collection[Path] = ()) -> None:
+        """Store these records as they are, without the transition rules (repair only: what QBO
+        and Autotask show replaces what the journal lost). A file named in `damaged` (its copy
+        was kept aside when it could not be read) is rebuilt from the records given for it; any
+        other file keeps its other records. Durable when it returns."""
+        by_shard: dict[int, dict[str, dict[str, Any]]] = {}
+        for entry in entries:
+            by_shard.setdefault(shard_of(_po(entry.po_id)), {})[str(entry.po_id)] = entry.to_doc()
+        allowed = {Path(p) for p in damaged}
+        with self._lock:
+            for shard in range(SHARDS):
+                path = self._shard_path(shard)
+                docs = by_shard.get(shard)
+                if docs is None and path not in allowed:
+                    continue
+                storage = AtomicJSONStorage(path)
+                try:
+                    data = storage.read() or {}
+                except StoreFileError:
+                    if path not in allowed:
+                        raise
+                    data = {}
+                data = {**data, "journal": {**(data.get("journal") or {}), **(docs or {})}}
+                storage.write(data)
+            self._placed = False  # records an older version misplaced are moved again on next use
 
     def close(self) -> None:
         with self._lock:

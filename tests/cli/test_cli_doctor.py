@@ -198,3 +198,16 @@ def test_names_from_outside_never_reach_the_terminal_raw(ready):
     assert result.returncode == 3
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "vendor Evil\\x1b[2J Corp" in result.stdout
+
+
+def test_the_hostile_seed_reaches_neither_the_terminal_nor_json_raw(ready):
+    from sync.sandbox.hostile_text import HOSTILE_SETTINGS
+    from sync.text import has_control
+
+    w = ready("hostile", **HOSTILE_SETTINGS)
+    human = atqbo("doctor", *w.dd)
+    as_json = atqbo("doctor", "--json", *w.dd)
+    assert human.returncode in (0, 3) and as_json.returncode == human.returncode, human.stderr
+    assert not has_control(human.stdout.replace("\n", "")), human.stdout
+    assert not has_control(as_json.stdout.replace("\n", ""))
+    assert json_lines(as_json.stdout)[-1]["pos"] > 0  # it did look at the POs

@@ -126,8 +126,10 @@ def _entities(qbo_state: dict, entity: str) -> list[dict]:
 async def world_factory(tmp_path) -> AsyncIterator:
     made: list[tuple[SandboxServer, Store, AutotaskClient, QboClient]] = []
 
-    async def make(seed: SeedData, **settings: Any) -> World:
+    async def make(seed: SeedData, wrap: Any = None, **settings: Any) -> World:
         sandbox = Sandbox(seed)
+        if wrap is not None:  # ASGI middleware around the sandbox app (tests/engine/qbo_doubles.py)
+            sandbox.app = wrap(sandbox.app)
         # Rate limits are proven by the clients' and the benchmark's tests; here they would only
         # make every scenario wait out QBO's 10 requests/second.
         sandbox.knobs.limits_enabled = False

@@ -19,12 +19,12 @@ from sync.sandbox.demo import DEMO_SETTINGS, demo_seed
 pytestmark = pytest.mark.anyio
 
 
-async def _preview(w):
+async def _preview(w, journal=None):
     settings = w.store.settings.load()
     at, qbo = ReadOnly(w.at, "autotask"), ReadOnly(w.qbo, "qbo")
     now = datetime.now(timezone.utc)
     submitted, pos = await sources.read_eligible(at, settings.days_back, now)
-    ctx = await context.build(settings, at, qbo, w.store.journal, lambda e: None, now, submitted)
+    ctx = await context.build(settings, at, qbo, journal or w.store.journal, lambda e: None, now, submitted)
     return await preview(ctx, await sources.load(at, pos))
 
 
@@ -105,3 +105,22 @@ async def test_a_po_left_mid_way_is_previewed_as_finished_by_the_next_scan(world
     # Number 1 may be on the bill the crash left in flight: the sequence goes on after it.
     assert second.resume == "" and second.doc_number == "2" and second.cause is None
     assert journal.get(1).state is S.BILL_REQUESTED and journal.get(2) is None  # only read
+
+
+async def test_a_po_billed_before_the_journal_was_lost_is_previewed_as_adopted(world_factory, tmp_path):
+    from sync.store import Store
+
+    seed = base_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("New Vendor Ltd")
+    product = at.add_product("Brand-new Widget", 12.5)
+    for _ in range(2):
+        at.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": 1, "unitCost": 12.5}],
+                  createDateTime=days_ago(1))
+    w = await world_factory(seed)
+    assert [o.doc_number for o in (await w.engine.scan_once()).outcomes] == ["1", "2"]
+    await w.at.update("PurchaseOrders", 1, {"externalPONumber": ""})  # cleared by hand
+    with Store.open(tmp_path / "restored") as lost:  # a journal that knows nothing
+        [p] = await _preview(w, journal=lost.journal)
+        assert p.po_id == 1 and p.cause is None and p.doc_number == "1" and "found by the PO's tag" in p.resume
+        assert lost.journal.get(1) is None
