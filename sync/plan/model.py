@@ -28,14 +28,19 @@ class RecordPlan:
     def of(cls, match: Match) -> "RecordPlan":
         by = "Name" if match.entity == "Item" else "DisplayName"
         if match.record is not None:
-            return cls(match.entity, match.name, "matched", qbo_id=str(match.record.get("Id") or ""), by=by)
+            # The record's own name: QBO compares names without case, so it may differ from the
+            # name looked up.
+            return cls(match.entity, str(match.record.get(by) or match.name), "matched",
+                       qbo_id=str(match.record.get("Id") or ""), by=by)
         new = match.new
         detail = ""
         if new is not None and new.currency:
             detail = f"in {new.currency}"
         elif new is not None and new.account:
             detail = f"on expense account {new.account.get('Name') or new.account.get('Id')}"
-        return cls(match.entity, match.name, "create", detail=detail)
+        # The record to create, as an earlier PO of the run may already have decided it (a
+        # name that differs only in case is the same QBO record).
+        return cls(match.entity, new.name if new is not None else match.name, "create", detail=detail)
 
     @property
     def words(self) -> str:
