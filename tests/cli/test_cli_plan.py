@@ -169,3 +169,21 @@ def test_approve_usage(ready, capsys):
     assert atqbo("approve", "1", "--all-held", *w.dd).returncode == 2
     assert atqbo("settings", "set", "apply_mode", "sometimes", *w.dd).returncode == 2
     httpx.get(w.server.url + "/_sandbox/state", timeout=10)  # the sandbox still answers
+
+
+def test_names_from_outside_never_reach_the_terminal_raw(ready, capsys):
+    seed = empty_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("Evil\x1b[2J Corp")
+    product = at.add_product("Gadget\x07", 3)
+    at.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": 1, "unitCost": 3}],
+              createDateTime=days_ago(1), purchaseOrderNumber="PO\x1b]0;x\x07-1")
+    w = ready(seed, missing_item="error")
+    human = atqbo("plan", *w.dd)
+    assert human.returncode == 3
+    assert "\x1b" not in human.stdout and "\x07" not in human.stdout
+    assert "PO PO\\x1b]0;x\\x07-1" in human.stdout
+    as_json = in_process(capsys, "plan", "--json", *w.dd)
+    assert "\x1b" not in as_json.stdout  # escaped in the JSON text, exact in its value
+    (plan,) = _plans(as_json.stdout).values()
+    assert plan["vendor_name"] == "Evil\x1b[2J Corp" and plan["po_number"] == "PO\x1b]0;x\x07-1"
