@@ -27,6 +27,7 @@ from sync.store.errors import (
     UnreadableFileError,
 )
 from sync.store.faults import StorageFault, tighten_folder
+from sync.store.history import History, HistoryEntry
 from sync.store.journal import Journal, JournalEntry, JournalState
 from sync.store.lock import EngineLock
 from sync.store.secrets import (
@@ -64,6 +65,7 @@ class Store:
             kwargs["segment_size"] = error_segment_size
         self.errors = ErrorLog(locations.errors_dir, **kwargs)
         self.journal = Journal(locations.journal_dir)
+        self.history = History(locations.history_dir)
         self._engine_lock = EngineLock(locations.lock_file)
 
     @classmethod
@@ -92,6 +94,7 @@ class Store:
     def close(self) -> None:
         self.errors.close()
         self.journal.close()
+        self.history.close()
         self._engine_lock.release()
 
     def __enter__(self) -> "Store":
@@ -120,6 +123,8 @@ __all__ = [
     "ErrorLog",
     "ErrorStatus",
     "IllegalTransitionError",
+    "History",
+    "HistoryEntry",
     "Journal",
     "JournalEntry",
     "JournalState",
