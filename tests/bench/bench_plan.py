@@ -41,6 +41,7 @@ from sync.settings import Settings  # noqa: E402
 from sync.store import Store  # noqa: E402
 
 COGS, AP = "80", "33"
+WRITE_ROUTES: list[str] = []
 
 
 def _days_ago(n: float) -> str:
@@ -74,7 +75,7 @@ def _is_write(service: str, route: str) -> bool:
     if method != "POST":
         return False
     if service == "autotask":
-        return not path.endswith(("/query", "/query/count"))
+        return not path.endswith(("/query", "/query/count", "/query/next"))  # paging is a read too
     return not path.endswith("/query")
 
 
@@ -87,6 +88,7 @@ def _counts(url: str, reset: bool = False) -> tuple[int, int]:
     for service in ("autotask", "qbo"):
         for route, k in stats.get(service, {}).get("routes", {}).items():
             if _is_write(service, route):
+                WRITE_ROUTES.append(f"{service} {route} x{k}")
                 writes += k
             else:
                 reads += k
@@ -116,6 +118,8 @@ async def bench_cost(n: int) -> bool:
             report = await make_plan(store.settings.load(), at, qbo, store.journal, now=datetime.now(timezone.utc))
             plan_s = time.perf_counter() - started
             plan_reads, plan_writes = _counts(server.url, reset=True)
+            if plan_writes:
+                print("  plan write routes: " + ", ".join(WRITE_ROUTES))
             summary = await Engine(store, at, qbo).scan_once()
             scan_reads, scan_writes = _counts(server.url)
             await at.aclose()
