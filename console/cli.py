@@ -303,6 +303,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
             "  apply_mode auto|hold_new_records|manual   what waits for approval (atqbo approve)\n"
+            "  transfer_as bill|purchase_order|purchase_order_then_bill   what a PO becomes in QBO\n"
             "  new_item_expense_account ID   QBO expense account for created items\n"
             "  ap_account ID                 QBO accounts-payable account for bills\n"
             "  todo_action_type ID           Autotask action type of error to-dos\n"

@@ -133,8 +133,15 @@ def describe(event: ev.Event) -> str:
     if isinstance(e, ev.PoSynced):
         resumed = "; resumed an earlier attempt" if e.resumed else ""
         lines = "1 line" if e.lines == 1 else f"{e.lines} lines"
-        return (f"PO {e.po_number} (id {e.po_id}) synced as bill {e.doc_number} "
+        return (f"PO {e.po_number} (id {e.po_id}) synced as {e.document} {e.doc_number} "
                 f"({e.vendor}, {_money(e.amount, e.currency)}, {lines}{resumed})")
+    if isinstance(e, ev.ReceiptBilled):
+        closed = "; all received and billed" if e.closed else ""
+        return (f"PO {e.po_number} (id {e.po_id}): bill {e.doc_number} for {e.receipts} receipt(s), linked to "
+                f"purchase order {e.purchase_order} ({_money(e.amount, e.currency)}{closed})")
+    if isinstance(e, ev.ReceiptBillFailed):
+        tail = f" What to fix: {e.fix}" if e.fix else ""
+        return f"PO {e.po_number} (id {e.po_id}): the bill for its receipts failed: {e.cause}.{tail}".replace("..", ".")
     if isinstance(e, ev.PoFailed):
         tail = f" What to fix: {e.fix}" if e.fix else ""
         ref = f" [log {e.log_id}]" if e.log_id else ""

@@ -76,6 +76,12 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("log_retention_days", "Keep resolved, days (0 = forever)", "int"),
         Field("log_max_entries", "Keep at most, entries", "int"),
     )),
+    ("What a PO becomes in QuickBooks", (
+        Field("transfer_as", "Transfer as", "choice", choices=(
+            ("A bill at once", "bill"),
+            ("A purchase order", "purchase_order"),
+            ("A purchase order, then bills as goods arrive", "purchase_order_then_bill"))),
+    )),
 )
 FIELDS: dict[str, Field] = {f.key: f for _, fields in SECTIONS for f in fields}
 # The label column is 36 cells with one of them a gap (app.tcss .field-label): a longer label

@@ -146,9 +146,38 @@ class PoSynced(Event):
     currency: str  # "" when multi-currency is off in QBO
     lines: int
     resumed: bool = False  # True when an earlier attempt had already created the bill
+    document: str = "bill"  # or "purchase order" (transfer_as)
     customer: str = ""  # the "purchase for" organization (Autotask name), "" when none
     request_id: str = ""  # the QBO requestid the bill was created with
     number_from: str = ""  # "quickbooks" (its bill sequence) | "autotask" (the PO number) | "kept"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptBilled(Event):
+    """transfer_as = purchase_order_then_bill: a bill for goods Autotask recorded as received,
+    linked to the PO's QBO purchase order."""
+
+    po_id: int
+    po_number: str
+    bill_id: str
+    doc_number: str
+    purchase_order: str  # the QBO purchase order's number
+    amount: Decimal
+    currency: str
+    receipts: int  # Autotask receiving records it covers
+    closed: bool = False  # every item is now received and billed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptBillFailed(Event):
+    """A receipt's bill could not be made; the next scan tries again (the PO keeps its QBO
+    purchase order number)."""
+
+    po_id: int
+    po_number: str
+    cause_code: str
+    cause: str
+    fix: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,5 +279,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     EngineStarted, EngineStopped, Paused, Resumed, NextScanScheduled, SettingsReloaded,
     ScanStarted, TransferPaused, ScanStopped, RecoveryFinished, ScanFinished,
     PoStarted, PoSynced, PoFailed, PoHeld, VendorCreated, CustomerCreated, ItemCreated, NameAdjusted,
-    TodoCreated, NotificationFailed, RetryStarted, RetryFinished, RateLimited,
+    TodoCreated, NotificationFailed, RetryStarted, RetryFinished, RateLimited, ReceiptBilled, ReceiptBillFailed,
 )

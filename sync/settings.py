@@ -28,6 +28,15 @@ class PoNumberSource(str, Enum):
     AUTOTASK = "autotask"
 
 
+class TransferAs(str, Enum):
+    """What a submitted Autotask PO becomes in QBO (issue 18): a bill at once (the seed app), a
+    QBO purchase order, or a QBO purchase order and then a bill for each receipt of goods."""
+
+    BILL = "bill"
+    PURCHASE_ORDER = "purchase_order"
+    PURCHASE_ORDER_THEN_BILL = "purchase_order_then_bill"
+
+
 class MissingItem(str, Enum):
     CREATE = "create"
     ERROR = "error"
@@ -68,6 +77,7 @@ class Settings:
     po_number_source: PoNumberSource = PoNumberSource.QUICKBOOKS
     missing_item: MissingItem = MissingItem.ERROR
     apply_mode: ApplyMode = ApplyMode.AUTO
+    transfer_as: TransferAs = TransferAs.BILL
     new_item_expense_account: str | None = None
     ap_account: str | None = None
     todo_action_type: int | None = None
@@ -300,6 +310,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "po_number_source": _optional(_choice(PoNumberSource)),
     "missing_item": _optional(_choice(MissingItem)),
     "apply_mode": _optional(_choice(ApplyMode)),
+    "transfer_as": _optional(_choice(TransferAs)),
     "new_item_expense_account": _optional(_text()),
     "ap_account": _optional(_text()),
     "todo_action_type": _optional(_id("Autotask action type")),

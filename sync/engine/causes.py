@@ -124,6 +124,25 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
         "(atqbo does not make a second bill).",
         "Give bill {bill_id} a number in QuickBooks, then retry.", False),
+    "receipt_number_taken": (
+        "QuickBooks already has a bill numbered {doc_number}, the number for this PO's received goods.",
+        "Renumber or remove that bill in QuickBooks, or set po_number_source to quickbooks; then retry.", False),
+    "receipt_bill_rejected": (
+        "QuickBooks refused the bill for this PO's received goods: {api}",
+        "Correct what QuickBooks names above (on the purchase order or the items in QuickBooks), then retry.", False),
+    "receipt_purchase_order_deleted": (
+        "The QuickBooks purchase order {doc_number} of this PO is gone, so its received goods cannot be billed against it.",
+        "Bill the received goods in QuickBooks by hand; atqbo follows this PO no more.", False),
+    "receipt_purchase_order_changed": (
+        "The QuickBooks purchase order {doc_number} no longer has a line for each item of the Autotask PO.",
+        "Put the purchase order's lines back as they were in QuickBooks; the next scan bills the receipts.", False),
+    "receipt_number_too_long": (
+        "The bill number {doc_number} for received goods is longer than QuickBooks allows (21 characters).",
+        "Shorten the Autotask PO number, or set po_number_source to quickbooks; the next scan tries again.", False),
+    "transfer_as_changed": (
+        "PO {po_id} was being sent to QuickBooks as a {document} when the transfer_as setting changed; "
+        "QuickBooks does not show it yet.",
+        "Set transfer_as back until this PO is done, or check QuickBooks and retry.", False),
     "bill_rejected": (
         "QuickBooks refused the bill: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),

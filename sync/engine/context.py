@@ -22,7 +22,7 @@ from sync.events import Event
 from sync.store.journal import Journal
 from sync.settings import MissingItem, PoNumberSource, Settings
 
-from . import causes, sources
+from . import causes, documents, sources
 from .currency import (CurrencyContext, CurrencyMode, autotask_is_multicurrency, decide_mode)
 from .halt import ScanHalt, api_words
 from .numbering import BillSequence
@@ -49,6 +49,11 @@ class RunContext:
     todos_created: int = 0
     held: int = 0  # POs this run left waiting for approval (apply_mode)
     _expense_checked: bool = False
+
+    @property
+    def document(self) -> str:
+        """The QBO entity a PO becomes when picked up (transfer_as)."""
+        return documents.first_document(self.settings)
 
     @property
     def numbers_from_autotask(self) -> bool:
@@ -116,5 +121,6 @@ async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal:
         raise ScanHalt(causes.make("ap_account_missing", account=settings.ap_account), "qbo")
     return RunContext(settings=settings, at=at, qbo=qbo, publish=publish, now=now, submitted=submitted,
                       currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
-                      resolver=Resolver(qbo, publish), journal=journal, bills=TaggedBills(qbo))
+                      resolver=Resolver(qbo, publish, document=documents.first_document(settings)),
+                      journal=journal, bills=TaggedBills(qbo, document=documents.first_document(settings)))
 

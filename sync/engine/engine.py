@@ -40,13 +40,13 @@ from sync.clients.autotask import AutotaskClient
 from sync.clients.errors import ApiError, PicklistError
 from sync.clients.qbo import QboClient
 from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, RateLimited, Resumed,
-                         RetryFinished,
+                         ReceiptBilled, ReceiptBillFailed, RetryFinished,
                          RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
-from sync.settings import Settings
+from sync.settings import Settings, TransferAs
 from sync.store.errorlog import ErrorStatus
 from sync.store.errors import UnknownEntryError
 
-from . import causes, context, sources
+from . import causes, context, documents, receipts, sources
 from .causes import Cause
 from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
@@ -311,10 +311,14 @@ class Engine:
                 self._publish(TransferPaused(scan_id=scan_id, reason="days_back is 0: the transfer is paused"))
             else:
                 done_now = {o.po_id for o in recovered}
+                if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
+                    # Goods received since the last scan: bills linked to the purchase orders made before.
+                    ctx = await self._guard(self._context(settings))
+                    await self._receipts(ctx, settings)
                 pos = [p for p in await self._eligible(settings) if int(p["id"]) not in done_now]
                 counts["scanned"] += len(pos)
                 if pos:
-                    ctx = await self._guard(self._context(settings, self._submitted))
+                    ctx = ctx or await self._guard(self._context(settings, self._submitted))
                     # One read of QBO's tagged bills serves the whole scan: from the window's start.
                     ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
                     # Groups start at one PO and double up to bill_batch_size ("slow start"): the
@@ -333,6 +337,11 @@ class Engine:
                                 counts["synced" if outcome.ok else "failed"] += 1
                         if self._stopping:
                             break
+                made = {o.po_id for o in outcomes if o.ok}
+                if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL and made and not self._stopping:
+                    # Goods received before this scan made their purchase orders.
+                    ctx = ctx or await self._guard(self._context(settings, self._submitted))
+                    await self._receipts(ctx, settings, only=made)
             self._last_stop_code = None
         except Exception as exc:
             halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
@@ -424,7 +433,8 @@ class Engine:
                         if ours:
                             resume.append(po)  # the one-PO path looks the bill up, re-sends if absent
                             continue
-                        found = await self._guard(resolver.find_bill_of(e.po_id, e.doc_number, e.vendor_id))
+                        found = await self._guard(resolver.find_bill_of(e.po_id, e.doc_number, e.vendor_id,
+                                                                                    documents.document_of(e)))
                         if found is None:
                             await anyio.to_thread.run_sync(
                                 lambda e=e: journal.transition(e.po_id, S.BILL_REQUESTED, S.RELEASED))
@@ -594,6 +604,20 @@ class Engine:
                 return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False,
                                  cause=causes.make("po_not_found", po_id=po_id))
             existing = sync_one_refusal(data.po)
+            if existing is not None and settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
+                entry = await anyio.to_thread.run_sync(self.store.journal.get, po_id)
+                if (entry is not None and entry.state is S.WRITTEN_BACK and entry.doc_number == existing
+                        and documents.document_of(entry) == documents.PURCHASE_ORDER):
+                    # Its purchase order exists: syncing it now bills what was received since.
+                    ctx = await self._guard(self._context(settings))
+                    done = await self._receipts(ctx, settings, only={po_id}, alt_email=alt_email)
+                    failed = next((e for e in done.events if isinstance(e, ReceiptBillFailed)), None)
+                    if failed is None and log_id is not None:
+                        await self._resolve_log(po_id, log_id)
+                    return PoOutcome(po_id=po_id, po_number=data.po_number, ok=failed is None,
+                                     doc_number=existing, bill_id=entry.bill_id, log_id=log_id,
+                                     cause=None if failed is None else Cause(
+                                         code=failed.cause_code, cause=failed.cause, fix=failed.fix, scan_level=False))
             if existing is not None:
                 return await self._already_synced(data, existing, log_id)
             ctx = await self._guard(self._context(settings))
@@ -610,6 +634,23 @@ class Engine:
             if halt is None:
                 raise
             return self._stopped_outcome(halt, po_id, log_id)
+
+    async def _receipts(self, ctx: context.RunContext, settings: Settings, *, only: set[int] | None = None,
+                        alt_email: str | None = None) -> receipts.ReceiptsSummary:
+        """Bill the receipts of the POs followed; a receipt's bill that fails is recorded like any
+        failure (log entry, to-do, mail; the PO keeps its purchase order number), and one made
+        resolves that PO's open receipt failure."""
+        done = await self._guard(receipts.follow(ctx, self.store.receipts, only=only))
+        deps = self._deps(settings)
+        for event in done.events:
+            if isinstance(event, ReceiptBillFailed):
+                cause = Cause(code=event.cause_code, cause=event.cause, fix=event.fix, scan_level=False)
+                await self._guard(record(deps, event.po_id, event.po_number, cause, alt_email=alt_email))
+            elif isinstance(event, ReceiptBilled):
+                entry = await anyio.to_thread.run_sync(self.store.errors.latest_open_for_po, event.po_id)
+                if entry is not None and entry.cause_code in receipts.CAUSES:
+                    await self._resolve_log(event.po_id, None)
+        return done
 
     async def _status_label(self, value: object) -> str:
         try:
@@ -694,7 +735,7 @@ class Engine:
                 return [self._stopped_outcome(halt, 0)]
             entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
             outcomes = []
-            self._shared_bills = TaggedBills(self.qbo)
+            self._shared_bills = TaggedBills(self.qbo, document=documents.first_document(settings))
             try:
                 for entry in sorted(entries, key=lambda e: e.id):
                     if self._stopping:

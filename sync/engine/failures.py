@@ -41,7 +41,10 @@ LOCAL_ORGANIZATION = 0
 PENDING_FAILURE = "failure"
 WRITEBACK_FAILED = "writeback_failed"
 # Causes after which the PO keeps (or is about to get) a bill number: never marked ERROR.
-KEEPS_NUMBER = frozenset({WRITEBACK_FAILED, "writeback_conflict"})
+# (A receipt's bill, transfer_as purchase_order_then_bill: the PO keeps its purchase order number.)
+KEEPS_NUMBER = frozenset({WRITEBACK_FAILED, "writeback_conflict", "receipt_purchase_order_deleted",
+                          "receipt_purchase_order_changed", "receipt_number_too_long", "receipt_number_taken",
+                          "receipt_bill_rejected"})
 
 
 @dataclass

@@ -118,11 +118,13 @@ class HistoryRecorder:
         number_from = getattr(e, "number_from", "")
         created = {h.kind for h in self._pending if h.po_id == e.po_id}
         vendor_how = "created" if "vendor_created" in created else "matched by name"
+        document = getattr(e, "document", "bill")  # or "purchase order" (transfer_as)
+        entity = "Bill" if document == "bill" else "PurchaseOrder"
         if e.resumed:
-            text = (f"bill {e.doc_number} (QuickBooks Bill {e.bill_id}) already existed from an earlier "
+            text = (f"{document} {e.doc_number} (QuickBooks {entity} {e.bill_id}) already existed from an earlier "
                     "attempt: found and kept, not created again")
         else:
-            text = (f"bill {e.doc_number} created in QuickBooks: Bill {e.bill_id}, {e.lines} lines, "
+            text = (f"{document} {e.doc_number} created in QuickBooks: {entity} {e.bill_id}, {e.lines} lines, "
                     f"{e.amount} {e.currency}".rstrip() + f"; vendor {e.vendor!r} {vendor_how}")
         if number_from:
             text += f"; number from {NUMBER_WORDS.get(number_from, number_from)}"
@@ -140,6 +142,16 @@ class HistoryRecorder:
         again = f" (held again: the approved plan changed: {'; '.join(e.difference)})" if e.difference else ""
         self._add(e.po_id, "held", f"held for approval: {e.reason}{again}; nothing written, no to-do",
                   reason=e.reason, difference=list(e.difference))
+
+    def _on_ReceiptBilled(self, e: ev.ReceiptBilled) -> None:
+        # transfer_as = purchase_order_then_bill: received goods billed against the purchase order.
+        closed = "; everything received is billed, QuickBooks closed the purchase order" if e.closed else ""
+        self._add(e.po_id, "receipt_billed",
+                  f"bill {e.doc_number} (QuickBooks Bill {e.bill_id}) for {e.receipts} receipt(s), linked to "
+                  f"purchase order {e.purchase_order}: {e.amount} {e.currency}".rstrip() + closed,
+                  bill_id=e.bill_id, doc_number=e.doc_number, purchase_order=e.purchase_order,
+                  amount=str(e.amount), currency=e.currency, receipts=e.receipts, closed=e.closed)
+        self.flush()
 
     def _on_PoFailed(self, e: ev.PoFailed) -> None:
         text = f"failed: {e.cause}"

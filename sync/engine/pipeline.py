@@ -30,7 +30,7 @@ from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
 from sync.events import PoStarted
 
-from . import approval, causes
+from . import approval, causes, documents
 from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
@@ -63,10 +63,12 @@ def _as_problem(exc: Exception) -> PoProblem | ScanHalt:
     return PoProblem(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"))
 
 
-def batch_request_id(realm_id: str, keys: list[tuple[int, int]]) -> str:
-    """The requestid of a bill batch: derived from its (PO, attempt) pairs (32 hex ≤ 36)."""
+def batch_request_id(realm_id: str, keys: list[tuple[int, int]], what: str = "bill") -> str:
+    """The requestid of a bill (or purchase order) batch: derived from its (PO, attempt) pairs
+    (32 hex ≤ 36); the bills' text is the one of before transfer_as existed."""
     text = ",".join(f"{po}:{attempt}" for po, attempt in sorted(keys))
-    return uuid.uuid5(_BATCH_NS, f"{realm_id}:bills:{text}").hex
+    kind = "bills" if what == "bill" else what
+    return uuid.uuid5(_BATCH_NS, f"{realm_id}:{kind}:{text}").hex
 
 
 async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_size: int = MAX_BATCH,
@@ -146,7 +148,7 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                 results[po_id] = Result(data, outcome=await _sync(ctx, data))
                 continue
             prepared = await prepare(ctx, data, None)
-            rid = request_id(ctx.qbo.realm_id, po_id, entry.attempt)
+            rid = request_id(ctx.qbo.realm_id, po_id, entry.attempt, documents.request_kind(ctx.document))
             resolved.append((po_id, S.SEEN, S.RESOLVED, dict(doc_number=prepared.doc_number, request_id=rid,
                                                             vendor_id=prepared.vendor_id)))
             fresh.append((data, prepared, rid, entry.attempt))
@@ -181,7 +183,7 @@ async def _adopt_tagged(ctx: RunContext, datas: list[PoData], entries: dict, res
         if bill is not None:
             entry = entries[data.po_id]
             try:
-                steps += adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number)
+                steps += adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number, ctx.document)
             except PoProblem as problem:
                 results[data.po_id] = Result(data, cause=problem.cause)
                 continue
@@ -242,21 +244,22 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
     """Send one group of bills (one batch request, or a plain create for a group of one)."""
     if not group:
         return []
-    await _journal_many(ctx, [(data.po_id, S.RESOLVED, S.BILL_REQUESTED, {"request_id": rid})
+    await _journal_many(ctx, [(data.po_id, S.RESOLVED, S.BILL_REQUESTED, {"request_id": rid, "document": ctx.document})
                               for data, _, rid, _ in group])
     outcomes: list[tuple[dict | None, QboError | None]] = []
     try:
         if len(group) == 1:
             data, prepared, rid, _ = group[0]
             try:
-                outcomes.append((await ctx.qbo.create("Bill", prepared.payload, requestid=rid), None))
+                outcomes.append((await ctx.qbo.create(ctx.document, prepared.payload, requestid=rid), None))
             except QboError as exc:
                 if halt_for(exc) is not None:
                     raise
                 outcomes.append((None, exc))
         else:
-            rid = batch_request_id(ctx.qbo.realm_id, [(d.po_id, attempt) for d, _, _, attempt in group])
-            items = [BatchItem.create("Bill", prepared.payload, bid=str(i)) for i, (_, prepared, _, _) in enumerate(group)]
+            rid = batch_request_id(ctx.qbo.realm_id, [(d.po_id, attempt) for d, _, _, attempt in group],
+                                   documents.request_kind(ctx.document))
+            items = [BatchItem.create(ctx.document, prepared.payload, bid=str(i)) for i, (_, prepared, _, _) in enumerate(group)]
             for result in await ctx.qbo.batch(items, chunk_size=len(items), requestid=rid):
                 outcomes.append((result.entity, result.fault))
     except ApiError as exc:

@@ -28,12 +28,13 @@ from sync.clients.errors import ApiError, QboValidationError
 from sync.events import PoStarted, PoSynced
 from sync.store.journal import JournalEntry, JournalState
 
-from . import causes
+from . import causes, documents
 from .amounts import round_money, to_decimal
 from .causes import Cause
 from .currency import CurrencyMode
 from .context import RunContext
 from .decide import apply, bill_payload, choose_number, decide
+from .documents import document_of
 from .halt import api_words, halt_for
 from .resolve import PoProblem, is_bill_of, request_id
 from .sources import PoData
@@ -124,7 +125,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
     if state is S.WRITTEN_BACK and entry:
         # Done before, yet the PO is blank again (the field was cleared by hand). Never a second
         # bill: write the number back if the bill is still there, else say what happened.
-        if entry.bill_id and await ctx.qbo.get("Bill", entry.bill_id) is not None:
+        if entry.bill_id and await ctx.qbo.get(document_of(entry), entry.bill_id) is not None:
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
         raise PoProblem(causes.make("bill_deleted", doc_number=entry.doc_number))
@@ -133,7 +134,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         # An earlier attempt created the bill and then failed to write back (or, written by an
         # older version, was moved on before the bill was read back): read the bill before the
         # journal changes, so a crash here leaves the record as it was, bill_id included.
-        bill = await ctx.qbo.get("Bill", entry.bill_id)
+        bill = await ctx.qbo.get(document_of(entry), entry.bill_id)
         if bill is not None:
             if state is S.FAILED:
                 steps = [(po_id, S.FAILED, S.BILL_CREATED, {"pending": None})]
@@ -151,11 +152,17 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
     if uncertain and entry is not None:
         # The create may have reached QBO (a crash or a lost reply): look before sending again,
         # by its number, then by the PO tag (the bill may have been renumbered in QBO).
-        found = await ctx.resolver.find_bill_of(po_id, entry.doc_number, entry.vendor_id)
-        if found is None:
+        found = await ctx.resolver.find_bill_of(po_id, entry.doc_number, entry.vendor_id,
+                                                document_of(entry, ctx.document))
+        if found is None and document_of(entry, ctx.document) == ctx.document:
             found = await ctx.bills.bill_of(po_id, po_created(data.po))
+        if found is None and document_of(entry, ctx.document) != ctx.document:
+            # Sent as the other document (the setting changed since): only that one is resent.
+            raise PoProblem(causes.make("transfer_as_changed", po_id=po_id,
+                                        document=documents.label(document_of(entry, ctx.document))))
         if found is not None:
-            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number)))[-1]
+            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number,
+                                                          document_of(entry, ctx.document))))[-1]
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
     elif entry is None or not entry.bill_id:
@@ -163,7 +170,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         # backup): QBO's own bills, found by the PO tag, say whether this PO was billed already.
         found = await ctx.bills.bill_of(po_id, po_created(data.po))
         if found is not None:
-            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number)))[-1]
+            entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number, ctx.document)))[-1]
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
     if state is None:
@@ -176,7 +183,8 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
     assert entry is not None
 
     prepared = await prepare(ctx, data, entry.doc_number if uncertain else None)
-    rid = entry.request_id if uncertain and entry.request_id else request_id(ctx.qbo.realm_id, po_id, entry.attempt)
+    rid = entry.request_id if uncertain and entry.request_id else request_id(
+        ctx.qbo.realm_id, po_id, entry.attempt, documents.request_kind(ctx.document))
 
     bill: dict | None = None
     if not uncertain:
@@ -187,13 +195,13 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
             bill = next((b for b in numbered if is_bill_of(b, po_id)), None)  # an earlier attempt's
             if bill is None and numbered:
                 raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number))
-        entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid)
+        entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid, document=ctx.document)
 
     if bill is None:
         if uncertain:
             entry = await _journal(ctx, po_id, S.BILL_REQUESTED, S.BILL_REQUESTED, request_id=rid)
         try:
-            bill = await ctx.qbo.create("Bill", prepared.payload, requestid=rid)
+            bill = await ctx.qbo.create(ctx.document, prepared.payload, requestid=rid)
         except QboValidationError as exc:
             if exc.code == DUPLICATE_REQUEST_ID:
                 # This requestid went through before (another body: a lost journal restarted the
@@ -213,14 +221,15 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                              lines=prepared.lines, currency=prepared.currency, resumed=uncertain)
 
 
-def adopt_steps(po_id: int, state: JournalState | None, bill: dict, po_number: str) -> list:
+def adopt_steps(po_id: int, state: JournalState | None, bill: dict, po_number: str,
+                document: str = documents.BILL) -> list:
     """The journal steps that record `bill` (found in QBO by its PO tag) as this PO's bill, from a
     record that knows of none; the last step leaves it at bill_created (the number is due).
     PoProblem when the bill has no number (there would be nothing to write back)."""
     if not str(bill.get("DocNumber") or "").strip():
         raise PoProblem(causes.make("bill_without_number", bill_id=bill.get("Id")))
     found = {"bill_id": str(bill["Id"]), "doc_number": str(bill.get("DocNumber") or ""),
-             "vendor_id": str((bill.get("VendorRef") or {}).get("value") or "") or None}
+             "vendor_id": str((bill.get("VendorRef") or {}).get("value") or "") or None, "document": document}
     if state is S.FAILED:
         return [(po_id, S.FAILED, S.BILL_CREATED, {**found, "pending": None})]
     if state is S.BILL_REQUESTED:
@@ -269,7 +278,7 @@ async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, ven
         entry = await _journal(ctx, po_id, S.BILL_CREATED, S.WRITTEN_BACK)
     if amount is None:
         # Resumed from the journal: describe the bill as QBO holds it.
-        bill = await ctx.qbo.get("Bill", entry.bill_id) if entry.bill_id else None
+        bill = await ctx.qbo.get(document_of(entry), entry.bill_id) if entry.bill_id else None
         if bill is not None:
             amount = round_money(to_decimal(bill.get("TotalAmt")))
             vendor_name = str((bill.get("VendorRef") or {}).get("name") or "")
@@ -279,7 +288,8 @@ async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, ven
                      doc_number=doc_number, vendor=vendor_name, amount=amount if amount is not None else Decimal(0),
                      currency=currency, lines=lines, resumed=resumed, request_id=str(entry.request_id or ""),
                      customer=str((data.customer or {}).get("companyName") or ""),
-                     number_from="kept" if resumed else ("autotask" if ctx.numbers_from_autotask else "quickbooks"))
+                     number_from="kept" if resumed else ("autotask" if ctx.numbers_from_autotask else "quickbooks"),
+                     document=documents.label(document_of(entry)))
     if deferred is not None:
         deferred.append((entry, event))
     else:

@@ -128,6 +128,9 @@ class Resolver:
     created_this_run: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
     # Records decided but not created yet, so every PO of the run that needs one gets the same.
     _planned: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
+    # The QBO entity a PO becomes ("Bill", or "PurchaseOrder" under transfer_as): numbers and
+    # look-ups by number are of that entity.
+    document: str = "Bill"
 
     # ------------------------------------------------------------ bulk look-ups
 
@@ -317,17 +320,18 @@ class Resolver:
 
     # ------------------------------------------------------------ bills
 
-    async def bills_numbered(self, doc_number: str) -> list[dict]:
-        return await self.bills_with_numbers([doc_number])
+    async def bills_numbered(self, doc_number: str, entity: str | None = None) -> list[dict]:
+        return await self.bills_with_numbers([doc_number], entity)
 
-    async def bills_with_numbers(self, doc_numbers: list[str]) -> list[dict]:
+    async def bills_with_numbers(self, doc_numbers: list[str], entity: str | None = None) -> list[dict]:
         """The bills carrying any of these numbers: one IN query; a number a query cannot carry
         (an Autotask PO number with a ’ or –) is looked for in a listing of the bills instead."""
         plain = sorted({n for n in doc_numbers if queryable(n)})
         odd = {n.casefold() for n in doc_numbers if not queryable(n)}
-        found = await self.qbo.query_all(Select("Bill").where("DocNumber", "IN", plain)) if plain else []
+        entity = entity or self.document
+        found = await self.qbo.query_all(Select(entity).where("DocNumber", "IN", plain)) if plain else []
         if odd:
-            found += [b async for b in self.qbo.query_iter(Select("Bill"))
+            found += [b async for b in self.qbo.query_iter(Select(entity))
                       if str(b.get("DocNumber") or "").casefold() in odd]
         return found
 
@@ -340,11 +344,12 @@ class Resolver:
                 by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
         return by_number
 
-    async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None) -> dict | None:
+    async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None,
+                           entity: str | None = None) -> dict | None:
         """This PO's bill, if one exists: by number (and vendor) when known, recognised by the
         PO tag in its PrivateNote."""
         if doc_number:
-            for bill in await self.bills_numbered(doc_number):
+            for bill in await self.bills_numbered(doc_number, entity):
                 vendor_ok = vendor_id is None or str((bill.get("VendorRef") or {}).get("value")) == str(vendor_id)
                 if vendor_ok and is_bill_of(bill, po_id):
                     return bill
@@ -352,7 +357,7 @@ class Resolver:
         return None
 
     async def all_doc_numbers(self) -> list[str]:
-        return [str(b.get("DocNumber") or "") async for b in self.qbo.query_iter(Select("Bill"))]
+        return [str(b.get("DocNumber") or "") async for b in self.qbo.query_iter(Select(self.document))]
 
 
 def purchasable(item: dict) -> bool:

@@ -40,6 +40,9 @@ class TaggedBills:
     # serves every PO of the scan, whatever order they come in).
     floor: datetime | None = None
     covered_from: datetime | None = None
+    # The QBO entity whose tagged records are read ("Bill", or "PurchaseOrder" when transfer_as
+    # makes purchase orders): the PO's first document.
+    document: str = "Bill"
     _by_po: dict[int, dict[str, dict]] = field(default_factory=dict)
 
     async def bill_of(self, po_id: int, created: datetime | None) -> dict | None:
@@ -67,7 +70,7 @@ class TaggedBills:
             wanted = min(wanted, _aware(self.floor) - MARGIN)
         if self.covered_from is not None and self.covered_from <= wanted:
             return
-        select = Select("Bill").where("MetaData.CreateTime", ">=", _stamp(wanted))
+        select = Select(self.document).where("MetaData.CreateTime", ">=", _stamp(wanted))
         if self.covered_from is not None:
             select = select.where("MetaData.CreateTime", "<", _stamp(self.covered_from))
         await self._read(select.order("MetaData.CreateTime"))
@@ -82,7 +85,7 @@ class TaggedBills:
         wanted = min(self.covered_from, _aware(since or EARLIEST) - MARGIN)
         self._by_po.clear()
         self.covered_from = None
-        await self._read(Select("Bill").where("MetaData.CreateTime", ">=", _stamp(wanted))
+        await self._read(Select(self.document).where("MetaData.CreateTime", ">=", _stamp(wanted))
                          .order("MetaData.CreateTime"))
         self.covered_from = wanted
 

@@ -114,10 +114,19 @@ def _autotask(now: datetime) -> AutotaskSeed:
             fields["externalPONumber"] = external
         return seed.add_po(vendor_id, status, items=items, **fields)
 
+    def receive(po_id: int, *quantities: int) -> None:
+        """Autotask's receiving records for the PO's items, in item order (0: nothing yet)."""
+        items = sorted(i for i, r in seed.entities["PurchaseOrderItems"].items() if r["orderID"] == po_id)
+        for item_id, qty in zip(items, quantities):
+            if qty:
+                seed.receive(item_id, qty)
+
     # Eligible and clean: vendors matched or created, customers on lines, freight, hard names.
-    po(INGRAM, [(LATITUDE, 3), (DOCK, 3)], customer_id=CONTOSO, days_ago=1)
-    po(INGRAM, [(MERAKI, 2)], customer_id=FABRIKAM, freight=24.50, days_ago=1.5)
-    po(SYNNEX, [(M365, 25)], customer_id=TAILSPIN, days_ago=2)
+    # Some goods have arrived already (Autotask receiving records): in purchase_order_then_bill
+    # they become bills linked to the QBO purchase order; bill mode does not look at them.
+    receive(po(INGRAM, [(LATITUDE, 3), (DOCK, 3)], customer_id=CONTOSO, days_ago=1), 3, 3)  # fully received
+    receive(po(INGRAM, [(MERAKI, 2)], customer_id=FABRIKAM, freight=24.50, days_ago=1.5), 1)  # partly
+    receive(po(SYNNEX, [(M365, 25)], customer_id=TAILSPIN, days_ago=2), 10)  # partly
     po(DELL, [(LATITUDE, 1)], days_ago=2.5)
     po(AMAZON, [(PATCH, 48), (SSD, 2)], freight=9.99, days_ago=3)
     po(OREILLY, [(TONER, 4)], customer_id=FABRIKAM, days_ago=3.5)
@@ -152,11 +161,11 @@ def _autotask(now: datetime) -> AutotaskSeed:
     po(INGRAM, [(MERAKI, 3)], status="New", days_ago=1)
     po(AMAZON, [(PATCH, 5)], status="New", days_ago=2)
     po(SMITH, [(PATCH, 50)], status="New", days_ago=5)
-    po(DELL, [(LATITUDE, 2)], status="Received Partial", days_ago=8)
-    po(INGRAM, [(U6PRO, 3)], status="Received Partial", days_ago=9)
-    po(SYNNEX, [(DOCK, 4)], status="Received Full", days_ago=10)
-    po(AMAZON, [(SSD, 1)], status="Received Full", days_ago=12)
-    po(OREILLY, [(TONER, 3)], status="Received Full", days_ago=15)
+    receive(po(DELL, [(LATITUDE, 2)], status="Received Partial", days_ago=8), 1)
+    receive(po(INGRAM, [(U6PRO, 3)], status="Received Partial", days_ago=9), 2)
+    receive(po(SYNNEX, [(DOCK, 4)], status="Received Full", days_ago=10), 4)
+    receive(po(AMAZON, [(SSD, 1)], status="Received Full", days_ago=12), 1)
+    receive(po(OREILLY, [(TONER, 3)], status="Received Full", days_ago=15), 3)
     po(INGRAM, [(YEALINK, 1)], status="Canceled", days_ago=3)
     po(DELL, [(DOCK, 1)], status="Canceled", days_ago=6)
     po(INGRAM, [(LATITUDE, 1)], customer_id=CONTOSO, days_ago=5, external="1003")  # synced before

@@ -29,6 +29,7 @@ from sync.store.errors import (
 from sync.store.faults import StorageFault, tighten_folder
 from sync.store.history import History, HistoryEntry
 from sync.store.journal import Journal, JournalEntry, JournalState
+from sync.store.receipts import ReceiptLedger
 from sync.store.lock import EngineLock
 from sync.store.secrets import (
     AutotaskConnection,
@@ -65,6 +66,8 @@ class Store:
             kwargs["segment_size"] = error_segment_size
         self.errors = ErrorLog(locations.errors_dir, **kwargs)
         self.journal = Journal(locations.journal_dir)
+        # transfer_as = purchase_order_then_bill: which receipts are billed (a cache of QBO).
+        self.receipts = ReceiptLedger(locations.data_dir / "receipts.json")
         self.history = History(locations.history_dir)
         self._engine_lock = EngineLock(locations.lock_file)
 
@@ -94,6 +97,7 @@ class Store:
     def close(self) -> None:
         self.errors.close()
         self.journal.close()
+        self.receipts.close()
         self.history.close()
         self._engine_lock.release()
 

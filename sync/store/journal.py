@@ -87,6 +87,9 @@ class JournalEntry:
     doc_number: str | None = None
     vendor_id: str | None = None
     error_id: int | None = None
+    # The QBO entity bill_id names ("Bill" or "PurchaseOrder"; None: a bill, written before
+    # the transfer_as setting existed).
+    document: str | None = None
     # Set while a failure is being recorded ("failure"): the journal moved to failed first, the
     # ERROR marker, to-do and notice follow; cleared once they are done. Recovery finishes it.
     pending: str | None = None

@@ -395,8 +395,8 @@ def storm_faults(seed: int, intensity: float = 1.0) -> list[dict]:
     return [
         # the bill is created, then the connection drops mid-reply (bill and batch paths): surely
         # the second such request, then at random (not scaled: it is the fault that matters most)
-        {"kind": "lost", "service": "qbo", "method": "POST", "path": r"/(bill|batch)$", "skip": 1, "times": 1},
-        {"kind": "lost", "service": "qbo", "method": "POST", "path": r"/(bill|batch)$", "probability": 0.3,
+        {"kind": "lost", "service": "qbo", "method": "POST", "path": r"/(bill|batch|purchaseorder)$", "skip": 1, "times": 1},
+        {"kind": "lost", "service": "qbo", "method": "POST", "path": r"/(bill|batch|purchaseorder)$", "probability": 0.3,
          "seed": seed},
         # externalPONumber is written, then the reply is lost
         {"kind": "lost", "service": "autotask", "method": "PATCH", "path": r"/PurchaseOrders$",
@@ -415,7 +415,7 @@ def storm_faults(seed: int, intensity: float = 1.0) -> list[dict]:
            {"kind": "429", "service": "autotask", "skip": 30, "times": 3}]),
         # 5xx on both services
         {"kind": "503", "service": "qbo", "probability": p(0.05), "seed": seed + 4},
-        {"kind": "500", "service": "qbo", "method": "POST", "path": r"/(bill|batch)$", "probability": p(0.08),
+        {"kind": "500", "service": "qbo", "method": "POST", "path": r"/(bill|batch|purchaseorder)$", "probability": p(0.08),
          "seed": seed + 5},
         {"kind": "500", "service": "autotask", "probability": p(0.04), "seed": seed + 6},
         {"kind": "503", "service": "autotask", "probability": p(0.04), "seed": seed + 7},
@@ -438,6 +438,7 @@ class CampaignConfig:
     round_timeout_s: float = 60.0  # a daemon run that takes longer is killed and reported as hung
     clean_runs: int = 4  # at most this many clean runs to finish the work
     numbering: str = "quickbooks"  # po_number_source: QBO's sequence, or the Autotask PO number
+    transfer_as: str = "bill"  # bill | purchase_order | purchase_order_then_bill (issue 18)
     snapshot: bool = True  # daemons run a copy of the code taken at the start (one version throughout)
     log: Callable[[str], None] = lambda text: None
 
@@ -459,11 +460,14 @@ class Verdict:
     journal_stale: list[str] = field(default_factory=list)
     journal_missing: list[int] = field(default_factory=list)
     open_errors: list[str] = field(default_factory=list)
+    # transfer_as purchase_order_then_bill: receipts billed twice or not at all, wrong quantities
+    receipt_problems: list[str] = field(default_factory=list)
+    receipt_bills: int = 0
 
     def problems(self, *, stale_ok: bool = False) -> list[str]:
         """What is wrong, in words (empty: exactly once held). `stale_ok` leaves out journal
         records that lag behind a PO already finished in both systems."""
-        out = []
+        out = list(self.receipt_problems[:10])
         if self.pos_without_bill:
             out.append(f"{len(self.pos_without_bill)} POs without a bill: {self.pos_without_bill[:10]}")
         if self.duplicates:
@@ -490,10 +494,13 @@ class Verdict:
         return out
 
 
-def verify(admin: SandboxAdmin, data_dir: Path, specs: dict[int, PoSpec]) -> Verdict:
-    """Read both emulated systems and the data folder's journal and error log; say what is wrong."""
+def verify(admin: SandboxAdmin, data_dir: Path, specs: dict[int, PoSpec], transfer_as: str = "bill") -> Verdict:
+    """Read both emulated systems and the data folder's journal and error log; say what is wrong.
+    Under transfer_as purchase_order*, the PO's one document is its QBO purchase order (and no
+    bill of ours may exist but receipt bills, checked by `_check_receipts`)."""
     state = admin.state()
-    bills = state["qbo"].get("Bill") or []
+    document = "Bill" if transfer_as == "bill" else "PurchaseOrder"
+    bills = state["qbo"].get(document) or []
     pos = {int(p["id"]): p for p in state["autotask"]["entities"].get("PurchaseOrders", [])}
     v = Verdict(pos=len(specs))
     by_po: dict[int, list[dict]] = {}
@@ -528,6 +535,12 @@ def verify(admin: SandboxAdmin, data_dir: Path, specs: dict[int, PoSpec]) -> Ver
         lines = len([ln for ln in bill.get("Line") or [] if ln.get("DetailType") != "SubTotalLineDetail"])
         if total != spec.total or lines != spec.lines:
             v.wrong_content[po_id] = f"bill total {total} with {lines} lines, PO {spec.total} with {spec.lines}"
+    if transfer_as == "purchase_order":
+        ours = [b for b in state["qbo"].get("Bill") or [] if PO_REF.search(str(b.get("PrivateNote") or ""))]
+        v.receipt_problems += [f"bill {b['Id']} made in purchase_order mode" for b in ours]
+    elif transfer_as == "purchase_order_then_bill":
+        v.receipt_problems += _check_receipts(state, specs)
+        v.receipt_bills = sum(1 for b in state["qbo"].get("Bill") or [] if RECEIPTS_REF.search(str(b.get("PrivateNote") or "")))
     with Store.open(data_dir) as store:
         journal = {e.po_id: e for e in store.journal.all()}
         for po_id in sorted(specs):
@@ -600,6 +613,7 @@ class CampaignReport:
             f"  resumed POs (bill found after a crash or lost reply): {self.resumed_pos}",
             f"  POs {v.pos}, bills {v.bills}, duplicate bills {dup_bills}, POs without a bill {len(v.pos_without_bill)}, "
             f"externalPONumber != DocNumber {len(v.number_mismatch)}, DocNumbers shared {len(v.shared_doc_numbers)}",
+            (f"  receipt bills {v.receipt_bills}\n" if v.receipt_bills else "") +
             f"  journal left mid-way {len(v.journal_unfinished)} (behind a finished PO: {len(v.journal_stale)}), "
             f"open error-log entries {len(v.open_errors)}",
             f"  wall time {self.wall_s:.1f} s",
@@ -634,6 +648,77 @@ def top_up(admin: SandboxAdmin, specs: dict[int, PoSpec], rng: random.Random, n:
         specs[po_id] = PoSpec(po_id=po_id, number=number, total=money(total), lines=len(lines))
 
 
+RECEIPTS_REF = re.compile(r"\(Autotask receipts ([0-9,]+)")
+
+
+def receive_some(admin: SandboxAdmin, specs: dict[int, PoSpec], rng: random.Random, *, everything: bool = False) -> None:
+    """Goods arrive: receiving records for some (or, `everything`, all) outstanding PO items,
+    part of an item at a time, written through the Autotask admin API."""
+    entities = admin.state()["autotask"]["entities"]
+    got: dict[int, int] = {}
+    for r in entities.get("PurchaseOrderItemReceiving", []):
+        got[int(r["purchaseOrderItemID"])] = got.get(int(r["purchaseOrderItemID"]), 0) + int(r["quantityNowReceiving"])
+    for item in entities.get("PurchaseOrderItems", []):
+        if int(item["orderID"]) not in specs:
+            continue
+        left = int(item["quantity"]) - got.get(int(item["id"]), 0)
+        if left <= 0 or (not everything and rng.random() > 0.3):
+            continue
+        qty = left if everything else rng.randint(1, left)
+        admin.http.post("/autotask/entities/PurchaseOrderItemReceiving", json={
+            "purchaseOrderItemID": int(item["id"]), "quantityNowReceiving": qty,
+            "quantityPreviouslyReceived": got.get(int(item["id"]), 0), "quantityBackOrdered": left - qty,
+            "receiveDate": utc_days_ago(0), "receivedByResourceID": 29682885}).raise_for_status()
+
+
+def _check_receipts(state: dict, specs: dict[int, PoSpec]) -> list[str]:
+    """Every receiving record of our POs is on exactly one bill, each bill's quantities are its
+    receipts', and every bill links to its PO's purchase order."""
+    entities = state["autotask"]["entities"]
+    items = {int(i["id"]): i for i in entities.get("PurchaseOrderItems", []) if int(i["orderID"]) in specs}
+    receipts = {int(r["id"]): r for r in entities.get("PurchaseOrderItemReceiving", [])
+                if int(r["purchaseOrderItemID"]) in items}
+    qpo_of = {int(m.group(1)): str(p["Id"]) for p in state["qbo"].get("PurchaseOrder") or []
+              for m in [PO_REF.search(str(p.get("PrivateNote") or ""))] if m}
+    problems: list[str] = []
+    billed: dict[int, list[str]] = {}
+    for bill in state["qbo"].get("Bill") or []:
+        m = PO_REF.search(str(bill.get("PrivateNote") or ""))
+        if m is None or int(m.group(1)) not in specs:
+            continue
+        tag = RECEIPTS_REF.search(str(bill.get("PrivateNote") or ""))
+        if tag is None:
+            problems.append(f"bill {bill['Id']} of PO {m.group(1)} names no receipts")
+            continue
+        ids = [int(i) for i in tag.group(1).split(",")]
+        for rid in ids:
+            billed.setdefault(rid, []).append(str(bill["Id"]))
+        links = {ln["LinkedTxn"][0]["TxnId"] for ln in bill.get("Line") or [] if ln.get("LinkedTxn")}
+        if links != {qpo_of.get(int(m.group(1)))}:
+            problems.append(f"bill {bill['Id']} links {sorted(links)}, not PO {m.group(1)}'s purchase order")
+        want: dict[str, int] = {}
+        for rid in ids:
+            r = receipts.get(rid)
+            if r is not None:
+                want[str(items[int(r["purchaseOrderItemID"])]["id"])] = want.get(
+                    str(items[int(r["purchaseOrderItemID"])]["id"]), 0) + int(r["quantityNowReceiving"])
+        item_qty = sum(ln["ItemBasedExpenseLineDetail"]["Qty"] for ln in bill.get("Line") or []
+                       if ln["ItemBasedExpenseLineDetail"]["ItemRef"].get("name") != "Freight")
+        if item_qty != sum(want.values()):
+            problems.append(f"bill {bill['Id']}: {item_qty} units billed for {sum(want.values())} received")
+    for rid, bills in billed.items():
+        if len(bills) > 1:
+            problems.append(f"receipt {rid} billed {len(bills)} times: bills {bills}")
+    missing = sorted(set(receipts) - set(billed))
+    if missing:
+        problems.append(f"{len(missing)} receipts never billed: {missing[:10]}")
+    open_pos = [p["DocNumber"] for p in state["qbo"].get("PurchaseOrder") or [] if p.get("POStatus") != "Closed"
+                and PO_REF.search(str(p.get("PrivateNote") or ""))]
+    if open_pos:
+        problems.append(f"{len(open_pos)} purchase orders still open with everything received: {open_pos[:10]}")
+    return problems
+
+
 def refuse_write_backs(admin: SandboxAdmin, po_id: int, refuse: bool = True) -> None:
     """Make Autotask refuse (or accept again) every update of a PO for a business reason, as a
     real tenant does when a required field is empty: "Missing required field(s): shipToName."
@@ -651,7 +736,7 @@ def _server_trigger(rng: random.Random, per_run: int) -> dict:
     """A random request to die on: which kind, which occurrence, before or after the commit."""
     kind = rng.choices(["bill", "writeback", "qbo", "autotask", "any"], weights=[4, 3, 2, 2, 1])[0]
     if kind == "bill":
-        return dict(method="POST", path=r"/v3/company/[^/]+/(bill|batch)$", nth=rng.randint(1, per_run), label="bill create")
+        return dict(method="POST", path=r"/v3/company/[^/]+/(bill|batch|purchaseorder)$", nth=rng.randint(1, per_run), label="bill create")
     if kind == "writeback":
         return dict(method="PATCH", path=r"/PurchaseOrders$", nth=rng.randint(1, per_run), label="PO write-back")
     if kind == "qbo":
@@ -753,7 +838,7 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
     code = snapshot_code(workdir / "code") if cfg.snapshot else None
     report.code_version = code_version()
     try:
-        connect_folder(data_dir, server, po_number_source=cfg.numbering)
+        connect_folder(data_dir, server, po_number_source=cfg.numbering, transfer_as=cfg.transfer_as)
         for rule in storm_faults(cfg.seed * 1000, cfg.fault_intensity):
             admin.add_fault(**rule)
         max_rounds = cfg.max_rounds or cfg.kills * 4 + 10
@@ -768,9 +853,13 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
             per_run = max(1, round(remaining / max(1, cfg.kills - report.kills) * 0.8))
             report.rounds += 1
             t0 = time.monotonic()
+            if cfg.transfer_as == "purchase_order_then_bill":
+                receive_some(admin, specs, rng)  # goods arrive between the runs
             run_storm_round(report, rng, data_dir, switch, per_run, cfg.round_timeout_s, log_file, code)
             cfg.log(f"round {report.rounds}: {time.monotonic() - t0:.1f} s, kills {report.kills}, "
                     f"POs left {remaining}")
+        if cfg.transfer_as == "purchase_order_then_bill":
+            receive_some(admin, specs, rng, everything=True)  # the last goods arrive before the clean runs
         report.server_kills = list(switch.fired)
         admin.clear_faults()
         # Clean: faults off. Failed POs are retried (as an operator would), then scans finish.
@@ -800,7 +889,7 @@ def run_campaign(cfg: CampaignConfig, workdir: Path) -> CampaignReport:
             extra = report.throttled[service] - injected_429
             if extra > 0:
                 report.unprovoked_429[service] = extra
-        report.verdict = verify(admin, data_dir, specs)
+        report.verdict = verify(admin, data_dir, specs, cfg.transfer_as)
         if report.verdict.problems(stale_ok=True):  # evidence for the post-mortem (kept with --keep)
             (workdir / "sandbox-state.json").write_text(json.dumps(admin.state(), indent=1, default=str))
             (workdir / "sandbox-stats.json").write_text(json.dumps(admin.stats(), indent=1))

@@ -44,6 +44,32 @@ def test_killed_twenty_times_in_a_fault_storm_every_po_has_exactly_one_bill(tmp_
     assert v.bills == v.pos
 
 
+MODE_POS = int(os.environ.get("ATQBO_EXACTLY_ONCE_MODE_POS", "16"))
+MODE_KILLS = int(os.environ.get("ATQBO_EXACTLY_ONCE_MODE_KILLS", "6"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("transfer_as", ["purchase_order", "purchase_order_then_bill"])
+def test_killed_in_a_fault_storm_every_po_has_one_purchase_order_and_each_receipt_one_bill(tmp_path, transfer_as):
+    """transfer_as (issue 18): the same storm, smaller, in each mode that writes purchase orders;
+    under purchase_order_then_bill goods arrive between the runs, so receipt bills are created
+    (and killed) mid-storm too."""
+    report = run_campaign(CampaignConfig(n_pos=MODE_POS, kills=MODE_KILLS, seed=SEED + 1, fault_intensity=0.5,
+                                         transfer_as=transfer_as), tmp_path)
+    figures = report.figures()
+    print("\n" + figures)
+    v = report.verdict
+    assert v is not None, figures
+    assert report.kills >= MODE_KILLS, figures
+    assert sum(s.get("lost", 0) for s in report.injected.values()) >= 1, figures
+    assert report.clean_runs and report.clean_runs[-1].get("exit_code") == 0, figures
+    assert v.problems() == [], figures
+    assert v.bills == v.pos  # one purchase order per PO
+    if transfer_as == "purchase_order_then_bill":
+        assert v.receipt_bills >= v.pos, figures  # goods arrived in parts: at least one bill per PO
+
+
 def test_a_kill_right_after_the_write_back_leaves_no_record_behind(tmp_path):
     """A crash after the write-back PATCH committed and before the journal's written_back: the
     PO is no longer blank, so no scan picks it up again; recovery must still finish its record

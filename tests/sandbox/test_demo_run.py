@@ -79,3 +79,23 @@ async def test_demo_scan_syncs_most_and_fails_each_planted_cause_then_a_fix_and_
     assert store.errors.get(entry.id).status.value == "resolved"
     po = next(p for p in _state(server)["autotask"]["entities"]["PurchaseOrders"] if p["id"] == entry.po_id)
     assert po["externalPONumber"] == outcome.doc_number
+
+
+@pytest.mark.anyio
+async def test_demo_under_purchase_order_then_bill_bills_the_goods_already_received(demo):
+    """The demo's submitted POs that were partly or fully received before the first scan get
+    their QBO purchase order and, in the same scan, bills for what arrived (issue 18)."""
+    server, store, engine = demo
+    store.settings.save(Settings.from_values({**DEMO_SETTINGS, "transfer_as": "purchase_order_then_bill"}))
+    summary = await engine.scan_once()
+
+    assert summary.stopped is None and (summary.synced, summary.failed) == (23, 4)  # the same rules, every cause
+    state = _state(server)
+    ours = [p for p in state["qbo"]["PurchaseOrder"] if "(Autotask PO id " in (p.get("PrivateNote") or "")]
+    assert len(ours) == 23
+    receipt_bills = [b for b in state["qbo"]["Bill"] if "(Autotask receipts " in (b.get("PrivateNote") or "")]
+    assert len(receipt_bills) == 3  # the three submitted POs with goods in: one fully, two partly
+    status = {p["Id"]: p["POStatus"] for p in ours}
+    linked = [{l["LinkedTxn"][0]["TxnId"] for l in b["Line"]} for b in receipt_bills]
+    assert all(len(ids) == 1 for ids in linked)
+    assert sorted(status[next(iter(ids))] for ids in linked) == ["Closed", "Open", "Open"]

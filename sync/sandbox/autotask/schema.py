@@ -33,6 +33,11 @@ _FIELDS = {
         productID:integer projectID:long quantity:integer salesOrderID:long ticketID:long
         unitCost:double
     """,
+    "PurchaseOrderItemReceiving": """
+        id:long purchaseOrderItemID:long quantityBackOrdered:integer quantityNowReceiving:integer
+        quantityPreviouslyReceived:integer receiveDate:datetime receivedByResourceID:integer
+        serialNumber:string vendorInvoiceNumber:string
+    """,
     "Companies": """
         id:long additionalAddressInformation:string address1:string address2:string
         alternatePhone1:string alternatePhone2:string apiVendorID:integer assetValue:double
@@ -161,6 +166,20 @@ ENTITIES: dict[str, EntityDef] = {e.name: e for e in [
         create_only=_s("orderID"),
         references={"orderID": "PurchaseOrders", "productID": "Products", "inventoryLocationID": "InventoryLocations"},
         lengths={"memo": 4000},
+    ),
+    EntityDef(
+        # Swagger: PurchaseOrderItemReceivingModel; query and GET at the root, create only under
+        # PurchaseOrderItems/{id}/Receiving (no PATCH, PUT or DELETE anywhere). The quantities
+        # before and after are Autotask's own account of the item (read-only here); receiving
+        # more than is still outstanding is refused (UNVERIFIED wording, stricter side).
+        "PurchaseOrderItemReceiving", _fields(_FIELDS["PurchaseOrderItemReceiving"]), frozenset(),
+        parent="PurchaseOrderItems", parent_path="Receiving", parent_field="purchaseOrderItemID",
+        required=_s("quantityNowReceiving"),
+        read_only=_s("quantityBackOrdered", "quantityPreviouslyReceived", "receivedByResourceID"),
+        create_only=_s("purchaseOrderItemID", "quantityNowReceiving", "receiveDate", "serialNumber",
+                       "vendorInvoiceNumber"),
+        references={"purchaseOrderItemID": "PurchaseOrderItems"},
+        lengths={"serialNumber": 100, "vendorInvoiceNumber": 50},
     ),
     EntityDef(
         "Companies", _fields(_FIELDS["Companies"]), _s("POST", "PATCH", "PUT"), has_udfs=True,

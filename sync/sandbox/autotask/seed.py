@@ -135,6 +135,19 @@ class AutotaskSeed:
             self.add("PurchaseOrderItems", {"inventoryLocationID": location, **item, "orderID": po_id})
         return po_id
 
+    def receive(self, item_id: int, quantity: int, *, receive_date: str = "2024-01-05T10:00:00.000Z") -> int:
+        """Records `quantity` units of a PO item as received (Autotask's PurchaseOrderItemReceiving),
+        with the quantities before and after as Autotask keeps them."""
+        item = self.entities["PurchaseOrderItems"][item_id]
+        before = sum(int(r["quantityNowReceiving"]) for r in self.entities.get("PurchaseOrderItemReceiving", {}).values()
+                     if r["purchaseOrderItemID"] == item_id)
+        if quantity <= 0 or before + quantity > int(item["quantity"]):
+            raise ValueError(f"item {item_id}: cannot receive {quantity} of {item['quantity']} ({before} received)")
+        return self.add("PurchaseOrderItemReceiving", {
+            "purchaseOrderItemID": item_id, "quantityNowReceiving": quantity, "quantityPreviouslyReceived": before,
+            "quantityBackOrdered": int(item["quantity"]) - before - quantity, "receiveDate": receive_date,
+            "receivedByResourceID": self.api_resource_id})
+
     def add_resource(self, first: str, last: str, *, id: int | None = None, **fields: Any) -> int:
         record = {"firstName": first, "lastName": last, "userName": f"{first[:1]}{last}".lower(),
                   "isActive": True, "resourceType": "Employee", **fields}

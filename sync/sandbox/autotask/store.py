@@ -261,6 +261,28 @@ class Store:
                              f"resource {impersonate}.")
         return impersonate
 
+    def received(self, item_id: int) -> int:
+        """How many of a PO item's units Autotask has recorded as received."""
+        return sum(int(x.get("quantityNowReceiving") or 0) for x in self.tables["PurchaseOrderItemReceiving"].values()
+                   if x.get("purchaseOrderItemID") == item_id)
+
+    def _receive(self, r: dict[str, Any], actor: int, now: str) -> None:
+        item = self.tables["PurchaseOrderItems"].get(r["purchaseOrderItemID"])
+        if item is None:
+            raise WriteError(f"PurchaseOrderItems {r['purchaseOrderItemID']} does not exist.")
+        po = self.tables["PurchaseOrders"].get(item["orderID"]) or {}
+        if self._status_label(po) in ("new", "cancel", "cancelled", "canceled"):
+            raise WriteError("Items can only be received on a PurchaseOrder that has been submitted.")
+        now_receiving = int(r["quantityNowReceiving"])
+        before = self.received(item["id"])
+        ordered = int(item.get("quantity") or 0)
+        if now_receiving <= 0 or before + now_receiving > ordered:
+            raise WriteError(f"quantityNowReceiving must be between 1 and the {ordered - before} still outstanding.")
+        r["quantityPreviouslyReceived"] = before
+        r["quantityBackOrdered"] = ordered - before - now_receiving
+        r["receivedByResourceID"] = actor
+        r["receiveDate"] = r.get("receiveDate") or now
+
     def _on_create(self, e: EntityDef, r: dict[str, Any], actor: int) -> None:
         now = now_utc()
         if e.name == "PurchaseOrders":
@@ -276,6 +298,8 @@ class Store:
             if self._status_label(po) not in ITEM_CREATE_STATUSES:
                 raise WriteError("PurchaseOrderItems can only be created for PurchaseOrders with a status of New.")
             r["internalCurrencyUnitCost"] = self._internal(r.get("unitCost"), po.get("vendorID"))
+        elif e.name == "PurchaseOrderItemReceiving":
+            self._receive(r, actor, now)
         elif e.name == "CompanyToDos":
             self._check_todo(r)
             r["createDateTime"] = now

@@ -14,7 +14,7 @@ from .faults import QboFault, now_iso
 from .delete import delete_record  # the same rule as POST ?operation=delete
 from .store import Store
 
-ENTITY_KEYS = ("Vendor", "Customer", "Item", "Account", "Bill")
+ENTITY_KEYS = ("Vendor", "Customer", "Item", "Account", "Bill", "PurchaseOrder")
 MAX_BID_WITH_REQUESTID = 10
 
 

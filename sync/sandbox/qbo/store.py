@@ -9,9 +9,9 @@ from dataclasses import asdict
 from .faults import now_iso
 from .seed import CURRENCY_NAMES, QboPrefs, QboSeed
 
-ENTITIES = ("Account", "Vendor", "Customer", "Employee", "Item", "Bill")
+ENTITIES = ("Account", "Vendor", "Customer", "Employee", "Item", "Bill", "PurchaseOrder")
 NAME_LISTS = ("Account", "Vendor", "Customer", "Employee", "Item")  # have Active; queries default to active
-CREATABLE = ("Account", "Vendor", "Customer", "Item", "Bill")
+CREATABLE = ("Account", "Vendor", "Customer", "Item", "Bill", "PurchaseOrder")
 # Properties the query language may filter and sort on (besides MetaData.CreateTime/LastUpdatedTime):
 # the "filterable" traits of Intuit's entity reference (REF-bill, REF-vendor, REF-item). Others → 4001,
 # so a query that the real service would refuse (e.g. on Bill.PrivateNote) fails here too.
@@ -29,6 +29,9 @@ QUERYABLE: dict[str, frozenset[str]] = {
     "Item": frozenset({"Id", "Name", "Sku", "Type", "Active", "FullyQualifiedName"}),
     "Bill": frozenset({"Id", "DocNumber", "TxnDate", "DueDate", "VendorRef", "APAccountRef", "SalesTermRef",
                        "TotalAmt", "Balance"}),
+    # [U] PurchaseOrder's filterable set was not read from Intuit's reference: the smaller, Bill-like
+    # set is the stricter side (POStatus and Balance are not filterable here).
+    "PurchaseOrder": frozenset({"Id", "DocNumber", "TxnDate", "VendorRef", "TotalAmt"}),
     "Preferences": frozenset({"Id"}),
     "CompanyInfo": frozenset({"Id", "CompanyName", "LegalName", "Country"}),
 }

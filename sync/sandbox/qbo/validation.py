@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from . import faults
+from . import faults, purchase_orders
 from .faults import COMPANY_TZ, QboFault
 from .seed import CURRENCY_NAMES
 from .store import Store, currency_ref
@@ -292,7 +292,8 @@ def _parse_date(value: object, field: str) -> date:
 
 
 def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(),
-               existing: dict | None = None) -> dict:
+               existing: dict | None = None, linkable: bool = True) -> dict:
+    """A Bill (or, `linkable=False`, the common part of a PurchaseOrder) from a create or update."""
     p = _clean(payload)
     prefs = store.prefs
     home = prefs.home_currency
@@ -306,6 +307,11 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
 
     doc = _text(p, "DocNumber", 21)
     _text(p, "PrivateNote", 4000)
+    header_links = p.get("LinkedTxn") or []
+    if any(isinstance(t, dict) and t.get("TxnType") == "PurchaseOrder" for t in header_links) and (
+            existing is None or header_links != existing.get("LinkedTxn")):
+        raise faults.business("Link a bill to a purchase order on its lines (Line.LinkedTxn with TxnLineId).",
+                              element="LinkedTxn")
 
     # Currency (§8).
     vendor_currency = vendor["CurrencyRef"]["value"]
@@ -362,6 +368,7 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
         out_detail: dict = {k: v for k, v in detail.items()
                             if k not in ("ItemRef", "AccountRef", "CustomerRef", "Qty", "UnitPrice")}
         counts = True
+        item = None
         if detail_type == "ItemBasedExpenseLineDetail":
             if _ref_id(detail, "ItemRef") is None:
                 counts = False  # REF-bill: a line without ItemRef is documentation; its Amount is ignored
@@ -406,6 +413,13 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
                                                                 "CustomField", "LinkedTxn")}
         out_line.update(Id=str(n), LineNum=n, Amount=float(amount), DetailType=detail_type)
         out_line[detail_type] = out_detail
+        if linkable and line.get("LinkedTxn"):
+            if existing is not None and line.get("LinkedTxn") == _line_links(existing, n):
+                out_line["LinkedTxn"] = line["LinkedTxn"]  # an update keeps what it had
+            else:
+                out_line["LinkedTxn"] = purchase_orders.check_line_link(
+                    store, line, vendor["Id"], item["Id"] if item else None,
+                    Decimal(str(out_detail.get("Qty") or 0)))
         lines.append(out_line)
         if counts:
             total += amount
@@ -457,6 +471,13 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
     return rec
 
 
+def _line_links(bill: dict, n: int) -> list | None:
+    for line in bill.get("Line") or []:
+        if line.get("LineNum") == n:
+            return line.get("LinkedTxn")
+    return None
+
+
 def apply_bill_to_balances(store: Store, bill: dict, sign: int = 1) -> None:
     """A bill raises what the company owes its vendor and the A/P account's balance."""
     amount = Decimal(str(bill["TotalAmt"])) * sign
@@ -476,6 +497,8 @@ BUILDERS = {
     "Account": lambda payload, store, include=frozenset(), existing=None: build_account(payload, store, existing),
     "Item": lambda payload, store, include=frozenset(), existing=None: build_item(payload, store, existing),
     "Bill": lambda payload, store, include=frozenset(), existing=None: build_bill(payload, store, include, existing),
+    "PurchaseOrder": lambda payload, store, include=frozenset(), existing=None: purchase_orders.build_purchase_order(
+        payload, store, include, existing, build_bill),
 }
 
 
@@ -491,6 +514,7 @@ def create(store: Store, entity: str, payload: dict, include: frozenset[str] = f
         saved = store.insert(entity, rec)
         if entity == "Bill":
             apply_bill_to_balances(store, saved)
+            purchase_orders.refresh(store, purchase_orders.linked_pos(saved))
         return saved
 
 
@@ -522,5 +546,6 @@ def update(store: Store, entity: str, payload: dict, include: frozenset[str] = f
         saved = store.replace(entity, {**rec, "MetaData": existing["MetaData"]})
         if entity == "Bill":
             apply_bill_to_balances(store, saved)
+            purchase_orders.refresh(store, purchase_orders.linked_pos(existing) | purchase_orders.linked_pos(saved))
         return saved
 

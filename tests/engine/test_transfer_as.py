@@ -1,0 +1,149 @@
+"""transfer_as = purchase_order (issue 18): the same seed rules, a QBO PurchaseOrder instead of a
+bill, over real sockets; and a journal lost or a reply lost never makes a second one."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engine_world import AP, COGS, base_seed, days_ago, qs
+from sync import events as ev
+from sync.clients.http import RetryPolicy
+from sync.sandbox.control import FaultRule
+from sync.store.journal import Journal, JournalState as S
+
+pytestmark = pytest.mark.anyio
+
+
+def _po(seed, vendor: int, *, items, status="Submitted", created=1, **fields):
+    return seed.autotask.add_po(vendor, status, items=items, createDateTime=days_ago(created), **fields)
+
+
+def _line(product: int, qty: int, cost: float):
+    return {"productID": product, "quantity": qty, "unitCost": cost}
+
+
+def _qbo_po(w, doc: str, vendor: str = "200", item: str = "400") -> None:
+    w.qbo_admin("POST", "entities/PurchaseOrder", {
+        "VendorRef": {"value": vendor}, "APAccountRef": {"value": AP}, "DocNumber": doc,
+        "Line": [{"DetailType": "ItemBasedExpenseLineDetail", "Amount": 1.0,
+                  "ItemBasedExpenseLineDetail": {"ItemRef": {"value": item}, "Qty": 1, "UnitPrice": 1.0}}]})
+
+
+def _seed_with_cable():
+    seed = base_seed()
+    seed.qbo.vendors.append(qs.vendor("200", "Old Vendor"))
+    seed.qbo.items.append(qs.item("400", "Cable", expense_account_id=COGS))
+    seed.qbo.customers.append(qs.customer("300", "Contoso Dental"))
+    return seed
+
+
+async def test_purchase_order_mode_writes_a_qbo_purchase_order_with_the_bill_rules(world_factory):
+    seed = _seed_with_cable()
+    seed.qbo.bills.append(qs.bill("500", "200", [qs.item_line("400", 1, 1.0)], doc_number="77"))
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    customer = seed.autotask.add_company("Contoso Dental")
+    cable = seed.autotask.add_product("Cable", 5)
+    dock = seed.autotask.add_product("USB-C Dock", 120)
+    po = _po(seed, vendor, items=[_line(cable, 3, 2.335), _line(dock, 1, 120)], freight=9.5,
+             purchaseForCompanyID=customer)
+    w = await world_factory(seed, transfer_as="purchase_order")
+    _qbo_po(w, "1005")
+
+    summary = await w.engine.scan_once()
+
+    assert (summary.synced, summary.failed) == (1, 0)
+    assert [b["Id"] for b in w.bills()] == ["500"]  # no bill: a purchase order instead
+    made = [p for p in w.qbo_list("PurchaseOrder") if p["DocNumber"] != "1005"]
+    [qpo] = made
+    assert qpo["DocNumber"] == "1006"  # QBO's purchase order sequence, not its bills' (77)
+    assert qpo["POStatus"] == "Open" and f"(Autotask PO id {po})" in qpo["PrivateNote"]
+    assert qpo["APAccountRef"]["value"] == AP
+    lines = [(l["ItemBasedExpenseLineDetail"]["Qty"], Decimal(str(l["Amount"])),
+              l["ItemBasedExpenseLineDetail"].get("CustomerRef", {}).get("value")) for l in qpo["Line"]]
+    assert lines == [(3, Decimal("7.01"), "300"), (1, Decimal("120.00"), "300"), (1, Decimal("9.50"), "300")]
+    assert w.po(po)["externalPONumber"] == "1006"  # the write-back names the purchase order
+    assert w.of(ev.PoSynced)[0].doc_number == "1006"
+    entry = w.store.journal.get(po)
+    assert entry.state.value == "written_back" and entry.document == "PurchaseOrder" and entry.bill_id == qpo["Id"]
+
+    again = await w.engine.scan_once()
+    assert again.scanned == 0 and len(w.qbo_list("PurchaseOrder")) == 2
+
+
+async def test_purchase_order_mode_autotask_numbers_collide_with_purchase_orders_not_bills(world_factory):
+    seed = _seed_with_cable()
+    seed.qbo.bills.append(qs.bill("500", "200", [qs.item_line("400", 1, 1.0)], doc_number="PO-2001"))
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    fine = _po(seed, vendor, items=[_line(p, 1, 5)], purchaseOrderNumber="PO-2001")
+    taken = _po(seed, vendor, items=[_line(p, 1, 5)], purchaseOrderNumber="PO-2002")
+    w = await world_factory(seed, transfer_as="purchase_order", po_number_source="autotask")
+    _qbo_po(w, "PO-2002")
+
+    summary = await w.engine.scan_once()
+
+    assert (summary.synced, summary.failed) == (1, 1)
+    assert w.po(fine)["externalPONumber"] == "PO-2001"
+    assert w.po(taken)["externalPONumber"] == "ERROR"
+    entry = w.store.errors.latest_open_for_po(taken)
+    assert entry.cause_code == "doc_number_taken" and any(t["id"] == entry.todo_id for t in w.at_list("CompanyToDos"))
+
+
+async def test_purchase_order_mode_missing_item_fails_then_retry_makes_one_purchase_order(world_factory):
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Mystery Box", 5)
+    po = _po(seed, vendor, items=[_line(p, 2, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order", missing_item="error", new_item_expense_account=None)
+    await w.engine.scan_once()
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry.cause_code == "missing_item" and w.po(po)["externalPONumber"] == "ERROR"
+    w.qbo_admin("POST", "entities/Item", {"Name": "Mystery Box", "Type": "NonInventory",
+                                          "ExpenseAccountRef": {"value": COGS}})
+    fixed = await w.engine.retry(entry.id)
+    assert fixed.ok and w.po(po)["externalPONumber"] == fixed.doc_number
+    assert len(w.qbo_list("PurchaseOrder")) == 1 and w.bills() == []
+
+
+async def test_purchase_order_mode_a_lost_reply_is_looked_up_not_created_again(world_factory):
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    # The purchase order commits in QBO and every reply is lost: the journal stays at bill_requested.
+    w.server.sandbox.faults.add(FaultRule(kind="lost", service="qbo", method="POST", path=r"/purchaseorder$", times=10))
+    w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+    first = await w.engine.scan_once()
+    assert first.stopped is not None and w.store.journal.get(po).state is S.BILL_REQUESTED
+    assert w.store.journal.get(po).document == "PurchaseOrder"
+    w.server.sandbox.faults.clear()
+
+    second = await w.engine.scan_once()
+
+    assert second.synced == 1 and len(w.qbo_list("PurchaseOrder")) == 1 and w.bills() == []
+    assert w.po(po)["externalPONumber"] == w.qbo_list("PurchaseOrder")[0]["DocNumber"]
+
+
+async def test_purchase_order_mode_a_lost_journal_adopts_the_purchase_order_it_made(world_factory):
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    await w.engine.scan_once()
+    [made] = w.qbo_list("PurchaseOrder")
+    # The journal is lost and the write-back undone (a restore from an older backup).
+    w.store.journal.close()
+    for path in w.store.locations.journal_dir.iterdir():
+        path.unlink()
+    w.store.journal = Journal(w.store.locations.journal_dir)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 1 and len(w.qbo_list("PurchaseOrder")) == 1 and w.bills() == []
+    assert w.po(po)["externalPONumber"] == made["DocNumber"]
+    assert w.store.journal.get(po).document == "PurchaseOrder"
