@@ -706,12 +706,64 @@ class AtqboApp(App[int]):
                     out.append(PaletteCommand("demo: Fix the cause of the selected error in QBO",
                                               screen.action_demo_fix,
                                               "Changes the emulated QuickBooks so a retry can succeed"))
+        if self.connected:
+            out.append(PaletteCommand("plan: What the next scan would do", lambda: self.open_plan(None),
+                                      "Every eligible PO: matched or created, bill, or cause; approve held ones"))
+            out.append(PaletteCommand("doctor: Check everything before a scan", self.open_doctor,
+                                      "Both connections, the settings, every eligible PO; read-only"))
         if self.service_gone:
             out.append(PaletteCommand("run: Run the engine in this console", lambda: self.run_worker(
                 self.action_run_here()), "The service stopped; e"))
         out.append(PaletteCommand("help: Keys and screens", lambda: self.push_screen(HelpScreen(screen)), "?"))
         out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
         return out
+
+    def doctor(self, settings: Any = None, autotask: Any = None, qbo: Any = None) -> Any:
+        """The doctor's report maker (console.doctor_source), for the screens."""
+        from .doctor_source import doctor_producer
+
+        if self.attached:
+            return doctor_producer(lambda: self.runtime, attached_to=self.data_dir)
+        return doctor_producer(lambda: self.runtime, settings=settings, autotask=autotask, qbo=qbo)
+
+    def open_plan(self, po_id: int | None = None) -> None:
+        from screens.plan import PlanScreen
+
+        if self.control is not None and not isinstance(self.screen, PlanScreen):
+            self.push_screen(PlanScreen(self.control, select_po=po_id))
+
+    def approve_held(self, po_id: int, reason: str) -> None:
+        self.run_worker(self._approve_held(po_id, reason), group="approve", exclusive=False)
+
+    async def _approve_held(self, po_id: int, reason: str) -> None:
+        from sync.text import shown
+
+        control = self.control
+        if control is None:
+            return
+        try:
+            report = await control.plan([po_id])
+            plan = next((p for p in report.plans if p.po_id == po_id), None)
+            if plan is None or plan.hold != reason:
+                # Not the plan the row shows: the operator looks at it before approving.
+                self.notify("The plan of this PO changed since it was held: look at it, then approve (a).",
+                            severity="warning", markup=False)
+                self.open_plan(po_id)
+                return
+            approved, refused = await control.approve([plan])
+        except Exception as exc:  # noqa: BLE001 (told, never a crash)
+            self.notify(f"Not approved: {shown(exc)}", severity="error", markup=False)
+            return
+        if approved:
+            self.notify(f"PO {shown(plan.po_number)} approved: the next scan applies it", markup=False)
+        for p, why in refused:
+            self.notify(f"PO {shown(p.po_number)} not approved: {shown(why)}", severity="warning", markup=False)
+
+    def open_doctor(self) -> None:
+        from screens.doctor import DoctorScreen
+
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen(self.doctor()))
 
     def get_system_commands(self, screen: Screen):
         # Keep Textual's theme and screenshot commands; ours come from AtqboCommands.

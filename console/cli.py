@@ -141,6 +141,9 @@ examples:
   atqbo connect quickbooks --client-id AB12...   (asks for the secret, then signs in)
   atqbo settings show
   atqbo settings set days_back 7
+  atqbo doctor                         check everything before the first scan (read-only)
+  atqbo plan                           what the next scan would do to each PO (read-only)
+  atqbo approve --all-held             let held POs go ahead (apply_mode)
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
@@ -299,6 +302,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "  days_back N                   look back N days for Submitted POs, 0 to 3650 (0 pauses transfers)\n"
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
+            "  apply_mode auto|hold_new_records|manual   what waits for approval (atqbo approve)\n"
             "  transfer_as bill|purchase_order|purchase_order_then_bill   what a PO becomes in QBO\n"
             "  new_item_expense_account ID   QBO expense account for created items\n"
             "  ap_account ID                 QBO accounts-payable account for bills\n"
@@ -342,6 +346,40 @@ def _build_parser() -> argparse.ArgumentParser:
             "marker becomes the QuickBooks number and the log entry is resolved. Exit 0 all "
             "synced, 3 some failed."),
         epilog="examples:\n  atqbo retry 17   (an id from `atqbo logs`)\n  atqbo retry --all-failed")
+    commands.add_parser(
+        "doctor", parents=[_common("one JSON object per finding and PO; the last line is a JSON summary")],
+        help="check everything before the first scan, read-only", formatter_class=_HELP,
+        description=(
+            "Check both connections, the settings against the live data, the QuickBooks preferences\n"
+            "they depend on, and every eligible purchase order as the next scan would see it (what\n"
+            "it would create, what would fail and why), and the API headroom. Writes nothing.\n"
+            "Exit 0 all is well, 3 something would fail or needs attention, 2 it cannot run\n"
+            "(not connected, settings missing)."),
+        epilog="examples:\n  atqbo doctor\n  atqbo doctor --json | jq 'select(.type == \"po\")'")
+    plan = commands.add_parser(
+        "plan", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
+        help="what a scan would do now, read-only", formatter_class=_HELP,
+        description=(
+            "For every eligible purchase order (or the ones named), what a scan would do right now:\n"
+            "the vendor, customer and each item, matched (to which QuickBooks record, by what) or\n"
+            "to be created; the bill's number, amount, currency, A/P account and lines; or the\n"
+            "failure it would hit, with cause and fix. Writes nothing to either service.\n"
+            "Exit 0, or 3 when some purchase order would fail."),
+        epilog="examples:\n  atqbo plan\n  atqbo plan 12345 12346 --json")
+    plan.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", help="Autotask purchase order ids (default: every eligible one)")
+    approve = commands.add_parser(
+        "approve", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
+        help="approve held purchase orders (apply_mode)", formatter_class=_HELP,
+        description=(
+            "Approve what the next scan will do to these purchase orders (apply_mode\n"
+            "hold_new_records or manual). The plan is made now and printed; the approval holds for\n"
+            "that plan only: if the PO or the records it depends on change before the scan, the PO\n"
+            "is held again with the difference shown. Exit 0, or 3 when some could not be approved."),
+        epilog="examples:\n  atqbo approve 12345\n  atqbo approve --all-held")
+    approve_which = approve.add_mutually_exclusive_group(required=True)
+    approve_which.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", default=[],
+                               help="Autotask purchase order ids")
+    approve_which.add_argument("--all-held", action="store_true", help="every purchase order now held")
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")

@@ -51,6 +51,10 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
             ("Error out: the PO fails", "error"),
             ("Create a new item", "create"))),
         Field("new_item_expense_account", "Expense account for new items", "live"),
+        Field("apply_mode", "What waits for approval", "choice", choices=(
+            ("Nothing: sync every PO", "auto"),
+            ("POs that would create a vendor, customer or item", "hold_new_records"),
+            ("Every PO (approve each one)", "manual"))),
     )),
     ("Other account settings", (
         Field("ap_account", "A/P account for bills", "live"),

@@ -42,6 +42,14 @@ class MissingItem(str, Enum):
     ERROR = "error"
 
 
+class ApplyMode(str, Enum):
+    """What a scan may do without the operator's approval (issue 15)."""
+
+    AUTO = "auto"  # everything (the behaviour before apply_mode existed)
+    HOLD_NEW_RECORDS = "hold_new_records"  # a PO that would create a vendor, customer or item waits
+    MANUAL = "manual"  # every PO waits
+
+
 @dataclass(frozen=True)
 class SettingProblem:
     key: str
@@ -68,6 +76,7 @@ class Settings:
     days_back: int | None = None
     po_number_source: PoNumberSource = PoNumberSource.QUICKBOOKS
     missing_item: MissingItem = MissingItem.ERROR
+    apply_mode: ApplyMode = ApplyMode.AUTO
     transfer_as: TransferAs = TransferAs.BILL
     new_item_expense_account: str | None = None
     ap_account: str | None = None
@@ -313,6 +322,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "days_back": _optional(_whole(0, maximum=MAX_DAYS_BACK)),
     "po_number_source": _optional(_choice(PoNumberSource)),
     "missing_item": _optional(_choice(MissingItem)),
+    "apply_mode": _optional(_choice(ApplyMode)),
     "transfer_as": _optional(_choice(TransferAs)),
     "new_item_expense_account": _optional(_text()),
     "ap_account": _optional(_text()),

@@ -16,6 +16,7 @@ import anyio
 
 from sync import events as ev
 from sync.engine.single import sync_one_and_report
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
 
 from sync.settings_check import LIVE_CHECKED, check_live
@@ -183,3 +184,39 @@ class LocalEngineControl:
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         return await load_options(self.runtime.autotask, self.runtime.qbo)
+
+    # -------------------------------------------------------------- plan before apply
+
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        from datetime import datetime, timezone
+
+        from sync.plan import make_plan
+
+        settings = await anyio.to_thread.run_sync(self.store.settings.load)
+        missing = settings.missing_for_scan()
+        if missing:
+            raise CommandRefused("settings incomplete, a plan needs them: " + "; ".join(str(m) for m in missing))
+        return await make_plan(settings, self.runtime.autotask, self.runtime.qbo, self.store.journal,
+                               now=datetime.now(timezone.utc), po_ids=po_ids)
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        from sync.plan import approve_plans
+
+        return await approve_plans(self.store.journal, list(plans))
+
+    async def approve_shown(self, shown: list[tuple[int, str]]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """Approve by (PO id, fingerprint of the plan the operator saw), as the control socket
+        does: the plan is made again here, and a PO whose plan no longer has that fingerprint is
+        refused (the operator looks again), never approved on trust."""
+        wanted = dict(shown)
+        report = await self.plan(list(wanted))
+        if report.halt_code:
+            raise CommandRefused(report.halt_cause)
+        same = [p for p in report.plans if p.fingerprint and p.fingerprint == wanted.get(p.po_id)]
+        same_ids = {p.po_id for p in same}
+        changed = [(p, "the plan changed since it was shown: look at it again") for p in report.plans
+                   if p.po_id not in same_ids and p.fingerprint]
+        approved, refused = await self.approve(same)
+        refused += changed + [(p, f"nothing to approve: {p.cause or p.note or 'no plan'}") for p in report.plans
+                              if not p.fingerprint]
+        return approved, refused

@@ -1,5 +1,10 @@
 """Matching (or creating) QBO vendors, customers and items, and finding bills, with per-run caches.
 
+Deciding and writing are separate steps: `decide_vendor`, `decide_customer` and `decide_item`
+only read (they say which record a PO would use, or what would be created, or raise the
+PoProblem the PO would fail with); `apply` creates what a decision says is missing. A plan
+(`atqbo doctor`, `atqbo plan`) runs the decisions only; a run applies them.
+
 Names go through `names.qbo_name` first, so what is looked up is what would be created.
 Look-ups are cached for the run (a scan, a single-PO sync, a retry): a vendor with twenty POs
 is looked up once. A failure is raised as `PoProblem` carrying a cause from the catalogue.
@@ -69,6 +74,34 @@ def tagged_po_ids(bill: dict) -> set[int]:
     return {int(m) for m in _MARKER.findall(str(bill.get("PrivateNote") or ""))}
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """A QBO record a run would create: what it is, its payload, and what it is created with."""
+
+    entity: str  # "Vendor", "Customer" or "Item"
+    name: str
+    payload: dict
+    currency: str = ""  # a vendor created in this currency
+    account: dict | None = None  # an item created on this expense account
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a PO would use for one vendor, customer or item: the QBO record that exists
+    (`record`), or the one a run would create (`new`)."""
+
+    entity: str
+    name: str
+    record: dict | None = None
+    new: NewRecord | None = None
+
+    @property
+    def currency(self) -> str:
+        """The record's QBO currency ("" when QBO did not say: the home currency)."""
+        source = self.record if self.record is not None else (self.new.payload if self.new else {})
+        return str((source.get("CurrencyRef") or {}).get("value") or "")
+
+
 def _key(name: str) -> str:
     return name.casefold()
 
@@ -111,6 +144,11 @@ class Resolver:
     _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
     # Per entity, every active record by name key: listed once per run, for names a query cannot carry.
     _listed: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # Records created by this run, by (entity, QBO Id): what they were decided as (a plan
+    # approved before the run named them "to create"; sync.engine.approval).
+    created_this_run: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
+    # Records decided but not created yet, so every PO of the run that needs one gets the same.
+    _planned: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
     # The QBO entity a PO becomes ("Bill", or "PurchaseOrder" under transfer_as): numbers and
     # look-ups by number are of that entity.
     document: str = "Bill"
@@ -192,88 +230,114 @@ class Resolver:
             self.publish(NameAdjusted(kind=kind, original=raw or "", adjusted=adjusted))
         return adjusted
 
-    # ------------------------------------------------------------ vendors and customers
+    # ------------------------------------------------------------ decisions (read only)
 
-    async def vendor(self, company_name: str, currency: str = "") -> tuple[dict, bool]:
-        """The QBO vendor for an Autotask organization name (created when missing, in
-        `currency` when given). Returns (vendor, created)."""
-        return await self._party("Vendor", "vendor", company_name, currency)
+    async def decide_vendor(self, company_name: str, currency: str = "") -> Match:
+        """The QBO vendor for an Autotask organization name: the one QBO has, or the one a run
+        would create (in `currency` when given). Reads only; a clash raises PoProblem."""
+        return await self._decide_party("Vendor", "vendor", company_name, currency)
 
-    async def customer(self, company_name: str) -> tuple[dict, bool]:
-        return await self._party("Customer", "customer", company_name, "")
+    async def decide_customer(self, company_name: str) -> Match:
+        return await self._decide_party("Customer", "customer", company_name, "")
 
-    async def _party(self, entity: str, kind: NameKind, raw_name: str, currency: str) -> tuple[dict, bool]:
+    async def _decide_party(self, entity: str, kind: NameKind, raw_name: str, currency: str) -> Match:
         cache = self.vendors if entity == "Vendor" else self.customers
         name = self.name(raw_name, kind)
-        cached = cache.get(_key(name))
-        if cached is not None:
-            return cached, False
-        other = "Customer" if entity == "Vendor" else "Vendor"
         key = _key(name)
+        cached = cache.get(key)
+        if cached is not None:
+            return Match(entity, name, record=cached)
+        other = "Customer" if entity == "Vendor" else "Vendor"
         if key not in self._missing[entity]:
             found = await self._find(entity, "DisplayName", name)
             if found is not None:
                 cache[key] = found
-                return found, False
+                return Match(entity, name, record=found)
+            self._missing[entity].add(key)
+        planned = self._planned.get((entity, key))
+        if planned is not None:  # an earlier PO of this run creates it
+            return Match(entity, name, new=planned)
         if key in self._clash[entity] or (
                 key not in self._no_clash[entity]
                 and await self._find(other, "DisplayName", name) is not None):
+            self._clash[entity].add(key)
             raise PoProblem(causes.make(f"name_clash_{kind}_is_{other.lower()}", name=name))
+        self._no_clash[entity].add(key)
         payload: dict = {"DisplayName": name}
         if entity == "Vendor":
             payload["CompanyName"] = name[:100]
         if currency:
             payload["CurrencyRef"] = {"value": currency}
+        new = self._planned[(entity, key)] = NewRecord(entity, name, payload, currency=currency)
+        return Match(entity, name, new=new)
+
+    async def decide_item(self, raw_name: str, *,
+                          create_with_account: Callable[[], Awaitable[dict | None]]) -> Match:
+        """The purchasable QBO item of that name, or the NonInventory item a run would create on
+        the expense account `create_with_account()` returns; when it returns None (the setting
+        says missing items are an error), cause missing_item. Reads only."""
+        name = self.name(raw_name, "item")
+        key = _key(name)
+        item = self.items.get(key)
+        if item is None and key not in self._missing["Item"]:
+            item = await self._find("Item", "Name", name)
+            if item is None:
+                self._missing["Item"].add(key)
+        if item is not None:
+            self.items[key] = item
+            if not purchasable(item):
+                raise PoProblem(causes.make("item_not_purchasable", name=name))
+            return Match("Item", name, record=item)
+        planned = self._planned.get(("Item", key))
+        if planned is not None:
+            return Match("Item", name, new=planned)
+        account = await create_with_account()
+        if account is None:
+            raise PoProblem(causes.make("missing_item", name=name))
+        payload = {"Name": name, "Type": "NonInventory", "PurchaseDesc": name,
+                   "ExpenseAccountRef": {"value": str(account["Id"])}}
+        new = self._planned[("Item", key)] = NewRecord("Item", name, payload, account=account)
+        return Match("Item", name, new=new)
+
+    # ------------------------------------------------------------ the writes
+
+    async def apply(self, match: Match) -> dict:
+        """The QBO record of a decision: the existing one, or the one created now (once per run:
+        a later PO of the same run gets the record the first one created)."""
+        if match.record is not None:
+            return match.record
+        new = match.new
+        assert new is not None
+        cache = {"Vendor": self.vendors, "Customer": self.customers, "Item": self.items}[new.entity]
+        key = _key(new.name)
+        if key in cache:
+            return cache[key]
+        # A lost reply to a create is harmless: the next run finds the record by name. The
+        # client keeps one requestid across its own resends of the same create.
+        kind = new.entity.lower()
         try:
-            created = await self.qbo.create(entity, payload)
+            created = await self.qbo.create(new.entity, new.payload)
         except QboValidationError as exc:
             if exc.code == "6240":
-                raise PoProblem(causes.make("name_clash", kind=kind, name=name,
-                                            other="an inactive customer or vendor, or an employee")) from None
-            raise PoProblem(causes.make(f"{kind}_create_rejected", name=name, api=api_words(exc))) from None
+                other = "an inactive item" if new.entity == "Item" else "an inactive customer or vendor, or an employee"
+                raise PoProblem(causes.make("name_clash", kind=kind, name=new.name, other=other)) from None
+            raise PoProblem(causes.make(f"{kind}_create_rejected", name=new.name, api=api_words(exc))) from None
         cache[key] = created
-        self._remember(entity, key, created)
-        self._missing[entity].discard(key)
-        if entity == "Vendor":
-            self.publish(VendorCreated(name=name, vendor_id=str(created["Id"]), currency=currency))
+        self._remember(new.entity, key, created)
+        self.created_this_run[(new.entity, str(created.get("Id")))] = new
+        self._missing[new.entity].discard(key)
+        self._planned.pop((new.entity, key), None)
+        if new.entity == "Vendor":
+            self.publish(VendorCreated(name=new.name, vendor_id=str(created["Id"]), currency=new.currency))
+        elif new.entity == "Customer":
+            self.publish(CustomerCreated(name=new.name, customer_id=str(created["Id"])))
         else:
-            self.publish(CustomerCreated(name=name, customer_id=str(created["Id"])))
-        return created, True
-
-    # ------------------------------------------------------------ items
-
-    async def item(self, raw_name: str, *,
-                   create_with_account: Callable[[], Awaitable[dict | None]]) -> dict:
-        """The purchasable QBO item of that name. Missing: created as a NonInventory item on the
-        expense account `create_with_account()` returns; when it returns None (the setting
-        says missing items are an error), cause missing_item."""
-        name = self.name(raw_name, "item")
-        item = self.items.get(_key(name))
-        if item is None and _key(name) not in self._missing["Item"]:
-            item = await self._find("Item", "Name", name)
-        if item is None:
-            # A lost reply to a create is harmless: the next run finds the item by name. The
-            # client keeps one requestid across its own resends of the same create.
-            account = await create_with_account()
-            if account is None:
-                raise PoProblem(causes.make("missing_item", name=name))
-            payload = {"Name": name, "Type": "NonInventory", "PurchaseDesc": name,
-                       "ExpenseAccountRef": {"value": str(account["Id"])}}
-            try:
-                item = await self.qbo.create("Item", payload)
-            except QboValidationError as exc:
-                if exc.code == "6240":
-                    raise PoProblem(causes.make("name_clash", kind="item", name=name,
-                                                other="an inactive item")) from None
-                raise PoProblem(causes.make("item_create_rejected", name=name, api=api_words(exc))) from None
-            self.publish(ItemCreated(name=name, item_id=str(item["Id"]),
-                                     expense_account=str(account.get("Name") or account["Id"])))
-            self._remember("Item", _key(name), item)
-        self.items[_key(name)] = item
-        self._missing["Item"].discard(_key(name))
-        if not purchasable(item):
-            raise PoProblem(causes.make("item_not_purchasable", name=name))
-        return item
+            account = new.account or {}
+            self.publish(ItemCreated(name=new.name, item_id=str(created["Id"]),
+                                     expense_account=str(account.get("Name") or account.get("Id") or "")))
+        if new.entity == "Item" and not purchasable(created):
+            raise PoProblem(causes.make("item_not_purchasable", name=new.name))
+        return created
 
     # ------------------------------------------------------------ bills
 
@@ -291,6 +355,15 @@ class Resolver:
             found += [b async for b in self.qbo.query_iter(Select(entity))
                       if str(b.get("DocNumber") or "").casefold() in odd]
         return found
+
+    async def bills_numbered_in(self, doc_numbers: list[str]) -> dict[str, list[dict]]:
+        """The bills holding each of these numbers, by number, with a few IN queries."""
+        by_number: dict[str, list[dict]] = {}
+        values = sorted(set(doc_numbers))
+        for start in range(0, len(values), PREFETCH_CHUNK):
+            for bill in await self.bills_with_numbers(values[start:start + PREFETCH_CHUNK]):
+                by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
+        return by_number
 
     async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None,
                            entity: str | None = None) -> dict | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sync.clients.autotask import AutotaskClient
 from sync.clients.autotask_filters import F
 
-from .scan import SUBMITTED_LABEL
+from .scan import SUBMITTED_LABEL, is_eligible, window_start
 
 CHUNK = 200  # ids per `in` filter
 
@@ -54,6 +54,15 @@ async def eligible_pos(at: AutotaskClient, submitted: int, since: datetime) -> l
 def eligible_iter(at: AutotaskClient, submitted: int, since: datetime) -> AsyncIterator[dict]:
     """The same POs page by page, as they arrive (a scan streams them)."""
     return at.query_iter("PurchaseOrders", [F.eq("status", submitted), F.gte("createDateTime", since)])
+
+
+async def read_eligible(at: AutotaskClient, days_back: int, now: datetime) -> tuple[int, list[dict]]:
+    """The tenant's "Submitted" value and the eligible POs (DESIGN §1 "Eligibility"), in id order."""
+    submitted = await submitted_value(at)
+    since = window_start(now, days_back)
+    found = await eligible_pos(at, submitted, since)
+    chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
+    return submitted, [chosen[k] for k in sorted(chosen)]
 
 
 async def _by_ids(at: AutotaskClient, entity: str, field_name: str, ids: Iterable[int]) -> list[dict]:
