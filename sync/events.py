@@ -159,6 +159,17 @@ class PoFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PoHeld(Event):
+    """The PO waits for the operator's approval (apply_mode): nothing was written for it, no
+    to-do. `difference` is set when an approved plan changed before the scan could apply it."""
+
+    po_id: int
+    po_number: str
+    reason: str  # "would create vendor 'X'"
+    difference: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class VendorCreated(Event):
     name: str
     vendor_id: str
@@ -234,6 +245,6 @@ class RateLimited(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     EngineStarted, EngineStopped, Paused, Resumed, NextScanScheduled, SettingsReloaded,
     ScanStarted, TransferPaused, ScanStopped, RecoveryFinished, ScanFinished,
-    PoStarted, PoSynced, PoFailed, VendorCreated, CustomerCreated, ItemCreated, NameAdjusted,
+    PoStarted, PoSynced, PoFailed, PoHeld, VendorCreated, CustomerCreated, ItemCreated, NameAdjusted,
     TodoCreated, NotificationFailed, RetryStarted, RetryFinished, RateLimited,
 )

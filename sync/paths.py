@@ -48,6 +48,10 @@ class Locations:
         return self.data_dir / "journal"
 
     @property
+    def links_file(self) -> Path:
+        return self.data_dir / "links.json"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / "engine.lock"
 

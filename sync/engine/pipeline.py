@@ -28,7 +28,7 @@ import anyio
 
 from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
-from sync.events import PoStarted
+from sync.events import PoHeld, PoStarted
 
 from . import causes
 from .causes import Cause
@@ -36,7 +36,7 @@ from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
 from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, adopt_steps, prepare
 from .amounts import to_decimal
-from .resolve import FREIGHT_ITEM, PoProblem, is_bill_of, request_id
+from .resolve import FREIGHT_ITEM, NearNameHeld, PoProblem, is_bill_of, request_id
 from .sources import PoData
 from .tagged_bills import DUPLICATE_REQUEST_ID, EARLIEST, po_created
 
@@ -147,10 +147,16 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
             problem = _as_problem(exc)
             if isinstance(problem, ScanHalt):
                 await _journal_many(ctx, resolved)
+                await ctx.resolver.flush_links()
                 raise problem from None
+            if isinstance(problem, NearNameHeld) and source == "scan":
+                # Waits for the operator (near_match = hold): left as seen, no ERROR, no to-do.
+                ctx.publish(PoHeld(po_id=po_id, po_number=data.po_number, reason=problem.cause.cause))
+                continue
             results[po_id] = Result(data, cause=problem.cause)
     # Stored before anything is sent for them (the number check, the bills).
     await _journal_many(ctx, resolved)
+    await ctx.resolver.flush_links()
     return fresh, adopted
 
 
@@ -195,9 +201,9 @@ def _resumable(entry) -> bool:
 async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
     """The group's vendors, customers and items in a few IN queries (an optimisation only: on a
     refusal the per-PO look-ups still run; a service down stops the scan as anywhere else)."""
-    vendors = [d.vendor.get("companyName") or "" for d in datas if d.vendor]
-    customers = [d.customer.get("companyName") or "" for d in datas if d.customer]
-    items = [p.get("name") or "" for d in datas for p in d.products.values()]
+    vendors = [(d.vendor.get("id"), d.vendor.get("companyName") or "") for d in datas if d.vendor]
+    customers = [(d.customer.get("id"), d.customer.get("companyName") or "") for d in datas if d.customer]
+    items = [(p.get("id"), p.get("name") or "") for d in datas for p in d.products.values()]
     if any(to_decimal(d.po.get("freight")) > 0 for d in datas):
         items.append(FREIGHT_ITEM)
     try:

@@ -97,7 +97,8 @@ async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> Prep
     cur = ctx.currency
     try:
         at_currency = vendor_currency_in_autotask(cur, data.vendor) if cur.mode is CurrencyMode.MATCH_VENDOR else ""
-        vendor, _ = await resolver.vendor(data.vendor.get("companyName") or "", currency=at_currency)
+        vendor, _ = await resolver.vendor(data.vendor.get("companyName") or "", currency=at_currency,
+                                          autotask_id=data.vendor.get("id"))
         vendor_name = str(vendor.get("DisplayName") or "")
         qbo_vendor_currency = str((vendor.get("CurrencyRef") or {}).get("value") or "")
         currency = bill_currency(cur, at_currency, qbo_vendor_currency, vendor_name)
@@ -106,7 +107,8 @@ async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> Prep
         raise PoProblem(causes.make(problem.code, **problem.details)) from None
     customer = None
     if data.customer is not None:
-        customer, _ = await resolver.customer(data.customer.get("companyName") or "")
+        customer, _ = await resolver.customer(data.customer.get("companyName") or "",
+                                              autotask_id=data.customer.get("id"))
 
     new_item_account = ctx.expense_account_for_new_items  # asked only when an item must be created
     lines: list[dict] = []
@@ -115,7 +117,8 @@ async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> Prep
         product = data.products.get(int(item["productID"])) if item.get("productID") not in (None, "", 0) else None
         if product is None:
             raise PoProblem(causes.make("product_missing", item_id=item.get("id"), product_id=item.get("productID")))
-        qbo_item = await resolver.item(product.get("name") or "", create_with_account=new_item_account)
+        qbo_item = await resolver.item(product.get("name") or "", create_with_account=new_item_account,
+                                       autotask_id=product.get("id"))
         lines.append(_line(qbo_item, item.get("quantity"), item.get("unitCost"), customer, item.get("memo")))
         total += line_amount(item.get("quantity"), item.get("unitCost"))
     freight = to_decimal(po.get("freight"))
@@ -238,7 +241,10 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                                request_id=None, bill_id=None)
     assert entry is not None
 
-    prepared = await prepare(ctx, data, entry.doc_number if uncertain else None)
+    try:
+        prepared = await prepare(ctx, data, entry.doc_number if uncertain else None)
+    finally:
+        await ctx.resolver.flush_links()
     rid = entry.request_id if uncertain and entry.request_id else request_id(ctx.qbo.realm_id, po_id, entry.attempt)
 
     bill: dict | None = None

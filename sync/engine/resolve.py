@@ -20,11 +20,14 @@ from sync.clients.errors import QboValidationError
 from sync.clients.qbo import QboClient
 from sync.clients.qbo_query import Select, queryable
 from sync.events import CustomerCreated, Event, ItemCreated, NameAdjusted, VendorCreated
+from sync.store.links import LinkMethod
 from sync.text import for_qbo
 
 from . import causes
 from .causes import Cause
 from .halt import api_words
+from .linking import Linker
+from .near import NameIndex
 from .names import InvalidName, NameKind, qbo_name
 
 FREIGHT_ITEM = "Freight"
@@ -38,6 +41,22 @@ class PoProblem(Exception):
     def __init__(self, cause: Cause) -> None:
         super().__init__(cause.cause)
         self.cause = cause
+
+
+class NearNameHeld(PoProblem):
+    """near_match = hold: QBO holds the name only nearly. A scan leaves the PO waiting (no
+    ERROR marker, no to-do) until the operator links it; a sync of that one PO fails with it."""
+
+    def __init__(self, cause: Cause, candidates: list) -> None:
+        super().__init__(cause)
+        self.candidates = candidates
+
+
+Ref = str | tuple[object, str]  # a name, or (Autotask id, name)
+
+
+def _ref(ref: Ref) -> tuple[object, str]:
+    return ref if isinstance(ref, tuple) else (None, ref)
 
 
 def request_id(realm_id: str, po_id: int, attempt: int, what: str = "bill") -> str:
@@ -90,13 +109,20 @@ class Resolver:
     _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
     # Per entity, every active record by name key: listed once per run, for names a query cannot carry.
     _listed: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # Links (Autotask id -> QBO record) and near names; without a link book, names only.
+    linker: Linker | None = None
 
     # ------------------------------------------------------------ bulk look-ups
 
-    async def prefetch(self, vendors: list[str], customers: list[str], items: list[str]) -> None:
+    async def prefetch(self, vendors: list[Ref], customers: list[Ref], items: list[Ref]) -> None:
         """Look many names up with a few `IN` queries instead of one query each (a scan calls
         this per group). What is found fills the caches; what is not is remembered as absent,
-        so the per-PO path goes straight to the clash check or the create."""
+        so the per-PO path goes straight to the clash check or the create. A name given with
+        its Autotask id that has a link is not looked up by name: its record is read by Id,
+        in bulk too."""
+        vendors = await self._unlinked("vendor", vendors)
+        customers = await self._unlinked("customer", customers)
+        items = await self._unlinked("item", items)
         missing_vendors = await self._prefetch("Vendor", "DisplayName", "vendor", vendors, self.vendors)
         missing_customers = await self._prefetch("Customer", "DisplayName", "customer", customers, self.customers)
         await self._prefetch("Item", "Name", "item", items, self.items)
@@ -104,6 +130,53 @@ class Resolver:
             taken = await self._lookup_keys(other, "DisplayName", names)
             for key, name in names.items():
                 (self._clash if key in taken else self._no_clash)[entity].add(key)
+
+    async def _unlinked(self, kind: str, refs: list[Ref]) -> list[str]:
+        """The names of `refs` without a link (the linked records are read by Id meanwhile)."""
+        pairs = [_ref(r) for r in refs]
+        if self.linker is None:
+            return [name for _, name in pairs]
+        await self.linker.fetch(kind, [at_id for at_id, _ in pairs if at_id is not None])
+        return [name for at_id, name in pairs if self.linker.link_of(kind, at_id) is None]
+
+    async def flush_links(self) -> None:
+        """Store the links this run made so far (one write)."""
+        if self.linker is not None:
+            await self.linker.flush()
+
+    async def _linked(self, kind: str, autotask_id: object, name: str) -> dict | None:
+        """The record this Autotask id is linked to (PoProblem when it is gone or inactive), or
+        None when it has no link."""
+        if self.linker is None or autotask_id is None:
+            return None
+        await self.linker.ready()
+        link = self.linker.link_of(kind, autotask_id)
+        return await self.linker.record(link, name) if link is not None else None
+
+    def _note(self, kind: str, autotask_id: object, record: dict, method: LinkMethod, name: str,
+              score: int | None = None) -> None:
+        if self.linker is not None and autotask_id is not None:
+            field_name = "Name" if kind == "item" else "DisplayName"
+            self.linker.note(kind, autotask_id, record, method, name, str(record.get(field_name) or ""), score)
+
+    async def _near(self, entity: str, field_name: str, kind: NameKind, autotask_id: object,
+                    name: str) -> dict | None:
+        """Before a record is created: a near name QBO holds, as near_match says (the record to
+        use, None to create; NearNameHeld to ask the operator)."""
+        linker = self.linker
+        if linker is None or autotask_id is None or linker.near_match == "create":
+            return None
+        if not linker.has_index(entity):
+            linker.set_index(entity, NameIndex.of((await self._listing(entity, field_name)).values(), field_name))
+        verdict = linker.near(kind, autotask_id, name)
+        if verdict is None:
+            return None
+        if verdict.hold is not None:
+            raise NearNameHeld(verdict.hold, verdict.candidates)
+        use = verdict.use
+        assert use is not None
+        self._note(kind, autotask_id, use.record, LinkMethod.NEAR_AUTO, name, use.score)
+        return use.record
 
     async def _prefetch(self, entity: str, field_name: str, kind: NameKind, raw_names: list[str],
                         cache: dict[str, dict]) -> dict[str, str]:
@@ -155,6 +228,8 @@ class Resolver:
         listed = self._listed.get(entity)
         if listed is not None:
             listed[key] = record  # created this run: a later name check must see it
+        if self.linker is not None:
+            self.linker.remember(entity, record)
 
     # ------------------------------------------------------------ names
 
@@ -170,19 +245,25 @@ class Resolver:
 
     # ------------------------------------------------------------ vendors and customers
 
-    async def vendor(self, company_name: str, currency: str = "") -> tuple[dict, bool]:
-        """The QBO vendor for an Autotask organization name (created when missing, in
-        `currency` when given). Returns (vendor, created)."""
-        return await self._party("Vendor", "vendor", company_name, currency)
+    async def vendor(self, company_name: str, currency: str = "", *,
+                     autotask_id: object = None) -> tuple[dict, bool]:
+        """The QBO vendor for an Autotask organization: the linked one when it has a link, else
+        by name (created when missing, in `currency` when given). Returns (vendor, created)."""
+        return await self._party("Vendor", "vendor", company_name, currency, autotask_id)
 
-    async def customer(self, company_name: str) -> tuple[dict, bool]:
-        return await self._party("Customer", "customer", company_name, "")
+    async def customer(self, company_name: str, *, autotask_id: object = None) -> tuple[dict, bool]:
+        return await self._party("Customer", "customer", company_name, "", autotask_id)
 
-    async def _party(self, entity: str, kind: NameKind, raw_name: str, currency: str) -> tuple[dict, bool]:
+    async def _party(self, entity: str, kind: NameKind, raw_name: str, currency: str,
+                     autotask_id: object = None) -> tuple[dict, bool]:
         cache = self.vendors if entity == "Vendor" else self.customers
         name = self.name(raw_name, kind)
+        linked = await self._linked(kind, autotask_id, name)
+        if linked is not None:
+            return linked, False
         cached = cache.get(_key(name))
         if cached is not None:
+            self._note(kind, autotask_id, cached, LinkMethod.EXACT_NAME, name)
             return cached, False
         other = "Customer" if entity == "Vendor" else "Vendor"
         key = _key(name)
@@ -190,7 +271,11 @@ class Resolver:
             found = await self._find(entity, "DisplayName", name)
             if found is not None:
                 cache[key] = found
+                self._note(kind, autotask_id, found, LinkMethod.EXACT_NAME, name)
                 return found, False
+        near = await self._near(entity, "DisplayName", kind, autotask_id, name)
+        if near is not None:
+            return near, False
         if key in self._clash[entity] or (
                 key not in self._no_clash[entity]
                 and await self._find(other, "DisplayName", name) is not None):
@@ -210,6 +295,7 @@ class Resolver:
         cache[key] = created
         self._remember(entity, key, created)
         self._missing[entity].discard(key)
+        self._note(kind, autotask_id, created, LinkMethod.CREATED, name)
         if entity == "Vendor":
             self.publish(VendorCreated(name=name, vendor_id=str(created["Id"]), currency=currency))
         else:
@@ -218,16 +304,27 @@ class Resolver:
 
     # ------------------------------------------------------------ items
 
-    async def item(self, raw_name: str, *,
-                   create_with_account: Callable[[], Awaitable[dict | None]]) -> dict:
-        """The purchasable QBO item of that name. Missing: created as a NonInventory item on the
-        expense account `create_with_account()` returns; when it returns None (the setting
-        says missing items are an error), cause missing_item."""
+    async def item(self, raw_name: str, *, create_with_account: Callable[[], Awaitable[dict | None]],
+                   autotask_id: object = None) -> dict:
+        """The purchasable QBO item of an Autotask product: the linked one when it has a link,
+        else by name. Missing: created as a NonInventory item on the expense account
+        `create_with_account()` returns; when it returns None (the setting says missing items
+        are an error), cause missing_item."""
         name = self.name(raw_name, "item")
+        linked = await self._linked("item", autotask_id, name)
+        if linked is not None:
+            if not purchasable(linked):
+                raise PoProblem(causes.make("item_not_purchasable", name=str(linked.get("Name") or name)))
+            return linked
         item = self.items.get(_key(name))
         if item is None and _key(name) not in self._missing["Item"]:
             item = await self._find("Item", "Name", name)
+        method = LinkMethod.EXACT_NAME
         if item is None:
+            item = await self._near("Item", "Name", "item", autotask_id, name)
+            method = LinkMethod.NEAR_AUTO
+        if item is None:
+            method = LinkMethod.CREATED
             # A lost reply to a create is harmless: the next run finds the item by name. The
             # client keeps one requestid across its own resends of the same create.
             account = await create_with_account()
@@ -245,10 +342,13 @@ class Resolver:
             self.publish(ItemCreated(name=name, item_id=str(item["Id"]),
                                      expense_account=str(account.get("Name") or account["Id"])))
             self._remember("Item", _key(name), item)
-        self.items[_key(name)] = item
-        self._missing["Item"].discard(_key(name))
+        if method is not LinkMethod.NEAR_AUTO:
+            self.items[_key(name)] = item
+            self._missing["Item"].discard(_key(name))
         if not purchasable(item):
             raise PoProblem(causes.make("item_not_purchasable", name=name))
+        if method is not LinkMethod.NEAR_AUTO:  # noted by _near, with its score
+            self._note("item", autotask_id, item, method, name)
         return item
 
     # ------------------------------------------------------------ bills

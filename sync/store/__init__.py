@@ -26,6 +26,7 @@ from sync.store.errors import (
     UnreadableFileError,
 )
 from sync.store.journal import Journal, JournalEntry, JournalState
+from sync.store.links import Link, LinkBook, LinkMethod
 from sync.store.lock import EngineLock
 from sync.store.secrets import (
     AutotaskConnection,
@@ -53,6 +54,7 @@ class Store:
             kwargs["segment_size"] = error_segment_size
         self.errors = ErrorLog(locations.errors_dir, **kwargs)
         self.journal = Journal(locations.journal_dir)
+        self.links = LinkBook(locations.links_file)
         self._engine_lock = EngineLock(locations.lock_file)
 
     @classmethod
@@ -81,6 +83,7 @@ class Store:
     def close(self) -> None:
         self.errors.close()
         self.journal.close()
+        self.links.close()
         self._engine_lock.release()
 
     def __enter__(self) -> "Store":
@@ -112,6 +115,9 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "JournalState",
+    "Link",
+    "LinkBook",
+    "LinkMethod",
     "QboConnection",
     "QboTokens",
     "SecretStore",
