@@ -6,6 +6,8 @@
 normalised is found without scoring) and by word (an inverted index), so a look-up scores only
 the names that share a word with the one looked up, with rapidfuzz, never all 10,000.
 
+Names whose numbers differ ("Supplier 012", "Supplier 013"; "Latitude 5440", "Latitude 5450")
+are never candidates: a number names a different thing, however alike the rest looks.
 A candidate is never used silently: the `near_match` setting says whether the PO waits for the
 operator ("did you mean 'Acme Corp.' (94 %)?"), a new record is created as before, or the link
 is made automatically above a score.
@@ -18,12 +20,11 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 CUTOFF = 85  # a name scoring below this is not offered as "did you mean"
 MAX_CANDIDATES = 3
-# Words so common that sharing only them says nothing (looked up through, not by).
-_COMMON_WORDS = 300
+POOL = 2000  # at most this many names are scored per look-up
 
 # Legal forms, compared after punctuation is gone ("l.l.c." -> "l l c" is joined below).
 _SUFFIXES = frozenset({
@@ -43,15 +44,23 @@ def normalise(name: str) -> str:
     text = unicodedata.normalize("NFKC", name).casefold().replace("&", " and ").replace("+", " and ")
     text = text.replace("'", "").replace("\u2019", "")  # "Dell's" and "Dells" are one name
     text = " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
-    for split, joined in _SPLIT_SUFFIX.items():
-        if text.endswith(" " + split):
-            text = text[: -len(split)] + joined
-    words = text.split(" ")
-    while len(words) > 1 and words[-1] in _SUFFIXES:
-        words.pop()
-    if len(words) > 1 and words[-1] == "and":  # "Smith & Co" -> "smith and" -> "smith"
-        words.pop()
-    return " ".join(words)
+    while True:  # one trailing suffix at a time, until none is left ("Acme Co., Inc.")
+        before = text
+        for split, joined in _SPLIT_SUFFIX.items():
+            if text.endswith(" " + split):
+                text = text[: -len(split)] + joined
+        words = text.split(" ")
+        # "Smith & Co" -> "smith and co" -> "smith and" -> "smith"
+        if len(words) > 1 and (words[-1] in _SUFFIXES or words[-1] == "and"):
+            words.pop()
+        text = " ".join(words)
+        if text == before:
+            return text
+
+
+def _numbers(key: str) -> tuple[str, ...]:
+    """The words of a normalised name that hold a digit: they tell entities apart."""
+    return tuple(sorted(w for w in key.split(" ") if any(c.isdigit() for c in w)))
 
 
 def score(a: str, b: str) -> int:
@@ -83,7 +92,8 @@ class NameIndex:
     field_name: str
     by_normal: dict[str, list[dict]] = field(default_factory=dict)
     by_word: dict[str, set[str]] = field(default_factory=dict)  # word -> normalised names
-    _common: set[str] = field(default_factory=set)
+    # normalised name -> (its words sorted, its numbers): made once, not per look-up
+    _forms: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, records: Iterable[dict], field_name: str) -> "NameIndex":
@@ -98,6 +108,7 @@ class NameIndex:
         key = normalise(name)
         if not key:
             return
+        self._forms.setdefault(key, (_sorted(key), _numbers(key)))
         bucket = self.by_normal.setdefault(key, [])
         if not any(str(r.get("Id")) == str(record.get("Id")) for r in bucket):
             bucket.append(record)
@@ -105,30 +116,45 @@ class NameIndex:
             self.by_word.setdefault(word, set()).add(key)
 
     def _settle(self) -> None:
-        # The words shared by very many names ("services", "the") are skipped when another word
-        # of the name looked up is rarer: they would make every look-up score thousands.
-        sizes = sorted(((len(keys), word) for word, keys in self.by_word.items()), reverse=True)
-        self._common = {word for size, word in sizes[:_COMMON_WORDS] if size > 50}
+        pass  # kept for callers that build an index by hand; look-ups need no settling
 
     def candidates(self, name: str, *, cutoff: int = CUTOFF, limit: int = MAX_CANDIDATES,
                    exclude_ids: frozenset[str] = frozenset()) -> list[Candidate]:
-        """The best near names for `name`, best first (at most `limit`, each ≥ `cutoff`)."""
+        """The best near names for `name`, best first (at most `limit`, each ≥ `cutoff`).
+
+        Only names sharing a word with `name` are scored, rarest words first, at most POOL of
+        them (a word most names have, "services", adds nothing a rarer one did not), and they
+        are scored in rapidfuzz's C loop on their word-sorted form (token_sort_ratio)."""
         key = normalise(name)
         if not key:
             return []
-        words = set(key.split(" "))
-        rare = [w for w in words if w not in self._common] or list(words)
+        words = sorted(set(key.split(" ")), key=lambda w: len(self.by_word.get(w, ())))
         pool: set[str] = set()
-        for word in rare:
-            pool |= self.by_word.get(word, set())
-        found: list[Candidate] = []
-        for other in pool:
-            points = 100 if other == key else int(round(fuzz.token_sort_ratio(key, other, score_cutoff=cutoff)))
-            if points < cutoff:
-                continue
+        for word in words:
+            found = self.by_word.get(word)
+            if not found:
+                continue  # a misspelt word: the others find the name
+            if pool and len(pool) + len(found) > POOL:
+                break
+            pool |= found
+        if key in self.by_normal:
+            pool.add(key)
+        numbers = _numbers(key)
+        forms = self._forms
+        choices = [other for other in pool if forms[other][1] == numbers]  # "Supplier 012" is not "013"
+        scored = process.extract(_sorted(key), [forms[c][0] for c in choices], scorer=fuzz.ratio,
+                                 score_cutoff=cutoff, limit=None)
+        out: list[Candidate] = []
+        for _, points, at in scored:
+            other = choices[at]
             for record in self.by_normal.get(other, []):
                 if str(record.get("Id")) in exclude_ids:
                     continue
-                found.append(Candidate(record, str(record.get(self.field_name) or ""), points))
-        found.sort(key=lambda c: (-c.score, c.name.casefold(), c.qbo_id))
-        return found[:limit]
+                out.append(Candidate(record, str(record.get(self.field_name) or ""),
+                                     100 if other == key else int(round(points))))
+        out.sort(key=lambda c: (-c.score, c.name.casefold(), c.qbo_id))
+        return out[:limit]
+
+
+def _sorted(key: str) -> str:
+    return " ".join(sorted(key.split(" ")))
