@@ -26,6 +26,7 @@ from .common import (
     fail,
 )
 from .connect import run_connect
+from .links import run_link, run_links, run_unlink
 from .logs import run_logs
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .repair import run_repair
@@ -42,6 +43,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "logs": run_logs,
     "retry": run_retry,
     "repair": run_repair,
+    "links": run_links,
+    "link": run_link,
+    "unlink": run_unlink,
 }
 
 
