@@ -29,6 +29,14 @@ ID_CHUNK = 50
 _UNREAD = object()
 
 
+class LinkGone(Exception):
+    """The linked QBO record was deleted or made inactive (the cause says which)."""
+
+    def __init__(self, cause: causes.Cause) -> None:
+        super().__init__(cause.cause)
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class NearVerdict:
     """What to do with a name QBO holds only nearly: `use` that candidate (link_above N), or
@@ -89,7 +97,7 @@ class Linker:
         return linked
 
     async def record(self, link: Link, name: str) -> dict:
-        """The QBO record a link names; PoProblem when it was deleted or made inactive."""
+        """The QBO record a link names; LinkGone when it was deleted or made inactive."""
         entity = QBO_ENTITY[link.kind]
         have = self._by_id.setdefault(entity, {})
         record = have.get(link.qbo_id, _UNREAD)
@@ -99,9 +107,9 @@ class Linker:
         details = dict(kind=link.kind, qbo_id=link.qbo_id, name=name, autotask_id=link.autotask_id,
                        what=AUTOTASK_WHAT[link.kind])
         if record is None:
-            raise _problem(causes.make("link_target_deleted", **details))
+            raise LinkGone(causes.make("link_target_deleted", **details))
         if record.get("Active") is False:  # type: ignore[union-attr]
-            raise _problem(causes.make("link_target_inactive", **details))
+            raise LinkGone(causes.make("link_target_inactive", **details))
         return record  # type: ignore[return-value]
 
     # ------------------------------------------------------------ links made this run
@@ -165,12 +173,6 @@ class Linker:
         offered = ", or ".join(c.words() for c in found)
         return NearVerdict(found, hold=causes.make("near_name", kind=kind, name=name, candidates=offered,
                                                    autotask_id=at_id, qbo_id=best.qbo_id))
-
-
-def _problem(cause: causes.Cause) -> Exception:
-    from .resolve import PoProblem  # resolve imports this module
-
-    return PoProblem(cause)
 
 
 def _autotask_id(value: object) -> int | None:

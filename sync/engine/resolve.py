@@ -26,7 +26,7 @@ from sync.text import for_qbo
 from . import causes
 from .causes import Cause
 from .halt import api_words
-from .linking import Linker
+from .linking import LinkGone, Linker
 from .near import NameIndex
 from .names import InvalidName, NameKind, qbo_name
 
@@ -151,7 +151,12 @@ class Resolver:
             return None
         await self.linker.ready()
         link = self.linker.link_of(kind, autotask_id)
-        return await self.linker.record(link, name) if link is not None else None
+        if link is None:
+            return None
+        try:
+            return await self.linker.record(link, name)
+        except LinkGone as gone:
+            raise PoProblem(gone.cause) from None
 
     def _note(self, kind: str, autotask_id: object, record: dict, method: LinkMethod, name: str,
               score: int | None = None) -> None:
