@@ -18,6 +18,7 @@ from sync.engine.single import sync_one_and_report
 from sync.settings import Settings
 
 from .api import Capabilities, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
+from .links import LinkView, list_links, make_link, remove_link
 from .logs import ErrorLogSource, LogEntryView
 from .options import load_options
 from .tracker import EngineTracker
@@ -139,6 +140,15 @@ class LocalEngineControl:
             except Exception:
                 pass
         return changed
+
+    async def links_list(self, kind: str | None = None) -> list[LinkView]:
+        return await list_links(self.store.links, kind)
+
+    async def link(self, kind: str, autotask_id: int, qbo_id: str) -> LinkView:
+        return await make_link(self.store.links, self.runtime.autotask, self.runtime.qbo, kind, autotask_id, qbo_id)
+
+    async def unlink(self, kind: str, autotask_id: int) -> LinkView:
+        return await remove_link(self.store.links, kind, autotask_id)
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         return await load_options(self.runtime.autotask, self.runtime.qbo)
