@@ -1,9 +1,10 @@
 """The links of one run: Autotask id -> QBO record, used before any name (issue 16).
 
 The Resolver asks `record(link)` for a linked vendor, customer or item; the records of a
-group's links are read in the same bulk reads as its names (`fetch`: `Id IN (...)`, one query
-per 50 ids, inactive ones included so that a record made inactive is told apart from one
-deleted). A linked record that is gone or inactive is a cause, never a silent create.
+group's links come from the same bulk reads as its names: a linked record whose name has not
+changed is in the answer to the group's `Name IN (...)` query already, and only the others
+(renamed on either side, inactive, deleted) are read by `Id IN (...)` (`fetch`, inactive ones
+included so that a record made inactive is told apart from one deleted). A linked record that is gone or inactive is a cause, never a silent create.
 Links made during the run (created, exact name, near name linked automatically) are kept
 pending and stored together by `flush` (one write per group, not one per PO).
 
@@ -74,27 +75,21 @@ class Linker:
 
     # ------------------------------------------------------------ linked records
 
-    async def fetch(self, kind: str, autotask_ids: list[object]) -> set[int]:
-        """Read the linked records of these Autotask ids in bulk; returns the ids that have a link."""
-        await self.ready()
+    def known(self, kind: str, record: dict) -> None:
+        """A linked record the name look-ups returned anyway (no read by Id needed for it)."""
+        self._by_id.setdefault(QBO_ENTITY[kind], {})[str(record.get("Id"))] = record
+
+    async def fetch(self, kind: str, qbo_ids: list[str]) -> None:
+        """Read these linked records by Id in bulk (inactive ones too: told apart from deleted)."""
         entity = QBO_ENTITY[kind]
         have = self._by_id.setdefault(entity, {})
-        linked: set[int] = set()
-        wanted: set[str] = set()
-        for raw in autotask_ids:
-            link = self.link_of(kind, raw)
-            if link is not None:
-                linked.add(link.autotask_id)
-                if link.qbo_id not in have:
-                    wanted.add(link.qbo_id)
-        ids = sorted(wanted, key=lambda i: (len(i), i))
+        ids = sorted({i for i in qbo_ids if i not in have}, key=lambda i: (len(i), i))
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start:start + ID_CHUNK]
             query = Select(entity).where("Id", "IN", chunk).where("Active", "IN", [True, False])
             found = {str(r.get("Id")): r for r in await self.qbo.query_all(query)}
             for qbo_id in chunk:
                 have[qbo_id] = found.get(qbo_id)  # None: QBO has no such record (deleted)
-        return linked
 
     async def record(self, link: Link, name: str) -> dict:
         """The QBO record a link names; LinkGone when it was deleted or made inactive."""

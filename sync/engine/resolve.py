@@ -120,24 +120,57 @@ class Resolver:
         so the per-PO path goes straight to the clash check or the create. A name given with
         its Autotask id that has a link is not looked up by name: its record is read by Id,
         in bulk too."""
-        vendors = await self._unlinked("vendor", vendors)
-        customers = await self._unlinked("customer", customers)
-        items = await self._unlinked("item", items)
-        missing_vendors = await self._prefetch("Vendor", "DisplayName", "vendor", vendors, self.vendors)
-        missing_customers = await self._prefetch("Customer", "DisplayName", "customer", customers, self.customers)
-        await self._prefetch("Item", "Name", "item", items, self.items)
+        split = {kind: await self._split(kind, refs)
+                 for kind, refs in (("vendor", vendors), ("customer", customers), ("item", items))}
+        missing_vendors = await self._prefetch("Vendor", "DisplayName", "vendor", split["vendor"][0], self.vendors)
+        missing_customers = await self._prefetch("Customer", "DisplayName", "customer", split["customer"][0],
+                                                 self.customers)
+        await self._prefetch("Item", "Name", "item", split["item"][0], self.items)
+        for kind, cache in (("vendor", self.vendors), ("customer", self.customers), ("item", self.items)):
+            await self._linked_records(kind, split[kind][1], cache)
+        # A linked name QBO does not hold is not going to be created: no clash check for it.
+        missing_vendors = {k: n for k, n in missing_vendors.items() if k not in split["vendor"][2]}
+        missing_customers = {k: n for k, n in missing_customers.items() if k not in split["customer"][2]}
         for entity, other, names in (("Vendor", "Customer", missing_vendors), ("Customer", "Vendor", missing_customers)):
             taken = await self._lookup_keys(other, "DisplayName", names)
             for key, name in names.items():
                 (self._clash if key in taken else self._no_clash)[entity].add(key)
 
-    async def _unlinked(self, kind: str, refs: list[Ref]) -> list[str]:
-        """The names of `refs` without a link (the linked records are read by Id meanwhile)."""
+    async def _split(self, kind: str, refs: list[Ref]) -> tuple[list[str], list, set[str]]:
+        """Every name of `refs` (for the group's name query), the links among them with their
+        names, and the name keys of those linked (only linked: no clash check, no create)."""
         pairs = [_ref(r) for r in refs]
+        names = [name for _, name in pairs]
         if self.linker is None:
-            return [name for _, name in pairs]
-        await self.linker.fetch(kind, [at_id for at_id, _ in pairs if at_id is not None])
-        return [name for at_id, name in pairs if self.linker.link_of(kind, at_id) is None]
+            return names, [], set()
+        await self.linker.ready()
+        linked, unlinked_keys, linked_keys = [], set(), set()
+        for at_id, name in pairs:
+            link = self.linker.link_of(kind, at_id)
+            try:
+                key = _key(qbo_name(name, kind))  # type: ignore[arg-type]
+            except InvalidName:
+                key = None
+            if link is not None:
+                linked.append((link, key))
+                linked_keys.add(key)
+            else:
+                unlinked_keys.add(key)
+        return names, linked, {k for k in linked_keys - unlinked_keys if k is not None}
+
+    async def _linked_records(self, kind: str, linked: list, cache: dict[str, dict]) -> None:
+        """Each linked record of the group: from the name query's answer when it returned it
+        (same Id), else read by Id with the others (one IN query per 50)."""
+        if self.linker is None or not linked:
+            return
+        wanted = []
+        for link, key in linked:
+            record = cache.get(key) if key is not None else None
+            if record is not None and str(record.get("Id")) == link.qbo_id:
+                self.linker.known(kind, record)
+            else:
+                wanted.append(link.qbo_id)
+        await self.linker.fetch(kind, wanted)
 
     async def flush_links(self) -> None:
         """Store the links this run made so far (one write)."""

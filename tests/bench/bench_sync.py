@@ -133,18 +133,27 @@ class EngineResult:
     problems: list[str]
     summary: dict = field(default_factory=dict)
     first_synced_s: float | None = None  # from the daemon's start to its first PO synced
+    links: list = field(default_factory=list)  # the links the run left in its data folder
 
     def calls(self, service: str) -> int:
         return calls_of(self.stats, service)
 
 
 def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
-               timeout: float) -> EngineResult:
+               timeout: float, links: list | None = None) -> EngineResult:
+    """`links`: stored in the data folder before the daemon starts (--links: the scan with links)."""
     server = serve(seed, latency_ms)
     admin = SandboxAdmin(server.url)
     data_dir = workdir / "engine-data"
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
         connect_folder(data_dir, server, po_number_source=numbering)
+        if links:
+            from sync.store.links import LinkBook
+
+            book = LinkBook(data_dir / "links.json")
+            book.put_many(links)
+            book.close()
         admin.reset_stats()
         arrivals: "queue.Queue[tuple[float, dict] | None]" = queue.Queue()
         started = time.monotonic()
@@ -208,7 +217,10 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
             scan_s += float(rec.get("duration_s") or 0)
         elif "exit_code" in rec and "event" not in rec:
             summary = rec
-    return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats,
+    from sync.store.links import LinkBook
+
+    made = LinkBook(data_dir / "links.json").all() if (data_dir / "links.json").exists() else []
+    return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats, links=made,
                         peak_rss_mib=rusage.ru_maxrss / 1024, latencies=latencies, exit_code=proc.returncode,
                         problems=verdict.problems(stale_ok=True), summary=summary, first_synced_s=first_synced)
 
@@ -384,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before the daemon is killed")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--links", action="store_true",
+                        help="run the engine a second time, on a fresh sandbox of the same data, with the links the "
+                             "first run made to records QBO already had (issue 16: within 5 %% of the time and calls)")
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure, last")
     args = parser.parse_args(argv)
     if args.pos < 1 or args.lines < 1:
@@ -392,8 +407,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_sync: {args.pos} POs x {args.lines} lines, {args.latency_ms:g} ms latency per request, "
           f"all limits on, numbering {args.numbering}", flush=True)
     seed, specs = bench_seed(args.pos, args.lines, args.seed)
+    linked = None
     with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
-        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp), args.timeout)
+        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "first", args.timeout)
+        if args.links:
+            from sync.store.links import LinkMethod
+
+            # Records QBO had before the run have the same ids in a fresh sandbox of the same data.
+            kept = [link for link in engine.links if link.method is LinkMethod.EXACT_NAME]
+            print(f"with links: a second engine run, {len(kept)} links stored first ...", flush=True)
+            linked = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "linked", args.timeout,
+                                links=kept)
     e_at, e_qbo, e_oauth = engine.calls("autotask"), engine.calls("qbo"), engine.calls("oauth")
     n = engine.pos
     e_rate = engine.synced / engine.wall_s * 60 if engine.wall_s else 0.0
@@ -422,6 +446,16 @@ def main(argv: list[str] | None = None) -> int:
         print("  VERIFY FAILED: " + "; ".join(engine.problems))
     else:
         print("  verified: one bill per PO, every externalPONumber its bill's DocNumber")
+
+    if linked is not None:
+        l_calls = linked.calls("autotask") + linked.calls("qbo")
+        e_calls = e_at + e_qbo
+        print(f"\nWITH LINKS (issue 16): exit {linked.exit_code}; {linked.synced}/{n} synced; wall {linked.wall_s:.1f} s "
+              f"(without: {engine.wall_s:.1f} s, {(linked.wall_s / engine.wall_s - 1) * 100:+.1f} %); API calls "
+              f"{l_calls / n:.3f}/PO (without: {e_calls / n:.3f}/PO, {(l_calls / e_calls - 1) * 100:+.1f} %)")
+        print(f"  qbo routes: " + ", ".join(f"{r} {c}" for r, c in top_routes(linked.stats, "qbo")))
+        if linked.problems:
+            print("  VERIFY FAILED: " + "; ".join(linked.problems))
 
     base = None
     if not args.skip_baseline:

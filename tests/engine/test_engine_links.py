@@ -235,3 +235,18 @@ async def test_links_cost_no_extra_call_per_po(world_factory):
     calls_with = await scan(with_links)
     assert len(without.store.links.all()) == 5
     assert calls_with <= calls_without, (calls_with, calls_without)
+
+
+async def test_a_vendor_renamed_in_qbo_is_still_the_linked_one(world_factory):
+    seed = base_seed()
+    at = seed.autotask
+    seed.qbo.vendors.append(qs.vendor("200", "Ingram Micro Corporation (US)"))
+    org = at.add_vendor("Ingram Micro")
+    po = _po(seed, org, items=[_line(at.add_product("Cable"))])
+    w = await world_factory(seed)
+    w.store.links.put(Link("vendor", org, "200", LinkMethod.BY_HAND))
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 1 and _bill_of(w, po)["VendorRef"]["value"] == "200"
+    assert len(w.qbo_list("Vendor")) == 1 and not w.of(ev.PoHeld)
