@@ -157,10 +157,12 @@ class AtqboApp(App[int]):
         try:
             self.runtime = await self.runtime_factory()
         except StartupError as exc:
-            self.exit(exc.exit_code, message=f"atqbo: {exc}")
+            # After the next refresh: the live screen ("Starting…") finishes mounting first, so
+            # the message is all the operator sees (exiting mid-mount added a second error).
+            self.call_after_refresh(self.exit, exc.exit_code, message=f"atqbo: {exc}")
             return
         except Exception as exc:
-            self.exit(1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
+            self.call_after_refresh(self.exit, 1, message=f"atqbo: cannot start: {type(exc).__name__}: {exc}")
             return
         self._runtime_ready()
 
@@ -172,6 +174,8 @@ class AtqboApp(App[int]):
         self._make_control()
         self._call_samples.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
+        for notice in getattr(self.store, "notices", ()):  # the data folder was open to others, ...
+            self.notify(notice, title="Data folder", severity="warning", timeout=15)
         if self.connected:
             if self.current_mode != "live":
                 self.switch_mode("live")
@@ -402,10 +406,16 @@ class AtqboApp(App[int]):
             screen.finished(message)  # type: ignore[attr-defined]
 
     def retry(self, log_id: str) -> None:
-        if self.control is None or not str(log_id).isdigit():
+        from sync.ids import IdError, parse_log_id
+
+        try:
+            log_id_number = parse_log_id(str(log_id))  # the one parser for log ids
+        except IdError:
+            return
+        if self.control is None:
             return
         self.notify(f"Retrying log entry {log_id}…", timeout=3)
-        self._command(self.control.retry(int(log_id)), "Retry")
+        self._command(self.control.retry(log_id_number), "Retry")
 
     def retry_all(self) -> None:
         if self.control is None:
@@ -579,9 +589,59 @@ class AtqboApp(App[int]):
                     out.append(PaletteCommand("demo: Fix the cause of the selected error in QBO",
                                               screen.action_demo_fix,
                                               "Changes the emulated QuickBooks so a retry can succeed"))
+        if self.connected:
+            out.append(PaletteCommand("plan: What the next scan would do", lambda: self.open_plan(None),
+                                      "Every eligible PO: matched or created, bill, or cause; approve held ones"))
+            out.append(PaletteCommand("doctor: Check everything before a scan", self.open_doctor,
+                                      "Both connections, the settings, every eligible PO; read-only"))
         out.append(PaletteCommand("help: Keys and screens", lambda: self.push_screen(HelpScreen(screen)), "?"))
         out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
         return out
+
+    def doctor(self, settings: Any = None, autotask: Any = None, qbo: Any = None) -> Any:
+        """The doctor's report maker (console.doctor_source), for the screens."""
+        from .doctor_source import doctor_producer
+
+        return doctor_producer(lambda: self.runtime, settings=settings, autotask=autotask, qbo=qbo)
+
+    def open_plan(self, po_id: int | None = None) -> None:
+        from screens.plan import PlanScreen
+
+        if self.control is not None and not isinstance(self.screen, PlanScreen):
+            self.push_screen(PlanScreen(self.control, select_po=po_id))
+
+    def approve_held(self, po_id: int, reason: str) -> None:
+        self.run_worker(self._approve_held(po_id, reason), group="approve", exclusive=False)
+
+    async def _approve_held(self, po_id: int, reason: str) -> None:
+        from sync.text import shown
+
+        control = self.control
+        if control is None:
+            return
+        try:
+            report = await control.plan([po_id])
+            plan = next((p for p in report.plans if p.po_id == po_id), None)
+            if plan is None or plan.hold != reason:
+                # Not the plan the row shows: the operator looks at it before approving.
+                self.notify("The plan of this PO changed since it was held: look at it, then approve (a).",
+                            severity="warning", markup=False)
+                self.open_plan(po_id)
+                return
+            approved, refused = await control.approve([plan])
+        except Exception as exc:  # noqa: BLE001 (told, never a crash)
+            self.notify(f"Not approved: {shown(exc)}", severity="error", markup=False)
+            return
+        if approved:
+            self.notify(f"PO {shown(plan.po_number)} approved: the next scan applies it", markup=False)
+        for p, why in refused:
+            self.notify(f"PO {shown(p.po_number)} not approved: {shown(why)}", severity="warning", markup=False)
+
+    def open_doctor(self) -> None:
+        from screens.doctor import DoctorScreen
+
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen(self.doctor()))
 
     def get_system_commands(self, screen: Screen):
         # Keep Textual's theme and screenshot commands; ours come from AtqboCommands.

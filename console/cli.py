@@ -39,23 +39,43 @@ _json_requested = False
 
 
 def _po_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be the Autotask purchase order id, a whole number like 12345; got {text!r}")
-    return int(text)
+    from sync.ids import IdError, parse_po_id
+
+    try:
+        return parse_po_id(text)
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _log_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be an error-log entry id, a whole number as shown by `atqbo logs`; got {text!r}")
-    return int(text)
+    from sync.ids import IdError, parse_log_id
+
+    try:
+        return parse_log_id(text)
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+MAX_LIMIT = 10_000_000  # more entries than the error log keeps (log_max_entries' bound)
 
 
 def _limit(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return int(text)
+    from sync.ids import whole_number
+
+    value = whole_number(text, 1, MAX_LIMIT)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_LIMIT} (digits 0-9), got {text[:40]!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    from sync.ids import whole_number
+
+    value = whole_number(text, 0, 65535)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (digits 0-9), got {text[:40]!r}")
+    return value
 
 
 def _email(text: str) -> str:
@@ -121,6 +141,9 @@ examples:
   atqbo connect quickbooks --client-id AB12...   (asks for the secret, then signs in)
   atqbo settings show
   atqbo settings set days_back 7
+  atqbo doctor                         check everything before the first scan (read-only)
+  atqbo plan                           what the next scan would do to each PO (read-only)
+  atqbo approve --all-held             let held POs go ahead (apply_mode)
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
@@ -156,6 +179,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "atqbo moves Autotask PSA purchase orders into QuickBooks Online as bills, exactly "
             "once.\nWithout a command it opens the console (a terminal UI); with --daemon it "
             "runs the same\nscheduler headless; the commands below do one thing and exit."))
+    parser.add_argument("--version", action="version", version=f"atqbo {_version()}",
+                        help="print atqbo's version and exit")
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="folder for settings, secrets and logs (default: your user data "
                              "folder, or $ATQBO_DATA_DIR)")
@@ -177,7 +202,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "Serve local emulators of Autotask REST and QuickBooks Online (with Intuit OAuth) on "
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
-    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    sandbox.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
                          help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
                               "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
@@ -271,14 +296,15 @@ def _build_parser() -> argparse.ArgumentParser:
             "clears an optional setting back to its default."),
         epilog=(
             "keys:\n"
-            "  days_back N                   look back N days for Submitted POs (0 pauses transfers)\n"
+            "  days_back N                   look back N days for Submitted POs, 0 to 3650 (0 pauses transfers)\n"
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
+            "  apply_mode auto|hold_new_records|manual   what waits for approval (atqbo approve)\n"
             "  new_item_expense_account ID   QBO expense account for created items\n"
             "  ap_account ID                 QBO accounts-payable account for bills\n"
             "  todo_action_type ID           Autotask action type of error to-dos\n"
             "  todo_resource ID              Autotask resource who gets error to-dos\n"
-            "  scan_interval_minutes N       minutes between the end of a scan and the next\n"
+            "  scan_interval_minutes N       minutes between the end of a scan and the next (1 to 10080)\n"
             "  notify_email ADDR             who gets failure mail\n"
             "  smtp_host, smtp_port, smtp_username, smtp_starttls, smtp_from   mail server\n"
             "    (the SMTP password comes from ATQBO_SMTP_PASSWORD or a hidden prompt:\n"
@@ -315,6 +341,40 @@ def _build_parser() -> argparse.ArgumentParser:
             "marker becomes the QuickBooks number and the log entry is resolved. Exit 0 all "
             "synced, 3 some failed."),
         epilog="examples:\n  atqbo retry 17   (an id from `atqbo logs`)\n  atqbo retry --all-failed")
+    commands.add_parser(
+        "doctor", parents=[_common("one JSON object per finding and PO; the last line is a JSON summary")],
+        help="check everything before the first scan, read-only", formatter_class=_HELP,
+        description=(
+            "Check both connections, the settings against the live data, the QuickBooks preferences\n"
+            "they depend on, and every eligible purchase order as the next scan would see it (what\n"
+            "it would create, what would fail and why), and the API headroom. Writes nothing.\n"
+            "Exit 0 all is well, 3 something would fail or needs attention, 2 it cannot run\n"
+            "(not connected, settings missing)."),
+        epilog="examples:\n  atqbo doctor\n  atqbo doctor --json | jq 'select(.type == \"po\")'")
+    plan = commands.add_parser(
+        "plan", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
+        help="what a scan would do now, read-only", formatter_class=_HELP,
+        description=(
+            "For every eligible purchase order (or the ones named), what a scan would do right now:\n"
+            "the vendor, customer and each item, matched (to which QuickBooks record, by what) or\n"
+            "to be created; the bill's number, amount, currency, A/P account and lines; or the\n"
+            "failure it would hit, with cause and fix. Writes nothing to either service.\n"
+            "Exit 0, or 3 when some purchase order would fail."),
+        epilog="examples:\n  atqbo plan\n  atqbo plan 12345 12346 --json")
+    plan.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", help="Autotask purchase order ids (default: every eligible one)")
+    approve = commands.add_parser(
+        "approve", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
+        help="approve held purchase orders (apply_mode)", formatter_class=_HELP,
+        description=(
+            "Approve what the next scan will do to these purchase orders (apply_mode\n"
+            "hold_new_records or manual). The plan is made now and printed; the approval holds for\n"
+            "that plan only: if the PO or the records it depends on change before the scan, the PO\n"
+            "is held again with the difference shown. Exit 0, or 3 when some could not be approved."),
+        epilog="examples:\n  atqbo approve 12345\n  atqbo approve --all-held")
+    approve_which = approve.add_mutually_exclusive_group(required=True)
+    approve_which.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", default=[],
+                               help="Autotask purchase order ids")
+    approve_which.add_argument("--all-held", action="store_true", help="every purchase order now held")
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
@@ -376,6 +436,13 @@ def _link_parsers(commands: argparse._SubParsersAction) -> None:
         epilog="example:\n  atqbo unlink vendor 29683501")
     unlink.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
     unlink.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID", help="the Autotask id")
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atqbo")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -417,13 +484,14 @@ def main(argv: list[str] | None = None) -> int:
         return _failed(130, "interrupted")
 
 
-def _failed(code: int, message: str) -> int:
+def _failed(code: int, message: str, fault: str | None = None) -> int:
     from console.output import dumps
     from sync.text import shown_lines
 
     print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if _json_requested:
-        print(dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
+              flush=True)
     return code
 
 
@@ -441,13 +509,17 @@ def _quiet_library_warnings() -> None:
 def _unexpected(exc: Exception) -> int:
     """Whatever a command did not turn into a message itself. Client and store errors carry
     safe, plain messages (never secrets); anything else is named by its type only."""
+    from console.runtime_headless import store_problem
     from sync.clients.errors import ApiError
     from sync.settings import SettingsError
-    from sync.store.errors import StoreError
 
     if isinstance(exc, SettingsError):
         return _failed(EXIT_USAGE, str(exc))
-    if isinstance(exc, (ApiError, StoreError)):
+    # The data folder (disk full, read-only, wrong owner, damaged file): named, never "report it".
+    problem = store_problem(exc)
+    if problem is not None:
+        return _failed(problem.exit_code, str(problem), problem.fault_code)
+    if isinstance(exc, ApiError):
         return _failed(EXIT_FATAL, str(exc))
     return _failed(EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}; nothing more was done. "
                                "Please report it.")

@@ -34,7 +34,8 @@ EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
 # ScanStopped causes that mean "fix the configuration" (exit 2) rather than "cannot connect or
 # authenticate" (exit 1).
-CONFIG_CAUSES = frozenset({"settings_incomplete", "multicurrency_qbo_off", "status_picklist"})
+# A machine fault (disk full, read-only data folder) is the operator's to fix too.
+CONFIG_CAUSES = frozenset({"settings_incomplete", "multicurrency_qbo_off", "status_picklist", "storage_fault"})
 
 
 def exit_code_for(summary: RunSummary, stop_codes: list[str]) -> int:
@@ -97,12 +98,22 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
         runtime = await open_runtime(data_dir, demo=demo, engine=True, printer=printer)
     except RuntimeProblem as problem:
         printer.message(str(problem), level="error")
-        return finish(problem.exit_code, error=str(problem))
+        return finish(problem.exit_code, error=str(problem),
+                      **({"fault": problem.fault_code} if problem.fault_code else {}))
 
     # Besides stdout (the journal under systemd): the data folder's logs/daemon.log, rotated.
     from console.output import LogFile
 
-    log_file = None if demo else LogFile(runtime.store.locations.log_dir / "daemon.log")
+    log_file = None
+    if not demo:
+        try:
+            log_file = LogFile(runtime.store.locations.log_dir / "daemon.log")
+        except OSError as exc:  # stdout still gets every line; the folder's fault is named
+            from sync.store.faults import CREATE_FOLDER, name_fault
+
+            fault = name_fault(exc, runtime.store.locations.log_dir, CREATE_FOLDER)
+            printer.message(f"logs/daemon.log is not written ({fault.what}); lines go to stdout only",
+                            level="warning")
     printer.tee(log_file)
 
     def on_event(event: ev.Event) -> None:

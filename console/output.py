@@ -138,6 +138,10 @@ def describe(event: ev.Event) -> str:
         tail = f" What to fix: {e.fix}" if e.fix else ""
         ref = f" [log {e.log_id}]" if e.log_id else ""
         return f"PO {e.po_number} (id {e.po_id}) failed: {e.cause}.{tail}{ref}".replace("..", ".")
+    if isinstance(e, ev.PoHeld):
+        again = (" (held again: the approved plan changed: " + "; ".join(shown(d) for d in e.difference) + ")"
+                 if e.difference else "")
+        return f"PO {e.po_number} (id {e.po_id}) held: {e.reason}{again}; approve it with atqbo approve {e.po_id}"
     if isinstance(e, ev.VendorCreated):
         cur = f" in {e.currency}" if e.currency else ""
         return f"QBO vendor {e.name!r} created{cur} (id {e.vendor_id})"
@@ -260,8 +264,11 @@ class Printer:
         if to_file and self._log_file is not None:
             try:
                 self._log_file.write(line)
-            except OSError:  # a full disk must not stop the sync; stdout still has the line
-                self._log_file = None
+            except OSError as exc:  # a full disk must not stop the sync; stdout still has the line
+                path, self._log_file = self._log_file.path, None
+                reason = exc.strerror or type(exc).__name__
+                self.message(f"{path} is no longer written ({reason}); lines go to stdout only",
+                             level="warning")
 
     def event(self, event: ev.Event) -> None:
         self._write(json_line(event) if self.as_json else human_line(event))
@@ -301,7 +308,8 @@ class StderrLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             stream = self._stream or sys.stderr
-            stream.write(shown_lines(self.format(record)) + "\n")
+            # "atqbo: warning: ..." like the commands' own error lines ("atqbo: ...").
+            stream.write(f"atqbo: {record.levelname.lower()}: " + shown_lines(self.format(record)) + "\n")
             stream.flush()
         except Exception:  # logging must never take a command down
             self.handleError(record)

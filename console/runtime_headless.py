@@ -12,6 +12,7 @@ Nothing here imports Textual.
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING
 from sync.endpoints import intuit_endpoints, persist_tokens, zone_lookup_base  # noqa: F401  (re-exported)
 from sync.settings import Settings, SettingsError
 from sync.store import AutotaskConnection, QboConnection, Store
-from sync.store.errors import EngineLockedError, StoreError
+from sync.store.errors import NewerSchemaError, StoreError, StoreFileError, UnreadableFileError, UnsafeFileError
+from sync.store.faults import StorageFault, from_os_error
 
 if TYPE_CHECKING:  # the clients (httpx, authlib) and mail load only when a command needs them
     from sync.clients.autotask import AutotaskClient
@@ -34,11 +36,45 @@ EXIT_FATAL, EXIT_USAGE = 1, 2
 
 
 class RuntimeProblem(Exception):
-    """Why the runtime cannot be built, with the exit code the contract gives it."""
+    """Why the runtime cannot be built, with the exit code the contract gives it. `fault`: the
+    machine or a damaged file (exit 2 like a setting, but no screen of the console can fix it)."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, fault: bool = False, fault_code: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.fault = fault
+        self.fault_code = fault_code  # for --json and monitoring: disk_full, read_only, damaged_file, ...
+        self.notices: list[str] = []  # what the store had to tell about the data folder
+
+
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
+def fault_code(exc: BaseException) -> str:
+    if isinstance(exc, StorageFault):
+        return exc.code
+    if isinstance(exc, UnsafeFileError):
+        return "unsafe_file"
+    if isinstance(exc, UnreadableFileError):
+        return "unreadable_file"
+    if isinstance(exc, NewerSchemaError):
+        return "newer_schema"
+    return "damaged_file"
+
+
+def store_problem(exc: BaseException) -> RuntimeProblem | None:
+    """The contract's answer to a problem of the data folder, or None when `exc` is not one.
+    A machine fault (disk full, read-only, wrong owner), a damaged or unsafe file: exit 2, the
+    operator can fix it; another live engine holding the folder: exit 1."""
+    if isinstance(exc, OSError) and not isinstance(exc, StorageFault):
+        if not (exc.filename or exc.errno in _DISK_ERRNOS):
+            return None  # (a pipe closed by the reader, a socket: not the data folder's)
+        exc = from_os_error(exc)
+    if isinstance(exc, (StorageFault, StoreFileError, NewerSchemaError)):
+        return RuntimeProblem(str(exc), EXIT_USAGE, fault=True, fault_code=fault_code(exc))
+    if isinstance(exc, StoreError):
+        return RuntimeProblem(str(exc), EXIT_FATAL)
+    return None
 
 
 # ---------------------------------------------------------------- the store and the clients
@@ -46,8 +82,8 @@ class RuntimeProblem(Exception):
 def open_store(data_dir: str | Path | None) -> Store:
     try:
         return Store.open(data_dir)
-    except StoreError as exc:
-        raise RuntimeProblem(str(exc), EXIT_FATAL) from None
+    except (StoreError, OSError) as exc:
+        raise store_problem(exc) from None
 
 
 def load_settings(store: Store) -> Settings:
@@ -55,8 +91,8 @@ def load_settings(store: Store) -> Settings:
         return store.settings.load()
     except SettingsError as exc:
         raise RuntimeProblem(f"{exc}\nFix them with: atqbo settings set KEY VALUE", EXIT_USAGE) from None
-    except StoreError as exc:
-        raise RuntimeProblem(str(exc), EXIT_FATAL) from None
+    except (StoreError, OSError) as exc:
+        raise store_problem(exc) from None
 
 
 def autotask_from_store(store: Store) -> "AutotaskClient":
@@ -199,22 +235,24 @@ async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engin
         server, temp, data_dir = _demo_folder()
     store = open_store(data_dir)
     try:
-        if engine:
-            try:
-                store.acquire_engine_lock()
-            except EngineLockedError as exc:
-                raise RuntimeProblem(str(exc), EXIT_FATAL) from None
-        settings = load_settings(store)
-        autotask = autotask_from_store(store)
         try:
-            qbo = qbo_from_store(store)
-        except RuntimeProblem:
-            await autotask.aclose()
-            raise
-        on_failure = (lambda text: printer.message(text, level="warning")) if printer else None
-        notifier = notifier_from(store, settings, on_failure)
+            if engine:
+                store.acquire_engine_lock()
+            settings = load_settings(store)
+            autotask = autotask_from_store(store)
+            try:
+                qbo = qbo_from_store(store)
+            except BaseException:
+                await autotask.aclose()
+                raise
+            on_failure = (lambda text: printer.message(text, level="warning")) if printer else None
+            notifier = notifier_from(store, settings, on_failure)
+        except (StoreError, OSError) as exc:  # the lock, the secrets file: named, with the exit code
+            raise store_problem(exc) from None
         runtime = Runtime(store, autotask, qbo, settings, notifier, sandbox_server=server, _temp=temp)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, RuntimeProblem):  # (a caller that opens the store again still tells them)
+            exc.notices = list(store.notices)
         store.close()
         if server is not None:
             server.stop()
@@ -225,10 +263,12 @@ async def open_runtime(data_dir: str | Path | None, *, demo: bool = False, engin
         missing = settings.missing_for_scan()
         if missing:
             await runtime.aclose()
-            raise RuntimeProblem(
+            problem = RuntimeProblem(
                 "settings incomplete, a scan cannot run:\n" + "\n".join(f"  {p}" for p in missing)
                 + "\nSet them with: atqbo settings set KEY VALUE (see atqbo settings set --help)",
                 EXIT_USAGE)
+            problem.notices = list(store.notices)
+            raise problem
         runtime.engine = build_engine(runtime)
     return runtime
 

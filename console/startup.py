@@ -50,11 +50,12 @@ async def open_console_runtime(data_dir: Path | None, demo: bool) -> Any:
     try:
         return await open_runtime(data_dir, demo=demo, engine=True)
     except RuntimeProblem as exc:
-        if exc.exit_code != 2 or demo:
+        if exc.exit_code != 2 or demo or getattr(exc, "fault", False):  # (fault: disk, damaged file)
             raise StartupError(str(exc), exc.exit_code) from None
         # Not connected, or settings incomplete: the connect screen deals with both.
         try:
             store = open_store(data_dir)
         except RuntimeProblem as again:
             raise StartupError(str(again), again.exit_code) from None
+        store.notices[:0] = exc.notices  # (told by the store opened first, e.g. a folder made owner-only)
         return StoreOnly(store, problem=str(exc))

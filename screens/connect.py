@@ -23,6 +23,7 @@ from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Stati
 
 from sync.text import shown
 
+from .doctor import DoctorView, verdict_markup
 from .footer import KeysFooter
 from .markup import escape
 from .settings import SettingsForm
@@ -75,6 +76,9 @@ class ConnectScreen(Screen):
     ConnectScreen #sign-in-caption.-shown, ConnectScreen #sign-in-address.-shown {
         display: block;
     }
+    ConnectScreen #review-doctor-status {
+        margin-top: 1;
+    }
     """
     BINDINGS = [
         Binding("ctrl+o", "sign_in", "Sign in to QBO", tooltip="Open Intuit's sign-in (shows the URL)."),
@@ -96,6 +100,7 @@ class ConnectScreen(Screen):
         self.autotask: Any = None
         self.autotask_ok = False
         self.autotask_company = ""
+        self.doctor_report: Any = None  # the review page's, once it ran
 
     @property
     def console(self) -> ConsoleHost:
@@ -154,6 +159,8 @@ class ConnectScreen(Screen):
                 page.border_title = "4. Review"
                 yield Static(id="review")
                 yield Button("Connect and start scanning (ctrl+s)", id="connect-go", variant="success", compact=True)
+                yield Static("", id="review-doctor-status")
+                yield DoctorView("", id="review-doctor")
         yield Static("Open this address in a browser and choose Connect (ctrl+y copies it):",
                      id="sign-in-caption")
         yield Static("", id="sign-in-address")
@@ -515,6 +522,34 @@ class ConnectScreen(Screen):
             lines.append(f"  {key:<26} {_esc(shown) or '—'}")
         lines += ["", "Connect saves all of this and starts the first scan at once."]
         self.query_one("#review", Static).update("\n".join(lines))
+        self._review_doctor(form)
+
+    def _review_doctor(self, form: SettingsForm) -> None:
+        """Below the review: the doctor on what would be saved (read-only), so a PO that would
+        fail is known before the first scan."""
+        status = self.query_one("#review-doctor-status", Static)
+        settings = form.collect()
+        if settings is None:
+            status.update("The doctor checks the first scan once the settings are complete (step 3).")
+            self.query_one(DoctorView).show_message("")
+            return
+        status.update("[b $warning]Doctor: checking what the first scan would do…[/] (read-only)")
+        produce = self.console.doctor(settings=settings, autotask=self.autotask if self.autotask_ok else None,
+                                      qbo=self.qbo if self.qbo_ok else None)
+        self._run_doctor(produce)
+
+    @work(group="connect-doctor", exclusive=True, exit_on_error=False, description="Doctor")
+    async def _run_doctor(self, produce: Any) -> None:
+        status, view = self.query_one("#review-doctor-status", Static), self.query_one(DoctorView)
+        try:
+            report = await produce()
+        except Exception as exc:  # noqa: BLE001 (said on the page: Connect still works)
+            status.update("[b $error]The doctor could not check the first scan:[/]")
+            view.show_message(str(exc) or type(exc).__name__)
+            return
+        self.doctor_report = report
+        status.update("Doctor: " + verdict_markup(report))
+        view.show_report(report)
 
     @on(Button.Pressed, "#connect-go")
     def action_connect(self) -> None:
@@ -530,13 +565,19 @@ class ConnectScreen(Screen):
         from sync.store import AutotaskConnection
 
         store = self.console.store
-        if self.autotask_ok:
-            zone = self._field("#at-zone") or None
-            store.connection.set_autotask(AutotaskConnection(self._field("#at-username"), self._field("#at-code"), zone))
-            store.secrets.set_autotask_secret(self.autotask_secret)
-        store.settings.save(settings)
-        if smtp_password:
-            store.secrets.set_smtp_password(smtp_password)
+        self.workers.cancel_group(self, "connect-doctor")  # it reads with the clients closed below
+        try:
+            if self.autotask_ok:
+                zone = self._field("#at-zone") or None
+                store.connection.set_autotask(AutotaskConnection(self._field("#at-username"), self._field("#at-code"),
+                                                                 zone))
+                store.secrets.set_autotask_secret(self.autotask_secret)
+            store.settings.save(settings)
+            if smtp_password:
+                store.secrets.set_smtp_password(smtp_password)
+        except OSError as exc:  # disk full, read-only folder: named by the store; Connect again after the fix
+            self.notify(f"{exc}\nThen press Connect again.", title="Not saved", severity="error", timeout=20)
+            return
         for client in (self.autotask, self.qbo):
             if client is not None:
                 await client.aclose()

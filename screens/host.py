@@ -59,6 +59,23 @@ class ConsoleHost(Protocol):
 
     def go_back(self) -> None: ...
 
+    # -------------------------------------------------------------- the doctor (read-only pre-flight)
+    def doctor(self, settings: Any = None, autotask: Any = None, qbo: Any = None) -> Any:
+        """An async callable returning a fresh sync.preflight.DoctorReport each time: on the
+        console's connection and saved settings, or on the settings and clients given (the
+        Connect screen's review, before anything is saved)."""
+        ...
+
+    # -------------------------------------------------------------- plan before apply
+    def open_plan(self, po_id: int | None = None) -> None:
+        """The Plan screen (on this PO's line when given)."""
+        ...
+
+    def approve_held(self, po_id: int, reason: str) -> None:
+        """Approve a held PO from its live row: its plan now, approved only when it is held
+        for the reason the row shows (otherwise the Plan screen opens on it, to be looked at)."""
+        ...
+
     # -------------------------------------------------------------- the connect screen (local only)
     @property
     def store(self) -> Any: ...

@@ -40,7 +40,7 @@ class Field:
 
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     ("Overview", (
-        Field("days_back", "Days back to look for POs (0 pauses)", "int"),
+        Field("days_back", "Days back to look (0 = pause)", "int"),
         Field("po_number_source", "Bill number from", "choice", choices=(
             ("QuickBooks (its own sequence)", "quickbooks"),
             ("Autotask (the PO number)", "autotask"))),
@@ -51,6 +51,10 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
             ("Error out: the PO fails", "error"),
             ("Create a new item", "create"))),
         Field("new_item_expense_account", "Expense account for new items", "live"),
+        Field("apply_mode", "What waits for approval", "choice", choices=(
+            ("Nothing: sync every PO", "auto"),
+            ("POs that would create a vendor, customer or item", "hold_new_records"),
+            ("Every PO (approve each one)", "manual"))),
     )),
     ("Other account settings", (
         Field("ap_account", "A/P account for bills", "live"),
@@ -69,11 +73,15 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("smtp_from", "SMTP sender address", "email"),
     )),
     ("Error log", (
-        Field("log_retention_days", "Keep resolved entries, days (0 = ever)", "int"),
+        Field("log_retention_days", "Keep resolved, days (0 = forever)", "int"),
         Field("log_max_entries", "Keep at most, entries", "int"),
     )),
 )
 FIELDS: dict[str, Field] = {f.key: f for _, fields in SECTIONS for f in fields}
+# The label column is 36 cells with one of them a gap (app.tcss .field-label): a longer label
+# would wrap, or at 80 columns run into its value ("(0 pauses)30").
+LABEL_MAX = 35
+assert all(len(f.label) <= LABEL_MAX for f in FIELDS.values()), "a settings label is too long"
 SETTING_FIELDS = tuple(k for k in FIELDS if k != "smtp_password")
 
 
@@ -309,7 +317,8 @@ class SettingsScreen(Screen):
     async def _save(self, settings: Settings, smtp_password: str | None) -> None:
         try:
             changed = await self._control().settings_set(settings.to_values(), smtp_password)
-        except (CommandRefused, CommandFailed, SettingsError) as exc:
+        # OSError: disk full, read-only folder (the store names the path and what to do).
+        except (CommandRefused, CommandFailed, SettingsError, OSError) as exc:
             self.notify(str(exc), title="Settings not saved", severity="error", timeout=10)
             return
         self._saved(settings, changed)

@@ -3,7 +3,6 @@ or the error in red with its cause — as it happens."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -16,6 +15,7 @@ from textual.widgets import Button, Input, Label, Static
 from .footer import KeysFooter
 from .markup import escape
 
+from sync.ids import IdError, parse_po_id
 from sync.settings import SettingsError, parse_value
 from sync.text import shown
 
@@ -24,22 +24,14 @@ from .messages import SyncOneFinished
 if TYPE_CHECKING:
     from .host import ConsoleHost
 
-MAX_PO_ID = 2**31 - 1  # Autotask ids are 32-bit integers
-
-
 def validate_po_id(text: str) -> tuple[int | None, str]:
-    """(the id, "") or (None, what is wrong)."""
-    value = text.strip()
-    if not value:
+    """(the id, "") or (None, what is wrong): the same parser as `atqbo sync-one`."""
+    if not text.strip():
         return None, "Enter the Autotask purchase order id (a whole number, e.g. 1042)."
-    if not re.fullmatch(r"\d+", value):
-        return None, f"The PO id must be a whole number like 1042, not {value!r}."
-    number = int(value)
-    if number < 1:
-        return None, "The PO id must be 1 or more."
-    if number > MAX_PO_ID:
-        return None, f"The PO id must be at most {MAX_PO_ID:,} (an Autotask id)."
-    return number, ""
+    try:
+        return parse_po_id(text), ""  # (as typed: the parser decides what spaces it allows)
+    except IdError as exc:
+        return None, f"The PO id {exc}."
 
 
 def validate_email(text: str) -> tuple[str | None, str]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
+from sync.ids import MAX_ID, whole_number
+
 SCHEMA_VERSION = 1
 SMTP_PASSWORD_SECRET = "smtp_password"
 
@@ -29,6 +31,14 @@ class PoNumberSource(str, Enum):
 class MissingItem(str, Enum):
     CREATE = "create"
     ERROR = "error"
+
+
+class ApplyMode(str, Enum):
+    """What a scan may do without the operator's approval (issue 15)."""
+
+    AUTO = "auto"  # everything (the behaviour before apply_mode existed)
+    HOLD_NEW_RECORDS = "hold_new_records"  # a PO that would create a vendor, customer or item waits
+    MANUAL = "manual"  # every PO waits
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class Settings:
     days_back: int | None = None
     po_number_source: PoNumberSource = PoNumberSource.QUICKBOOKS
     missing_item: MissingItem = MissingItem.ERROR
+    apply_mode: ApplyMode = ApplyMode.AUTO
     new_item_expense_account: str | None = None
     ap_account: str | None = None
     todo_action_type: int | None = None
@@ -165,21 +176,22 @@ class Settings:
 
 
 def _show(raw: Any) -> str:
-    return repr(raw)
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _whole(minimum: int, what: str = "") -> Callable[[Any], int]:
+def _whole(minimum: int, what: str = "", maximum: int = MAX_ID) -> Callable[[Any], int]:
+    # ASCII digits only (int() also reads other scripts' digits), bounded: a huge value would
+    # only fail later, inside every scan (days_back = 10**9 overflowed the date arithmetic).
+    bound = f"from {minimum} to {maximum}" if maximum < MAX_ID else f"≥ {minimum}"
+
     def parse(raw: Any) -> int:
-        if isinstance(raw, bool):
-            raise ValueError(f"must be a whole number ≥ {minimum}{what}, got {_show(raw)}")
-        if isinstance(raw, int):
-            value = raw
-        elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
-            value = int(raw)
-        else:
-            raise ValueError(f"must be a whole number ≥ {minimum}{what}, got {_show(raw)}")
-        if value < minimum:
-            raise ValueError(f"must be a whole number ≥ {minimum}{what}, got {_show(raw)}")
+        text = raw.strip() if isinstance(raw, str) else raw
+        if isinstance(text, str) and text.startswith("+"):
+            text = text[1:]
+        value = whole_number(text, minimum, maximum)
+        if value is None:
+            raise ValueError(f"must be a whole number {bound}{what}, got {_show(raw)}")
         return value
 
     return parse
@@ -295,16 +307,23 @@ def near_policy(value: str) -> tuple[str, int | None]:
     mode, _, number = _near_match(value).partition(" ")
     return mode, int(number) if number else None
 
+# Upper bounds (DESIGN §1 "Settings"): generous for any real use, small enough that the date
+# and timer arithmetic of a scan cannot overflow.
+MAX_DAYS_BACK = 3650  # ten years of purchase orders
+MAX_SCAN_INTERVAL_MINUTES = 10080  # a week
+MAX_LOG_RETENTION_DAYS = 36500  # a hundred years (0 = keep forever)
+MAX_LOG_ENTRIES = 10_000_000
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
-    "days_back": _optional(_whole(0)),
+    "days_back": _optional(_whole(0, maximum=MAX_DAYS_BACK)),
     "po_number_source": _optional(_choice(PoNumberSource)),
     "missing_item": _optional(_choice(MissingItem)),
+    "apply_mode": _optional(_choice(ApplyMode)),
     "new_item_expense_account": _optional(_text()),
     "ap_account": _optional(_text()),
     "todo_action_type": _optional(_id("Autotask action type")),
     "todo_resource": _optional(_id("Autotask resource")),
-    "scan_interval_minutes": _optional(_whole(1)),
+    "scan_interval_minutes": _optional(_whole(1, maximum=MAX_SCAN_INTERVAL_MINUTES)),
     "notify_email": _optional(_email),
     "smtp_host": _optional(_host),
     "smtp_port": _optional(_port),
@@ -314,6 +333,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "near_match": _optional(_near_match),
     "log_retention_days": _optional(_whole(0, " (0 = keep forever)")),
     "log_max_entries": _optional(_whole(1000)),
+    "log_retention_days": _optional(_whole(0, " (0 = keep forever)", MAX_LOG_RETENTION_DAYS)),
+    "log_max_entries": _optional(_whole(1000, maximum=MAX_LOG_ENTRIES)),
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 SETTING_KEYS: tuple[str, ...] = tuple(PARSERS)

@@ -27,7 +27,9 @@ from .common import (
 )
 from .connect import run_connect
 from .links import run_link, run_links, run_unlink
+from .doctor import run_doctor_command
 from .logs import run_logs
+from .plan import run_approve, run_plan
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .repair import run_repair
 from .settings_cmd import run_settings
@@ -46,6 +48,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "links": run_links,
     "link": run_link,
     "unlink": run_unlink,
+    "doctor": run_doctor_command,
+    "plan": run_plan,
+    "approve": run_approve,
 }
 
 
@@ -59,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except (CommandError, RuntimeProblem) as exc:
-        fail(str(exc), as_json, exc.exit_code)
+        fail(str(exc), as_json, exc.exit_code, getattr(exc, "fault_code", None))
         return exc.exit_code
     finally:
         for logger in loggers:

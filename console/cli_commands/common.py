@@ -28,11 +28,13 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def fail(message: str, as_json: bool, code: int) -> None:
+def fail(message: str, as_json: bool, code: int, fault: str | None = None) -> None:
+    """`fault`: the machine or data-folder fault's code (disk_full, read_only, ...) for --json."""
     # Messages quote what the user typed and what a service said: never raw (sync.text).
     print(f"atqbo: {shown_lines(message)}", file=sys.stderr, flush=True)
     if as_json:
-        print(dumps({"ok": False, "exit_code": code, "error": message}), flush=True)
+        print(dumps({"ok": False, "exit_code": code, "error": message, **({"fault": fault} if fault else {})}),
+              flush=True)
 
 
 def out(as_json: bool, record: dict[str, Any], human: str) -> None:

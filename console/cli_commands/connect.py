@@ -7,6 +7,8 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -38,6 +40,7 @@ from sync.clients.errors import (
     SignInError,
     TransportError,
 )
+from sync.store.faults import StorageFault
 from sync.text import shown
 
 
@@ -64,9 +67,10 @@ async def _connect_autotask(args: argparse.Namespace) -> int:
         except AutotaskConnectFailed as failed:
             raise CommandError(failed.message, EXIT_USAGE if failed.kind == "input" else EXIT_FATAL) from None
         zone = connected.zone
-        store.connection.set_autotask(AutotaskConnection(args.username, args.integration_code,
-                                                         None if args.zone_url is None else base))
-        store.secrets.set_autotask_secret(secret)
+        with _saving("autotask"):
+            store.connection.set_autotask(AutotaskConnection(args.username, args.integration_code,
+                                                             None if args.zone_url is None else base))
+            store.secrets.set_autotask_secret(secret)
         out(as_json, {"ok": True, "exit_code": 0, "service": "autotask", "username": args.username,
                        "zone": zone.zone_name, "zone_url": zone.url,
                        "local_organization": connected.local_organization},
@@ -166,12 +170,13 @@ async def _connect_quickbooks(args: argparse.Namespace) -> int:
             raise CommandError(f"{str(exc).rstrip('.')}. Nothing was saved", exc.exit_code) from None
         finally:
             await oauth.aclose()
-        if issued:
-            persist_tokens(store)(issued[-1])
-        store.secrets.set_qbo_client_secret(secret)
-        store.connection.set_qbo(QboConnection(args.client_id, str(realm), args.api_url,
-                                               args.auth_url, args.token_url,
-                                               redirect.uri if redirect else None, environment))
+        with _saving("quickbooks"):
+            if issued:
+                persist_tokens(store)(issued[-1])
+            store.secrets.set_qbo_client_secret(secret)
+            store.connection.set_qbo(QboConnection(args.client_id, str(realm), args.api_url,
+                                                   args.auth_url, args.token_url,
+                                                   redirect.uri if redirect else None, environment))
         name = str(info.get("CompanyName") or info.get("LegalName") or "?")
         out(as_json, {"ok": True, "exit_code": 0, "service": "quickbooks", "realm_id": str(realm),
                        "company": name, "environment": environment},
@@ -278,3 +283,14 @@ class _stdin_lines:
         while line == "":
             line = await self._queue.get()
         return line
+
+
+@contextmanager
+def _saving(service: str) -> Iterator[None]:
+    """A connection is two files (details, secrets): a machine fault between them leaves it
+    half-saved, which the message says, with the way out."""
+    try:
+        yield
+    except StorageFault as fault:
+        raise CommandError(f"{fault} The {service} connection is not (completely) saved: run the same "
+                           f"atqbo connect {service} again once that is fixed.", EXIT_USAGE) from None

@@ -35,6 +35,8 @@ from sync.clients.errors import (
 from sync.settings import SETTING_KEYS, SMTP_PASSWORD_SECRET, SettingsError, parse_value
 from sync.text import shown_lines
 
+from .settings_names import NAMED, account_name, active_choices, listing, live_names
+
 
 def run_settings(args: argparse.Namespace) -> int:
     if args.action == "show":
@@ -59,8 +61,11 @@ def _settings_show(args: argparse.Namespace) -> int:
         at = store.connection.get_autotask()
         qb = store.connection.get_qbo()
         secrets_set = set(store.secrets.names_set())
+        names, unavailable = anyio.run(live_names, store, values)
         record = {
             "settings": values,
+            "names": names,  # what each id names in the live service
+            "names_unavailable": unavailable,  # service → why (not connected, unreachable)
             "missing_for_scan": missing,
             "problems": problems,
             "connections": {
@@ -83,7 +88,8 @@ def _settings_show(args: argparse.Namespace) -> int:
             lines = [f"settings ({store.locations.settings_file}):"]
             for key in SETTING_KEYS:
                 value = values.get(key)
-                lines.append(f"  {key:<{width}}  {'(not set)' if value is None else value}")
+                lines.append(f"  {key:<{width}}  {'(not set)' if value is None else value}"
+                             + _name_note(key, value, names, unavailable))
             lines.append(f"  {'smtp_password':<{width}}  {'(set, hidden)' if record['smtp_password_set'] else '(not set)'}")
             if problems:
                 lines.append("problems in the settings file:")
@@ -104,6 +110,15 @@ def _settings_show(args: argparse.Namespace) -> int:
         return EXIT_USAGE if problems else EXIT_OK
     finally:
         store.close()
+
+
+def _name_note(key: str, value: Any, names: dict[str, str], unavailable: dict[str, str]) -> str:
+    if value is None or key not in NAMED:
+        return ""
+    if key in names:
+        return f" ({names[key]})"
+    why = unavailable.get(NAMED[key])
+    return f" (name unavailable: {why})" if why else ""
 
 
 # Settings whose value names something in a live system: checked there before saving.
@@ -206,7 +221,7 @@ async def _check_qbo_account(qbo: Any, key: str, wanted: str) -> str | None:
     if key == "ap_account":
         accounts = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
         if find_account(accounts, wanted) is None:
-            names = ", ".join(f"{a.get('Id')} ({a.get('Name')})" for a in accounts[:10]) or "none"
+            names = listing([(a.get("Id"), account_name(a)) for a in accounts])
             return (f"QuickBooks has no accounts-payable account {wanted!r} "
                     f"(its A/P accounts: {names})")
         return None
@@ -224,8 +239,9 @@ async def _check_autotask_id(at: Any, key: str, wanted: int) -> str | None:
     entity, what = (("ActionTypes", "action type") if key == "todo_action_type"
                     else ("Resources", "resource"))
     record = await at.get(entity, wanted)
-    if record is None:
-        return f"Autotask has no {what} with id {wanted}"
-    if record.get("isActive") is False:
-        return f"Autotask {what} {wanted} is inactive"
-    return None
+    if record is not None and record.get("isActive") is not False:
+        return None
+    problem = (f"Autotask has no {what} with id {wanted}" if record is None
+               else f"Autotask {what} {wanted} is inactive")
+    # Like ap_account: say which ids would do.
+    return f"{problem} (its active {what}s: {listing(await active_choices(at, key))})"

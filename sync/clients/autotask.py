@@ -490,6 +490,12 @@ class AutotaskClient:
             self._fields[key] = [_field_info(f, path) for f in raw]
         return self._fields[key]
 
+    async def entity_info(self, entity: str) -> dict:
+        """{entity}/entityInformation: what the entity allows and what this API user may do with
+        it (canCreate, canUpdate, userAccessForCreate, userAccessForUpdate, ...)."""
+        _, body = await self._request("GET", f"{entity}/entityInformation", safe=True)
+        return dict((body or {}).get("info") or {}) if isinstance(body, dict) else {}
+
     async def picklist(self, entity: str, field: str) -> Picklist:
         for f in await self.fields(entity):
             if f.name.lower() == field.lower():

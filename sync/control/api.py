@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from sync.events import Event
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
 
 from .logs import LogEntryView
@@ -166,4 +167,15 @@ class EngineControl(Protocol):
 
     async def unlink(self, kind: str, autotask_id: int) -> Any:
         """Forget a link (CommandRefused when there is none); the next scan matches by name."""
+        ...
+
+    # -------------------------------------------------------------- plan before apply
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        """What a scan would do now to every eligible PO (or those named), read-only
+        (sync.plan.make_plan). CommandRefused when it cannot run (settings incomplete)."""
+        ...
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """Approve these shown plans (apply_mode): (approved, refused with the reason). Each
+        approval holds for the plan as shown (its fingerprint) only."""
         ...

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from sync.engine.single import sync_one_and_report
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
 
 from .api import Capabilities, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
@@ -109,9 +110,13 @@ class LocalEngineControl:
         return await anyio.to_thread.run_sync(source.window, status, text, offset, limit)
 
     async def log_entry(self, log_id: str) -> LogEntryView | None:
-        if not str(log_id).isdigit():
+        from sync.ids import IdError, parse_log_id
+
+        try:
+            number = parse_log_id(str(log_id))  # (isdigit() also takes '²', which int() refuses)
+        except IdError:
             return None
-        return await anyio.to_thread.run_sync(self.log_source().get, str(log_id))
+        return await anyio.to_thread.run_sync(self.log_source().get, str(number))
 
     async def settings_get(self) -> Settings:
         return await anyio.to_thread.run_sync(self.store.settings.load)
@@ -152,3 +157,22 @@ class LocalEngineControl:
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         return await load_options(self.runtime.autotask, self.runtime.qbo)
+
+    # -------------------------------------------------------------- plan before apply
+
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        from datetime import datetime, timezone
+
+        from sync.plan import make_plan
+
+        settings = await anyio.to_thread.run_sync(self.store.settings.load)
+        missing = settings.missing_for_scan()
+        if missing:
+            raise CommandRefused("settings incomplete, a plan needs them: " + "; ".join(str(m) for m in missing))
+        return await make_plan(settings, self.runtime.autotask, self.runtime.qbo, self.store.journal,
+                               now=datetime.now(timezone.utc), po_ids=po_ids, links=self.store.links)
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        from sync.plan import approve_plans
+
+        return await approve_plans(self.store.journal, list(plans))

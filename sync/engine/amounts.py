@@ -45,3 +45,18 @@ def json_number(value: Decimal) -> int | float:
     if value == value.to_integral_value():
         return int(value)
     return float(value)
+
+
+def line_refusal(quantity: object, unit_cost: object) -> str | None:
+    """Why a PO line cannot become a bill line as it is, or None. A bill line bills: a
+    quantity of 0 or less, or a negative unit cost, is a return or a credit (a vendor credit in
+    QuickBooks, entered by hand), and billing it would silently lower or zero the bill."""
+    try:
+        qty, cost = to_decimal(quantity), to_decimal(unit_cost)
+    except ValueError:
+        return "its quantity or unit cost is not a number"
+    if qty <= 0:
+        return "its quantity is 0 or less"
+    if cost < 0:
+        return "its unit cost is negative"
+    return None

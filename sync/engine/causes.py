@@ -80,6 +80,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "po_no_items": (
         "The PO has no items, so there is nothing to bill.",
         "Add the items to the PO in Autotask, then retry.", False),
+    "line_not_billable": (
+        "Item {line} of the PO (Autotask item id {item_id}: quantity {quantity}, unit cost {unit_cost}) "
+        "cannot be billed: {why}. Nothing was sent to QuickBooks for this PO.",
+        "Correct the item's quantity (above 0) or unit cost (0 or more) in Autotask, then retry. A return "
+        "or credit goes into QuickBooks as a vendor credit, entered there by hand.", False),
     "product_missing": (
         "PO item {item_id} has no product (or its product {product_id} could not be read), so it cannot be matched "
         "to a QuickBooks item.",
@@ -214,6 +219,10 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
     "settings_incomplete": (
         "The settings are incomplete: {detail}",
         "Complete the settings, then scan again.", True),
+    "storage_fault": (
+        "atqbo cannot write its records in {detail}: {what}. The transfer stopped before "
+        "anything could be half-done; what was saved before is intact.",
+        "{fix} The next scan carries on where this one stopped.", True),
 }
 
 

@@ -88,17 +88,18 @@ def check_settings(settings: Settings) -> None:
 
 
 async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal: Journal,
-                publish: Callable[[Event], None], now: datetime, submitted: int | None = None, *,
-                links: LinkBook | None = None) -> RunContext:
-    """Read what the run needs from both services. Raises ScanHalt for what stops every PO
-    (the caller maps client errors the same way)."""
+                publish: Callable[[Event], None], now: datetime, submitted: int | None = None,
+                prefs: dict | None = None, *, links: LinkBook | None = None) -> RunContext:
+    """Read what the run needs from both services (QBO's preferences only when not given).
+    Raises ScanHalt for what stops every PO (the caller maps client errors the same way)."""
     check_settings(settings)
     try:
         if submitted is None:
             submitted = await sources.submitted_value(at)
     except PicklistError as exc:
         raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
-    prefs = await qbo.preferences()
+    if prefs is None:
+        prefs = await qbo.preferences()
     currency_prefs = prefs.get("CurrencyPrefs") or {}
     qbo_multi = bool(currency_prefs.get("MultiCurrencyEnabled"))
     home = str((currency_prefs.get("HomeCurrency") or {}).get("value") or "")

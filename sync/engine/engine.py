@@ -56,7 +56,7 @@ from .po_sync import PoOutcome, sync_po
 from .recovery import RecoveryCounts
 from .resolve import PoProblem, Resolver
 from .tagged_bills import TaggedBills
-from .scan import ERROR_MARKER, is_blank, is_eligible, sync_one_refusal, window_start
+from .scan import ERROR_MARKER, is_blank, sync_one_refusal, window_start
 from sync.store.journal import JournalState
 
 S = JournalState
@@ -326,7 +326,10 @@ class Engine:
                         if self._stopping:
                             break
             self._last_stop_code = None
-        except ScanHalt as halt:
+        except Exception as exc:
+            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
+            if halt is None:
+                raise
             stopped = halt.cause
             for outcome in halt.done:  # POs the interrupted group finished before the stop
                 outcomes.append(outcome)
@@ -463,12 +466,9 @@ class Engine:
 
     async def _eligible(self, settings: Settings) -> list[dict]:
         async def read() -> list[dict]:
-            submitted = self._submitted = await sources.submitted_value(self.autotask)
-            since = window_start(self.clock(), settings.days_back or 0)
-            found = await sources.eligible_pos(self.autotask, submitted, since)
-            chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
             # (POs a crash left mid-way, whatever their date, were finished by _recover.)
-            return [chosen[k] for k in sorted(chosen)]
+            self._submitted, pos = await sources.read_eligible(self.autotask, settings.days_back or 0, self.clock())
+            return pos
 
         try:
             return await self._guard(read())
@@ -488,6 +488,9 @@ class Engine:
                 halt = ScanHalt(causes.make(code, api=api_words(exc)), exc.service)
             raise halt from None
         except Exception as exc:  # a bug or a local problem (disk full): told, never a crash
+            fault = halt_for(exc)
+            if fault is not None:  # the machine (disk full, read-only): named, not a bug
+                raise fault from None
             log.exception("unexpected error outside a purchase order")
             raise ScanHalt(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"), "") from None
 
@@ -523,6 +526,9 @@ class Engine:
         except ScanHalt:
             raise
         except Exception as exc:  # a bug must not lose the PO: record it like any failure
+            fault = halt_for(exc)
+            if fault is not None:  # disk full, read-only: the scan stops, the PO is not "failed"
+                raise fault from None
             log.exception("unexpected error while syncing PO %s", data.po_id)
             cause = causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}")
             return await self._fail(ctx, settings, data.po_id, data.po_number, cause, alt_email)
@@ -588,7 +594,10 @@ class Engine:
             if outcome.ok and log_id is not None:
                 await self._resolve_log(po_id, log_id)
             return replace(outcome, log_id=log_id) if outcome.ok and log_id is not None else outcome
-        except ScanHalt as halt:
+        except Exception as exc:
+            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
+            if halt is None:
+                raise
             return self._stopped_outcome(halt, po_id, log_id)
 
     async def _status_label(self, value: object) -> str:

@@ -22,6 +22,8 @@ from sync.clients.errors import (
     UntrustedUrlError,
 )
 
+from sync.store.faults import StorageFault, from_os_error
+
 from . import causes
 from .causes import Cause
 
@@ -43,7 +45,13 @@ def api_words(exc: BaseException) -> str:
 
 
 def halt_for(exc: BaseException) -> ScanHalt | None:
-    """The scan-level stop for a client error, or None when the error concerns one PO only."""
+    """The scan-level stop for a client error or a machine fault (disk full, read-only data
+    folder...), or None when the error concerns one PO only."""
+    fault = storage_fault_of(exc)
+    if fault is not None:
+        # Not the PO's fault either: nothing is marked failed (that would need the disk too);
+        # the journal holds each PO's last durable step, and the next scan carries on from it.
+        return ScanHalt(causes.make("storage_fault", detail=str(fault.path), what=fault.what, fix=fault.fix), "")
     if not isinstance(exc, ApiError):
         return None
     service = "qbo" if exc.service in ("qbo", "oauth") else (exc.service or "")
@@ -59,4 +67,15 @@ def halt_for(exc: BaseException) -> ScanHalt | None:
     if isinstance(exc, (UnavailableError, ThrottledError, TransportError)):
         code = "autotask_down" if service == "autotask" else "qbo_down"
         return ScanHalt(causes.make(code, api=words), service)
+    return None
+
+
+def storage_fault_of(exc: BaseException) -> StorageFault | None:
+    """The machine fault behind `exc`: a StorageFault, a bare OSError of a file, or a token
+    save that failed on one."""
+    for candidate in (exc, exc.__cause__):
+        if isinstance(candidate, StorageFault):
+            return candidate
+        if isinstance(candidate, OSError) and not isinstance(candidate, ApiError) and candidate.filename:
+            return from_os_error(candidate)
     return None

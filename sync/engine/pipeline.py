@@ -30,13 +30,13 @@ from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
 from sync.events import PoHeld, PoStarted
 
-from . import causes
+from . import approval, causes
 from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
 from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, adopt_steps, prepare
-from .amounts import to_decimal
-from .resolve import FREIGHT_ITEM, NearNameHeld, PoProblem, is_bill_of, request_id
+from .decide import number_verdict, referenced_names
+from .resolve import NearNameHeld, PoProblem, is_bill_of, request_id
 from .sources import PoData
 from .tagged_bills import DUPLICATE_REQUEST_ID, EARLIEST, po_created
 
@@ -54,10 +54,10 @@ class Result:
 def _as_problem(exc: Exception) -> PoProblem | ScanHalt:
     if isinstance(exc, (PoProblem, ScanHalt)):
         return exc
+    halt = halt_for(exc)  # (a service that stops everything, or a machine fault)
+    if halt is not None:
+        return halt
     if isinstance(exc, ApiError):
-        halt = halt_for(exc)
-        if halt is not None:
-            return halt
         code = "qbo_rejected" if exc.service in ("qbo", "oauth") else "autotask_rejected"
         return PoProblem(causes.make(code, api=api_words(exc)))
     return PoProblem(causes.make("unexpected", detail=f"{type(exc).__name__}: {exc}"))
@@ -109,6 +109,13 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
     for data in datas:
         entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
     adopted = await _adopt_tagged(ctx, datas, entries, results)
+    # apply_mode: a scan's PO that waits for approval is left before its journal record moves
+    # (sync one and retry are the operator's own say-so). A PO whose bill may exist (the journal
+    # shows it mid-way, or QBO has its tagged bill) is finished whatever the mode.
+    if source == "scan":
+        held = await approval.gate(ctx, [d for d in datas
+                                         if not _resumable(entries[d.po_id]) and d.po_id not in results])
+        datas = [d for d in datas if d.po_id not in held]
     # The group's new attempts are recorded as seen together (one journal write) before any of
     # them is prepared; resumable POs (a bill may exist) take the one-PO path.
     starting = []
@@ -151,7 +158,8 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                 raise problem from None
             if isinstance(problem, NearNameHeld) and source == "scan":
                 # Waits for the operator (near_match = hold): left as seen, no ERROR, no to-do.
-                ctx.publish(PoHeld(po_id=po_id, po_number=data.po_number, reason=f"{problem.cause.cause} {problem.cause.fix}"))
+                ctx.publish(PoHeld(po_id=po_id, po_number=data.po_number,
+                                   reason=f"{problem.cause.cause} {problem.cause.fix}"))
                 continue
             results[po_id] = Result(data, cause=problem.cause)
     # Stored before anything is sent for them (the number check, the bills).
@@ -201,13 +209,8 @@ def _resumable(entry) -> bool:
 async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
     """The group's vendors, customers and items in a few IN queries (an optimisation only: on a
     refusal the per-PO look-ups still run; a service down stops the scan as anywhere else)."""
-    vendors = [(d.vendor.get("id"), d.vendor.get("companyName") or "") for d in datas if d.vendor]
-    customers = [(d.customer.get("id"), d.customer.get("companyName") or "") for d in datas if d.customer]
-    items = [(p.get("id"), p.get("name") or "") for d in datas for p in d.products.values()]
-    if any(to_decimal(d.po.get("freight")) > 0 for d in datas):
-        items.append(FREIGHT_ITEM)
     try:
-        await ctx.resolver.prefetch(vendors, customers, items)
+        await ctx.resolver.prefetch(*referenced_names(datas))
     except ApiError as exc:
         problem = _as_problem(exc)
         if isinstance(problem, ScanHalt):
@@ -216,30 +219,25 @@ async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
 
 async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int, Result]):
     """Autotask numbering: one query for every number of the group."""
-    numbers = sorted({f[1].doc_number for f in fresh})
     try:
-        existing = await ctx.resolver.bills_with_numbers(numbers)
+        by_number = await ctx.resolver.bills_numbered_in([f[1].doc_number for f in fresh])
     except ApiError as exc:
         problem = _as_problem(exc)
         if isinstance(problem, ScanHalt):
             raise problem from None
         raise ScanHalt(problem.cause, "qbo") from None
-    by_number: dict[str, list[dict]] = {}
-    for bill in existing:
-        by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
     keep: list[Fresh] = []
     adopted: list[tuple[PoData, PreparedBill | None, object]] = []
     adopt_steps = []
     for data, prepared, rid, attempt in fresh:
-        bills = by_number.get(prepared.doc_number, [])
-        ours = next((b for b in bills if is_bill_of(b, data.po_id)), None)
+        ours, taken = number_verdict(by_number.get(prepared.doc_number, []), data.po_id)
         if ours is not None:
             # An earlier attempt made it: adopt the bill, never send another.
             adopt_steps += [(data.po_id, S.RESOLVED, S.BILL_REQUESTED, {"request_id": rid}),
                             (data.po_id, S.BILL_REQUESTED, S.BILL_CREATED, {"bill_id": str(ours["Id"]),
                                                                             "doc_number": prepared.doc_number})]
             adopted.append((data, prepared, None))
-        elif bills:
+        elif taken:
             results[data.po_id] = Result(data, cause=causes.make("doc_number_taken", doc_number=prepared.doc_number))
         else:
             keep.append((data, prepared, rid, attempt))

@@ -27,16 +27,15 @@ import anyio
 from sync.clients.errors import ApiError, QboValidationError
 from sync.events import PoStarted, PoSynced
 from sync.store.journal import JournalEntry, JournalState
-from sync.text import for_qbo
 
 from . import causes
-from .amounts import json_number, line_amount, round_money, to_decimal
+from .amounts import round_money, to_decimal
 from .causes import Cause
-from .currency import CurrencyMode, CurrencyProblem, bill_currency, pick_ap_account, vendor_currency_in_autotask
+from .currency import CurrencyMode
 from .context import RunContext
+from .decide import apply, bill_payload, choose_number, decide
 from .halt import api_words, halt_for
-from .numbering import DocNumberTooLong, autotask_doc_number
-from .resolve import FREIGHT_ITEM, PoProblem, is_bill_of, private_note, request_id
+from .resolve import PoProblem, is_bill_of, request_id
 from .sources import PoData
 from .tagged_bills import DUPLICATE_REQUEST_ID, po_created
 
@@ -83,82 +82,17 @@ async def _journal_many(ctx: RunContext, steps: list) -> list[JournalEntry]:
 
 
 async def prepare(ctx: RunContext, data: PoData, doc_number: str | None) -> PreparedBill:
-    """Match or create everything the bill references and build it. `doc_number` is kept when
-    given (a resumed attempt); otherwise it is chosen by the numbering setting."""
-    po = data.po
-    if data.vendor is None:
-        raise PoProblem(causes.make("vendor_not_found", company_id=po.get("vendorID")))
-    purchase_for = po.get("purchaseForCompanyID")
-    if purchase_for not in (None, 0, "0", "") and data.customer is None:
-        raise PoProblem(causes.make("customer_not_found", company_id=purchase_for))
-    if not data.items:
-        raise PoProblem(causes.make("po_no_items"))
-    resolver = ctx.resolver
-    cur = ctx.currency
-    try:
-        at_currency = vendor_currency_in_autotask(cur, data.vendor) if cur.mode is CurrencyMode.MATCH_VENDOR else ""
-        vendor, _ = await resolver.vendor(data.vendor.get("companyName") or "", currency=at_currency,
-                                          autotask_id=data.vendor.get("id"))
-        vendor_name = str(vendor.get("DisplayName") or "")
-        qbo_vendor_currency = str((vendor.get("CurrencyRef") or {}).get("value") or "")
-        currency = bill_currency(cur, at_currency, qbo_vendor_currency, vendor_name)
-        ap = pick_ap_account(ctx.ap_account, ctx.ap_accounts, currency, cur.home)
-    except CurrencyProblem as problem:
-        raise PoProblem(causes.make(problem.code, **problem.details)) from None
-    customer = None
-    if data.customer is not None:
-        customer, _ = await resolver.customer(data.customer.get("companyName") or "",
-                                              autotask_id=data.customer.get("id"))
-
-    new_item_account = ctx.expense_account_for_new_items  # asked only when an item must be created
-    lines: list[dict] = []
-    total = Decimal(0)
-    for item in data.items:  # one bill line per PO item, in the PO's order
-        product = data.products.get(int(item["productID"])) if item.get("productID") not in (None, "", 0) else None
-        if product is None:
-            raise PoProblem(causes.make("product_missing", item_id=item.get("id"), product_id=item.get("productID")))
-        qbo_item = await resolver.item(product.get("name") or "", create_with_account=new_item_account,
-                                       autotask_id=product.get("id"))
-        lines.append(_line(qbo_item, item.get("quantity"), item.get("unitCost"), customer, item.get("memo")))
-        total += line_amount(item.get("quantity"), item.get("unitCost"))
-    freight = to_decimal(po.get("freight"))
-    if freight > 0:
-        freight_item = await resolver.item(FREIGHT_ITEM, create_with_account=new_item_account)
-        lines.append(_line(freight_item, 1, freight, customer, None))
-        total += round_money(freight)
-
+    """Decide (decide.py), create what is missing, and build the bill. `doc_number` is kept when
+    given (a resumed attempt); otherwise it is chosen by the numbering setting, after the
+    creates, so a PO that fails on one takes no number from the sequence."""
+    plan = await decide(ctx, data)
+    applied = await apply(ctx, plan)
     if doc_number is None:
-        try:
-            doc_number = autotask_doc_number(po) if ctx.numbers_from_autotask else (await ctx.sequence()).take()
-        except DocNumberTooLong as exc:
-            raise PoProblem(causes.make("doc_number_too_long", detail=str(exc))) from None
-    payload: dict = {
-        "VendorRef": {"value": str(vendor["Id"])},
-        "APAccountRef": {"value": str(ap["Id"])},
-        "DocNumber": doc_number,
-        "PrivateNote": private_note(data.po_number, data.po_id),
-        "Line": lines,
-    }
-    if currency:
-        payload["CurrencyRef"] = {"value": currency}
-        if currency == cur.home:
-            payload["ExchangeRate"] = 1
-    return PreparedBill(payload=payload, doc_number=doc_number, vendor_id=str(vendor["Id"]), vendor_name=vendor_name,
-                        amount=total, currency=currency, lines=len(lines))
-
-
-def _line(item: dict, qty: object, unit_price: object, customer: dict | None, memo: object) -> dict:
-    detail: dict = {"ItemRef": {"value": str(item["Id"])}, "Qty": qty if qty is not None else 0,
-                    "UnitPrice": json_number(to_decimal(unit_price))}
-    if customer is not None:
-        detail["CustomerRef"] = {"value": str(customer["Id"])}
-        detail["BillableStatus"] = "Billable"
-    line: dict = {"DetailType": "ItemBasedExpenseLineDetail",
-                  "Amount": json_number(line_amount(qty, unit_price)),
-                  "ItemBasedExpenseLineDetail": detail}
-    if memo:
-        line["Description"] = for_qbo(memo, multiline=True)[:4000]
-    return line
+        doc_number = await choose_number(ctx, data)
+    vendor_name = str(applied.vendor.get("DisplayName") or plan.vendor.name)
+    return PreparedBill(payload=bill_payload(ctx, plan, applied, doc_number), doc_number=doc_number,
+                        vendor_id=str(applied.vendor["Id"]), vendor_name=vendor_name, amount=plan.amount,
+                        currency=plan.currency, lines=len(plan.lines))
 
 
 async def sync_po(ctx: RunContext, data: PoData, *, source: str) -> PoOutcome:

@@ -1,5 +1,10 @@
 """Matching (or creating) QBO vendors, customers and items, and finding bills, with per-run caches.
 
+Deciding and writing are separate steps: `decide_vendor`, `decide_customer` and `decide_item`
+only read (they say which record a PO would use, or what would be created, or raise the
+PoProblem the PO would fail with); `apply` creates what a decision says is missing. A plan
+(`atqbo doctor`, `atqbo plan`) runs the decisions only; a run applies them.
+
 Names go through `names.qbo_name` first, so what is looked up is what would be created.
 Look-ups are cached for the run (a scan, a single-PO sync, a retry): a vendor with twenty POs
 is looked up once. A failure is raised as `PoProblem` carrying a cause from the catalogue.
@@ -44,12 +49,8 @@ class PoProblem(Exception):
 
 
 class NearNameHeld(PoProblem):
-    """near_match = hold: QBO holds the name only nearly. A scan leaves the PO waiting (no
-    ERROR marker, no to-do) until the operator links it; a sync of that one PO fails with it."""
-
-    def __init__(self, cause: Cause, candidates: list) -> None:
-        super().__init__(cause)
-        self.candidates = candidates
+    """near_match = hold: QBO holds the name only nearly and nobody approved the link yet. A
+    scan holds the PO (no ERROR marker, no to-do); a sync of that one PO fails with it."""
 
 
 Ref = str | tuple[object, str]  # a name, or (Autotask id, name)
@@ -88,6 +89,42 @@ def tagged_po_ids(bill: dict) -> set[int]:
     return {int(m) for m in _MARKER.findall(str(bill.get("PrivateNote") or ""))}
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """A QBO record a run would create: what it is, its payload, and what it is created with."""
+
+    entity: str  # "Vendor", "Customer" or "Item"
+    name: str
+    payload: dict
+    currency: str = ""  # a vendor created in this currency
+    account: dict | None = None  # an item created on this expense account
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a PO would use for one vendor, customer or item: the QBO record that exists
+    (`record`), or the one a run would create (`new`)."""
+
+    entity: str
+    name: str
+    record: dict | None = None
+    new: NewRecord | None = None
+    # Links (issue 16): the Autotask record this is for, and the link a run makes when it
+    # applies the decision (a LinkMethod value; "" when the record is linked already).
+    autotask_id: object = None
+    how: str = ""
+    score: int | None = None
+    # near_match = hold: `record` is only a near name; the question the PO waits with until
+    # the operator approves (the plan's approval links it) or links it by hand.
+    asks: Cause | None = None
+
+    @property
+    def currency(self) -> str:
+        """The record's QBO currency ("" when QBO did not say: the home currency)."""
+        source = self.record if self.record is not None else (self.new.payload if self.new else {})
+        return str((source.get("CurrencyRef") or {}).get("value") or "")
+
+
 def _key(name: str) -> str:
     return name.casefold()
 
@@ -109,6 +146,8 @@ class Resolver:
     _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
     # Per entity, every active record by name key: listed once per run, for names a query cannot carry.
     _listed: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # Records decided but not created yet, so every PO of the run that needs one gets the same.
+    _planned: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
     # Links (Autotask id -> QBO record) and near names; without a link book, names only.
     linker: Linker | None = None
 
@@ -118,8 +157,8 @@ class Resolver:
         """Look many names up with a few `IN` queries instead of one query each (a scan calls
         this per group). What is found fills the caches; what is not is remembered as absent,
         so the per-PO path goes straight to the clash check or the create. A name given with
-        its Autotask id that has a link is not looked up by name: its record is read by Id,
-        in bulk too."""
+        its Autotask id that has a link: its record comes from the same answer when its name is
+        unchanged, else from one `Id IN` query for the group's others."""
         split = {kind: await self._split(kind, refs)
                  for kind, refs in (("vendor", vendors), ("customer", customers), ("item", items))}
         missing_vendors = await self._prefetch("Vendor", "DisplayName", "vendor", split["vendor"][0], self.vendors)
@@ -138,7 +177,7 @@ class Resolver:
 
     async def _split(self, kind: str, refs: list[Ref]) -> tuple[list[str], list, set[str]]:
         """Every name of `refs` (for the group's name query), the links among them with their
-        names, and the name keys of those linked (only linked: no clash check, no create)."""
+        name keys, and the keys only linked records have (no clash check, no create for them)."""
         pairs = [_ref(r) for r in refs]
         names = [name for _, name in pairs]
         if self.linker is None:
@@ -148,7 +187,7 @@ class Resolver:
         for at_id, name in pairs:
             link = self.linker.link_of(kind, at_id)
             try:
-                key = _key(qbo_name(name, kind))  # type: ignore[arg-type]
+                key: str | None = _key(qbo_name(name, kind))  # type: ignore[arg-type]
             except InvalidName:
                 key = None
             if link is not None:
@@ -191,6 +230,13 @@ class Resolver:
         except LinkGone as gone:
             raise PoProblem(gone.cause) from None
 
+    def approve_near(self, match: Match) -> None:
+        """The operator approved the plan that asked about this near name: link it (stored with
+        the run's other links)."""
+        if match.asks is not None and match.record is not None:
+            self._note(match.entity.lower(), match.autotask_id, match.record, LinkMethod.NEAR_APPROVED, match.name,
+                       match.score)
+
     def _note(self, kind: str, autotask_id: object, record: dict, method: LinkMethod, name: str,
               score: int | None = None) -> None:
         if self.linker is not None and autotask_id is not None:
@@ -198,9 +244,9 @@ class Resolver:
             self.linker.note(kind, autotask_id, record, method, name, str(record.get(field_name) or ""), score)
 
     async def _near(self, entity: str, field_name: str, kind: NameKind, autotask_id: object,
-                    name: str) -> dict | None:
-        """Before a record is created: a near name QBO holds, as near_match says (the record to
-        use, None to create; NearNameHeld to ask the operator)."""
+                    name: str) -> Match | None:
+        """Before a record is decided to be created: a near name QBO holds, as near_match says
+        (a Match to use or to ask about; None to create)."""
         linker = self.linker
         if linker is None or autotask_id is None or linker.near_match == "create":
             return None
@@ -209,12 +255,12 @@ class Resolver:
         verdict = linker.near(kind, autotask_id, name)
         if verdict is None:
             return None
+        best = verdict.use or verdict.candidates[0]
         if verdict.hold is not None:
-            raise NearNameHeld(verdict.hold, verdict.candidates)
-        use = verdict.use
-        assert use is not None
-        self._note(kind, autotask_id, use.record, LinkMethod.NEAR_AUTO, name, use.score)
-        return use.record
+            return Match(entity, name, record=best.record, autotask_id=autotask_id,
+                         how=LinkMethod.NEAR_APPROVED.value, score=best.score, asks=verdict.hold)
+        return Match(entity, name, record=best.record, autotask_id=autotask_id, how=LinkMethod.NEAR_AUTO.value,
+                     score=best.score)
 
     async def _prefetch(self, entity: str, field_name: str, kind: NameKind, raw_names: list[str],
                         cache: dict[str, dict]) -> dict[str, str]:
@@ -281,113 +327,139 @@ class Resolver:
             self.publish(NameAdjusted(kind=kind, original=raw or "", adjusted=adjusted))
         return adjusted
 
-    # ------------------------------------------------------------ vendors and customers
+    # ------------------------------------------------------------ decisions (read only)
 
-    async def vendor(self, company_name: str, currency: str = "", *,
-                     autotask_id: object = None) -> tuple[dict, bool]:
+    async def decide_vendor(self, company_name: str, currency: str = "", *, autotask_id: object = None) -> Match:
         """The QBO vendor for an Autotask organization: the linked one when it has a link, else
-        by name (created when missing, in `currency` when given). Returns (vendor, created)."""
-        return await self._party("Vendor", "vendor", company_name, currency, autotask_id)
+        by name the one QBO has, or the one a run would create (in `currency` when given).
+        Reads only; a clash raises PoProblem."""
+        return await self._decide_party("Vendor", "vendor", company_name, currency, autotask_id)
 
-    async def customer(self, company_name: str, *, autotask_id: object = None) -> tuple[dict, bool]:
-        return await self._party("Customer", "customer", company_name, "", autotask_id)
+    async def decide_customer(self, company_name: str, *, autotask_id: object = None) -> Match:
+        return await self._decide_party("Customer", "customer", company_name, "", autotask_id)
 
-    async def _party(self, entity: str, kind: NameKind, raw_name: str, currency: str,
-                     autotask_id: object = None) -> tuple[dict, bool]:
+    async def _decide_party(self, entity: str, kind: NameKind, raw_name: str, currency: str,
+                            autotask_id: object = None) -> Match:
         cache = self.vendors if entity == "Vendor" else self.customers
         name = self.name(raw_name, kind)
         linked = await self._linked(kind, autotask_id, name)
         if linked is not None:
-            return linked, False
-        cached = cache.get(_key(name))
-        if cached is not None:
-            self._note(kind, autotask_id, cached, LinkMethod.EXACT_NAME, name)
-            return cached, False
-        other = "Customer" if entity == "Vendor" else "Vendor"
+            return Match(entity, name, record=linked)
         key = _key(name)
+        exact = LinkMethod.EXACT_NAME.value
+        cached = cache.get(key)
+        if cached is not None:
+            return Match(entity, name, record=cached, autotask_id=autotask_id, how=exact)
+        other = "Customer" if entity == "Vendor" else "Vendor"
         if key not in self._missing[entity]:
             found = await self._find(entity, "DisplayName", name)
             if found is not None:
                 cache[key] = found
-                self._note(kind, autotask_id, found, LinkMethod.EXACT_NAME, name)
-                return found, False
+                return Match(entity, name, record=found, autotask_id=autotask_id, how=exact)
+            self._missing[entity].add(key)
         near = await self._near(entity, "DisplayName", kind, autotask_id, name)
         if near is not None:
-            return near, False
+            return near
+        planned = self._planned.get((entity, key))
+        if planned is not None:  # an earlier PO of this run creates it
+            return Match(entity, name, new=planned, autotask_id=autotask_id, how=LinkMethod.CREATED.value)
         if key in self._clash[entity] or (
                 key not in self._no_clash[entity]
                 and await self._find(other, "DisplayName", name) is not None):
+            self._clash[entity].add(key)
             raise PoProblem(causes.make(f"name_clash_{kind}_is_{other.lower()}", name=name))
+        self._no_clash[entity].add(key)
         payload: dict = {"DisplayName": name}
         if entity == "Vendor":
             payload["CompanyName"] = name[:100]
         if currency:
             payload["CurrencyRef"] = {"value": currency}
-        try:
-            created = await self.qbo.create(entity, payload)
-        except QboValidationError as exc:
-            if exc.code == "6240":
-                raise PoProblem(causes.make("name_clash", kind=kind, name=name,
-                                            other="an inactive customer or vendor, or an employee")) from None
-            raise PoProblem(causes.make(f"{kind}_create_rejected", name=name, api=api_words(exc))) from None
-        cache[key] = created
-        self._remember(entity, key, created)
-        self._missing[entity].discard(key)
-        self._note(kind, autotask_id, created, LinkMethod.CREATED, name)
-        if entity == "Vendor":
-            self.publish(VendorCreated(name=name, vendor_id=str(created["Id"]), currency=currency))
-        else:
-            self.publish(CustomerCreated(name=name, customer_id=str(created["Id"])))
-        return created, True
+        new = self._planned[(entity, key)] = NewRecord(entity, name, payload, currency=currency)
+        return Match(entity, name, new=new, autotask_id=autotask_id, how=LinkMethod.CREATED.value)
 
-    # ------------------------------------------------------------ items
-
-    async def item(self, raw_name: str, *, create_with_account: Callable[[], Awaitable[dict | None]],
-                   autotask_id: object = None) -> dict:
+    async def decide_item(self, raw_name: str, *, create_with_account: Callable[[], Awaitable[dict | None]],
+                          autotask_id: object = None) -> Match:
         """The purchasable QBO item of an Autotask product: the linked one when it has a link,
-        else by name. Missing: created as a NonInventory item on the expense account
+        else by name; or the NonInventory item a run would create on the expense account
         `create_with_account()` returns; when it returns None (the setting says missing items
-        are an error), cause missing_item."""
+        are an error), cause missing_item. Reads only."""
         name = self.name(raw_name, "item")
         linked = await self._linked("item", autotask_id, name)
         if linked is not None:
             if not purchasable(linked):
                 raise PoProblem(causes.make("item_not_purchasable", name=str(linked.get("Name") or name)))
-            return linked
-        item = self.items.get(_key(name))
-        if item is None and _key(name) not in self._missing["Item"]:
+            return Match("Item", name, record=linked)
+        key = _key(name)
+        item = self.items.get(key)
+        if item is None and key not in self._missing["Item"]:
             item = await self._find("Item", "Name", name)
-        method = LinkMethod.EXACT_NAME
-        if item is None:
-            item = await self._near("Item", "Name", "item", autotask_id, name)
-            method = LinkMethod.NEAR_AUTO
-        if item is None:
-            method = LinkMethod.CREATED
-            # A lost reply to a create is harmless: the next run finds the item by name. The
-            # client keeps one requestid across its own resends of the same create.
-            account = await create_with_account()
-            if account is None:
-                raise PoProblem(causes.make("missing_item", name=name))
-            payload = {"Name": name, "Type": "NonInventory", "PurchaseDesc": name,
-                       "ExpenseAccountRef": {"value": str(account["Id"])}}
-            try:
-                item = await self.qbo.create("Item", payload)
-            except QboValidationError as exc:
-                if exc.code == "6240":
-                    raise PoProblem(causes.make("name_clash", kind="item", name=name,
-                                                other="an inactive item")) from None
-                raise PoProblem(causes.make("item_create_rejected", name=name, api=api_words(exc))) from None
-            self.publish(ItemCreated(name=name, item_id=str(item["Id"]),
-                                     expense_account=str(account.get("Name") or account["Id"])))
-            self._remember("Item", _key(name), item)
-        if method is not LinkMethod.NEAR_AUTO:
-            self.items[_key(name)] = item
-            self._missing["Item"].discard(_key(name))
-        if not purchasable(item):
-            raise PoProblem(causes.make("item_not_purchasable", name=name))
-        if method is not LinkMethod.NEAR_AUTO:  # noted by _near, with its score
-            self._note("item", autotask_id, item, method, name)
-        return item
+            if item is None:
+                self._missing["Item"].add(key)
+        if item is not None:
+            self.items[key] = item
+            if not purchasable(item):
+                raise PoProblem(causes.make("item_not_purchasable", name=name))
+            return Match("Item", name, record=item, autotask_id=autotask_id, how=LinkMethod.EXACT_NAME.value)
+        near = await self._near("Item", "Name", "item", autotask_id, name)
+        if near is not None and near.record is not None and purchasable(near.record):
+            return near
+        planned = self._planned.get(("Item", key))
+        if planned is not None:
+            return Match("Item", name, new=planned, autotask_id=autotask_id, how=LinkMethod.CREATED.value)
+        account = await create_with_account()
+        if account is None:
+            raise PoProblem(causes.make("missing_item", name=name))
+        payload = {"Name": name, "Type": "NonInventory", "PurchaseDesc": name,
+                   "ExpenseAccountRef": {"value": str(account["Id"])}}
+        new = self._planned[("Item", key)] = NewRecord("Item", name, payload, account=account)
+        return Match("Item", name, new=new, autotask_id=autotask_id, how=LinkMethod.CREATED.value)
+
+    # ------------------------------------------------------------ the writes
+
+    async def apply(self, match: Match) -> dict:
+        """The QBO record of a decision: the existing one, or the one created now (once per run:
+        a later PO of the same run gets the record the first one created)."""
+        if match.asks is not None:
+            # Nobody approved this near name (a scan holds such a PO before it gets here).
+            raise NearNameHeld(match.asks)
+        kind = match.entity.lower()
+        if match.record is not None:
+            if match.how:
+                self._note(kind, match.autotask_id, match.record, LinkMethod(match.how), match.name, match.score)
+            return match.record
+        new = match.new
+        assert new is not None
+        cache = {"Vendor": self.vendors, "Customer": self.customers, "Item": self.items}[new.entity]
+        key = _key(new.name)
+        if key in cache:
+            self._note(kind, match.autotask_id, cache[key], LinkMethod.EXACT_NAME, match.name)  # another's create
+            return cache[key]
+        # A lost reply to a create is harmless: the next run finds the record by name. The
+        # client keeps one requestid across its own resends of the same create.
+        kind = new.entity.lower()
+        try:
+            created = await self.qbo.create(new.entity, new.payload)
+        except QboValidationError as exc:
+            if exc.code == "6240":
+                other = "an inactive item" if new.entity == "Item" else "an inactive customer or vendor, or an employee"
+                raise PoProblem(causes.make("name_clash", kind=kind, name=new.name, other=other)) from None
+            raise PoProblem(causes.make(f"{kind}_create_rejected", name=new.name, api=api_words(exc))) from None
+        cache[key] = created
+        self._remember(new.entity, key, created)
+        self._missing[new.entity].discard(key)
+        self._planned.pop((new.entity, key), None)
+        if new.entity == "Vendor":
+            self.publish(VendorCreated(name=new.name, vendor_id=str(created["Id"]), currency=new.currency))
+        elif new.entity == "Customer":
+            self.publish(CustomerCreated(name=new.name, customer_id=str(created["Id"])))
+        else:
+            account = new.account or {}
+            self.publish(ItemCreated(name=new.name, item_id=str(created["Id"]),
+                                     expense_account=str(account.get("Name") or account.get("Id") or "")))
+        if new.entity == "Item" and not purchasable(created):
+            raise PoProblem(causes.make("item_not_purchasable", name=new.name))
+        self._note(kind, match.autotask_id, created, LinkMethod.CREATED, match.name)
+        return created
 
     # ------------------------------------------------------------ bills
 
@@ -404,6 +476,15 @@ class Resolver:
             found += [b async for b in self.qbo.query_iter(Select("Bill"))
                       if str(b.get("DocNumber") or "").casefold() in odd]
         return found
+
+    async def bills_numbered_in(self, doc_numbers: list[str]) -> dict[str, list[dict]]:
+        """The bills holding each of these numbers, by number, with a few IN queries."""
+        by_number: dict[str, list[dict]] = {}
+        values = sorted(set(doc_numbers))
+        for start in range(0, len(values), PREFETCH_CHUNK):
+            for bill in await self.bills_with_numbers(values[start:start + PREFETCH_CHUNK]):
+                by_number.setdefault(str(bill.get("DocNumber") or ""), []).append(bill)
+        return by_number
 
     async def find_bill_of(self, po_id: int, doc_number: str | None, vendor_id: str | None) -> dict | None:
         """This PO's bill, if one exists: by number (and vendor) when known, recognised by the

@@ -14,7 +14,7 @@ from datetime import datetime
 from sync.clients.autotask import AutotaskClient
 from sync.clients.autotask_filters import F
 
-from .scan import SUBMITTED_LABEL
+from .scan import SUBMITTED_LABEL, is_eligible, window_start
 
 CHUNK = 200  # ids per `in` filter
 
@@ -49,6 +49,15 @@ async def submitted_value(at: AutotaskClient) -> int:
 async def eligible_pos(at: AutotaskClient, submitted: int, since: datetime) -> list[dict]:
     """Submitted POs created since `since` (the blank externalPONumber check is the caller's)."""
     return await at.query("PurchaseOrders", [F.eq("status", submitted), F.gte("createDateTime", since)])
+
+
+async def read_eligible(at: AutotaskClient, days_back: int, now: datetime) -> tuple[int, list[dict]]:
+    """The tenant's "Submitted" value and the eligible POs (DESIGN §1 "Eligibility"), in id order."""
+    submitted = await submitted_value(at)
+    since = window_start(now, days_back)
+    found = await eligible_pos(at, submitted, since)
+    chosen = {int(p["id"]): p for p in found if is_eligible(p, submitted, since)}
+    return submitted, [chosen[k] for k in sorted(chosen)]
 
 
 async def _by_ids(at: AutotaskClient, entity: str, field_name: str, ids: Iterable[int]) -> list[dict]:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from sync.store.errors import (
     StoreFileError,
     UnreadableFileError,
 )
+from sync.store.faults import StorageFault, tighten_folder
 from sync.store.journal import Journal, JournalEntry, JournalState
 from sync.store.links import Link, LinkBook, LinkMethod
 from sync.store.lock import EngineLock
@@ -38,6 +40,8 @@ from sync.store.secrets import (
 )
 from sync.store.settings_store import SettingsStore
 
+log = logging.getLogger(__name__)
+
 
 class Store:
     """The files of one data folder. Opening creates nothing; the first write creates folders
@@ -45,6 +49,13 @@ class Store:
 
     def __init__(self, locations: Locations, *, error_segment_size: int | None = None) -> None:
         self.locations = locations
+        # What the operator should know about the folders (too open, shared): told, not fatal.
+        self.notices: list[str] = []
+        for folder in dict.fromkeys((locations.data_dir, locations.config_dir)):
+            notice = tighten_folder(folder)
+            if notice:
+                log.warning("%s", notice)
+                self.notices.append(notice)
         self.settings = SettingsStore(locations.settings_file)
         self.secrets = SecretStore(locations.secrets_file)
         self.connection = ConnectionStore(locations.connection_file)
@@ -126,6 +137,7 @@ __all__ = [
     "SettingsError",
     "SettingsStore",
     "StateMismatchError",
+    "StorageFault",
     "Store",
     "StoreError",
     "StoreFileError",

@@ -12,23 +12,31 @@ class StoreError(Exception):
 class StoreFileError(StoreError):
     """A store file cannot be read or parsed. The message names the file."""
 
-    def __init__(self, path: Path, reason: str, kept_copy: Path | None = None) -> None:
+    # What to do, unless the owner of the file knows better (secrets: connect again).
+    ADVICE = "fix or remove the file, then start again."
+
+    def __init__(self, path: Path, reason: str, kept_copy: Path | None = None, advice: str | None = None) -> None:
         self.path = Path(path)
         self.reason = reason
         self.kept_copy = kept_copy
+        self.advice = advice or _remedy(self.path, self.ADVICE)
         message = f"{self.path}: {reason}"
         if kept_copy is not None:
             message += f"; a copy of the damaged file is kept at {kept_copy}"
-        message += f". Nothing was overwritten: {_remedy(self.path)}"
+        message += f". Nothing was overwritten: {self.advice}"
         super().__init__(message)
 
+    def with_advice(self, advice: str) -> "StoreFileError":
+        """The same error with the owner's advice (the file's kind decides what to do)."""
+        return type(self)(self.path, self.reason, self.kept_copy, advice)
 
-def _remedy(path: Path) -> str:
+
+def _remedy(path: Path, default: str) -> str:
     if path.parent.name == "journal" or path.name.startswith("journal-"):
         # The journal is what keeps a PO from being billed twice: never advise throwing it away.
         return ("rebuild the journal from QuickBooks and Autotask with `atqbo repair journal` "
                 "(try `atqbo repair journal --dry-run` first), then start again.")
-    return "fix or remove the file, then start again."
+    return default
 
 
 class CorruptFileError(StoreFileError):
@@ -37,6 +45,13 @@ class CorruptFileError(StoreFileError):
 
 class UnreadableFileError(StoreFileError):
     """The file exists but cannot be opened (permission denied, I/O error)."""
+
+    ADVICE = ("give the file back to the user atqbo runs as (chown), or make it readable for "
+              "that user (chmod u+rw), then start again.")
+
+
+class UnsafeFileError(StoreFileError):
+    """The file is not one atqbo may trust with secrets (a symbolic link)."""
 
 
 class EngineLockedError(StoreError):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sync.paths import FILE_MODE, ensure_dir
 from sync.store.errors import EngineLockedError
+from sync.store.faults import CREATE_FOLDER, LOCK, named
 
 
 def read_holder_pid(lock_file: Path) -> int | None:
@@ -45,8 +46,11 @@ class EngineLock:
         with self._guard:
             if self._fd is not None:
                 return
-            ensure_dir(self.lock_file.parent)
-            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            with named(self.lock_file.parent, CREATE_FOLDER):
+                ensure_dir(self.lock_file.parent)
+            with named(self.lock_file, LOCK):
+                # (A folder at that path fails here with EISDIR, named as such.)
+                fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -55,10 +59,16 @@ class EngineLock:
             except BaseException:
                 os.close(fd)
                 raise
-            # Ours now (any pid in the file was stale): record who holds it.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-            os.fsync(fd)
+            try:
+                with named(self.lock_file, LOCK):
+                    # Ours now (any pid in the file was stale): record who holds it.
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+                    os.fsync(fd)
+            except BaseException:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                raise
             self._fd = fd
 
     def release(self) -> None:
@@ -69,6 +79,8 @@ class EngineLock:
             try:
                 # Clear the pid so nobody reads a stale holder; the file itself stays.
                 os.ftruncate(fd, 0)
+            except OSError:  # (a stale pid is harmless: the next holder overwrites it)
+                pass
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)

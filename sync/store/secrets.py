@@ -13,6 +13,8 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 from sync.paths import FILE_MODE
 from sync.store.docfile import DocumentFile
-from sync.store.errors import CorruptFileError
+from sync.store.errors import CorruptFileError, StoreFileError, UnsafeFileError
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +111,41 @@ class SecretStore:
     def _tighten_mode(self) -> None:
         # A file copied in by hand may be group/world readable: fix it before anyone reads it.
         try:
-            mode = stat.S_IMODE(os.stat(self.path).st_mode)
-        except FileNotFoundError:
-            return
+            st = os.lstat(self.path)
         except OSError:
             return
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISLNK(st.st_mode):
+            return  # refused when used (_checked); never chmod what a link points to
         if mode & 0o077:
             os.chmod(self.path, FILE_MODE)
             log.warning("secrets file %s was readable by others (mode %o); set to 600", self.path, mode)
 
+    @contextmanager
+    def _checked_file(self) -> Iterator[DocumentFile]:
+        # A link could read someone else's file as ours, or send our secrets where it points.
+        try:
+            is_link = stat.S_ISLNK(os.lstat(self.path).st_mode)
+        except OSError:
+            is_link = False  # absent (created on the first write), or named when read
+        if is_link:
+            raise UnsafeFileError(self.path, "it is a symbolic link, and atqbo keeps secrets only in a "
+                                  "regular file of its own", advice=_LINK_ADVICE.format(path=self.path))
+        try:
+            yield self._file
+        except StoreFileError as exc:
+            if isinstance(exc, UnsafeFileError) or exc.path != self.path:
+                raise
+            raise exc.with_advice(_DAMAGED_ADVICE) from None
+
+    def _checked(self) -> "_Checked":
+        return _Checked(self)
+
     def _read(self) -> dict[str, Any]:
-        doc = self._file.read()
+        doc = self._checked().read()
         for name in SECRET_NAMES:
             if name in doc and not isinstance(doc[name], str):
-                raise CorruptFileError(self.path, f"the entry {name!r} is not text")
+                raise CorruptFileError(self.path, f"the entry {name!r} is not text", advice=_DAMAGED_ADVICE)
         return doc
 
     # -- generic ---------------------------------------------------------------------------------
@@ -140,7 +163,7 @@ class SecretStore:
             raise KeyError(f"unknown secret name {name!r}")
         secret = _as_secret(value)
         with self._lock:
-            self._file.update({name: None if secret is None else secret.get_secret_value()})
+            self._checked().update({name: None if secret is None else secret.get_secret_value()})
 
     def names_set(self) -> list[str]:
         """Which secrets have a value (names only: safe to show)."""
@@ -199,7 +222,7 @@ class SecretStore:
             if when is not None and when.tzinfo is None:
                 raise ValueError("expiry times must be timezone-aware")
         with self._lock:
-            self._file.update(
+            self._checked().update(
                 {
                     QBO_REFRESH_TOKEN: refresh.get_secret_value(),
                     QBO_ACCESS_TOKEN: access.get_secret_value() if access else None,
@@ -210,11 +233,34 @@ class SecretStore:
 
     def clear_qbo_tokens(self) -> None:
         with self._lock:
-            self._file.update({QBO_REFRESH_TOKEN: None, QBO_ACCESS_TOKEN: None, QBO_ACCESS_TOKEN_EXPIRES_AT: None,
+            self._checked().update({QBO_REFRESH_TOKEN: None, QBO_ACCESS_TOKEN: None, QBO_ACCESS_TOKEN_EXPIRES_AT: None,
                                QBO_REFRESH_TOKEN_EXPIRES_AT: None})
 
     def __repr__(self) -> str:
         return f"SecretStore({str(self.path)!r})"
+
+
+_LINK_ADVICE = ("put the file itself in its place (cp --remove-destination \"$(readlink -f {path})\" {path}, "
+                "then chmod 600 it), or remove the link and connect again, then start again.")
+_DAMAGED_ADVICE = ("restore secrets.json from a backup, or move it away and connect again "
+                   "(atqbo connect autotask ..., atqbo connect quickbooks ...; the console's Connect "
+                   "screen does the same), then start again.")
+
+
+class _Checked:
+    """read()/update() on the secrets file, each after the link check and with the advice for
+    a damaged secrets file."""
+
+    def __init__(self, store: SecretStore) -> None:
+        self._store = store
+
+    def read(self) -> dict[str, Any]:
+        with self._store._checked_file() as file:
+            return file.read()
+
+    def update(self, fields: dict[str, Any]) -> dict[str, Any]:
+        with self._store._checked_file() as file:
+            return file.update(fields)
 
 
 # --- non-secret connection details ---------------------------------------------------------------

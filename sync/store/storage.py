@@ -30,6 +30,7 @@ from tinydb.storages import Storage
 
 from sync.paths import FILE_MODE, ensure_dir
 from sync.store.errors import CorruptFileError, UnreadableFileError
+from sync.store.faults import CREATE_FOLDER, READ, SAVE, name_fault, named
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,13 @@ def atomic_write_bytes(path: Path, payload: bytes, mode: int = FILE_MODE) -> os.
     The temporary file is created with `mode` from the start (O_CREAT with mode, O_EXCL), so a
     secrets file is never readable by others, not even for an instant.
     """
-    folder = ensure_dir(path.parent)
+    with named(path.parent, CREATE_FOLDER):
+        folder = ensure_dir(path.parent)
+    with named(path, SAVE):
+        return _replace(folder, path, payload, mode)
+
+
+def _replace(folder: Path, path: Path, payload: bytes, mode: int) -> os.stat_result:
     tmp = folder / f".{path.name}.{os.getpid()}.{_random.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -73,7 +80,7 @@ def atomic_write_bytes(path: Path, payload: bytes, mode: int = FILE_MODE) -> os.
     except BaseException:
         try:
             tmp.unlink()
-        except FileNotFoundError:
+        except OSError:  # (gone, or the disk refuses that too: the original error matters)
             pass
         raise
     fsync_dir(folder)
@@ -153,12 +160,8 @@ def load_json_file(path: Path) -> Any | None:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
-    except PermissionError:
-        raise UnreadableFileError(path, "permission denied: cannot read the file") from None
-    except IsADirectoryError:
-        raise UnreadableFileError(path, "is a folder, expected a file") from None
     except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read the file ({exc.strerror})") from None
+        raise _unreadable(exc, path) from None
     if not raw.strip():
         reason = "the file is empty (truncated?)"
     else:
@@ -170,6 +173,12 @@ def load_json_file(path: Path) -> Any | None:
             reason = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}; truncated or damaged?)"
     kept = _try_keep_aside(path)
     raise CorruptFileError(path, reason, kept) from None
+
+
+def _unreadable(exc: OSError, path: Path) -> UnreadableFileError:
+    # The same words as a failed write of that file (whose it is, what to do).
+    fault = name_fault(exc, path, READ)
+    return UnreadableFileError(path, f"cannot read the file: {fault.what}", advice=fault.fix)
 
 
 def _try_keep_aside(path: Path) -> Path | None:
@@ -196,8 +205,8 @@ class AtomicJSONStorage(Storage):
         except FileNotFoundError:
             self._cache, self._sig = None, None
             return None
-        except PermissionError:
-            raise UnreadableFileError(self.path, "permission denied: cannot reach the file") from None
+        except OSError as exc:
+            raise _unreadable(exc, self.path) from None
         if self._cache is not None and sig == self._sig:
             return self._cache
         data = load_json_file(self.path)

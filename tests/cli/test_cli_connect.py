@@ -425,3 +425,35 @@ def test_connect_autotask_asks_for_the_secret_on_the_terminal_without_echo(sandb
     assert "Autotask connected" in out
     with Store.open(tmp_path) as store:
         assert store.secrets.get_autotask_secret().get_secret_value() == secret
+
+
+def test_connect_on_a_full_disk_says_it_is_not_saved_and_how_to_finish(sandbox, tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    c = creds(sandbox)
+    secret = c["autotask"]["secret"]
+    real_write = os.write
+
+    def full_for_secrets(fd, data):  # the connection details fit, the secrets file does not
+        try:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            path = ""
+        if ".secrets.json." in path:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setenv("ATQBO_AUTOTASK_SECRET", secret)
+    monkeypatch.setattr(os, "write", full_for_secrets)
+    result = in_process(capsys, *_at_args(c, tmp_path))
+    monkeypatch.setattr(os, "write", real_write)
+    assert result.returncode == 2
+    assert f"cannot save {tmp_path / 'secrets.json'}: the disk is full" in result.stderr
+    assert "The autotask connection is not (completely) saved: run the same atqbo connect autotask again" in result.stderr
+    assert "report it" not in result.stderr
+    _no_secret_anywhere(result, tmp_path, secret)
+    result = in_process(capsys, *_at_args(c, tmp_path))  # space again: the same command finishes it
+    assert result.returncode == 0
+    with Store.open(tmp_path) as store:
+        assert store.secrets.get_autotask_secret().get_secret_value() == secret

@@ -94,3 +94,34 @@ def test_printer_json_mode_writes_only_json_lines():
     human = io.StringIO()
     Printer(as_json=False, stream=human).message("settings\n  incomplete")
     assert human.getvalue().count("\n") == 1 and "settings incomplete" in human.getvalue()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_daemon_log_that_fills_the_disk_is_told_once_and_stdout_keeps_every_line(tmp_path, monkeypatch, as_json):
+    import errno
+
+    from console.output import LogFile
+
+    log = LogFile(tmp_path / "logs" / "daemon.log")
+    out = io.StringIO()
+    printer = Printer(as_json, out)
+    printer.tee(log)
+    printer.message("first")
+
+    def full(line: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(log, "write", full)
+    printer.message("second")
+    printer.message("third")
+
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4  # first, second, the warning, third
+    warning = lines[2]
+    assert "daemon.log is no longer written (No space left on device); lines go to stdout only" in warning
+    if as_json:
+        assert all(json.loads(line) for line in lines)
+        assert json.loads(warning)["level"] == "warning"
+    assert "third" in lines[3]
+    log.close()
+    assert (tmp_path / "logs" / "daemon.log").read_text().count("\n") == 1  # only what fitted

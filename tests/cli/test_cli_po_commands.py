@@ -140,7 +140,7 @@ def test_a_damaged_error_log_is_named_and_kept(tmp_path):
     [segment] = list((tmp_path / "errors").glob("errors-*.json"))
     segment.write_text('{"truncated": ')
     result = atqbo("logs", "--json", "--data-dir", str(tmp_path))
-    assert result.returncode == 1
+    assert result.returncode == 2  # the operator's to fix, like a setting (DESIGN §5 "Machine faults named")
     assert str(segment) in result.stderr and "Nothing was overwritten" in result.stderr
-    assert json_lines(result.stdout)[-1]["exit_code"] == 1
+    assert json_lines(result.stdout)[-1]["exit_code"] == 2
     assert segment.read_text() == '{"truncated": '

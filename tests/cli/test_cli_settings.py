@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from cli_helpers import AP, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, in_process, json_lines
+from cli_helpers import AP, API_RESOURCE, BUYER, COGS, ACTION_GENERAL, atqbo, atqbo_all, clean_env, configure, connect_store, in_process, json_lines
 from sync.settings import SETTING_KEYS
 from sync.store import Store
 
@@ -68,8 +68,8 @@ def test_set_validates_every_kind_of_value_and_saves_nothing_when_bad(tmp_path, 
     assert results["ok_email"].returncode == 0
     expect = {
         "unknown": "frequency: unknown setting; known settings are days_back",
-        "non_numeric": "days_back: must be a whole number ≥ 0, got 'seven'",
-        "negative": "scan_interval_minutes: must be a whole number ≥ 1",
+        "non_numeric": "days_back: must be a whole number from 0 to 3650, got 'seven'",
+        "negative": "scan_interval_minutes: must be a whole number from 1 to 10080",
         "bad_choice": "missing_item: must be 'create' or 'error', got 'maybe'",
         "bad_id": "todo_resource: must be a whole number ≥ 1",
         "bad_email": "notify_email: must be an e-mail address",
@@ -167,3 +167,74 @@ def test_a_damaged_settings_file_is_shown_with_its_problems(tmp_path):
     assert result.returncode == 2
     assert "problems in the settings file" in result.stdout and "days_back" in result.stdout
     assert "lots" in result.stdout
+
+
+def test_show_names_each_id_when_connected_and_says_when_names_are_unavailable(sandbox, tmp_path):
+    connected, offline = tmp_path / "connected", tmp_path / "offline"
+    connect_store(connected, sandbox)
+    for folder in (connected, offline):
+        configure(folder, days_back=7, ap_account=AP, new_item_expense_account=COGS,
+                  todo_action_type=ACTION_GENERAL, todo_resource=BUYER)
+    human, as_json, cut_off = atqbo_all((["settings", "show", *_dd(connected)], None),
+                                        (["settings", "show", "--json", *_dd(connected)], None),
+                                        (["settings", "show", *_dd(offline)], None))
+    assert human.returncode == as_json.returncode == cut_off.returncode == 0, human.stderr + cut_off.stderr
+    assert f"ap_account                {AP} (Accounts Payable (A/P))" in human.stdout
+    assert f"new_item_expense_account  {COGS} (Cost of Goods Sold)" in human.stdout
+    assert f"todo_action_type          {ACTION_GENERAL} (General)" in human.stdout
+    assert f"todo_resource             {BUYER} (Pat Buyer)" in human.stdout
+    record = json_lines(as_json.stdout)[-1]
+    assert record["names"] == {"ap_account": "Accounts Payable (A/P)", "new_item_expense_account": "Cost of Goods Sold",
+                               "todo_action_type": "General", "todo_resource": "Pat Buyer"}
+    assert record["names_unavailable"] == {}
+    assert f"ap_account                {AP} (name unavailable: QuickBooks Online is not connected)" in cut_off.stdout
+    assert f"todo_resource             {BUYER} (name unavailable: Autotask is not connected)" in cut_off.stdout
+
+
+def test_show_with_a_service_down_still_shows_the_settings(sandbox, tmp_path):
+    connect_store(tmp_path, sandbox)
+    configure(tmp_path, days_back=7, todo_action_type=ACTION_GENERAL)
+    sandbox.stop()
+    result = atqbo("settings", "show", *_dd(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"todo_action_type          {ACTION_GENERAL} (name unavailable: Autotask: " in result.stdout
+    assert "days_back                 7" in result.stdout
+
+
+def test_set_an_id_that_names_nothing_lists_the_valid_choices(sandbox, tmp_path):
+    connect_store(tmp_path, sandbox)
+    action, resource = atqbo_all((["settings", "set", "todo_action_type", "999", *_dd(tmp_path)], None),
+                                 (["settings", "set", "todo_resource", "999", *_dd(tmp_path)], None))
+    assert action.returncode == resource.returncode == 2
+    assert ("todo_action_type: Autotask has no action type with id 999 (its active action types: "
+            "3 (General), 2 (Meeting), 1 (Phone Call)); nothing was saved") in action.stderr
+    assert ("todo_resource: Autotask has no resource with id 999 (its active resources: "
+            f"{API_RESOURCE} (Atqbo API), {BUYER} (Pat Buyer)); nothing was saved") in resource.stderr
+    with Store.open(tmp_path) as store:
+        settings = store.settings.load()
+        assert settings.todo_action_type is None and settings.todo_resource is None
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    result = in_process(capsys, "--version")
+    assert result.returncode == 0 and result.stdout == f"atqbo {version('atqbo')}\n"
+
+
+def test_show_names_from_a_hostile_tenant_escaped(serve, tmp_path):
+    from sync.sandbox.hostile_text import HOSTILE_SETTINGS
+    from sync.text import CONTROL
+
+    server = serve("hostile")
+    connect_store(tmp_path, server)
+    configure(tmp_path, **HOSTILE_SETTINGS)
+    human, as_json = atqbo_all((["settings", "show", *_dd(tmp_path)], None),
+                               (["settings", "show", "--json", *_dd(tmp_path)], None))
+    assert human.returncode == as_json.returncode == 0, human.stderr
+    for out in (human.stdout, as_json.stdout):
+        assert not CONTROL.search(out.replace("\n", "")), out  # (line ends are ours)
+    assert "(Follow\\x1b]0;" in human.stdout  # the action type's name, its escape sequence made visible
+    names = json_lines(as_json.stdout)[-1]["names"]
+    assert names["todo_action_type"].startswith("Follow\x1b]0;")  # exact in JSON (escaped by json itself)
+    assert names["todo_resource"] == "Pat\x1b[8m Hidden\u202e"

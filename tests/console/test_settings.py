@@ -14,15 +14,15 @@ import pytest as _pytest
 pytestmark = _pytest.mark.anyio
 
 BAD_INPUTS = {
-    "days_back": ("-3", "whole number ≥ 0"),
-    "scan_interval_minutes": ("0", "whole number ≥ 1"),
+    "days_back": ("-3", "whole number from 0 to 3650"),
+    "scan_interval_minutes": ("0", "whole number from 1 to 10080"),
     "notify_email": ("ops at example", "e-mail address"),
     "smtp_host": ("bad host!", "host name"),
     "smtp_port": ("70000", "port number"),
     "smtp_username": ("tab\there", "single line"),
     "smtp_from": ("x@", "e-mail address"),
-    "log_retention_days": ("-1", "whole number ≥ 0"),
-    "log_max_entries": ("10", "whole number ≥ 1000"),
+    "log_retention_days": ("-1", "whole number from 0 to 36500"),
+    "log_max_entries": ("10", "whole number from 1000 to 10000000"),
 }
 
 
@@ -107,3 +107,40 @@ async def test_save_applies_from_the_next_scan_and_cancel_forgets(console_world)
         await pilot.press("escape", "s")
         await wait_for(pilot, lambda: any(isinstance(e, ev.ScanFinished) for e in seen), what="the next scan")
     assert any(isinstance(e, ev.TransferPaused) for e in seen)
+
+
+async def test_save_on_a_full_disk_tells_the_fault_and_the_console_keeps_running(console_world, monkeypatch):
+    import errno
+    import os
+
+    w = console_world()
+    app = w.app()
+    real_write = os.write
+    data_dir = str(w.data_dir)
+
+    def full(fd, data):
+        try:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            path = ""
+        if path.startswith(data_dir) and path.endswith(".tmp"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open(app, pilot)
+        form = screen.query_one(SettingsForm)
+        form.query_one("#f-days_back", Input).value = "9"
+        monkeypatch.setattr(os, "write", full)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("the disk is full" in n.message for n in app._notifications),
+                       what="the notice")
+        monkeypatch.setattr(os, "write", real_write)
+        [notice] = [n for n in app._notifications if "the disk is full" in n.message]
+        assert notice.severity == "error" and notice.title == "Settings not saved"
+        assert str(w.data_dir / "settings.json") in notice.message and "Free some space" in notice.message
+        assert "Traceback" not in notice.message and "StorageFault" not in notice.message
+        assert app.is_running and app.screen is screen
+        assert w.store.settings.load().days_back == 30  # what was saved before
+        await pilot.press("ctrl+s")  # space again: the same Save goes through
+        await wait_for(pilot, lambda: w.store.settings.load().days_back == 9, what="the save")

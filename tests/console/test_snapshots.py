@@ -74,19 +74,25 @@ def test_sync_one_with_bad_input_100x30(console_world, snap_compare):
     assert snap_compare(_app(w), run_before=run_before, terminal_size=(100, 30))
 
 
+async def _settings_with_an_error(pilot) -> None:
+    await pilot.press("4")
+    await pilot.pause()
+    form = pilot.app.screen.query_one(SettingsForm)
+    await wait_for(pilot, lambda: len(form.query_one("#f-todo_resource", Select)._options) > 1
+                   and form.query_one("#f-days_back", Input).value == "30", what="the form")
+    form.query_one("#f-days_back", Input).value = "-3"
+    await pilot.pause(0.2)
+
+
 def test_settings_100x30(console_world, snap_compare):
     w = console_world()
+    assert snap_compare(_app(w), run_before=_settings_with_an_error, terminal_size=(100, 30))
 
-    async def run_before(pilot):
-        await pilot.press("4")
-        await pilot.pause()
-        form = pilot.app.screen.query_one(SettingsForm)
-        await wait_for(pilot, lambda: len(form.query_one("#f-todo_resource", Select)._options) > 1
-                       and form.query_one("#f-days_back", Input).value == "30", what="the form")
-        form.query_one("#f-days_back", Input).value = "-3"
-        await pilot.pause(0.2)
 
-    assert snap_compare(_app(w), run_before=run_before, terminal_size=(100, 30))
+def test_settings_80x24(console_world, snap_compare):
+    # The smallest supported terminal: a label keeps its gap before the value.
+    w = console_world()
+    assert snap_compare(_app(w), run_before=_settings_with_an_error, terminal_size=(80, 24))
 
 
 def test_connect_first_run_100x30(console_world, snap_compare):

@@ -32,9 +32,11 @@ def _seed():
     ("abc", "whole number"),
     ("12a", "whole number"),
     ("-5", "whole number"),
-    ("0", "1 or more"),
+    ("0", "from 1 to"),
     ("1.5", "whole number"),
-    ("99999999999", "at most"),
+    ("9223372036854775808", "from 1 to 9223372036854775807"),  # 2**63: more than Autotask's int64 ids
+    ("٣", "digits 0-9"),  # an Arabic-Indic three: int() would take it
+    ("１２", "digits 0-9"),  # fullwidth digits
 ])
 def test_po_id_validation_messages(text, problem):
     value, message = validate_po_id(text)

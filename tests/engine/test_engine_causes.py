@@ -137,3 +137,53 @@ async def test_unreadable_settings_stop_the_scan_with_a_clear_cause(world_factor
     assert summary.stopped is not None and summary.stopped.code == "settings_unreadable"
     assert str(w.store.locations.settings_file) in summary.stopped.cause
     assert outcome.cause.code == "settings_unreadable"
+
+
+@pytest.mark.parametrize("quantity,unit_cost,why", [
+    (0, 5, "its quantity is 0 or less"),
+    (-2, 5, "its quantity is 0 or less"),
+    (2, -5, "its unit cost is negative"),
+    (-1, -5, "its quantity is 0 or less"),
+])
+async def test_a_line_that_would_not_bill_fails_the_po_by_name(world_factory, quantity, unit_cost, why):
+    seed = base_seed()
+    vendor = seed.autotask.add_vendor("A Vendor Nobody Has Yet")
+    dock = seed.autotask.add_product("USB-C Dock", 120)
+    fine = _po(seed, vendor, [{"productID": dock, "quantity": 1, "unitCost": 120}])
+    bad = _po(seed, vendor, [{"productID": dock, "quantity": 1, "unitCost": 120},
+                             {"productID": dock, "quantity": quantity, "unitCost": unit_cost}])
+    w = await world_factory(seed)
+    vendors_before = len(w.qbo_list("Vendor"))
+
+    summary = await w.engine.scan_once()
+
+    outcome = {o.po_id: o for o in summary.outcomes}
+    assert outcome[fine].ok and not outcome[bad].ok
+    cause = outcome[bad].cause
+    assert cause.code == "line_not_billable"
+    assert "Item 2 of the PO" in cause.cause and why in cause.cause
+    assert f"quantity {quantity}, unit cost {unit_cost}" in cause.cause
+    assert "vendor credit" in cause.fix
+    [bill] = w.bills()  # only the good PO's
+    assert all(line.get("Amount", 0) > 0 for line in bill["Line"])
+    assert w.po(bad)["externalPONumber"] == "ERROR" and len(w.todos()) == 1
+    [entry] = w.store.errors.open_errors()
+    assert entry.po_id == bad and entry.cause_code == "line_not_billable"
+    assert len(w.qbo_list("Vendor")) == vendors_before + 1  # made for the good PO only, once
+
+
+async def test_a_days_back_beyond_its_bound_in_the_file_stops_the_scan_by_name(world_factory):
+    # Written by hand, or by a version without the bound: 10**9 once made every scan raise
+    # OverflowError (the window's start date) instead of saying what is wrong.
+    import json
+
+    w = await world_factory(base_seed())
+    path = w.store.locations.settings_file
+    document = json.loads(path.read_text())
+    document["settings"]["1"]["values"]["days_back"] = 10**9
+    path.write_text(json.dumps(document))
+
+    summary = await w.engine.scan_once()
+
+    assert summary.stopped is not None and summary.stopped.code == "settings_unreadable"
+    assert "days_back: must be a whole number from 0 to 3650, got 1000000000" in summary.stopped.cause

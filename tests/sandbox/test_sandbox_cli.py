@@ -83,7 +83,8 @@ def test_human_output_names_urls_and_credentials():
     (["--fault", "429,every=often"], "every must be a number"),
     (["--fault", "429,colour=red"], "bad fault option"),
     (["--seed", "huge"], "invalid choice"),
-    (["--port", "70000"], "--port must be between 0 and 65535"),
+    (["--port", "70000"], "--port: must be a port number from 0 to 65535"),
+    (["--port", "٣"], "--port: must be a port number from 0 to 65535 (digits 0-9)"),
     (["--latency-ms", "-3"], "--latency-ms must be >= 0"),
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(args, message):

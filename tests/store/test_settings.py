@@ -53,9 +53,9 @@ def test_all_problems_are_reported_at_once_naming_each_key():
         "days_back", "po_number_source", "missing_item", "scan_interval_minutes", "notify_email",
         "smtp_port", "smtp_starttls", "todo_resource", "colour",
     }
-    assert "days_back: must be a whole number ≥ 0, got 'abc'" in str(info.value)
+    assert "days_back: must be a whole number from 0 to 3650, got 'abc'" in str(info.value)
     assert problems["po_number_source"] == "must be 'quickbooks' or 'autotask', got 'excel'"
-    assert problems["scan_interval_minutes"] == "must be a whole number ≥ 1, got 0"
+    assert problems["scan_interval_minutes"] == "must be a whole number from 1 to 10080, got 0"
     assert "e-mail address" in problems["notify_email"]
     assert "unknown setting" in problems["colour"]
 
@@ -65,7 +65,7 @@ def test_days_back_rejects_non_whole_or_negative(raw):
     if raw == "":
         assert Settings().with_value("days_back", raw).days_back is None  # blank = unset
         return
-    with pytest.raises(SettingsError, match=r"^invalid settings:\n  days_back: must be a whole number ≥ 0"):
+    with pytest.raises(SettingsError, match=r"^invalid settings:\n  days_back: must be a whole number from 0 to 3650"):
         Settings().with_value("days_back", raw)
 
 
@@ -130,7 +130,7 @@ def test_store_set_bad_value_saves_nothing(tmp_path):
     store = SettingsStore(tmp_path / "settings.json")
     store.set("days_back", "10")
     before = (tmp_path / "settings.json").read_bytes()
-    with pytest.raises(SettingsError, match="days_back: must be a whole number ≥ 0, got 'abc'"):
+    with pytest.raises(SettingsError, match="days_back: must be a whole number from 0 to 3650, got 'abc'"):
         store.set("days_back", "abc")
     with pytest.raises(SettingsError, match="nonsense: unknown setting"):
         store.set("nonsense", "1")

@@ -30,7 +30,7 @@ def test_set_setting_routes_the_smtp_password_to_secrets(tmp_path):
     assert store.secrets.get_smtp_password().get_secret_value() == "pw-123"
     assert "pw-123" not in (tmp_path / "secrets.json").read_text().replace("pw-123", "", 1)
     assert not (tmp_path / "settings.json").exists()
-    with pytest.raises(SettingsError, match="scan_interval_minutes: must be a whole number ≥ 1, got '0'"):
+    with pytest.raises(SettingsError, match="scan_interval_minutes: must be a whole number from 1 to 10080, got '0'"):
         store.set_setting("scan_interval_minutes", "0")
 
 
