@@ -28,6 +28,13 @@ class RecordPlan:
     def of(cls, match: Match) -> "RecordPlan":
         by = "Name" if match.entity == "Item" else "DisplayName"
         if match.record is not None:
+            # Issue 16: by its link, by name, or by a near name (asked about, or linked above N).
+            if match.asks is not None:
+                by = f"near name ({match.score} %), waits for approval"
+            elif match.how == "near_name_auto":
+                by = f"near name ({match.score} %), linked automatically"
+            elif not match.how:
+                by = "link"
             return cls(match.entity, match.name, "matched", qbo_id=str(match.record.get("Id") or ""), by=by)
         new = match.new
         detail = ""

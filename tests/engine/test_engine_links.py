@@ -250,3 +250,33 @@ async def test_a_vendor_renamed_in_qbo_is_still_the_linked_one(world_factory):
 
     assert summary.synced == 1 and _bill_of(w, po)["VendorRef"]["value"] == "200"
     assert len(w.qbo_list("Vendor")) == 1 and not w.of(ev.PoHeld)
+
+
+async def test_approving_the_held_plan_links_the_near_name(world_factory):
+    """The plan shows the near name and the question; approving that plan (apply_mode's
+    approve) lets the next scan go ahead, and the near name becomes a link."""
+    from sync.plan import approve_plans, make_plan
+    from datetime import datetime, timezone
+
+    seed = base_seed()
+    at = seed.autotask
+    seed.qbo.vendors.append(qs.vendor("200", "Acme Corp."))
+    org = at.add_vendor("ACME Corporation")
+    po = _po(seed, org, items=[_line(at.add_product("Widget"))])
+    w = await world_factory(seed)
+    await w.engine.scan_once()
+    assert w.bills() == [] and len(w.of(ev.PoHeld)) == 1
+
+    settings = w.store.settings.load()
+    report = await make_plan(settings, w.at, w.qbo, w.store.journal, now=datetime.now(timezone.utc),
+                             links=w.store.links)
+    [plan] = report.plans
+    assert plan.vendor.qbo_id == "200" and "near name (100 %)" in plan.vendor.by
+    assert "did you mean 'Acme Corp.' (100 %)?" in plan.hold
+    approved, refused = await approve_plans(w.store.journal, list(report.plans))
+    assert [p.po_id for p in approved] == [po] and not refused
+
+    summary = await w.engine.scan_once()
+    assert summary.synced == 1 and _bill_of(w, po)["VendorRef"]["value"] == "200"
+    link = w.store.links.get("vendor", org)
+    assert link.qbo_id == "200" and link.method is LinkMethod.NEAR_APPROVED and link.score == 100
