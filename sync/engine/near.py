@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 CUTOFF = 85  # a name scoring below this is not offered as "did you mean"
 MAX_CANDIDATES = 3
-POOL = 2000  # at most this many names are scored per look-up
+POOL = 1000  # at most this many names are scored per look-up
 
 # Legal forms, compared after punctuation is gone ("l.l.c." -> "l l c" is joined below).
 _SUFFIXES = frozenset({
@@ -122,7 +122,7 @@ class NameIndex:
                    exclude_ids: frozenset[str] = frozenset()) -> list[Candidate]:
         """The best near names for `name`, best first (at most `limit`, each ≥ `cutoff`).
 
-        Only names sharing a word with `name` are scored, rarest words first, at most POOL of
+        Only names sharing a word with `name` are scored, rarest words first, about POOL of
         them (a word most names have, "services", adds nothing a rarer one did not), and they
         are scored in rapidfuzz's C loop on their word-sorted form (token_sort_ratio)."""
         key = normalise(name)
