@@ -280,3 +280,19 @@ async def test_approving_the_held_plan_links_the_near_name(world_factory):
     assert summary.synced == 1 and _bill_of(w, po)["VendorRef"]["value"] == "200"
     link = w.store.links.get("vendor", org)
     assert link.qbo_id == "200" and link.method is LinkMethod.NEAR_APPROVED and link.score == 100
+
+
+async def test_sync_one_of_a_po_with_a_near_name_fails_with_the_question_and_creates_nothing(world_factory):
+    seed = base_seed()
+    at = seed.autotask
+    seed.qbo.vendors.append(qs.vendor("200", "Dell Technologies"))
+    org = at.add_vendor("Dell Technologies LLC")
+    po = _po(seed, org, items=[_line(at.add_product("Laptop"))])
+    w = await world_factory(seed)
+
+    outcome = await w.engine.sync_one(po)
+
+    assert not outcome.ok and outcome.cause.code == "near_name"
+    assert "did you mean 'Dell Technologies' (100 %)?" in outcome.cause.cause
+    assert f"atqbo link vendor {org} 200" in outcome.cause.fix
+    assert len(w.qbo_list("Vendor")) == 1 and w.bills() == []
