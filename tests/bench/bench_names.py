@@ -8,7 +8,9 @@ vendor names and --records item names made of realistic words (company words and
 suffixes; product words, model numbers), then times --lookups look-ups per entity: a third
 are variants of a QBO name (case, punctuation, suffix, "&"/"and", a word dropped), a third
 misspellings, a third names QBO does not have. Prints the build time and the look-up
-p50/p99/max in ms, and how many look-ups found a candidate.
+p50/p99/max in ms (wall clock), the p99 of the CPU time the look-up's thread used (what
+the look-up costs, without the time a loaded machine gave to other processes), and how many
+look-ups found a candidate.
 """
 
 from __future__ import annotations
@@ -86,17 +88,21 @@ def run(kind: str, names: list[str], field: str, lookups: int, rng: random.Rando
         base = rng.choice(names)
         queries.append(variant(rng, base) if i % 3 == 0 else misspelt(rng, base) if i % 3 == 1
                        else f"Unknown {rng.choice(COMPANY)} Holdings {i}")
-    times, hits = [], 0
+    times, cpu, hits = [], [], 0
     for q in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         found = index.candidates(q)
+        cpu.append((time.thread_time() - c) * 1000)
         times.append((time.perf_counter() - t) * 1000)
         hits += bool(found)
     times.sort()
+    cpu.sort()
     p99 = times[int(len(times) * 0.99) - 1]
+    cpu99 = cpu[int(len(cpu) * 0.99) - 1]
     print(f"{kind:7s} records={len(names):6d} build={built:8.1f} ms  lookups={lookups} "
-          f"p50={statistics.median(times):.3f} ms p99={p99:.3f} ms max={times[-1]:.3f} ms  "
-          f"with a candidate: {hits}  target p99 < 5 ms: {'met' if p99 < 5 else 'MISSED'}")
+          f"wall p50={statistics.median(times):.3f} ms p99={p99:.3f} ms max={times[-1]:.3f} ms; "
+          f"CPU p99={cpu99:.3f} ms  with a candidate: {hits}  target p99 < 5 ms: {'met' if p99 < 5 else 'MISSED'}"
+          f" (wall; CPU: {'met' if cpu99 < 5 else 'MISSED'})")
 
 
 def main() -> None:

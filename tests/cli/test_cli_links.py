@@ -84,3 +84,20 @@ def test_link_by_hand_replaces_and_unlink_forgets(ready):
     assert gone.returncode == 0 and json_lines(gone.stdout)[0]["link"]["qbo_id"] == "402"
     with Store.open(w.data_dir) as store:
         assert store.links.all() == []
+
+
+def test_names_from_outside_are_shown_never_raw(tmp_path):
+    """A link's names came from both services: an escape sequence in one reaches the terminal
+    as visible text (sync.text.shown), in the list and in JSON."""
+    from sync.store.links import Link, LinkMethod
+
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        store.links.put(Link("vendor", 7, "45", LinkMethod.EXACT_NAME, autotask_name="Evil\x1b[2J Corp",
+                             qbo_name="Evil\x1b]0;pwned\x07 Corp"))
+    ran = atqbo("links", "--data-dir", str(data))
+    assert ran.returncode == 0, ran.stderr
+    assert "\x1b" not in ran.stdout and "\x07" not in ran.stdout
+    assert "Evil\\x1b[2J Corp" in ran.stdout and "exact name" in ran.stdout
+    as_json = atqbo("links", "--json", "--data-dir", str(data))
+    assert "\x1b" not in as_json.stdout and json_lines(as_json.stdout)[0]["qbo_id"] == "45"
