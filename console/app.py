@@ -33,7 +33,7 @@ from screens.settings import SettingsScreen
 from screens.state import LiveState
 from screens.sync_one import SyncOneScreen
 from sync import events as ev
-from sync.control.api import CommandFailed, CommandRefused, EngineControl, SyncOutcome
+from sync.control.api import CommandFailed, CommandRefused, EngineControl, Resynced, SyncOutcome
 from sync.text import shown
 
 from .commands import AtqboCommands, PaletteCommand
@@ -72,13 +72,16 @@ class AtqboApp(App[int]):
         Binding("4", "go('settings')", "Settings", id="go-settings", group=SCREENS, tooltip="What the sync does."),
         Binding("5", "go('connect')", "Connect", id="go-connect", group=SCREENS, tooltip="Sign in again (keeps the settings)."),
         Binding("escape", "back", "Back", id="back", tooltip="Close this, or go back to the live screen."),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Stop the engine (after the PO in flight) and quit."),
+        Binding("q", "quit", "Quit", id="quit",
+                tooltip="Stop the engine (after the PO in flight) and quit; attached, the service keeps running."),
+        Binding("e", "run_here", "Run the engine here", id="run-here",
+                tooltip="The service stopped: run the engine in this console instead."),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-now"),
     ]
 
     def __init__(self, runtime: Any = None, *, runtime_factory: Callable[[], Awaitable[Any]] | None = None,
                  demo: bool = False, clock: Clock | None = None, local_times: bool = True,
-                 start_engine: bool = True, data_dir: Path | None = None) -> None:
+                 start_engine: bool = True, data_dir: Path | None = None, serve_control: bool = False) -> None:
         super().__init__()
         self.runtime = runtime
         self.runtime_factory = runtime_factory
@@ -87,6 +90,9 @@ class AtqboApp(App[int]):
         self.now: Clock = clock or _utcnow
         self.local_times = local_times
         self.start_engine = start_engine
+        self.serve_control = serve_control  # a console running the engine serves its control socket
+        self.service_gone = False  # attached, and the service stopped under us
+        self._control_server: Worker | None = None
         self.live = LiveState()
         self.control: EngineControl | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -132,6 +138,10 @@ class AtqboApp(App[int]):
     def _make_control(self) -> None:
         """The in-process control over the runtime, once it has an engine and its clients."""
         runtime = self.runtime
+        remote = getattr(runtime, "control", None)
+        if self.control is None and remote is not None:
+            self.control = remote  # attached to a running service
+            return
         if self.control is None and runtime is not None and self.engine is not None and \
                 self.autotask is not None and self.qbo is not None:
             from sync.control.local import LocalEngineControl
@@ -179,7 +189,9 @@ class AtqboApp(App[int]):
         if self.connected:
             if self.current_mode != "live":
                 self.switch_mode("live")
-            if self.start_engine:
+            if self.attached:
+                self.start_engine_worker()  # follows the service; the header says "attached"
+            elif self.start_engine:
                 self.start_engine_worker()
         else:
             self.switch_mode("connect")
@@ -190,6 +202,21 @@ class AtqboApp(App[int]):
         assert self.control is not None
         self._unsubscribe = self.control.subscribe(self._engine_event)
         self._engine_worker = self._run_engine()
+        if self.serve_control and not self.attached and self._control_server is None:
+            self._control_server = self._serve_control()
+
+    @work(group="control-socket", exit_on_error=False, description="Serving the control socket")
+    async def _serve_control(self) -> None:
+        """The engine runs here: scripts and other consoles reach it as they would a daemon."""
+        from sync.control.server import ControlServer, SocketBusy
+
+        path = self.store.locations.control_socket
+        self._control_stop = asyncio.Event()
+        try:
+            async with ControlServer(self.control, path):  # type: ignore[arg-type]
+                await self._control_stop.wait()
+        except (SocketBusy, OSError) as exc:
+            self.notify(f"Other consoles cannot attach: {exc}", title="Control socket", severity="warning")
 
     def _engine_event(self, event: ev.Event) -> None:
         # Called by the engine, in this loop or from a thread (deque.append and post_message are
@@ -201,8 +228,44 @@ class AtqboApp(App[int]):
 
     @work(group="engine", exclusive=True, exit_on_error=False, description="Sync engine: scans on schedule")
     async def _run_engine(self) -> None:
-        assert self.control is not None
-        await self.control.run()
+        control = self.control
+        assert control is not None
+        await control.run()
+        if control.capabilities.remote and getattr(control, "stopped_by_service", False):
+            self.post_message(msg.ServiceStopped(control.status().pid, getattr(control, "bye", "")))
+
+    @on(msg.ServiceStopped)
+    def _service_stopped(self, message: msg.ServiceStopped) -> None:
+        self.service_gone = True
+        self.live.engine = "stopped"
+        self.live.stop_reason = f"the service (pid {message.pid}) stopped"
+        self.notify(f"The service (pid {message.pid}) stopped. Press e to run the engine in this console.",
+                    title="Service stopped", severity="warning", timeout=30)
+        self._tell_live((), urgent=True)
+        self.refresh_bindings()
+
+    async def action_run_here(self) -> None:
+        """After the service stopped: open the data folder here and run the engine ourselves."""
+        if not self.service_gone:
+            return
+        old = self.runtime
+        self.control = None
+        self._engine_worker = None
+        self._unsubscribe = None
+        if old is not None:
+            try:
+                await old.aclose()
+            except Exception:
+                pass
+        self.service_gone = False
+        try:
+            await self.reopen_runtime(self.data_dir)
+        except Exception as exc:
+            self.service_gone = True
+            self.notify(str(exc), title="Cannot run the engine here", severity="error", timeout=15)
+            return
+        if not self.connected:
+            await self.switch_mode("connect")
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -246,6 +309,16 @@ class AtqboApp(App[int]):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._control_server is not None:
+            # Let the server say goodbye to its clients and remove its socket before we go.
+            stop = getattr(self, "_control_stop", None)
+            if stop is not None:
+                stop.set()
+            try:
+                await asyncio.wait_for(self._control_server.wait(), timeout=5)
+            except Exception:
+                self._control_server.cancel()
+            self._control_server = None
 
     # ---------------------------------------------------------------- engine events
 
@@ -262,6 +335,17 @@ class AtqboApp(App[int]):
         inbox = self._engine_inbox
         while inbox:
             event = inbox.popleft()
+            if isinstance(event, Resynced):
+                # Attached (or fallen behind): start again from the service's view of the scan.
+                self.live = LiveState()
+                for past in event.replay:
+                    self.live.apply(past, now)
+                changed.clear()
+                urgent = log_changed = True
+                live = self._mode_screen("live")
+                if live is not None:
+                    live.redraw_all()  # type: ignore[attr-defined]
+                continue
             rows = self.live.apply(event, now)
             changed.update(dict.fromkeys(rows))
             # What the operator just asked for (pause, resume) shows at once; the rest is batched.
@@ -478,6 +562,9 @@ class AtqboApp(App[int]):
             close_control()
         self.control = None
         old = self.runtime
+        if self.attached or getattr(old, "store", None) is None:
+            await old.aclose()
+            return
         self._kept_demo = (getattr(old, "sandbox_server", None), getattr(old, "_temp", None))
         for closer in (getattr(old.autotask, "aclose", None), getattr(old.qbo, "aclose", None),
                        getattr(getattr(old.qbo, "oauth", None), "aclose", None)):
@@ -521,6 +608,10 @@ class AtqboApp(App[int]):
     # ---------------------------------------------------------------- navigation
 
     def action_go(self, mode: str) -> None:
+        if mode == "connect" and self.attached:
+            self.notify("Attached to the running service: its connection is changed where it runs "
+                        "(stop the service, then connect here).", severity="warning")
+            return
         if mode != "connect" and not self.connected:
             self.notify("Connect first: QuickBooks Online and Autotask.", severity="warning")
             return
@@ -549,7 +640,11 @@ class AtqboApp(App[int]):
             (mode,) = parameters
             if mode == self.current_mode:
                 return False  # no key for where you already are
+            if mode == "connect" and self.attached:
+                return None  # the service's connection is not ours to change
             return True if (mode == "connect" or self.connected) else None
+        if action == "run_here":
+            return self.service_gone
         if action == "back":
             return len(self.screen_stack) > 1 or (self.connected and self.current_mode != "live")
         return True
@@ -563,7 +658,8 @@ class AtqboApp(App[int]):
 
         out: list[PaletteCommand] = []
         for mode, title in NAV:
-            if mode != self.current_mode and (mode == "connect" or self.connected):
+            if mode != self.current_mode and (mode == "connect" or self.connected) and not (
+                    mode == "connect" and self.attached):
                 out.append(PaletteCommand(f"go: {title}", lambda m=mode: self.action_go(m),
                                           f"Open the {title} screen"))
         if self.connected:
@@ -594,6 +690,9 @@ class AtqboApp(App[int]):
                                       "Every eligible PO: matched or created, bill, or cause; approve held ones"))
             out.append(PaletteCommand("doctor: Check everything before a scan", self.open_doctor,
                                       "Both connections, the settings, every eligible PO; read-only"))
+        if self.service_gone:
+            out.append(PaletteCommand("run: Run the engine in this console", lambda: self.run_worker(
+                self.action_run_here()), "The service stopped; e"))
         out.append(PaletteCommand("help: Keys and screens", lambda: self.push_screen(HelpScreen(screen)), "?"))
         out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
         return out
@@ -663,7 +762,7 @@ def run_console(data_dir: Path | None, demo: bool) -> int:
     from console.startup import open_console_runtime
 
     app = AtqboApp(runtime_factory=lambda: open_console_runtime(data_dir, demo), demo=demo,
-                   data_dir=data_dir)
+                   data_dir=data_dir, serve_control=not demo)
     try:
         code = app.run()
     finally:

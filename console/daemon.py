@@ -7,6 +7,10 @@ takes as it comes. Signals:
   returns (a second signal cancels at once: the journal makes the PO recoverable);
 - SIGHUP: re-read the settings now; what changed is logged, and the next scan uses them.
 
+While it runs it serves the control socket in the data folder (docs/control-protocol.md): a
+console started on the same folder attaches to it, and `sync-one`, `retry` and `settings set`
+send their work there.
+
 `--once` runs one scan and exits with the contract's code: 0 all synced (or nothing to do),
 3 some POs failed, 2 the scan could not run for a configuration reason (missing settings,
 not connected), 1 it could not connect or authenticate. With --json the last line on stdout
@@ -22,6 +26,8 @@ import logging
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -138,7 +144,7 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
                 missing = ", ".join(p.key for p in runtime.settings.missing_for_email()) or "smtp settings"
                 printer.message(f"notify_email is {runtime.settings.notify_email} but mail is not "
                                 f"configured (set {missing}): failures are not mailed", level="warning")
-            async with anyio.create_task_group() as tg:
+            async with _control_socket(runtime, printer), anyio.create_task_group() as tg:
                 stopping = anyio.Event()
 
                 async def watch_signals() -> None:
@@ -193,6 +199,31 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
     if log_file is not None:
         log_file.close()
     return code
+
+
+@asynccontextmanager
+async def _control_socket(runtime: Any, printer: Printer) -> AsyncIterator[None]:
+    """Serve the engine on the data folder's control socket while the engine runs. A socket
+    that cannot be served (another live one, a folder we cannot write) is said and the daemon
+    runs without it: scans matter more than attaching."""
+    from sync.control.local import LocalEngineControl
+    from sync.control.server import ControlServer, SocketBusy
+
+    control = LocalEngineControl(runtime)
+    path = runtime.store.locations.control_socket
+    server = ControlServer(control, path)
+    try:
+        await server.__aenter__()
+    except (SocketBusy, OSError) as exc:
+        control.close()
+        printer.message(f"control socket not served ({exc}); consoles cannot attach", level="warning")
+        yield
+        return
+    try:
+        yield
+    finally:
+        await server.__aexit__(None, None, None)
+        control.close()
 
 
 async def _reload(runtime: Any, printer: Printer) -> None:

@@ -33,6 +33,8 @@ class ConsoleHost(Protocol):
         """The engine is a running service's, reached over its control socket."""
         ...
 
+    service_gone: bool  # attached, and the service stopped under the console
+
     # -------------------------------------------------------------- the live run
     def calls_in_window(self, seconds: float) -> tuple[int, int]: ...
 

@@ -191,6 +191,11 @@ class LiveScreen(Screen):
             status += f"   Next scan in [b]{format_countdown((s.next_scan_at - now).total_seconds())}[/b]"
         if self.console.demo:
             status += "   [dim]demo: the built-in sandbox[/dim]"
+        if self.console.attached:
+            control = self.console.control
+            pid = control.status().pid if control is not None else 0
+            status += (f"   [b $warning]the service (pid {pid}) stopped[/] — e runs the engine here"
+                       if self.console.service_gone else f"   [b]attached to the service (pid {pid})[/b]")
         self._set_text("#live-status", status)  # fixed size: no reflow
 
         if s.scan_started_at is not None:

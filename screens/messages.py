@@ -87,5 +87,13 @@ class SyncOneFinished(Message):
     detail: str = ""
 
 
-__all__ = ["ConnectionTested", "EngineEventsArrived", "EngineFailed", "LogWindowLoaded", "OptionsLoaded",
+@dataclass
+class ServiceStopped(Message):
+    """The service the console was attached to went away (its control socket closed)."""
+
+    pid: int
+    said: str = ""
+
+
+__all__ = ["ConnectionTested", "EngineEventsArrived", "EngineFailed", "LogWindowLoaded", "OptionsLoaded", "ServiceStopped",
            "SettingsSaved", "SyncOneFinished"]

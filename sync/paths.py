@@ -7,7 +7,9 @@ one folder, so tests and demo runs are hermetic. Nothing is created until a writ
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,9 @@ ENV_DATA_DIR = "ATQBO_DATA_DIR"
 # Folders hold secrets and business data: owner only.
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+# A Unix socket's path must fit sockaddr_un.sun_path (108 bytes on Linux, 104 on macOS, with
+# the closing NUL).
+SOCKET_PATH_MAX = 103
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,20 @@ class Locations:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def control_socket(self) -> Path:
+        """The running engine's control socket (docs/control-protocol.md): in the data folder,
+        or, when that path is too long for a socket, in the user's runtime folder under a name
+        made from the data folder (so every client finds the same one)."""
+        inside = self.data_dir / "engine.sock"
+        if len(os.fsencode(inside)) <= SOCKET_PATH_MAX:
+            return inside
+        # Not $XDG_RUNTIME_DIR or $TMPDIR: a service and an SSH session often differ in both,
+        # and both must find the same socket. The server checks the folder is its own, 0700.
+        digest = hashlib.sha256(os.fsencode(self.data_dir)).hexdigest()[:20]
+        base = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+        return base / f"atqbo-{os.getuid()}" / f"atqbo-{digest}.sock"
 
 
 def locate(data_dir: Path | str | None = None) -> Locations:

@@ -33,9 +33,10 @@ from sync.clients.errors import (
     TransportError,
 )
 from sync.settings import SETTING_KEYS, SMTP_PASSWORD_SECRET, SettingsError, parse_value
+from sync.settings_check import LIVE_CHECKED, check_live
 from sync.text import shown_lines
 
-from .settings_names import NAMED, account_name, active_choices, listing, live_names
+from .settings_names import NAMED, live_names
 
 
 def run_settings(args: argparse.Namespace) -> int:
@@ -121,14 +122,15 @@ def _name_note(key: str, value: Any, names: dict[str, str], unavailable: dict[st
     return f" (name unavailable: {why})" if why else ""
 
 
-# Settings whose value names something in a live system: checked there before saving.
-_LIVE_CHECKED = {"ap_account": "qbo", "new_item_expense_account": "qbo",
-                 "todo_action_type": "autotask", "todo_resource": "autotask"}
-
 
 async def _settings_set(args: argparse.Namespace) -> int:
+    from console.startup import attach_to_service
+
     as_json = bool(getattr(args, "json", False))
     key, raw = args.key, args.value
+    attached = await attach_to_service(data_dir(args))
+    if attached is not None:
+        return await _set_through_service(attached.control, key, raw, as_json)
     store = open_store(data_dir(args))
     try:
         if key == SMTP_PASSWORD_SECRET:
@@ -138,7 +140,7 @@ async def _settings_set(args: argparse.Namespace) -> int:
         except SettingsError as exc:
             raise CommandError(f"{exc.problems[0]}; nothing was saved", EXIT_USAGE) from None
         note = ""
-        if key in _LIVE_CHECKED and value is not None:
+        if key in LIVE_CHECKED and value is not None:
             note = await _check_live(store, key, value)
         try:
             settings = store.set_setting(key, raw)
@@ -155,6 +157,58 @@ async def _settings_set(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         store.close()
+
+
+async def _set_through_service(remote: Any, key: str, raw: str, as_json: bool) -> int:
+    """The running service saves it (and checks it against the live services): the same
+    checks, output and exit codes as without a service."""
+    from sync.control.api import CommandFailed, CommandRefused
+
+    values: dict[str, Any] = {}
+    password: str | None = None
+    if key == SMTP_PASSWORD_SECRET:
+        if raw not in ("", "-"):
+            _set_smtp_password(None, raw, as_json)  # refuses a password on the command line
+        password = "" if raw == "" else read_secret(ENV_SMTP_PASSWORD, "SMTP password (hidden): ",
+                                                    "SMTP password")
+    else:
+        try:
+            parse_value(key, raw)
+        except SettingsError as exc:
+            raise CommandError(f"{exc.problems[0]}; nothing was saved", EXIT_USAGE) from None
+        values = {key: raw}
+    problem: Exception | None = None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(remote.run)
+        try:
+            await remote.settings_set(values, password)
+            settings = await remote.settings_get()
+        except (CommandRefused, CommandFailed) as exc:  # raised out here, not in a task group
+            problem = exc
+        finally:
+            await remote.stop()
+    try:
+        if problem is not None:
+            raise problem
+    except CommandRefused as exc:
+        cause = str(exc)
+        raise CommandError(cause if "nothing was saved" in cause else f"{cause}; nothing was saved",
+                           EXIT_USAGE) from None
+    except CommandFailed as exc:
+        raise CommandError(f"{exc}" if "nothing was saved" in str(exc) else f"{exc}; nothing was saved",
+                           EXIT_FATAL) from None
+    if key == SMTP_PASSWORD_SECRET:
+        shown_password = None if password == "" else "(set, hidden)"
+        out(as_json, {"ok": True, "exit_code": 0, "key": SMTP_PASSWORD_SECRET, "value": shown_password},
+            "smtp_password cleared" if password == "" else "smtp_password saved (hidden)")
+        return EXIT_OK
+    shown = settings.to_values().get(key)
+    missing = [str(p) for p in settings.missing_for_scan()]
+    out(as_json, {"ok": True, "exit_code": 0, "key": key, "value": shown,
+                  "missing_for_scan": missing},
+        f"{key} = {'(not set)' if shown is None else shown}"
+        + ("" if not missing else f"\nstill needed for a scan: {', '.join(m.split(':')[0] for m in missing)}"))
+    return EXIT_OK
 
 
 def _set_smtp_password(store: Any, raw: str, as_json: bool) -> int:
@@ -179,7 +233,7 @@ async def _check_live(store: Any, key: str, value: Any) -> str:
     could not be made because that service is not connected yet."""
     from console.runtime_headless import autotask_from_store, qbo_from_store
 
-    service = _LIVE_CHECKED[key]
+    service = LIVE_CHECKED[key]
     label = "QuickBooks Online" if service == "qbo" else "Autotask"
     try:
         client = qbo_from_store(store) if service == "qbo" else autotask_from_store(store)
@@ -187,10 +241,8 @@ async def _check_live(store: Any, key: str, value: Any) -> str:
         return f"{key} not checked against {label}: it is not connected yet"
     try:
         client.retry.max_attempts = 2
-        if service == "qbo":
-            problem = await _check_qbo_account(client, key, str(value))
-        else:
-            problem = await _check_autotask_id(client, key, int(value))
+        problem = await check_live(key, value, autotask=client if service == "autotask" else None,
+                                   qbo=client if service == "qbo" else None)
     except (AutotaskAuthError, AutotaskZoneError, OAuthError, QboAuthError, QboForbidden) as exc:
         raise CommandError(f"cannot check {key}: {label} refused the saved credentials ({exc.message}); "
                            "nothing was saved. Reconnect with atqbo connect", EXIT_FATAL) from None
@@ -207,41 +259,3 @@ async def _check_live(store: Any, key: str, value: Any) -> str:
     if problem:
         raise CommandError(f"{key}: {problem}; nothing was saved", EXIT_USAGE)
     return ""
-
-
-_EXPENSE_TYPES = ("Expense", "Cost of Goods Sold", "Other Expense")
-
-
-async def _check_qbo_account(qbo: Any, key: str, wanted: str) -> str | None:
-    from sync.clients.qbo_query import Select
-    from sync.engine.resolve import (
-        find_account,  # the engine's own rule: Id, Name or full name
-    )
-
-    if key == "ap_account":
-        accounts = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
-        if find_account(accounts, wanted) is None:
-            names = listing([(a.get("Id"), account_name(a)) for a in accounts])
-            return (f"QuickBooks has no accounts-payable account {wanted!r} "
-                    f"(its A/P accounts: {names})")
-        return None
-    accounts = await qbo.query_all(Select("Account"))
-    found = find_account(accounts, wanted)
-    if found is None:
-        return f"QuickBooks has no account {wanted!r} (give its Id or exact name)"
-    if found.get("AccountType") not in _EXPENSE_TYPES:
-        return (f"QuickBooks account {wanted!r} is a {found.get('AccountType')} account; new items "
-                f"need an expense account ({', '.join(_EXPENSE_TYPES)})")
-    return None
-
-
-async def _check_autotask_id(at: Any, key: str, wanted: int) -> str | None:
-    entity, what = (("ActionTypes", "action type") if key == "todo_action_type"
-                    else ("Resources", "resource"))
-    record = await at.get(entity, wanted)
-    if record is not None and record.get("isActive") is not False:
-        return None
-    problem = (f"Autotask has no {what} with id {wanted}" if record is None
-               else f"Autotask {what} {wanted} is inactive")
-    # Like ap_account: say which ids would do.
-    return f"{problem} (its active {what}s: {listing(await active_choices(at, key))})"

@@ -9,38 +9,14 @@ from typing import Any
 
 import anyio
 
+# The names shown are the ones the check of a new value uses (one copy, below the CLI).
+from sync.settings_check import account_name, person
+
 # The ids shown with a name, and the service that has the name.
 NAMED = {"ap_account": "qbo", "new_item_expense_account": "qbo",
          "todo_action_type": "autotask", "todo_resource": "autotask"}
 LABELS = {"qbo": "QuickBooks Online", "autotask": "Autotask"}
 _DEADLINE_S = 15.0  # for all the look-ups of one service
-_LISTED = 10  # choices named in a message before "and N more"
-
-
-def person(r: dict) -> str:
-    name = " ".join(str(p) for p in (r.get("firstName"), r.get("lastName")) if p) or f"resource {r.get('id')}"
-    return name
-
-
-def account_name(a: dict) -> str:
-    return str(a.get("FullyQualifiedName") or a.get("Name") or f"account {a.get('Id')}")
-
-
-def listing(rows: list[tuple[Any, str]]) -> str:
-    """'3 (General), 4 (Follow up), ... and 7 more' (ids with names, bounded)."""
-    shown = ", ".join(f"{key} ({name})" for key, name in rows[:_LISTED]) or "none"
-    return shown + (f" and {len(rows) - _LISTED} more" if len(rows) > _LISTED else "")
-
-
-async def active_choices(at: Any, key: str) -> list[tuple[int, str]]:
-    """The active action types or resources, as (id, name), sorted by name."""
-    from sync.clients.autotask_filters import F
-
-    entity = "ActionTypes" if key == "todo_action_type" else "Resources"
-    rows = await at.query(entity, F.eq("isActive", True))
-    named = [(int(r["id"]), str(r.get("name") or f"action type {r['id']}") if key == "todo_action_type"
-              else person(r)) for r in rows if r.get("id") is not None]
-    return sorted(named, key=lambda pair: pair[1].casefold())
 
 
 async def live_names(store: Any, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

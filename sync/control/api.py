@@ -35,6 +35,16 @@ class CommandFailed(Exception):
     """The command was taken but broke on the way (the connection to the service, a bug)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Resynced(Event):
+    """Not an engine event: the control tells a subscriber to redraw from `replay` (the
+    service's view of the scan so far). Sent on attach, and after `missed` events were dropped
+    because the subscriber fell behind."""
+
+    missed: int = 0
+    replay: tuple[Event, ...] = ()
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What this implementation can do beyond the interface (passed to screens, never looked up)."""
@@ -119,7 +129,13 @@ class EngineControl(Protocol):
         """Call `sink(event)` for every engine event, in order; returns the unsubscribe."""
         ...
 
-    def status(self) -> ControlStatus: ...
+    def status(self) -> ControlStatus:
+        """What is known now, without waiting (cheap enough for every redraw)."""
+        ...
+
+    async def refresh_status(self) -> ControlStatus:
+        """Ask again (the open errors, a remote service's counters) and return it."""
+        ...
 
     # -------------------------------------------------------------- commands
     async def scan_now(self) -> None: ...

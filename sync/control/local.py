@@ -14,11 +14,13 @@ from typing import Any
 
 import anyio
 
+from sync import events as ev
 from sync.engine.single import sync_one_and_report
 from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
+from sync.settings_check import LIVE_CHECKED, check_live
 
-from .api import Capabilities, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
+from .api import Capabilities, CommandFailed, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
 from .links import LinkView, list_links, make_link, remove_link
 from .logs import ErrorLogSource, LogEntryView
 from .options import load_options
@@ -26,12 +28,19 @@ from .tracker import EngineTracker
 
 
 class LocalEngineControl:
-    def __init__(self, runtime: Any, *, demo: bool = False) -> None:
+    def __init__(self, runtime: Any, *, demo: bool = False, pid: int | None = None) -> None:
         self.runtime = runtime
+        self.pid = os.getpid() if pid is None else pid  # a test may pin it (snapshots)
         self.capabilities = Capabilities(remote=False, demo_fix=demo, reconnect=True)
         self.tracker = EngineTracker()
-        self._unsubscribe_tracker = self.engine.subscribe(self.tracker)
         self._log_source: ErrorLogSource | None = None
+        self._open_errors = 0
+        self._unsubscribe_tracker = self.engine.subscribe(self._on_event)
+
+    def _on_event(self, event: ev.Event) -> None:
+        self.tracker(event)
+        if isinstance(event, (ev.PoFailed, ev.RetryStarted, ev.RetryFinished)):
+            self.log_changed()  # a text search cached for a client is stale now
 
     @property
     def engine(self) -> Any:
@@ -56,17 +65,26 @@ class LocalEngineControl:
         return self.engine.subscribe(sink)
 
     def status(self) -> ControlStatus:
+        """Cheap, on the event loop (the console samples it every second): the open-error count
+        is the one last read by refresh_status(), which reads the store in a thread."""
         calls = {"autotask": int(getattr(self.runtime.autotask, "calls", 0) or 0),
                  "qbo": int(getattr(self.runtime.qbo, "calls", 0) or 0)}
-        try:
+        return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=self.pid,
+                             data_dir=str(self.store.locations.data_dir), api_calls=calls,
+                             open_errors=self._open_errors)
+
+    async def refresh_status(self) -> ControlStatus:
+        def count() -> int:
             from sync.store import ErrorStatus
 
-            open_errors = self.store.errors.count_by_status()[ErrorStatus.OPEN]
-        except Exception:  # a closed store while the app shuts down
-            open_errors = 0
-        return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=os.getpid(),
-                             data_dir=str(self.store.locations.data_dir), api_calls=calls,
-                             open_errors=int(open_errors))
+            try:
+                return int(self.store.errors.count_by_status()[ErrorStatus.OPEN])
+            except Exception:  # a closed store while the app shuts down
+                return 0
+
+        # The log's lock may be held by a writer thread: never wait for it on the event loop.
+        self._open_errors = await anyio.to_thread.run_sync(count)
+        return self.status()
 
     # -------------------------------------------------------------- commands
 
@@ -122,23 +140,39 @@ class LocalEngineControl:
         return await anyio.to_thread.run_sync(self.store.settings.load)
 
     async def settings_set(self, values: dict[str, Any], smtp_password: str | None = None) -> tuple[str, ...]:
-        def save() -> tuple[str, ...]:
+        """Validated as a whole, then each changed setting that names something in a live
+        system is checked there (sync.settings_check); only then saved."""
+        from sync.clients.errors import ApiError
+
+        def current() -> dict[str, Any]:
             try:
-                before = self.store.settings.load().to_values()
+                return self.store.settings.load().to_values()
             except Exception:  # a damaged file is replaced by a valid one
-                before = {}
-            merged = dict(before)
-            merged.update(values)
-            settings = Settings.from_values(merged)  # SettingsError names every bad key
+                return {}
+
+        before = await anyio.to_thread.run_sync(current)
+        settings = Settings.from_values({**before, **values})  # SettingsError names every bad key
+        after = settings.to_values()
+        changed = tuple(k for k in after if before.get(k) != after.get(k))
+        for key in changed:
+            if key not in LIVE_CHECKED or after[key] is None:
+                continue
+            try:
+                problem = await check_live(key, after[key], autotask=self.runtime.autotask, qbo=self.runtime.qbo)
+            except ApiError as exc:
+                raise CommandFailed(f"cannot check {key}: {exc}; nothing was saved") from None
+            if problem:
+                raise CommandRefused(f"{key}: {problem}; nothing was saved")
+
+        def save() -> None:
             self.store.settings.save(settings)
             if smtp_password is not None:
-                self.store.secrets.set_smtp_password(smtp_password)
-            after = settings.to_values()
-            return tuple(k for k in after if before.get(k) != after.get(k))
+                self.store.secrets.set_smtp_password(smtp_password or None)
 
-        changed = await anyio.to_thread.run_sync(save)
+        await anyio.to_thread.run_sync(save)
         reload = getattr(self.runtime, "reload_settings", None)
-        if changed and callable(reload) and getattr(self.runtime, "notifier", None) is not None:
+        if (changed or smtp_password is not None) and callable(reload) and \
+                getattr(self.runtime, "notifier", None) is not None:
             # The mail notifier follows the new SMTP settings; the engine reads them next scan.
             try:
                 await reload()

@@ -109,12 +109,13 @@ class ErrorLogSource:
         self._lock = threading.Lock()
         self._search_key: tuple[str, str | None] | None = None
         self._search: list[LogEntryView] = []
+        self._stale = False
         self.capped = False
 
     def changed(self) -> None:
-        """The log was written: forget the cached text search."""
-        with self._lock:
-            self._search_key = None
+        """The log was written: forget the cached text search. Called on the event loop, so it
+        never takes the lock a search in a thread may hold for a while."""
+        self._stale = True
 
     def window(self, status: str | None, text: str, offset: int, limit: int) -> tuple[int, list[LogEntryView]]:
         from sync.store import ErrorStatus
@@ -128,6 +129,8 @@ class ErrorLogSource:
             return total, [view_of(e) for e in self.errors.page(limit=limit, offset=offset, status=wanted)]
         with self._lock:
             key = (text, status)
+            if self._stale:
+                self._stale, self._search_key = False, None
             if self._search_key != key:
                 found = self.errors.search(text, limit=TEXT_MATCH_CAP)
                 self.capped = len(found) >= TEXT_MATCH_CAP

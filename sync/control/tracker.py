@@ -59,3 +59,22 @@ class EngineTracker:
         if self.stopped:
             out.append(ev.EngineStopped())
         return out
+
+    def rows(self) -> list[dict]:
+        """The current scan's purchase orders as the live screen lists them (plain records)."""
+        rows: dict[int, dict] = {}
+        for event in self.scan_events:
+            po_id = getattr(event, "po_id", None)
+            if not isinstance(po_id, int) or po_id <= 0:
+                continue
+            row = rows.setdefault(po_id, {"po_id": po_id, "po_number": "", "state": "working",
+                                          "source": "scan", "outcome": "", "log_id": None})
+            if isinstance(event, ev.PoStarted):
+                row.update(po_number=event.po_number, state="working", source=event.source)
+            elif isinstance(event, ev.PoSynced):
+                row.update(po_number=event.po_number, state="synced", outcome=event.doc_number)
+            elif isinstance(event, ev.PoFailed):
+                row.update(po_number=event.po_number, state="failed", outcome=event.cause, log_id=event.log_id)
+            elif isinstance(event, ev.RetryStarted):
+                row.update(state="retrying", log_id=event.log_id)
+        return list(rows.values())

@@ -22,6 +22,13 @@ Run: .venv/bin/python tests/bench/bench_sync.py [--pos 1000] [--lines 3] [--late
 
 Targets (issue 6): <= 1.3 API calls per PO in total, zero 429s, --pos 1000 in under 2 minutes,
 at least 10x the baseline's throughput. Each is printed with the measured figure.
+
+--subscribers N (issue 14): N clients attach to the daemon's control socket as soon as it is
+served (each in its own thread and event loop, with the product's own RemoteEngineControl) and
+subscribe to its events. Measured: the event latency from the engine to each subscriber (from
+the moment the engine published it, the socket's "ts", to its arrival; same clock), p50/p99,
+and any "missed, resync" markers.
+Compare the wall time with a run without subscribers (target: within 5 %; p99 < 50 ms).
 """
 
 from __future__ import annotations
@@ -134,13 +141,68 @@ class EngineResult:
     summary: dict = field(default_factory=dict)
     first_synced_s: float | None = None  # from the daemon's start to its first PO synced
     links: list = field(default_factory=list)  # the links the run left in its data folder
+    subscribers: list["Subscriber"] = field(default_factory=list)
 
     def calls(self, service: str) -> int:
         return calls_of(self.stats, service)
 
 
+class Subscriber(threading.Thread):
+    """One client of the daemon's control socket: attaches as soon as the socket is served and
+    records, for every event, how long it took from the engine to here."""
+
+    def __init__(self, socket_path: Path) -> None:
+        super().__init__(daemon=True)
+        self.socket_path = socket_path
+        self.latencies_ms: list[float] = []
+        self.events = 0
+        self.resyncs = 0
+        self.error = ""
+        self.by_type: dict[str, list[float]] = {}
+
+    def run(self) -> None:
+        import anyio
+
+        try:
+            anyio.run(self._follow)
+        except Exception as exc:  # reported, never fatal for the bench
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    async def _follow(self) -> None:
+        import anyio
+
+        from sync.control.api import Resynced
+        from sync.control.remote import RemoteEngineControl, ServiceUnavailable
+
+        deadline = time.monotonic() + 60
+        remote = None
+        while remote is None:
+            candidate = RemoteEngineControl(self.socket_path)
+            try:
+                await candidate.connect(timeout=2)
+                remote = candidate
+            except ServiceUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                await anyio.sleep(0.005)
+
+        def sink(event: Any) -> None:
+            now = time.time()
+            if isinstance(event, Resynced):
+                self.resyncs += 1 if event.missed else 0
+                return
+            self.events += 1
+            published = remote.published_at or event.at.timestamp()
+            ms = (now - published) * 1000
+            self.latencies_ms.append(ms)
+            self.by_type.setdefault(type(event).__name__, []).append(ms)
+
+        remote.subscribe(sink)
+        await remote.run()  # until the daemon closes the socket at its exit
+
+
 def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
-               timeout: float, links: list | None = None) -> EngineResult:
+               timeout: float, links: list | None = None, subscribers: int = 0) -> EngineResult:
     """`links`: stored in the data folder before the daemon starts (--links: the scan with links)."""
     server = serve(seed, latency_ms)
     admin = SandboxAdmin(server.url)
@@ -175,6 +237,11 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
+        from sync.paths import locate
+
+        followers = [Subscriber(locate(data_dir).control_socket) for _ in range(subscribers)]
+        for follower in followers:
+            follower.start()
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
@@ -184,6 +251,8 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         reader.join(10)
+        for follower in followers:
+            follower.join(10)
         records: list[tuple[float, dict]] = []
         while True:
             item = arrivals.get()
@@ -222,7 +291,8 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
     made = LinkBook(data_dir / "links.json").all() if (data_dir / "links.json").exists() else []
     return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats, links=made,
                         peak_rss_mib=rusage.ru_maxrss / 1024, latencies=latencies, exit_code=proc.returncode,
-                        problems=verdict.problems(stale_ok=True), summary=summary, first_synced_s=first_synced)
+                        problems=verdict.problems(stale_ok=True), summary=summary, first_synced_s=first_synced,
+                        subscribers=followers)
 
 
 # ---------------------------------------------------------------- the naive baseline
@@ -400,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the engine a second time, on a fresh sandbox of the same data, with the links the "
                              "first run made to records QBO already had (issue 16: within 5 %% of the time and calls)")
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure, last")
+    parser.add_argument("--subscribers", type=int, default=0,
+                        help="clients attached to the daemon's control socket during the run")
     args = parser.parse_args(argv)
     if args.pos < 1 or args.lines < 1:
         parser.error("--pos and --lines must be at least 1")
@@ -409,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     seed, specs = bench_seed(args.pos, args.lines, args.seed)
     linked = None
     with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
-        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "first", args.timeout)
+        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "first", args.timeout,
+                            subscribers=args.subscribers)
         if args.links:
             from sync.store.links import LinkMethod
 
@@ -442,6 +515,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {service} routes: " + ", ".join(f"{r} {c}" for r, c in top_routes(engine.stats, service)))
         peaks = engine.stats[service]["peak_concurrency"]
         print(f"  {service} peak concurrency: " + ", ".join(f"{k.split('|')[-1]} {v}" for k, v in sorted(peaks.items())))
+    sub_latencies = [ms for follower in engine.subscribers for ms in follower.latencies_ms]
+    if engine.subscribers:
+        counts = ", ".join(str(f.events) for f in engine.subscribers)
+        errors = [f.error for f in engine.subscribers if f.error]
+        print(f"  {len(engine.subscribers)} subscribers on the control socket: events received {counts}; "
+              f"resync markers {sum(f.resyncs for f in engine.subscribers)}"
+              + (f"; errors: {'; '.join(errors)}" if errors else ""))
+        if sub_latencies:
+            print(f"  event latency engine -> subscriber: p50 {percentile(sub_latencies, 50):.2f} ms, "
+                  f"p99 {percentile(sub_latencies, 99):.2f} ms, max {max(sub_latencies):.2f} ms "
+                  f"(target p99 < 50 ms: {'MET' if percentile(sub_latencies, 99) < 50 else 'NOT MET'})")
+            by_type: dict[str, list[float]] = {}
+            for follower in engine.subscribers:
+                for name, values in follower.by_type.items():
+                    by_type.setdefault(name, []).extend(values)
+            slowest = sorted(by_type.items(), key=lambda kv: -percentile(kv[1], 99))[:4]
+            print("  slowest event kinds (p99): " + ", ".join(f"{k} {percentile(v, 99):.1f} ms" for k, v in slowest))
     if engine.problems:
         print("  VERIFY FAILED: " + "; ".join(engine.problems))
     else:
@@ -506,6 +596,13 @@ def main(argv: list[str] | None = None) -> int:
                                  "qbo": round(base.calls_per_po("qbo"), 2)},
                 "throttled": base.throttled},
             "speedup": round(speedup, 2) if speedup else None,
+            "subscribers": {
+                "count": len(engine.subscribers),
+                "events": [f.events for f in engine.subscribers],
+                "resyncs": sum(f.resyncs for f in engine.subscribers),
+                "latency_p50_ms": round(percentile(sub_latencies, 50), 3) if sub_latencies else None,
+                "latency_p99_ms": round(percentile(sub_latencies, 99), 3) if sub_latencies else None,
+            },
         }))
     return 0 if not engine.problems else 1
 

@@ -26,7 +26,10 @@ def _no_blink(monkeypatch):
 
 
 @pytest.fixture
-def console_world(tmp_path) -> Iterator:
+def console_world(tmp_path, request) -> Iterator:
+    """Worlds of the console tests. Parametrize it indirectly with "remote" to run the same test
+    against the console attached to a service over its control socket."""
+    mode = getattr(request, "param", "local")
     made: list[tuple[SandboxServer, Store]] = []
 
     def make(seed: SeedData | None = None, *, settings: Settings | None = None, limits: bool = False) -> ConsoleWorld:
@@ -37,7 +40,7 @@ def console_world(tmp_path) -> Iterator:
         store = Store.open(data_dir)
         store.settings.save(settings or default_settings())
         made.append((server, store))
-        return ConsoleWorld(server, data_dir, store, sandbox.credentials(server.url))
+        return ConsoleWorld(server, data_dir, store, sandbox.credentials(server.url), mode=mode)
 
     yield make
     for server, store in made:

@@ -100,12 +100,63 @@ class ConsoleRuntime:
                 pass
 
 
+class InProcessService:
+    """What `atqbo --daemon` serves, in the test's event loop: the engine running, its control
+    socket open. `aclose()` stops both."""
+
+    def __init__(self, runtime: Any, path: Path, *, run_engine: bool = True, pid: int | None = None) -> None:
+        self.runtime = runtime
+        self.path = path
+        self.run_engine = run_engine  # False: the test publishes the engine's events itself
+        self.pid = pid
+        self._task: asyncio.Task | None = None
+        self._stop: asyncio.Event | None = None
+
+    async def start(self) -> None:
+        self._stop, ready = asyncio.Event(), asyncio.Event()
+        self._task = asyncio.create_task(self._run(ready))
+        await ready.wait()
+
+    async def _run(self, ready: asyncio.Event) -> None:
+        import anyio
+
+        from sync.control.local import LocalEngineControl
+        from sync.control.server import ControlServer
+
+        control = LocalEngineControl(self.runtime, pid=self.pid)
+        async with ControlServer(control, self.path):
+            async with anyio.create_task_group() as tg:
+                if self.run_engine:
+                    tg.start_soon(self.runtime.engine.run)
+                ready.set()
+                assert self._stop is not None
+                await self._stop.wait()
+                if self.run_engine:
+                    await self.runtime.engine.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def aclose(self) -> None:
+        if self._task is None:
+            return
+        assert self._stop is not None
+        self._stop.set()
+        await self._task
+        self._task = None
+        await self.runtime.aclose()
+
+
 @dataclass
 class ConsoleWorld:
     server: SandboxServer
     data_dir: Path
     store: Store
     creds: dict
+    mode: str = "local"  # "remote": w.app() attaches to the world's engine run as a service
+    services: list[Any] = field(default_factory=list)
+    service_options: dict = field(default_factory=dict)  # InProcessService(run_engine=, pid=)
 
     def runtime(self) -> ConsoleRuntime:
         """Clients and engine are made inside the app's loop (call from a test coroutine)."""
@@ -121,11 +172,51 @@ class ConsoleWorld:
         qbo = QboClient(oauth, o["realm_id"], api_url=self.server.url, per_second=1000, per_minute=60000)
         return ConsoleRuntime(self.store, at, qbo, Engine(self.store, at, qbo), sandbox_server=self.server)
 
-    def app(self, *, demo: bool = False, start_engine: bool = True, runtime: Any = None):
+    def app(self, *, demo: bool = False, start_engine: bool = True, runtime: Any = None,
+            attached: bool | None = None):
+        """The console on this world. Attached (the world's mode "remote", or asked): the engine
+        runs as a service in this process, served on the data folder's control socket, and
+        the console finds it and attaches as it would to a daemon."""
         from console.app import AtqboApp
 
+        if attached if attached is not None else self.mode == "remote":
+            return AtqboApp(runtime_factory=lambda: self.attach(runtime), demo=False, clock=fixed_clock,
+                            local_times=False, data_dir=self.data_dir)
         return AtqboApp(runtime or self.runtime(), demo=demo, clock=fixed_clock, local_times=False,
                         start_engine=start_engine)
+
+    def save_connection(self) -> None:
+        """Save the sandbox's connection in the data folder, as `atqbo connect` would (so the
+        console can open the folder itself)."""
+        from sync.endpoints import zone_lookup_base
+        from sync.store import AutotaskConnection, QboConnection
+
+        at, oauth, qbo = self.creds["autotask"], self.creds["oauth"], self.creds["qbo"]
+        self.store.connection.set_autotask(AutotaskConnection(at["username"], at["integration_code"],
+                                                              zone_lookup_base(at["zone_lookup_url"])))
+        self.store.secrets.set_autotask_secret(at["secret"])
+        self.store.connection.set_qbo(QboConnection(oauth["client_id"], oauth["realm_id"], qbo["api_url"],
+                                                    oauth["auth_url"], oauth["token_url"]))
+        self.store.secrets.set_qbo_client_secret(oauth["client_secret"])
+        self.store.secrets.save_qbo_tokens(oauth["refresh_token"])
+
+    async def attach(self, runtime: Any = None) -> Any:
+        from console.startup import attach_to_service
+
+        running = [s for s in self.services if s.running]
+        service = running[0] if running else await self.start_service(runtime)
+        attached = await attach_to_service(self.data_dir)
+        assert attached is not None, "the console did not find the service"
+        if not running:
+            attached.extra.append(service)  # started for this console: it stops with it
+        return attached
+
+    async def start_service(self, runtime: Any = None) -> "InProcessService":
+        service = InProcessService(runtime or self.runtime(), self.store.locations.control_socket,
+                                   **self.service_options)
+        await service.start()
+        self.services.append(service)
+        return service
 
     # reading the emulated systems back over HTTP
     def state(self) -> dict:

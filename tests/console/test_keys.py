@@ -14,8 +14,11 @@ from textual.widgets import Static
 import pytest as _pytest
 
 pytestmark = _pytest.mark.anyio
+# The same tests with the engine in the console, and with the console attached to a service.
+BOTH_WAYS = _pytest.mark.parametrize("console_world", ["local", "remote"], indirect=True)
 
 
+@BOTH_WAYS
 async def test_help_lists_the_keys_of_the_screen_and_the_app(console_world):
     w = console_world()
     app = w.app()
@@ -32,18 +35,19 @@ async def test_help_lists_the_keys_of_the_screen_and_the_app(console_world):
         assert isinstance(app.screen, LiveScreen)
 
 
+@BOTH_WAYS
 async def test_palette_runs_actions_by_name(console_world):
     w = console_world()
     app = w.app()
     seen: list[ev.Event] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
-        app.engine.subscribe(seen.append)
+        app.control.subscribe(seen.append)
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"pause the", "enter")
-        await wait_for(pilot, lambda: app.engine.paused, what="the engine to pause")
+        await wait_for(pilot, lambda: app.control.status().paused, what="the engine to pause")
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"go: logs", "enter")
@@ -52,10 +56,11 @@ async def test_palette_runs_actions_by_name(console_world):
         await pilot.pause()
         assert isinstance(app.screen, LiveScreen)
         await pilot.press("p")  # the same key now resumes
-        await wait_for(pilot, lambda: not app.engine.paused, what="the engine to resume")
+        await wait_for(pilot, lambda: not app.control.status().paused, what="the engine to resume")
     assert any(isinstance(e, ev.Paused) for e in seen) and any(isinstance(e, ev.Resumed) for e in seen)
 
 
+@BOTH_WAYS
 async def test_pause_key_toggles_and_the_status_line_says_which(console_world):
     w = console_world()
     app = w.app()

@@ -11,8 +11,11 @@ from screens.po_table import PoTable
 import pytest as _pytest
 
 pytestmark = _pytest.mark.anyio
+# The same tests with the engine in the console, and with the console attached to a service.
+BOTH_WAYS = _pytest.mark.parametrize("console_world", ["local", "remote"], indirect=True)
 
 
+@BOTH_WAYS
 async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
     w = console_world()
     app = w.app()
@@ -36,6 +39,7 @@ async def test_first_scan_fills_rows_with_synced_and_failed_pos(console_world):
     assert w.po_by_number("PO-1090")["externalPONumber"] == "ERROR"
 
 
+@BOTH_WAYS
 async def test_enter_on_a_failed_row_opens_its_log_entry(console_world):
     from screens.logs import LogEntryScreen
 

@@ -11,6 +11,8 @@ from textual.widgets import Input, Static
 import pytest as _pytest
 
 pytestmark = _pytest.mark.anyio
+# The same tests with the engine in the console, and with the console attached to a service.
+BOTH_WAYS = _pytest.mark.parametrize("console_world", ["local", "remote"], indirect=True)
 
 
 def _lines(screen: LogsScreen) -> list[str]:
@@ -99,6 +101,7 @@ async def test_status_filter_and_retry_all_open(console_world):
     assert all(p["externalPONumber"] not in ("ERROR", "", None) for p in w.at_list("PurchaseOrders"))
 
 
+@BOTH_WAYS
 async def test_retry_keys_are_not_offered_for_a_resolved_or_missing_entry(console_world):
     w = console_world()
     app = w.app(demo=False)
@@ -141,3 +144,19 @@ async def test_footer_greys_retry_on_a_resolved_entry_in_place(console_world):
         await pilot.press("up")
         await wait_for(pilot, lambda: not retry_key().has_class("-disabled"), what="r usable again")
         assert retry_key() is shown
+
+
+@BOTH_WAYS
+async def test_a_retry_under_a_text_filter_updates_the_row(console_world):
+    """Attached, the log is read through the service: its cached text search must follow the
+    engine's writes too (a retry's new attempt count shows under the filter)."""
+    w = console_world()
+    app = w.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _logs_after_first_scan(app, pilot)
+        await pilot.press("slash", *"consulting", "enter")
+        await wait_for(pilot, lambda: screen.query_one(LogList).total == 1, what="the text filter")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: (e := screen.query_one(LogList).selected) is not None and e.attempts == 2,
+                       what="the failed retry")
+        assert screen.query_one(LogList).selected.status == "open"

@@ -12,6 +12,8 @@ from textual.widgets import Input, Select, Static
 import pytest as _pytest
 
 pytestmark = _pytest.mark.anyio
+# The same tests with the engine in the console, and with the console attached to a service.
+BOTH_WAYS = _pytest.mark.parametrize("console_world", ["local", "remote"], indirect=True)
 
 BAD_INPUTS = {
     "days_back": ("-3", "whole number from 0 to 3650"),
@@ -42,6 +44,7 @@ def _error(form: SettingsForm, key: str) -> str:
     return str(form.query_one(f"#e-{key}", Static).render())
 
 
+@BOTH_WAYS
 async def test_choices_come_from_the_live_services(console_world):
     w = console_world()
     app = w.app()
@@ -58,6 +61,7 @@ async def test_choices_come_from_the_live_services(console_world):
     assert any(a["name"] in kinds for a in w.at_list("ActionTypes") if a.get("isActive"))
 
 
+@BOTH_WAYS
 async def test_bad_input_in_every_field_is_shown_and_nothing_is_saved(console_world):
     w = console_world()
     app = w.app()
@@ -83,13 +87,14 @@ async def test_bad_input_in_every_field_is_shown_and_nothing_is_saved(console_wo
     assert w.store.settings.load() == before
 
 
+@BOTH_WAYS
 async def test_save_applies_from_the_next_scan_and_cancel_forgets(console_world):
     w = console_world()
     app = w.app()
     seen: list[ev.Event] = []
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _open(app, pilot)
-        app.engine.subscribe(seen.append)
+        app.control.subscribe(seen.append)
         form = screen.query_one(SettingsForm)
         # Cancel: the change is forgotten and we are back on the live screen
         form.query_one("#f-days_back", Input).value = "7"

@@ -14,6 +14,8 @@ from textual.widgets import Input, Static
 import pytest as _pytest
 
 pytestmark = _pytest.mark.anyio
+# The same tests with the engine in the console, and with the console attached to a service.
+BOTH_WAYS = _pytest.mark.parametrize("console_world", ["local", "remote"], indirect=True)
 
 
 def _seed():
@@ -51,13 +53,14 @@ async def _open(app, pilot) -> SyncOneScreen:
     return app.screen
 
 
+@BOTH_WAYS
 async def test_bad_input_in_every_field_is_refused_and_nothing_is_sent(console_world):
     w = console_world(_seed())
     app = w.app()
     seen: list[ev.Event] = []
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _open(app, pilot)
-        app.engine.subscribe(seen.append)
+        app.control.subscribe(seen.append)
         # empty id
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -77,6 +80,7 @@ async def test_bad_input_in_every_field_is_refused_and_nothing_is_sent(console_w
     assert not [e for e in seen if isinstance(e, ev.PoStarted)]
 
 
+@BOTH_WAYS
 async def test_do_it_now_syncs_one_po_outside_the_window(console_world):
     w = console_world(_seed())
     app = w.app()
@@ -94,6 +98,7 @@ async def test_do_it_now_syncs_one_po_outside_the_window(console_world):
     assert [b for b in w.qbo_list("Bill") if b["DocNumber"] == po["externalPONumber"]]
 
 
+@BOTH_WAYS
 async def test_an_unknown_po_shows_the_error_in_red_with_its_cause(console_world):
     w = console_world(_seed())
     app = w.app()
@@ -126,6 +131,7 @@ def _smtp_helpers():
     return sys.modules[name]
 
 
+@BOTH_WAYS
 async def test_a_success_is_mailed_to_the_alternate_address(console_world):
     # The result mail of a single-PO sync is the engine's own operation (sync.engine.single),
     # so the screen sends it as the CLI does: a success to the alternate address.
