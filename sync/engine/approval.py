@@ -41,7 +41,7 @@ def _record(match: Match | None) -> dict[str, Any] | None:
                 "version": str(match.record.get("SyncToken") or "")}
     new = match.new
     assert new is not None
-    out: dict[str, Any] = {"entity": match.entity, "name": match.name, "create": True}
+    out: dict[str, Any] = {"entity": match.entity, "name": new.name, "create": True}
     if new.currency:
         out["currency"] = new.currency
     if new.account:

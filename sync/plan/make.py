@@ -119,12 +119,14 @@ def _plan_of(ctx: context.RunContext, p: PoPreview, hold: Hold | None) -> PoPlan
     common: dict[str, Any] = dict(po_id=p.po_id, po_number=p.po_number, vendor_name=p.vendor_name,
                                   customer_name=p.customer_name)
     if p.plan is None and p.cause is None:
-        return PoPlan(**common, outcome="resume", note=p.resume)
+        return PoPlan(**common, outcome="resume", doc_number=p.doc_number or "", note=p.resume)
     # The scan's gate decides on the plan alone (a taken number is found later in the run).
     cause = p.cause if p.plan is None else None
     basis = approval.basis(ctx, p.data, p.plan, cause)
     mark = approval.fingerprint(basis)
-    hold_reason = approval.hold_reason(ctx.settings.apply_mode, p.plan, cause) if not p.resume else ""
+    # As the scan's gate: a PO whose bill QBO already has (found by its tag) is never held.
+    billed = ctx.bills.first(p.po_id) is not None
+    hold_reason = approval.hold_reason(ctx.settings.apply_mode, p.plan, cause) if not (p.resume or billed) else ""
     common.update(hold=hold_reason, approval=_approval(hold, mark), fingerprint=mark, basis=basis)
     if p.plan is None:
         return PoPlan(**common, outcome="fail", cause_code=p.cause.code, cause=p.cause.cause, fix=p.cause.fix)

@@ -28,21 +28,28 @@ class RecordPlan:
     def of(cls, match: Match) -> "RecordPlan":
         by = "Name" if match.entity == "Item" else "DisplayName"
         if match.record is not None:
-            # Issue 16: by its link, by name, or by a near name (asked about, or linked above N).
+            # The record's own name: QBO compares names without case, so it may differ from the
+            # name looked up. Issue 16: by its link, by name, or by a near name (asked about, or
+            # linked above N).
             if match.asks is not None:
-                by = f"near name ({match.score} %), waits for approval"
+                how = f"near name ({match.score} %), waits for approval"
             elif match.how == "near_name_auto":
-                by = f"near name ({match.score} %), linked automatically"
+                how = f"near name ({match.score} %), linked automatically"
             elif not match.how:
-                by = "link"
-            return cls(match.entity, match.name, "matched", qbo_id=str(match.record.get("Id") or ""), by=by)
+                how = "link"
+            else:
+                how = by
+            return cls(match.entity, str(match.record.get(by) or match.name), "matched",
+                       qbo_id=str(match.record.get("Id") or ""), by=how)
         new = match.new
         detail = ""
         if new is not None and new.currency:
             detail = f"in {new.currency}"
         elif new is not None and new.account:
             detail = f"on expense account {new.account.get('Name') or new.account.get('Id')}"
-        return cls(match.entity, match.name, "create", detail=detail)
+        # The record to create, as an earlier PO of the run may already have decided it (a
+        # name that differs only in case is the same QBO record).
+        return cls(match.entity, new.name if new is not None else match.name, "create", detail=detail)
 
     @property
     def words(self) -> str:
