@@ -205,7 +205,8 @@ class LiveScreen(Screen):
         elif s.last_scan is not None:
             last = s.last_scan
             progress = (f"Last scan: {last.scanned} found, [$success]{last.synced} synced[/], "
-                        f"[$error]{last.failed} failed[/], {last.skipped} skipped")
+                        f"[$error]{last.failed} failed[/], {last.skipped} skipped"
+                        + (f", [$accent]{last.held} held[/] for approval (l: plan)" if last.held else ""))
         else:
             progress = "No scan yet"
         if s.stop_reason:

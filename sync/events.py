@@ -122,6 +122,7 @@ class ScanFinished(Event):
     duration_s: float
     stopped: bool = False
     paused: bool = False
+    held: int = 0  # eligible, waiting for approval (apply_mode): not synced, not failed, no to-do
 
 
 # ------------------------------------------------------------------ purchase orders

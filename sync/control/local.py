@@ -210,3 +210,20 @@ class LocalEngineControl:
         from sync.plan import approve_plans
 
         return await approve_plans(self.store.journal, list(plans))
+
+    async def approve_shown(self, shown: list[tuple[int, str]]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """Approve by (PO id, fingerprint of the plan the operator saw), as the control socket
+        does: the plan is made again here, and a PO whose plan no longer has that fingerprint is
+        refused (the operator looks again), never approved on trust."""
+        wanted = dict(shown)
+        report = await self.plan(list(wanted))
+        if report.halt_code:
+            raise CommandRefused(report.halt_cause)
+        same = [p for p in report.plans if p.fingerprint and p.fingerprint == wanted.get(p.po_id)]
+        same_ids = {p.po_id for p in same}
+        changed = [(p, "the plan changed since it was shown: look at it again") for p in report.plans
+                   if p.po_id not in same_ids and p.fingerprint]
+        approved, refused = await self.approve(same)
+        refused += changed + [(p, f"nothing to approve: {p.cause or p.note or 'no plan'}") for p in report.plans
+                              if not p.fingerprint]
+        return approved, refused

@@ -20,6 +20,7 @@ from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sync import events as ev
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
 
 from . import wire
@@ -299,6 +300,17 @@ class RemoteEngineControl:
 
     async def unlink(self, kind: str, autotask_id: int) -> LinkView:
         return LinkView(**await self._call("unlink", {"kind": kind, "autotask_id": int(autotask_id)}))
+
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        args = {"po_ids": None if po_ids is None else [int(i) for i in po_ids]}
+        return PlanReport.from_record(await self._call("plan", args))
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """The service makes each plan again and approves it only if it is still the one shown."""
+        result = await self._call("approve", {"plans": [{"po_id": p.po_id, "fingerprint": p.fingerprint}
+                                                        for p in plans]})
+        return ([PoPlan.from_record(r) for r in result.get("approved") or ()],
+                [(PoPlan.from_record(r["plan"]), str(r.get("reason") or "")) for r in result.get("refused") or ()])
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         result = await self._call("options")

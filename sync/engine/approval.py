@@ -185,6 +185,7 @@ async def gate(ctx: RunContext, datas: list[PoData]) -> set[int]:
     done = [i for i in ahead if i in stored]
     if done:
         await anyio.to_thread.run_sync(book.clear_many, done)
+    ctx.held += len(events)
     for event in events:
         ctx.publish(event)
     going = set(ahead)

@@ -49,6 +49,7 @@ class RunContext:
     _expense_account: dict | None = None
     _sequence: BillSequence | None = None
     todos_created: int = 0
+    held: int = 0  # POs this run left waiting for approval (apply_mode)
     _expense_checked: bool = False
 
     @property

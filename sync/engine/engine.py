@@ -83,6 +83,7 @@ class ScanSummary:
     paused: bool = False
     stopped: Cause | None = None
     outcomes: tuple[PoOutcome, ...] = ()
+    held: int = 0  # waiting for approval (apply_mode)
 
 
 class Engine:
@@ -338,17 +339,20 @@ class Engine:
                                       cause=halt.cause.cause, fix=halt.cause.fix))
             await self._notify_stop(halt.cause, settings)
         counts["todos"] = ctx.todos_created if ctx is not None else 0
-        # Eligible but not attempted: the scan stopped (or was asked to stop) before them.
-        counts["skipped"] = counts["scanned"] - counts["synced"] - counts["failed"]
+        held = ctx.held if ctx is not None else 0
+        # Eligible but not attempted: the scan stopped (or was asked to stop) before them; a
+        # held PO waits for approval and is counted apart.
+        counts["skipped"] = counts["scanned"] - counts["synced"] - counts["failed"] - held
         summary = ScanSummary(
             scan_id=scan_id, scanned=counts["scanned"], synced=counts["synced"], failed=counts["failed"],
             skipped=counts["skipped"], todos_created=counts["todos"], api_calls=self._calls_since(calls0),
             duration_s=round(time.monotonic() - started, 3), paused=paused, stopped=stopped,
-            outcomes=tuple(outcomes))
+            outcomes=tuple(outcomes), held=held)
         self._publish(ScanFinished(scan_id=scan_id, scanned=summary.scanned, synced=summary.synced,
                                    failed=summary.failed, skipped=summary.skipped,
                                    todos_created=summary.todos_created, api_calls=summary.api_calls,
-                                   duration_s=summary.duration_s, stopped=stopped is not None, paused=paused))
+                                   duration_s=summary.duration_s, stopped=stopped is not None, paused=paused,
+                                   held=summary.held))
         self.last_summary = summary
         return summary
 

@@ -160,6 +160,7 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                 # Waits for the operator (near_match = hold): left as seen, no ERROR, no to-do.
                 ctx.publish(PoHeld(po_id=po_id, po_number=data.po_number,
                                    reason=f"{problem.cause.cause} {problem.cause.fix}"))
+                ctx.held += 1
                 continue
             results[po_id] = Result(data, cause=problem.cause)
     # Stored before anything is sent for them (the number check, the bills).

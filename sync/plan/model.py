@@ -145,6 +145,18 @@ class PlanReport:
     def exit_code(self) -> int:
         return 3 if self.halt_code or self.would_fail else 0
 
+    def to_record(self) -> dict[str, Any]:
+        return {"plans": [p.to_record() for p in self.plans], "halt_code": self.halt_code,
+                "halt_cause": self.halt_cause, "halt_fix": self.halt_fix, "paused": self.paused,
+                "api_calls": dict(self.api_calls)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "PlanReport":
+        return cls(plans=tuple(PoPlan.from_record(p) for p in record.get("plans") or ()),
+                   halt_code=str(record.get("halt_code") or ""), halt_cause=str(record.get("halt_cause") or ""),
+                   halt_fix=str(record.get("halt_fix") or ""), paused=bool(record.get("paused")),
+                   api_calls={str(k): int(v) for k, v in dict(record.get("api_calls") or {}).items()})
+
     def counts(self) -> dict[str, int]:
         return {"planned": len(self.plans), "bills": sum(1 for p in self.plans if p.outcome == "bill"),
                 "would_fail": self.would_fail, "resume": sum(1 for p in self.plans if p.outcome == "resume"),

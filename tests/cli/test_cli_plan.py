@@ -121,6 +121,7 @@ def test_hold_new_records_holds_approve_applies_the_shown_plan_and_a_change_hold
     assert "held: would create vendor 'Fresh[31m Supply'" in scan.stdout
     assert "\x1b" not in scan.stdout
     assert len(w.bills()) == 1 and w.todos() == []
+    assert "1 synced, 0 failed, 0 skipped, 1 held, 0 to-dos" in scan.stdout  # a hold is not a skip
     assert {p["id"]: p["externalPONumber"] for p in w.pos()}[new_po] in (None, "")
     with Store.open(w.data_dir) as store:  # held is in the journal's folder, and the journal untouched
         assert [h.po_id for h in store.journal.holds.held()] == [new_po]
@@ -148,8 +149,10 @@ def test_hold_new_records_holds_approve_applies_the_shown_plan_and_a_change_hold
 
 def test_manual_holds_every_po_and_approve_json(ready, capsys):
     w = ready(seed_with_pos(n_ok=2), apply_mode="manual")
-    scan = atqbo("--daemon", "--once", *w.dd)
+    scan = atqbo("--daemon", "--once", "--json", *w.dd)
     assert scan.returncode == 0 and w.bills() == [] and w.todos() == []
+    assert json_lines(scan.stdout)[-1]["held"] == 2 and json_lines(scan.stdout)[-1]["skipped"] == 0
+    scan = atqbo("--daemon", "--once", *w.dd)  # held again next scan, told again, nothing written
     assert scan.stdout.count(") held: would create vendor 'Ingram Micro'") == 2
     ids = sorted(p["id"] for p in w.pos())
     out = in_process(capsys, "approve", "--json", str(ids[0]), "424242", *w.dd)
@@ -166,3 +169,21 @@ def test_approve_usage(ready, capsys):
     assert atqbo("approve", "1", "--all-held", *w.dd).returncode == 2
     assert atqbo("settings", "set", "apply_mode", "sometimes", *w.dd).returncode == 2
     httpx.get(w.server.url + "/_sandbox/state", timeout=10)  # the sandbox still answers
+
+
+def test_names_from_outside_never_reach_the_terminal_raw(ready, capsys):
+    seed = empty_seed()
+    at = seed.autotask
+    vendor = at.add_vendor("Evil\x1b[2J Corp")
+    product = at.add_product("Gadget\x07", 3)
+    at.add_po(vendor, "Submitted", items=[{"productID": product, "quantity": 1, "unitCost": 3}],
+              createDateTime=days_ago(1), purchaseOrderNumber="PO\x1b]0;x\x07-1")
+    w = ready(seed, missing_item="error")
+    human = atqbo("plan", *w.dd)
+    assert human.returncode == 3
+    assert "\x1b" not in human.stdout and "\x07" not in human.stdout
+    assert "PO PO\\x1b]0;x\\x07-1" in human.stdout
+    as_json = in_process(capsys, "plan", "--json", *w.dd)
+    assert "\x1b" not in as_json.stdout  # escaped in the JSON text, exact in its value
+    (plan,) = _plans(as_json.stdout).values()
+    assert plan["vendor_name"] == "Evil\x1b[2J Corp" and plan["po_number"] == "PO\x1b]0;x\x07-1"

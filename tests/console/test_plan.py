@@ -97,6 +97,10 @@ async def test_approve_on_the_plan_screen_and_on_a_held_row(console_world):
         app._engine_event(ev.PoHeld(po_id=other.po_id, po_number=other.po_number, reason=other.hold))
         await pilot.pause(0.3)
         assert app.live.rows[other.po_id].state == "held"
+        app._engine_event(ev.ScanFinished(scan_id="s", scanned=7, synced=0, failed=2, skipped=0, todos_created=2,
+                                          api_calls={}, duration_s=1.0, held=5))
+        await pilot.pause(0.3)
+        assert "5 held[/] for approval" in str(app.screen.query_one("#live-progress").content)
         await pilot.press("end", "a")
         await wait_for(pilot, lambda: (h := w.store.journal.holds.get(other.po_id)) is not None
                        and h.status is HoldStatus.APPROVED, what="the live row's approval")

@@ -81,7 +81,7 @@ async def test_a_suffix_and_punctuation_variant_asks_instead_of_creating(world_f
 
     summary = await w.engine.scan_once()
 
-    assert summary.synced == 0 and summary.failed == 0
+    assert summary.synced == 0 and summary.failed == 0 and summary.held == 1 and summary.skipped == 0
     [held] = w.of(ev.PoHeld)
     assert held.po_id == po and "did you mean 'Dell Technologies' (100 %)?" in held.reason
     assert f"atqbo link vendor {org} 200" in held.reason  # how to approve it
