@@ -29,6 +29,7 @@ from screens import messages as msg
 from screens.connect import ConnectScreen
 from screens.live import LiveScreen
 from screens.logs import LogsScreen
+from screens.reconcile import ReconcileScreen
 from screens.settings import SettingsScreen
 from screens.state import LiveState
 from screens.sync_one import SyncOneScreen
@@ -41,7 +42,7 @@ from .commands import AtqboCommands, PaletteCommand
 Clock = Callable[[], datetime]
 
 NAV = (("live", "Live"), ("logs", "Logs"), ("sync_one", "Sync one PO"), ("settings", "Settings"),
-       ("connect", "Connect"))
+       ("connect", "Connect"), ("reconcile", "Reconcile"))
 
 
 # The five screen keys show as one footer entry ("1 2 3 4 5 Screens") to save footer room.
@@ -62,7 +63,7 @@ class AtqboApp(App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
 
     MODES = {"live": LiveScreen, "logs": LogsScreen, "sync_one": SyncOneScreen,
-             "settings": SettingsScreen, "connect": ConnectScreen}
+             "settings": SettingsScreen, "connect": ConnectScreen, "reconcile": ReconcileScreen}
 
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="help", tooltip="Keys and what each screen is for."),
@@ -71,6 +72,9 @@ class AtqboApp(App[int]):
         Binding("3", "go('sync_one')", "Sync PO", id="go-sync-one", group=SCREENS, tooltip="Sync one PO by its id."),
         Binding("4", "go('settings')", "Settings", id="go-settings", group=SCREENS, tooltip="What the sync does."),
         Binding("5", "go('connect')", "Connect", id="go-connect", group=SCREENS, tooltip="Sign in again (keeps the settings)."),
+        # Not in the footer's screen group (room): in the help, the command palette and key 6.
+        Binding("6", "go('reconcile')", "Reconcile", id="go-reconcile", show=False,
+                tooltip="Compare the bills atqbo made with Autotask (read-only)."),
         Binding("escape", "back", "Back", id="back", tooltip="Close this, or go back to the live screen."),
         Binding("q", "quit", "Quit", id="quit",
                 tooltip="Stop the engine (after the PO in flight) and quit; attached, the service keeps running."),
@@ -200,6 +204,8 @@ class AtqboApp(App[int]):
         if self._engine_worker is not None and self._engine_worker.state == WorkerState.RUNNING:
             return
         assert self.control is not None
+        if self.engine is not None:
+            self.engine.origin = "console"  # for each PO's story (atqbo why)
         self._unsubscribe = self.control.subscribe(self._engine_event)
         self._engine_worker = self._run_engine()
         if self.serve_control and not self.attached and self._control_server is None:
@@ -604,6 +610,21 @@ class AtqboApp(App[int]):
             live.redraw_all()  # type: ignore[attr-defined]
         if self.start_engine:
             self.start_engine_worker()
+
+    # ---------------------------------------------------------------- the audit trail
+
+    async def po_story(self, po_id: int) -> Any:
+        from sync.audit.why import why
+
+        store = self.store
+        return await asyncio.to_thread(why, store, po_id)
+
+    async def reconcile(self) -> Any:
+        from sync.audit.reconcile import reconcile
+
+        if self.autotask is None or self.qbo is None:
+            raise RuntimeError("attached to a running service: run `atqbo reconcile` on its machine")
+        return await reconcile(self.store, self.autotask, self.qbo)
 
     # ---------------------------------------------------------------- navigation
 

@@ -194,6 +194,11 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="with --daemon: run one scan, then exit (0 all synced, 3 some failed)")
     parser.add_argument("--json", action="store_true",
                         help="with --daemon or a command: JSON lines; the last line is a JSON summary")
+    parser.add_argument("--metrics-port", type=_metrics_port, metavar="PORT", default=None,
+                        help="with --daemon: serve Prometheus metrics on http://ADDRESS:PORT/metrics")
+    parser.add_argument("--metrics-address", metavar="ADDRESS", default="127.0.0.1",
+                        help="with --metrics-port: the address to listen on (default 127.0.0.1, "
+                             "loopback only)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sandbox = commands.add_parser(
@@ -395,6 +400,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  atqbo repair journal --dry-run   (what it would write)\n  atqbo repair journal")
     journal.add_argument("--dry-run", action="store_true", help="only say what would be written")
     _link_parsers(commands)
+    _audit_parsers(commands)
     return parser
 
 
@@ -445,15 +451,70 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date like 2026-01-31, got {text!r}") from None
+
+
+def _metrics_port(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _audit_parsers(commands) -> None:
+    why = commands.add_parser(
+        "why", parents=[_common("print the story as one JSON object")], formatter_class=_HELP,
+        help="a purchase order's whole story: scans, decisions, writes, errors, retries",
+        description=("Everything atqbo did with one purchase order, in order: each scan that saw it,\n"
+                     "how its vendor, items and number were decided, every write with its requestid\n"
+                     "and answer, errors with cause and fix, to-dos, retries and who started them."),
+        epilog="example:\n  atqbo why 12345")
+    why.add_argument("po_id", type=_po_id, metavar="PO_ID", help="the Autotask purchase order id (a number)")
+
+    export = commands.add_parser(
+        "export", parents=[_common()], formatter_class=_HELP,
+        help="one row per purchase order handled, as CSV or JSON",
+        description=("One row per purchase order atqbo handled: Autotask PO id and number, QuickBooks\n"
+                     "bill id and number, vendor, customer, amount, currency, dates, state, last error.\n"
+                     "CSV cells that a spreadsheet would run as a formula are neutralised."),
+        epilog="examples:\n  atqbo export --since 2026-01-01 --output bills.csv\n  atqbo export --format json | jq .")
+    export.add_argument("--since", type=_date, metavar="DATE", help="only POs handled on or after DATE (YYYY-MM-DD)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    export.add_argument("--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
+
+    reconcile = commands.add_parser(
+        "reconcile", parents=[_common("print findings as JSON lines; the last line is a JSON summary")],
+        formatter_class=_HELP, help="compare the bills atqbo made in QuickBooks with Autotask (read-only)",
+        description=("Read-only comparison of the bills atqbo made with what Autotask says. Exit 0\n"
+                     "nothing found, 3 findings (each with what to do), 2 it cannot run."))
+
+    health = commands.add_parser(
+        "health", parents=[_common("print the checks as one JSON object")], formatter_class=_HELP,
+        help="is the service healthy? (a monitoring check: exit 0 healthy, 3 degraded, 2 down)",
+        description=("Age of the last finished scan against the interval, days until the QuickBooks\n"
+                     "refresh token expires, open errors, API budget used, free disk space.\n"
+                     "Exit 0 healthy, 3 degraded, 2 down."))
+    del reconcile, health  # no options of their own
+
+
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.command is None:
         if args.once and not args.daemon:
             parser.error("--once only works with --daemon (atqbo --daemon --once)")
         if args.json and not args.daemon:
             parser.error("--json works with --daemon or with a command (e.g. atqbo settings show --json)")
+        if args.metrics_port is not None and not args.daemon:
+            parser.error("--metrics-port only works with --daemon (atqbo --daemon --metrics-port 9464)")
         if args.demo and args.data_dir is not None:
             parser.error("--demo uses its own temporary data folder; drop --data-dir")
     else:
+        if args.metrics_port is not None:
+            parser.error(f"--metrics-port cannot be combined with the {args.command} command")
         for flag in ("daemon", "demo", "once"):
             if getattr(args, flag):
                 parser.error(f"--{flag} cannot be combined with the {args.command} command")
@@ -472,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None and args.daemon:
             from console.daemon import run_daemon  # never imports Textual
 
-            return run_daemon(data_dir=args.data_dir, once=args.once, demo=args.demo, as_json=args.json)
+            return run_daemon(data_dir=args.data_dir, once=args.once, demo=args.demo, as_json=args.json,
+                              metrics=(args.metrics_address, args.metrics_port) if args.metrics_port else None)
         if args.command is None:
             return _run_console(args)
         from console import cli_commands as commands

@@ -68,7 +68,8 @@ class _LogBridge(logging.Handler):
 
 
 def run_daemon(data_dir: str | Path | None = None, once: bool = False, demo: bool = False,
-               as_json: bool = False, stream: IO[str] | None = None) -> int:
+               as_json: bool = False, stream: IO[str] | None = None,
+               metrics: tuple[str, int] | None = None) -> int:
     """Run the scheduler headless; return the process exit code."""
     printer = Printer(as_json, stream)
     bridge = _LogBridge(printer)
@@ -78,7 +79,7 @@ def run_daemon(data_dir: str | Path | None = None, once: bool = False, demo: boo
     for name in ("sync",):  # the store and engine log under their module names
         logging.getLogger(name).addHandler(bridge)
     try:
-        return anyio.run(_daemon, data_dir, once, demo, printer)
+        return anyio.run(_daemon, data_dir, once, demo, printer, metrics)
     except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
         printer.message("interrupted before the engine started", level="warning")
         return EXIT_OK
@@ -87,7 +88,8 @@ def run_daemon(data_dir: str | Path | None = None, once: bool = False, demo: boo
         logging.getLogger("sync").removeHandler(bridge)
 
 
-async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: Printer) -> int:
+async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: Printer,
+                  metrics_at: tuple[str, int] | None = None) -> int:
     from console.runtime_headless import RuntimeProblem, open_runtime
 
     started = time.monotonic()
@@ -122,9 +124,26 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
                             level="warning")
     printer.tee(log_file)
 
+    from console.daemon_watch import Watch
+
+    watch = Watch(runtime, printer)
+    try:
+        watch.start_metrics(metrics_at)
+    except OSError as exc:
+        message = (f"cannot serve metrics on {metrics_at[0]}:{metrics_at[1]}: {exc.strerror or exc} "
+                   "(choose another --metrics-port, or --metrics-address)")
+        printer.message(message, level="error")
+        printer.tee(None)
+        if log_file is not None:
+            log_file.close()
+        watch.close()
+        await runtime.aclose()
+        return finish(EXIT_USAGE, error=message)
+
     def on_event(event: ev.Event) -> None:
         printer.event(event)
         summary.add(event)
+        watch.on_event(event)
         if isinstance(event, ev.ScanStopped):
             stop_codes.append(event.cause_code)
 
@@ -132,6 +151,7 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
     interrupted = crashed = False
     try:
         engine = runtime.engine
+        engine.origin = "service"  # for each PO's story (atqbo why)
         unsubscribe = engine.subscribe(on_event)
         try:
             where = runtime.describe()
@@ -175,6 +195,8 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
 
                 tg.start_soon(watch_signals)
                 tg.start_soon(work)
+                tg.start_soon(watch.watchdog)
+                watch.ready(once)
         except Exception as exc:  # a bug: say what, without a traceback (it may quote data)
             while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
                 exc = exc.exceptions[0]
@@ -192,6 +214,7 @@ async def _daemon(data_dir: str | Path | None, once: bool, demo: bool, printer: 
             # the scans before it found (they are in the log and the error log).
             code = EXIT_OK
     finally:
+        watch.close()
         with anyio.CancelScope(shield=True):
             await runtime.aclose()
     code = finish(code, **({"interrupted": True} if interrupted else {}))

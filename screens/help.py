@@ -19,12 +19,13 @@ to-do and an entry in the log: fix the cause, then retry it from the log (r).
 
 [b]Screens[/b]
   Live        the current scan, each PO as it moves, to-dos and retries, next scan, API use
-  Logs        every error and its outcome; filter, details, retry one or all
+  Logs        every error and its outcome; filter, details, a PO's whole story (w), retry
   Sync one    push one PO by its Autotask id, now
   Settings    what the sync does (applies from the next scan)
   Connect     sign in to QuickBooks Online and Autotask (reconnecting keeps the settings)
   Plan        what the next scan would do to each PO, read-only (l on Live); approve held POs (a)
   Links       which QuickBooks record each Autotask organization and product is (palette)
+  Reconcile   (6) the bills atqbo made against Autotask, read-only: what to look at
 
 Everything is on a key; the mouse is never needed. [b]ctrl+p[/b] opens the command palette, \
 which lists every action by name. Up/down or page keys scroll this help.

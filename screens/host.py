@@ -59,6 +59,15 @@ class ConsoleHost(Protocol):
 
     def settings_saved(self, changed: tuple[str, ...]) -> None: ...
 
+    # -------------------------------------------------------------- the audit trail (read-only)
+    async def po_story(self, po_id: int) -> Any:
+        """sync.audit.why.Story of one PO (Logs screen, w)."""
+        ...
+
+    async def reconcile(self) -> Any:
+        """sync.audit.reconcile.Reconciliation (the Reconcile screen)."""
+        ...
+
     def go_back(self) -> None: ...
 
     # -------------------------------------------------------------- the doctor (read-only pre-flight)

@@ -85,6 +85,7 @@ class LogsScreen(Screen):
         Binding("slash", "filter_text", "Filter", tooltip="Filter the entries by text."),
         Binding("f", "cycle_status", "Status", tooltip="Show all, open, retrying or resolved entries."),
         Binding("enter", "detail", "Details"),
+        Binding("w", "why", "Why", tooltip="The selected PO's whole story: scans, decisions, writes, retries."),
         Binding("r", "retry", "Retry", tooltip="Retry the selected entry with the current settings."),
         Binding("R", "retry_all", "Retry all", tooltip="Retry every open error with the current settings."),
         Binding("x", "demo_fix", "Demo fix",
@@ -210,7 +211,7 @@ class LogsScreen(Screen):
         if not self.is_mounted:
             return True
         selected = self.query_one(LogList).selected
-        if action in ("retry", "detail"):
+        if action in ("retry", "detail", "why"):
             if selected is None:
                 return None
             return selected.status != "resolved" or None if action == "retry" else True
@@ -233,6 +234,14 @@ class LogsScreen(Screen):
 
         self.app.push_screen(LogEntryScreen(entry, demo=self.console.demo,
                                             local_times=self.console.local_times), chosen)
+
+    def action_why(self) -> None:
+        from .story import StoryScreen
+
+        entry = self.query_one(LogList).selected
+        if entry is not None:
+            self.app.push_screen(StoryScreen(int(entry.po_id), entry.po_label, self.console.po_story,
+                                             local_times=self.console.local_times))
 
     def action_retry(self) -> None:
         entry = self.query_one(LogList).selected

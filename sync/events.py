@@ -146,6 +146,9 @@ class PoSynced(Event):
     currency: str  # "" when multi-currency is off in QBO
     lines: int
     resumed: bool = False  # True when an earlier attempt had already created the bill
+    customer: str = ""  # the "purchase for" organization (Autotask name), "" when none
+    request_id: str = ""  # the QBO requestid the bill was created with
+    number_from: str = ""  # "quickbooks" (its bill sequence) | "autotask" (the PO number) | "kept"
 
 
 @dataclass(frozen=True, kw_only=True)

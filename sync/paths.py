@@ -57,6 +57,10 @@ class Locations:
         return self.data_dir / "links.json"
 
     @property
+    def history_dir(self) -> Path:
+        return self.data_dir / "history"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / "engine.lock"
 

@@ -50,6 +50,7 @@ from . import causes, context, sources
 from .causes import Cause
 from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
+from .history import HistoryRecorder
 from .notify import FailureNotice, Notifier
 from .pipeline import sync_many
 from .po_sync import PoOutcome, sync_po
@@ -113,6 +114,12 @@ class Engine:
         self.last_summary: ScanSummary | None = None
         self._report_waits(autotask, "autotask")
         self._report_waits(qbo, "qbo")
+        # Who starts work on this engine, for each PO's story: "service" (the daemon), "console",
+        # "command line". The front end that builds the engine sets it.
+        self.origin = "command line"
+        history = getattr(store, "history", None)
+        if history is not None:
+            self.subscribe(HistoryRecorder(history, lambda: self.origin))
 
     def _report_waits(self, client: Any, service: str) -> None:
         """Publish RateLimited for every wait before a resend, chaining any callback already set."""

@@ -280,7 +280,9 @@ async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, ven
             currency = str((bill.get("CurrencyRef") or {}).get("value") or "") if ctx.currency.mode is not CurrencyMode.SINGLE else ""
     event = PoSynced(po_id=po_id, po_number=data.po_number, bill_id=str(entry.bill_id or ""),
                      doc_number=doc_number, vendor=vendor_name, amount=amount if amount is not None else Decimal(0),
-                     currency=currency, lines=lines, resumed=resumed)
+                     currency=currency, lines=lines, resumed=resumed, request_id=str(entry.request_id or ""),
+                     customer=str((data.customer or {}).get("companyName") or ""),
+                     number_from="kept" if resumed else ("autotask" if ctx.numbers_from_autotask else "quickbooks"))
     if deferred is not None:
         deferred.append((entry, event))
     else:

@@ -27,6 +27,7 @@ from sync.store.errors import (
     UnreadableFileError,
 )
 from sync.store.faults import StorageFault, tighten_folder
+from sync.store.history import History, HistoryEntry
 from sync.store.journal import Journal, JournalEntry, JournalState
 from sync.store.links import Link, LinkBook, LinkMethod
 from sync.store.lock import EngineLock
@@ -66,6 +67,7 @@ class Store:
         self.errors = ErrorLog(locations.errors_dir, **kwargs)
         self.journal = Journal(locations.journal_dir)
         self.links = LinkBook(locations.links_file)
+        self.history = History(locations.history_dir)
         self._engine_lock = EngineLock(locations.lock_file)
 
     @classmethod
@@ -95,6 +97,7 @@ class Store:
         self.errors.close()
         self.journal.close()
         self.links.close()
+        self.history.close()
         self._engine_lock.release()
 
     def __enter__(self) -> "Store":
@@ -123,6 +126,8 @@ __all__ = [
     "ErrorLog",
     "ErrorStatus",
     "IllegalTransitionError",
+    "History",
+    "HistoryEntry",
     "Journal",
     "JournalEntry",
     "JournalState",

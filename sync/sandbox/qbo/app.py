@@ -311,7 +311,7 @@ class QboEmulator:
     def admin_routes(self) -> list[Route]:
         return [
             Route(ADMIN + "/entities/{entity}", self._admin_entities, methods=["GET", "POST"]),
-            Route(ADMIN + "/entities/{entity}/{id}", self._admin_entity, methods=["GET", "PATCH"]),
+            Route(ADMIN + "/entities/{entity}/{id}", self._admin_entity, methods=["GET", "PATCH", "DELETE"]),
             Route(ADMIN + "/preferences", self._admin_prefs, methods=["GET", "PATCH"]),
             Route(ADMIN + "/limits", self._admin_limits, methods=["GET", "PATCH"]),
             Route(ADMIN + "/settings", self._admin_settings, methods=["GET", "PATCH"]),
@@ -360,6 +360,13 @@ class QboEmulator:
                 raise _AdminProblem(f"no {entity} with Id {rid}", 404)
             if request.method == "GET":
                 return JSONResponse(copy.deepcopy(self.store.get(entity, rid)))
+            if request.method == "DELETE":
+                # As someone deleting it in QuickBooks would: the same rule as ?operation=delete.
+                try:
+                    done = delete_record(self.store, entity, {"Id": rid, "SyncToken": self.store.get(entity, rid)["SyncToken"]})
+                except QboFault as fault:
+                    return JSONResponse(fault.body(), status_code=400)
+                return JSONResponse(done)
             body = await self._admin_body(request)
             try:
                 # Direct fixes (make an item purchasable, rename a customer): merged, still validated.
