@@ -1,6 +1,7 @@
 """`atqbo plan [PO_ID...] [--json]` and `atqbo approve PO_ID... | --all-held` (sync.plan).
 
-plan: exit 0, or 3 when some PO would fail (or every PO would: a scan-level cause); 2 when it
+When the data folder's service runs (its control socket answers), the service plans and
+approves (one writer of the hold book). plan: exit 0, or 3 when some PO would fail (or every PO would: a scan-level cause); 2 when it
 cannot run (not connected, settings missing). approve: the plan is made now and printed, and
 each PO's approval is stored with that plan's fingerprint; exit 0, or 3 when some PO could not
 be approved. With --json one object per PO, then the summary line. Text from the services is
@@ -17,7 +18,7 @@ from typing import Any
 
 import anyio
 
-from console.cli_commands.common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CommandError, data_dir
+from console.cli_commands.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CommandError, data_dir
 from console.output import jsonable
 from console.runtime_headless import open_runtime
 from sync.text import json_text, shown
@@ -31,9 +32,59 @@ def run_approve(args: argparse.Namespace) -> int:
     return anyio.run(_approve, args)
 
 
+async def _held_ids(args: argparse.Namespace) -> list[int]:
+    from sync.store import Store
+
+    def read() -> list[int]:
+        store = Store.open(data_dir(args))
+        try:
+            return [h.po_id for h in store.journal.holds.held()]
+        finally:
+            store.close()
+
+    return await anyio.to_thread.run_sync(read)
+
+
+async def _through_service(remote: Any, po_ids: list[int] | None, approve: bool):
+    """The running service plans (and approves: it makes each plan again and takes only the
+    ones still as shown), so the hold book has one writer."""
+    from sync.control.api import CommandFailed, CommandRefused
+
+    problem: Exception | None = None
+    report, result = None, ([], [])
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(remote.run)
+        try:
+            report = await remote.plan(po_ids)
+            if approve and not report.halt_code:
+                shown = [p for p in report.plans if p.fingerprint and p.outcome != "resume"]
+                approved, refused = await remote.approve(shown) if shown else ([], [])
+                refused += [(p, "nothing to approve: " + (p.note or p.cause or "no plan"))
+                            for p in report.plans if p not in shown]
+                result = (approved, refused)
+        except (CommandRefused, CommandFailed) as exc:  # raised out here, not in a task group
+            problem = exc
+        finally:
+            await remote.stop()
+    if isinstance(problem, CommandRefused):
+        raise CommandError(str(problem), EXIT_USAGE)
+    if problem is not None:
+        raise CommandError(f"the service did not finish the command: {problem}", EXIT_FATAL)
+    return report, result
+
+
 async def _with_runtime(args: argparse.Namespace, po_ids: list[int] | None, approve: bool):
+    from console.startup import attach_to_service
     from sync.plan import approve_plans, make_plan
 
+    attached = await attach_to_service(data_dir(args))
+    if attached is not None:
+        if approve and po_ids is None:
+            po_ids = await _held_ids(args)
+            if not po_ids:
+                await attached.control.stop()
+                return None, ([], [])
+        return await _through_service(attached.control, po_ids, approve)
     runtime = await open_runtime(data_dir(args))
     try:
         missing = runtime.settings.missing_for_scan()

@@ -33,9 +33,14 @@ from .resolve import Match, PoProblem
 from .sources import PoData
 
 
-def _record(match: Match | None) -> dict[str, Any] | None:
+def _record(match: Match | None, created: dict[tuple[str, str], Any]) -> dict[str, Any] | None:
     if match is None:
         return None
+    made = created.get((match.entity, str(match.record.get("Id")))) if match.record is not None else None
+    if made is not None:
+        # Created by this very run for an earlier PO: the plan that was approved (before the
+        # run) said "to create", and it is the same record.
+        match = Match(match.entity, match.name, new=made)
     if match.record is not None:
         return {"entity": match.entity, "name": match.name, "qbo_id": str(match.record.get("Id") or ""),
                 "version": str(match.record.get("SyncToken") or "")}
@@ -56,8 +61,9 @@ def basis(ctx: RunContext, data: PoData, plan: BillPlan | None, cause: Cause | N
         out["outcome"] = "fail"
         out["cause"] = cause.code if cause is not None else ""
         return out
-    out.update(outcome="bill", vendor=_record(plan.vendor), customer=_record(plan.customer),
-               lines=[{"item": _record(line.item), "qty": str(line.qty), "unit_price": str(line.unit_price),
+    created = getattr(getattr(ctx, "resolver", None), "created_this_run", None) or {}
+    out.update(outcome="bill", vendor=_record(plan.vendor, created), customer=_record(plan.customer, created),
+               lines=[{"item": _record(line.item, created), "qty": str(line.qty), "unit_price": str(line.unit_price),
                        "amount": str(line.amount), "memo": str(line.memo or "")} for line in plan.lines],
                currency=plan.currency, ap_account=str(plan.ap_account.get("Id") or ""), amount=str(plan.amount))
     if ctx.numbers_from_autotask:

@@ -146,6 +146,9 @@ class Resolver:
     _no_clash: dict[str, set[str]] = field(default_factory=lambda: {"Vendor": set(), "Customer": set()})
     # Per entity, every active record by name key: listed once per run, for names a query cannot carry.
     _listed: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # Records created by this run, by (entity, QBO Id): what they were decided as (a plan
+    # approved before the run named them "to create"; sync.engine.approval).
+    created_this_run: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
     # Records decided but not created yet, so every PO of the run that needs one gets the same.
     _planned: dict[tuple[str, str], NewRecord] = field(default_factory=dict)
     # Links (Autotask id -> QBO record) and near names; without a link book, names only.
@@ -446,6 +449,7 @@ class Resolver:
             raise PoProblem(causes.make(f"{kind}_create_rejected", name=new.name, api=api_words(exc))) from None
         cache[key] = created
         self._remember(new.entity, key, created)
+        self.created_this_run[(new.entity, str(created.get("Id")))] = new
         self._missing[new.entity].discard(key)
         self._planned.pop((new.entity, key), None)
         if new.entity == "Vendor":

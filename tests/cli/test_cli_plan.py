@@ -187,3 +187,38 @@ def test_names_from_outside_never_reach_the_terminal_raw(ready, capsys):
     assert "\x1b" not in as_json.stdout  # escaped in the JSON text, exact in its value
     (plan,) = _plans(as_json.stdout).values()
     assert plan["vendor_name"] == "Evil\x1b[2J Corp" and plan["po_number"] == "PO\x1b]0;x\x07-1"
+
+
+def test_plan_and_approve_go_through_the_running_service(ready, capsys, monkeypatch):
+    import signal
+    import time
+
+    import sync.plan
+    from cli_helpers import spawn
+
+    w = ready(_new_vendor_seed(), apply_mode="hold_new_records")
+    new_po = [p["id"] for p in w.pos()][1]
+    proc = spawn("--daemon", *w.dd)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the service's first scan holds the new vendor's PO
+            with Store.open(w.data_dir) as store:
+                if store.journal.holds.held() and store.locations.control_socket.exists():
+                    break
+            time.sleep(0.1)
+
+        def not_here(*args, **kwargs):
+            raise AssertionError("approved in the CLI's process, not by the service")
+
+        monkeypatch.setattr(sync.plan, "approve_plans", not_here)
+        planned = in_process(capsys, "plan", "--json", *w.dd)
+        assert planned.returncode == 0, planned.stderr
+        assert _plans(planned.stdout)[new_po]["approval"] == "held"
+        approved = in_process(capsys, "approve", "--all-held", *w.dd)
+        assert approved.returncode == 0, approved.stderr
+        assert f"approved: PO {new_po}" in approved.stdout
+        with Store.open(w.data_dir) as store:
+            assert store.journal.holds.get(new_po).status.value == "approved"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

@@ -52,6 +52,20 @@ def test_the_fingerprint_follows_the_po_and_the_records_it_depends_on():
     assert basis(_ctx(autotask_numbers=True), plan.data, plan, None)["doc_number"] == "PO-7"
 
 
+def test_a_record_this_run_created_counts_as_the_one_the_plan_said_to_create():
+    """Manual mode: two approved POs of one new vendor, in two groups of a scan. The first group
+    creates the vendor; the second PO's plan now matches it, yet it is the approved plan."""
+    approved = _plan()
+    vendor_new = NewRecord("Vendor", "Acme", {"DisplayName": "Acme"})
+    approved = BillPlan(data=approved.data, vendor=Match("Vendor", "Acme", new=vendor_new), customer=None,
+                        lines=approved.lines, currency="", ap_account=AP, amount=approved.amount)
+    before_run = fingerprint(basis(_ctx(), approved.data, approved, None))
+    run = SimpleNamespace(numbers_from_autotask=False,
+                          resolver=SimpleNamespace(created_this_run={("Vendor", "5"): vendor_new}))
+    assert fingerprint(basis(run, approved.data, _plan(), None)) == before_run  # vendor 5 made by this run
+    assert fingerprint(basis(_ctx(), approved.data, _plan(), None)) != before_run  # vendor 5 was there before
+
+
 def test_the_difference_says_what_changed_in_words():
     old = basis(_ctx(), _plan().data, _plan(), None)
     new = basis(_ctx(), _plan().data, _plan(vendor_token="1", qty=3), None)
