@@ -722,6 +722,8 @@ class AtqboApp(App[int]):
         """The doctor's report maker (console.doctor_source), for the screens."""
         from .doctor_source import doctor_producer
 
+        if self.attached:
+            return doctor_producer(lambda: self.runtime, attached_to=self.data_dir)
         return doctor_producer(lambda: self.runtime, settings=settings, autotask=autotask, qbo=qbo)
 
     def open_plan(self, po_id: int | None = None) -> None:

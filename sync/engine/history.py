@@ -136,6 +136,11 @@ class HistoryRecorder:
                   doc_number=e.doc_number)
         self._end(e.po_id)
 
+    def _on_PoHeld(self, e: ev.PoHeld) -> None:
+        again = f" (held again: the approved plan changed: {'; '.join(e.difference)})" if e.difference else ""
+        self._add(e.po_id, "held", f"held for approval: {e.reason}{again}; nothing written, no to-do",
+                  reason=e.reason, difference=list(e.difference))
+
     def _on_PoFailed(self, e: ev.PoFailed) -> None:
         text = f"failed: {e.cause}"
         if e.fix:

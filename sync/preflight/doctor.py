@@ -24,7 +24,7 @@ import anyio
 from sync.clients.errors import ApiError, PicklistError
 from sync.clients.qbo_query import Select
 from sync.engine import causes, context, sources
-from sync.engine.currency import CurrencyMode, vendor_currency_in_autotask, CurrencyProblem
+from sync.engine.currency import CurrencyMode, CurrencyProblem, vendor_currency_in_autotask
 from sync.engine.halt import ScanHalt, api_words
 from sync.engine.preview import PoPreview, preview
 from sync.engine.resolve import NewRecord

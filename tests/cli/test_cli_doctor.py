@@ -211,3 +211,17 @@ def test_the_hostile_seed_reaches_neither_the_terminal_nor_json_raw(ready):
     assert not has_control(human.stdout.replace("\n", "")), human.stdout
     assert not has_control(as_json.stdout.replace("\n", ""))
     assert json_lines(as_json.stdout)[-1]["pos"] > 0  # it did look at the POs
+
+
+def test_a_refused_quickbooks_token_is_a_finding_with_its_fix_and_autotask_is_still_checked(ready, capsys):
+    from sync.store import Store
+
+    w = ready(seed_with_pos(n_ok=1))
+    with Store.open(w.data_dir) as store:
+        store.secrets.save_qbo_tokens("not-a-refresh-token-intuit-knows")
+    result = in_process(capsys, "doctor", "--json", *w.dd)
+    assert result.returncode == 3
+    findings = {f["code"]: f for f in json_lines(result.stdout) if f.get("type") == "finding"}
+    assert findings["qbo_auth"]["level"] == "fail" and "Reconnect QuickBooks" in findings["qbo_auth"]["fix"]
+    assert findings["autotask_zone"]["level"] == "ok"
+    assert "not-a-refresh-token" not in result.stdout + result.stderr  # a secret is never shown

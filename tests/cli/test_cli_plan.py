@@ -127,6 +127,9 @@ def test_hold_new_records_holds_approve_applies_the_shown_plan_and_a_change_hold
         assert [h.po_id for h in store.journal.holds.held()] == [new_po]
         assert store.journal.get(new_po) is None
 
+    why = in_process(capsys, "why", str(new_po), *w.dd)  # the PO's history says it is held, and why
+    assert "held for approval: would create vendor 'Fresh[31m Supply'" in why.stdout, why.stdout + why.stderr
+
     # Approve, then the PO changes in Autotask before the scan: held again, with the difference.
     approved = in_process(capsys, "approve", str(new_po), *w.dd)
     assert approved.returncode == 0 and "approved: PO" in approved.stdout

@@ -128,3 +128,22 @@ async def test_the_connect_review_page_shows_what_the_first_scan_would_do(consol
         assert "2 of 7 purchase orders would fail" in str(screen.query_one("#review-doctor-status").content)
         assert "PO PO-1091" in screen.query_one("#review-doctor").plain_text
     assert _records(w) == before  # the review wrote nothing (Connect was not pressed)
+
+
+async def test_an_attached_console_runs_the_doctor_on_the_saved_connection(console_world):
+    """Attached to a running service the console has no clients: the doctor reads with its own,
+    from the data folder's saved connection, as `atqbo doctor` does."""
+    from console.doctor_source import doctor_producer
+    from sync.store import AutotaskConnection, QboConnection
+
+    w = console_world()
+    a, o = w.creds["autotask"], w.creds["oauth"]
+    w.store.connection.set_autotask(AutotaskConnection(a["username"], a["integration_code"], w.server.url))
+    w.store.secrets.set_autotask_secret(a["secret"])
+    w.store.connection.set_qbo(QboConnection(o["client_id"], o["realm_id"], w.server.url, o["auth_url"], o["token_url"]))
+    w.store.secrets.set_qbo_client_secret(o["client_secret"])
+    w.store.secrets.save_qbo_tokens(o["refresh_token"])
+    report = await doctor_producer(lambda: None, attached_to=w.data_dir)()
+    assert {p.po_number for p in report.failing_pos} == {"PO-1090", "PO-1091"}
+    with pytest.raises(CannotRun, match="not connected"):
+        await doctor_producer(lambda: None, attached_to=w.data_dir / "elsewhere")()
