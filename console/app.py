@@ -677,6 +677,7 @@ class AtqboApp(App[int]):
 
     def palette_commands(self, screen: Screen) -> list[PaletteCommand]:
         from screens.help import HelpScreen
+        from screens.links import LinksScreen
         from screens.logs import LogsScreen
 
         out: list[PaletteCommand] = []
@@ -695,6 +696,8 @@ class AtqboApp(App[int]):
                 out.append(PaletteCommand("run: Pause the scheduler", self.pause_engine, "No new scan starts"))
             out.append(PaletteCommand("log: Retry all open errors", self.retry_all,
                                       "Re-run every failed PO with the current settings"))
+            out.append(PaletteCommand("go: Links", lambda: self.push_screen(LinksScreen()),
+                                      "Which QuickBooks record each Autotask organization and product is"))
             if isinstance(screen, LogsScreen):
                 out += [
                     PaletteCommand("log: Retry the selected error", screen.action_retry, "r"),

@@ -148,6 +148,8 @@ examples:
   atqbo logs --errors
   atqbo retry --all-failed
   atqbo repair journal --dry-run       what a rebuilt journal would hold (from both services)
+  atqbo links --kind vendor            which QuickBooks vendor each Autotask organization is
+  atqbo link vendor 29683501 45        link by hand (checked against both services)
 
 exit codes: 0 success; 3 finished but some purchase orders failed; 2 usage or configuration
 error (bad option, unknown setting, missing settings); 1 fatal (cannot connect or authenticate).
@@ -399,10 +401,49 @@ def _build_parser() -> argparse.ArgumentParser:
             "Stop a running daemon first (the journal is not changed while an engine runs)."),
         epilog="examples:\n  atqbo repair journal --dry-run   (what it would write)\n  atqbo repair journal")
     journal.add_argument("--dry-run", action="store_true", help="only say what would be written")
+    _link_parsers(commands)
     _audit_parsers(commands)
     return parser
 
 
+_KINDS = ("vendor", "customer", "item")
+
+
+def _record_id(text: str) -> int:
+    if not text.strip().isascii() or not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a record id, a whole number like 45; got {text!r}")
+    return int(text)
+
+
+def _link_parsers(commands: argparse._SubParsersAction) -> None:
+    links = commands.add_parser(
+        "links", parents=[_common("print one JSON object per link, then a JSON summary line")],
+        help="list which QuickBooks record each Autotask organization and product is", formatter_class=_HELP,
+        description=(
+            "List the links: Autotask organization -> QuickBooks vendor or customer, Autotask product ->\n"
+            "QuickBooks item, each with how it was made (created, exact name, near name approved, by\n"
+            "hand) and when. A scan uses a link before any name."),
+        epilog="examples:\n  atqbo links\n  atqbo links --kind vendor --json | jq .")
+    links.add_argument("--kind", choices=_KINDS, help="only links of this kind")
+    link = commands.add_parser(
+        "link", parents=[_common("print the link as one JSON object")],
+        help="link an Autotask organization or product to a QuickBooks record", formatter_class=_HELP,
+        description=(
+            "Link an Autotask record to a QuickBooks record; both are read first (the QuickBooks one\n"
+            "must be active; an item must have an expense account). Replaces an earlier link of that\n"
+            "Autotask record. The next scan uses it (a held PO that asked about it goes ahead)."),
+        epilog="examples:\n  atqbo link vendor 29683501 45\n  atqbo link item 29682977 12")
+    link.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
+    link.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID",
+                      help="the Autotask organization id (vendor, customer) or product id (item)")
+    link.add_argument("qbo_id", type=_record_id, metavar="QBO_ID", help="the QuickBooks Id of the vendor, customer or item")
+    unlink = commands.add_parser(
+        "unlink", parents=[_common("print the removed link as one JSON object")],
+        help="forget a link (the next scan matches by name again)", formatter_class=_HELP,
+        description="Forget the link of an Autotask record; the next scan matches it by name again.",
+        epilog="example:\n  atqbo unlink vendor 29683501")
+    unlink.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
+    unlink.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID", help="the Autotask id")
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

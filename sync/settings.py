@@ -89,6 +89,9 @@ class Settings:
     smtp_username: str | None = None
     smtp_starttls: bool = True
     smtp_from: str | None = None
+    # A name QBO holds nearly, not exactly (issue 16): "hold" (the PO waits for the operator to
+    # link it), "create" (a new record, as before) or "link_above N" (link when the score ≥ N).
+    near_match: str = "hold"
     # Error log retention: resolved entries older than this many days are removed (0 = never).
     log_retention_days: int = 365
     # At most this many entries are kept; the oldest resolved ones go first, open ones never.
@@ -311,6 +314,22 @@ def _id(what: str) -> Callable[[Any], int]:
     return parse
 
 
+_NEAR_MATCH = re.compile(r"(hold|create)|link_above\s+([0-9]{1,3})")
+
+
+def _near_match(raw: Any) -> str:
+    text = " ".join(str(raw).split()).lower() if isinstance(raw, str) else ""
+    found = _NEAR_MATCH.fullmatch(text)
+    if found is None or (found.group(2) is not None and not 50 <= int(found.group(2)) <= 100):
+        raise ValueError(f"must be 'hold', 'create' or 'link_above N' (N from 50 to 100), got {_show(raw)}")
+    return found.group(1) or f"link_above {int(found.group(2))}"
+
+
+def near_policy(value: str) -> tuple[str, int | None]:
+    """("hold" | "create" | "link_above", N or None) of a near_match setting value."""
+    mode, _, number = _near_match(value).partition(" ")
+    return mode, int(number) if number else None
+
 # Upper bounds (DESIGN §1 "Settings"): generous for any real use, small enough that the date
 # and timer arithmetic of a scan cannot overflow.
 MAX_DAYS_BACK = 3650  # ten years of purchase orders
@@ -335,6 +354,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "smtp_username": _optional(_text()),
     "smtp_starttls": _optional(_boolean),
     "smtp_from": _optional(_email),
+    "near_match": _optional(_near_match),
+    "log_retention_days": _optional(_whole(0, " (0 = keep forever)")),
+    "log_max_entries": _optional(_whole(1000)),
     "log_retention_days": _optional(_whole(0, " (0 = keep forever)", MAX_LOG_RETENTION_DAYS)),
     "log_max_entries": _optional(_whole(1000, maximum=MAX_LOG_ENTRIES)),
     "autotask_hourly_share": _optional(_percent),

@@ -27,6 +27,7 @@ from .common import (
 )
 from .audit import run_export, run_why
 from .connect import run_connect
+from .links import run_link, run_links, run_unlink
 from .doctor import run_doctor_command
 from .health import run_health
 from .reconcile import run_reconcile
@@ -47,6 +48,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "logs": run_logs,
     "retry": run_retry,
     "repair": run_repair,
+    "links": run_links,
+    "link": run_link,
+    "unlink": run_unlink,
     "doctor": run_doctor_command,
     "plan": run_plan,
     "approve": run_approve,

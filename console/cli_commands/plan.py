@@ -97,7 +97,7 @@ async def _with_runtime(args: argparse.Namespace, po_ids: list[int] | None, appr
             if not po_ids:
                 return None, ([], [])
         report = await make_plan(runtime.settings, runtime.autotask, runtime.qbo, journal,
-                                 now=datetime.now(timezone.utc), po_ids=po_ids)
+                                 now=datetime.now(timezone.utc), po_ids=po_ids, links=runtime.store.links)
         result = await approve_plans(journal, list(report.plans)) if approve and not report.halt_code else ([], [])
         return report, result
     finally:

@@ -191,6 +191,19 @@ class EngineControl(Protocol):
         """Choices for the settings form from the live services, and what could not be read."""
         ...
 
+    # -------------------------------------------------------------- links (issue 16)
+    async def links_list(self, kind: str | None = None) -> list[Any]:
+        """The links (sync.control.links.LinkView), of one kind or all."""
+        ...
+
+    async def link(self, kind: str, autotask_id: int, qbo_id: str) -> Any:
+        """Link after reading both records (CommandRefused says why not); used from the next scan."""
+        ...
+
+    async def unlink(self, kind: str, autotask_id: int) -> Any:
+        """Forget a link (CommandRefused when there is none); the next scan matches by name."""
+        ...
+
     # -------------------------------------------------------------- plan before apply
     async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
         """What a scan would do now to every eligible PO (or those named), read-only

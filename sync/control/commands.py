@@ -131,6 +131,27 @@ async def _options(server: CommandHost, client: Subscriber, args: dict[str, Any]
     return {"options": {k: [list(pair) for pair in v] for k, v in options.items()}, "problems": problems}
 
 
+def _kind(args: dict[str, Any], optional: bool = False) -> str | None:
+    kind = args.get("kind")
+    if (kind is None and optional) or kind in ("vendor", "customer", "item"):
+        return kind
+    raise BadArgs("kind is vendor, customer or item" + (" (or null)" if optional else ""))
+
+
+async def _links_list(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    return [v.to_record() for v in await server.control.links_list(_kind(args, optional=True))]
+
+
+async def _link(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    qbo_id = str(_whole(args, "qbo_id", 1, 2**63 - 1))
+    view = await server.control.link(_kind(args) or "", _whole(args, "autotask_id", 1, 2**63 - 1), qbo_id)
+    return view.to_record()
+
+
+async def _unlink(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    return (await server.control.unlink(_kind(args) or "", _whole(args, "autotask_id", 1, 2**63 - 1))).to_record()
+
+
 def _po_ids(value: Any) -> list[int]:
     if not isinstance(value, list) or len(value) > 10_000:
         raise BadArgs("po_ids must be a list of at most 10000 PO ids")
@@ -164,4 +185,5 @@ COMMANDS: dict[str, Handler] = {
     "retry": _retry, "retry_all": _retry_all, "settings_get": _settings_get,
     "settings_set": _settings_set, "log_window": _log_window, "log_entry": _log_entry,
     "options": _options, "plan": _plan, "approve": _approve,
+    "links_list": _links_list, "link": _link, "unlink": _unlink,
 }

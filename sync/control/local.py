@@ -18,10 +18,10 @@ from sync import events as ev
 from sync.engine.single import sync_one_and_report
 from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
-
 from sync.settings_check import LIVE_CHECKED, check_live
 
 from .api import Capabilities, CommandFailed, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
+from .links import LinkView, list_links, make_link, remove_link
 from .logs import ErrorLogSource, LogEntryView
 from .options import load_options
 from .tracker import EngineTracker
@@ -182,6 +182,15 @@ class LocalEngineControl:
                 pass
         return changed
 
+    async def links_list(self, kind: str | None = None) -> list[LinkView]:
+        return await list_links(self.store.links, kind)
+
+    async def link(self, kind: str, autotask_id: int, qbo_id: str) -> LinkView:
+        return await make_link(self.store.links, self.runtime.autotask, self.runtime.qbo, kind, autotask_id, qbo_id)
+
+    async def unlink(self, kind: str, autotask_id: int) -> LinkView:
+        return await remove_link(self.store.links, kind, autotask_id)
+
     async def options(self) -> tuple[Options, dict[str, str]]:
         return await load_options(self.runtime.autotask, self.runtime.qbo)
 
@@ -197,7 +206,7 @@ class LocalEngineControl:
         if missing:
             raise CommandRefused("settings incomplete, a plan needs them: " + "; ".join(str(m) for m in missing))
         return await make_plan(settings, self.runtime.autotask, self.runtime.qbo, self.store.journal,
-                               now=datetime.now(timezone.utc), po_ids=po_ids)
+                               now=datetime.now(timezone.utc), po_ids=po_ids, links=self.store.links)
 
     async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
         from sync.plan import approve_plans

@@ -114,8 +114,23 @@ def _line_words(line: dict | None) -> str:
     return f"{_words(line['item'])} × {line['qty']} at {line['unit_price']} = {line['amount']}"
 
 
+def _matches(plan: BillPlan | None) -> list[Match]:
+    if plan is None:
+        return []
+    return [m for m in (plan.vendor, plan.customer, *(line.item for line in plan.lines)) if m is not None]
+
+
+def near_questions(plan: BillPlan | None) -> list[str]:
+    """near_match = hold (issue 16): what this plan asks about names QBO holds only nearly."""
+    return [f"{m.asks.cause} {m.asks.fix}" for m in _matches(plan) if m.asks is not None]
+
+
 def hold_reason(mode: ApplyMode, plan: BillPlan | None, cause: Cause | None) -> str:
-    """Why this PO waits under `mode` ("" when it goes ahead)."""
+    """Why this PO waits under `mode` ("" when it goes ahead). A near name waits under every
+    mode (near_match = hold): approving the plan links it."""
+    asks = near_questions(plan)
+    if asks:
+        return " ".join(asks)
     if mode is ApplyMode.AUTO:
         return ""
     creates = [f"{r.entity.lower()} '{r.name}'" for r in plan.new_records] if plan is not None else []
@@ -141,7 +156,7 @@ async def gate(ctx: RunContext, datas: list[PoData]) -> set[int]:
     if not datas:
         return set()
     stored = await anyio.to_thread.run_sync(lambda: {h.po_id: h for h in book.all()})
-    if mode is ApplyMode.AUTO:
+    if mode is ApplyMode.AUTO and ctx.settings.near_match != "hold":
         stale = [d.po_id for d in datas if d.po_id in stored]
         if stale:
             await anyio.to_thread.run_sync(book.clear_many, stale)
@@ -159,6 +174,8 @@ async def gate(ctx: RunContext, datas: list[PoData]) -> set[int]:
         mark = fingerprint(plan_basis)
         before = stored.get(data.po_id)
         if before is not None and before.status is HoldStatus.APPROVED and before.fingerprint == mark:
+            for match in _matches(plan):
+                ctx.resolver.approve_near(match)  # the approved near names are linked
             ahead.append(data.po_id)
             continue
         changed: tuple[str, ...] = ()

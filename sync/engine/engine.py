@@ -310,7 +310,7 @@ class Engine:
 
     async def _context(self, settings: Settings, submitted: int | None = None) -> context.RunContext:
         ctx = await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
-                                  self.clock(), submitted)
+                                  self.clock(), submitted, links=self.store.links)
         if self._shared_bills is not None:
             ctx.bills = self._shared_bills
         return ctx

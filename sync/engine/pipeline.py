@@ -28,7 +28,7 @@ import anyio
 
 from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
-from sync.events import PoStarted
+from sync.events import PoHeld, PoStarted
 
 from . import approval, causes, documents
 from .causes import Cause
@@ -36,7 +36,7 @@ from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
 from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, adopt_steps, prepare
 from .decide import number_verdict, referenced_names
-from .resolve import PoProblem, is_bill_of, request_id
+from .resolve import NearNameHeld, PoProblem, is_bill_of, request_id
 from .sources import PoData
 from .tagged_bills import DUPLICATE_REQUEST_ID, EARLIEST, po_created
 
@@ -186,10 +186,18 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
             problem = _as_problem(exc)
             if isinstance(problem, ScanHalt):
                 await _journal_many(ctx, resolved)
+                await ctx.resolver.flush_links()
                 raise problem from None
+            if isinstance(problem, NearNameHeld) and source == "scan":
+                # Waits for the operator (near_match = hold): left as seen, no ERROR, no to-do.
+                ctx.publish(PoHeld(po_id=po_id, po_number=data.po_number,
+                                   reason=f"{problem.cause.cause} {problem.cause.fix}"))
+                ctx.held += 1
+                continue
             results[po_id] = Result(data, cause=problem.cause)
     # Stored before anything is sent for them (the number check, the bills).
     await _journal_many(ctx, resolved)
+    await ctx.resolver.flush_links()
     return fresh, adopted
 
 

@@ -45,7 +45,7 @@ def _ignore(event: Event) -> None:
 
 
 async def make_plan(settings: Settings, autotask: Any, qbo: Any, journal: Any, *, now: datetime,
-                    po_ids: list[int] | None = None) -> PlanReport:
+                    po_ids: list[int] | None = None, links: Any = None) -> PlanReport:
     """The plan. Raises the clients' errors for trouble with a service (the caller reports
     them); a cause that stops every PO (multi-currency, the A/P account, the status picklist)
     is the report's `halt_*`. Settings must be complete (`settings.missing_for_scan()`)."""
@@ -54,7 +54,7 @@ async def make_plan(settings: Settings, autotask: Any, qbo: Any, journal: Any, *
     plans: list[PoPlan] = []
     report_kw: dict[str, Any] = {}
     try:
-        plans = await _plans(settings, at, qb, journal, now, po_ids, report_kw)
+        plans = await _plans(settings, at, qb, journal, now, po_ids, report_kw, links)
     except ScanHalt as halt:
         report_kw.update(halt_code=halt.cause.code, halt_cause=halt.cause.cause, halt_fix=halt.cause.fix)
     after = _calls(autotask, qbo)
@@ -62,7 +62,7 @@ async def make_plan(settings: Settings, autotask: Any, qbo: Any, journal: Any, *
 
 
 async def _plans(settings: Settings, at: Any, qb: Any, journal: Any, now: datetime, po_ids: list[int] | None,
-                 report_kw: dict[str, Any]) -> list[PoPlan]:
+                 report_kw: dict[str, Any], links: Any = None) -> list[PoPlan]:
     named: list[PoPlan] = []
     submitted: int | None = None
     if po_ids is None:
@@ -88,7 +88,8 @@ async def _plans(settings: Settings, at: Any, qb: Any, journal: Any, now: dateti
                                                                    external=existing)))
                 continue
             pos.append(po)
-    ctx = await context.build(settings, at, qb, journal, _ignore, now, submitted)
+    # The links the scan would use (issue 16): read only, a plan makes none.
+    ctx = await context.build(settings, at, qb, journal, _ignore, now, submitted, links=links)
     datas = []
     for start in range(0, len(pos), CHUNK):
         datas.extend(await sources.load(at, pos[start:start + CHUNK]))

@@ -29,9 +29,18 @@ class RecordPlan:
         by = "Name" if match.entity == "Item" else "DisplayName"
         if match.record is not None:
             # The record's own name: QBO compares names without case, so it may differ from the
-            # name looked up.
+            # name looked up. Issue 16: by its link, by name, or by a near name (asked about, or
+            # linked above N).
+            if match.asks is not None:
+                how = f"near name ({match.score} %), waits for approval"
+            elif match.how == "near_name_auto":
+                how = f"near name ({match.score} %), linked automatically"
+            elif not match.how:
+                how = "link"
+            else:
+                how = by
             return cls(match.entity, str(match.record.get(by) or match.name), "matched",
-                       qbo_id=str(match.record.get("Id") or ""), by=by)
+                       qbo_id=str(match.record.get("Id") or ""), by=how)
         new = match.new
         detail = ""
         if new is not None and new.currency:
