@@ -437,6 +437,9 @@ class AtqboApp(App[int]):
             at, qb = getattr(self.autotask, "calls", 0) or 0, getattr(self.qbo, "calls", 0) or 0
         self._call_samples.append((time.monotonic(), at, qb))
 
+    def autotask_budget(self) -> dict[str, Any]:
+        return dict(self.control.status().autotask_budget) if self.control is not None else {}
+
     def calls_in_window(self, seconds: float) -> tuple[int, int]:
         """API requests sent to (Autotask, QBO) in the last `seconds`."""
         if not self._call_samples:
@@ -674,6 +677,7 @@ class AtqboApp(App[int]):
 
     def palette_commands(self, screen: Screen) -> list[PaletteCommand]:
         from screens.help import HelpScreen
+        from screens.links import LinksScreen
         from screens.logs import LogsScreen
 
         out: list[PaletteCommand] = []
@@ -692,6 +696,8 @@ class AtqboApp(App[int]):
                 out.append(PaletteCommand("run: Pause the scheduler", self.pause_engine, "No new scan starts"))
             out.append(PaletteCommand("log: Retry all open errors", self.retry_all,
                                       "Re-run every failed PO with the current settings"))
+            out.append(PaletteCommand("go: Links", lambda: self.push_screen(LinksScreen()),
+                                      "Which QuickBooks record each Autotask organization and product is"))
             if isinstance(screen, LogsScreen):
                 out += [
                     PaletteCommand("log: Retry the selected error", screen.action_retry, "r"),
@@ -704,6 +710,8 @@ class AtqboApp(App[int]):
                                               screen.action_demo_fix,
                                               "Changes the emulated QuickBooks so a retry can succeed"))
         if self.connected:
+            out.append(PaletteCommand("plan: What the next scan would do", lambda: self.open_plan(None),
+                                      "Every eligible PO: matched or created, bill, or cause; approve held ones"))
             out.append(PaletteCommand("doctor: Check everything before a scan", self.open_doctor,
                                       "Both connections, the settings, every eligible PO; read-only"))
         if self.service_gone:
@@ -720,6 +728,39 @@ class AtqboApp(App[int]):
         if self.attached:
             return doctor_producer(lambda: self.runtime, attached_to=self.data_dir)
         return doctor_producer(lambda: self.runtime, settings=settings, autotask=autotask, qbo=qbo)
+
+    def open_plan(self, po_id: int | None = None) -> None:
+        from screens.plan import PlanScreen
+
+        if self.control is not None and not isinstance(self.screen, PlanScreen):
+            self.push_screen(PlanScreen(self.control, select_po=po_id))
+
+    def approve_held(self, po_id: int, reason: str) -> None:
+        self.run_worker(self._approve_held(po_id, reason), group="approve", exclusive=False)
+
+    async def _approve_held(self, po_id: int, reason: str) -> None:
+        from sync.text import shown
+
+        control = self.control
+        if control is None:
+            return
+        try:
+            report = await control.plan([po_id])
+            plan = next((p for p in report.plans if p.po_id == po_id), None)
+            if plan is None or plan.hold != reason:
+                # Not the plan the row shows: the operator looks at it before approving.
+                self.notify("The plan of this PO changed since it was held: look at it, then approve (a).",
+                            severity="warning", markup=False)
+                self.open_plan(po_id)
+                return
+            approved, refused = await control.approve([plan])
+        except Exception as exc:  # noqa: BLE001 (told, never a crash)
+            self.notify(f"Not approved: {shown(exc)}", severity="error", markup=False)
+            return
+        if approved:
+            self.notify(f"PO {shown(plan.po_number)} approved: the next scan applies it", markup=False)
+        for p, why in refused:
+            self.notify(f"PO {shown(p.po_number)} not approved: {shown(why)}", severity="warning", markup=False)
 
     def open_doctor(self) -> None:
         from screens.doctor import DoctorScreen

@@ -142,10 +142,14 @@ examples:
   atqbo settings show
   atqbo settings set days_back 7
   atqbo doctor                         check everything before the first scan (read-only)
+  atqbo plan                           what the next scan would do to each PO (read-only)
+  atqbo approve --all-held             let held POs go ahead (apply_mode)
   atqbo sync-one 12345 --email me@acme.example
   atqbo logs --errors
   atqbo retry --all-failed
   atqbo repair journal --dry-run       what a rebuilt journal would hold (from both services)
+  atqbo links --kind vendor            which QuickBooks vendor each Autotask organization is
+  atqbo link vendor 29683501 45        link by hand (checked against both services)
 
 exit codes: 0 success; 3 finished but some purchase orders failed; 2 usage or configuration
 error (bad option, unknown setting, missing settings); 1 fatal (cannot connect or authenticate).
@@ -300,6 +304,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "  days_back N                   look back N days for Submitted POs, 0 to 3650 (0 pauses transfers)\n"
             "  po_number_source quickbooks|autotask   where the bill number comes from\n"
             "  missing_item create|error     a PO item whose product is not in QBO\n"
+            "  apply_mode auto|hold_new_records|manual   what waits for approval (atqbo approve)\n"
             "  transfer_as bill|purchase_order|purchase_order_then_bill   what a PO becomes in QBO\n"
             "  new_item_expense_account ID   QBO expense account for created items\n"
             "  ap_account ID                 QBO accounts-payable account for bills\n"
@@ -311,6 +316,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "    (the SMTP password comes from ATQBO_SMTP_PASSWORD or a hidden prompt:\n"
             "     atqbo settings set smtp_password -)\n"
             "  log_retention_days N, log_max_entries N                         error log size\n"
+            "  autotask_hourly_share PERCENT   share of Autotask's requests per hour for atqbo (1-100)\n"
             "example:\n  atqbo settings set ap_account 33"))
     set_cmd.add_argument("key", metavar="KEY", help="setting name (see below)")
     set_cmd.add_argument("value", metavar="VALUE", help="new value ('' to clear)")
@@ -352,6 +358,30 @@ def _build_parser() -> argparse.ArgumentParser:
             "Exit 0 all is well, 3 something would fail or needs attention, 2 it cannot run\n"
             "(not connected, settings missing)."),
         epilog="examples:\n  atqbo doctor\n  atqbo doctor --json | jq 'select(.type == \"po\")'")
+    plan = commands.add_parser(
+        "plan", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
+        help="what a scan would do now, read-only", formatter_class=_HELP,
+        description=(
+            "For every eligible purchase order (or the ones named), what a scan would do right now:\n"
+            "the vendor, customer and each item, matched (to which QuickBooks record, by what) or\n"
+            "to be created; the bill's number, amount, currency, A/P account and lines; or the\n"
+            "failure it would hit, with cause and fix. Writes nothing to either service.\n"
+            "Exit 0, or 3 when some purchase order would fail."),
+        epilog="examples:\n  atqbo plan\n  atqbo plan 12345 12346 --json")
+    plan.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", help="Autotask purchase order ids (default: every eligible one)")
+    approve = commands.add_parser(
+        "approve", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
+        help="approve held purchase orders (apply_mode)", formatter_class=_HELP,
+        description=(
+            "Approve what the next scan will do to these purchase orders (apply_mode\n"
+            "hold_new_records or manual). The plan is made now and printed; the approval holds for\n"
+            "that plan only: if the PO or the records it depends on change before the scan, the PO\n"
+            "is held again with the difference shown. Exit 0, or 3 when some could not be approved."),
+        epilog="examples:\n  atqbo approve 12345\n  atqbo approve --all-held")
+    approve_which = approve.add_mutually_exclusive_group(required=True)
+    approve_which.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", default=[],
+                               help="Autotask purchase order ids")
+    approve_which.add_argument("--all-held", action="store_true", help="every purchase order now held")
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
@@ -371,10 +401,49 @@ def _build_parser() -> argparse.ArgumentParser:
             "Stop a running daemon first (the journal is not changed while an engine runs)."),
         epilog="examples:\n  atqbo repair journal --dry-run   (what it would write)\n  atqbo repair journal")
     journal.add_argument("--dry-run", action="store_true", help="only say what would be written")
+    _link_parsers(commands)
     _audit_parsers(commands)
     return parser
 
 
+_KINDS = ("vendor", "customer", "item")
+
+
+def _record_id(text: str) -> int:
+    if not text.strip().isascii() or not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a record id, a whole number like 45; got {text!r}")
+    return int(text)
+
+
+def _link_parsers(commands: argparse._SubParsersAction) -> None:
+    links = commands.add_parser(
+        "links", parents=[_common("print one JSON object per link, then a JSON summary line")],
+        help="list which QuickBooks record each Autotask organization and product is", formatter_class=_HELP,
+        description=(
+            "List the links: Autotask organization -> QuickBooks vendor or customer, Autotask product ->\n"
+            "QuickBooks item, each with how it was made (created, exact name, near name approved, by\n"
+            "hand) and when. A scan uses a link before any name."),
+        epilog="examples:\n  atqbo links\n  atqbo links --kind vendor --json | jq .")
+    links.add_argument("--kind", choices=_KINDS, help="only links of this kind")
+    link = commands.add_parser(
+        "link", parents=[_common("print the link as one JSON object")],
+        help="link an Autotask organization or product to a QuickBooks record", formatter_class=_HELP,
+        description=(
+            "Link an Autotask record to a QuickBooks record; both are read first (the QuickBooks one\n"
+            "must be active; an item must have an expense account). Replaces an earlier link of that\n"
+            "Autotask record. The next scan uses it (a held PO that asked about it goes ahead)."),
+        epilog="examples:\n  atqbo link vendor 29683501 45\n  atqbo link item 29682977 12")
+    link.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
+    link.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID",
+                      help="the Autotask organization id (vendor, customer) or product id (item)")
+    link.add_argument("qbo_id", type=_record_id, metavar="QBO_ID", help="the QuickBooks Id of the vendor, customer or item")
+    unlink = commands.add_parser(
+        "unlink", parents=[_common("print the removed link as one JSON object")],
+        help="forget a link (the next scan matches by name again)", formatter_class=_HELP,
+        description="Forget the link of an Autotask record; the next scan matches it by name again.",
+        epilog="example:\n  atqbo unlink vendor 29683501")
+    unlink.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
+    unlink.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID", help="the Autotask id")
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -125,7 +125,8 @@ def describe(event: ev.Event) -> str:
         # A stopped scan may not have read the eligible POs at all: never a bare "0 eligible".
         found = f"{e.scanned} read before the stop" if e.stopped else f"{e.scanned} eligible"
         return (f"scan {e.scan_id} finished{state}: {found}, {e.synced} synced, "
-                f"{e.failed} failed, {e.skipped} skipped, {e.todos_created} to-dos; "
+                f"{e.failed} failed, {e.skipped} skipped, {e.todos_created} to-dos"
+                + (f", {e.held} held for approval" if e.held else "") + "; "
                 f"API calls: {calls}; {e.duration_s:.1f} s")
     if isinstance(e, ev.PoStarted):
         return f"PO {e.po_number} (id {e.po_id}) started ({e.source.replace('_', ' ')})"
@@ -145,6 +146,10 @@ def describe(event: ev.Event) -> str:
         tail = f" What to fix: {e.fix}" if e.fix else ""
         ref = f" [log {e.log_id}]" if e.log_id else ""
         return f"PO {e.po_number} (id {e.po_id}) failed: {e.cause}.{tail}{ref}".replace("..", ".")
+    if isinstance(e, ev.PoHeld):
+        again = (" (held again: the approved plan changed: " + "; ".join(shown(d) for d in e.difference) + ")"
+                 if e.difference else "")
+        return f"PO {e.po_number} (id {e.po_id}) held: {e.reason}{again}; approve it with atqbo approve {e.po_id}"
     if isinstance(e, ev.VendorCreated):
         cur = f" in {e.currency}" if e.currency else ""
         return f"QBO vendor {e.name!r} created{cur} (id {e.vendor_id})"
@@ -331,6 +336,7 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     todos_created: int = 0
+    held: int = 0
     api_calls: dict[str, int] = dataclasses.field(default_factory=dict)
     duration_s: float = 0.0
     stopped: bool = False
@@ -345,6 +351,7 @@ class RunSummary:
             self.synced += event.synced
             self.failed += event.failed
             self.skipped += event.skipped
+            self.held += event.held
             self.todos_created += event.todos_created
             for service, n in event.api_calls.items():
                 self.api_calls[service] = self.api_calls.get(service, 0) + n
@@ -357,7 +364,7 @@ class RunSummary:
     def as_record(self, **extra: Any) -> dict[str, Any]:
         record: dict[str, Any] = {
             "scanned": self.scanned, "synced": self.synced, "failed": self.failed,
-            "skipped": self.skipped, "todos_created": self.todos_created,
+            "skipped": self.skipped, "held": self.held, "todos_created": self.todos_created,
             "api_calls": {"autotask": self.api_calls.get("autotask", 0),
                           "qbo": self.api_calls.get("qbo", 0),
                           **{k: v for k, v in self.api_calls.items() if k not in ("autotask", "qbo")}},
@@ -375,7 +382,8 @@ class RunSummary:
         found = (f"stopped early ({self.stop_cause or 'see above'}); {self.scanned} read before the stop"
                  if self.stopped else f"{self.scanned} eligible")
         return (f"summary: {found}, {self.synced} synced, {self.failed} failed, "
-                f"{self.skipped} skipped, {self.todos_created} to-dos; API calls: {calls}; "
+                f"{self.skipped} skipped, " + (f"{self.held} held, " if self.held else "")
+                + f"{self.todos_created} to-dos; API calls: {calls}; "
                 f"{self.duration_s:.1f} s")
 
 

@@ -23,6 +23,8 @@ to-do and an entry in the log: fix the cause, then retry it from the log (r).
   Sync one    push one PO by its Autotask id, now
   Settings    what the sync does (applies from the next scan)
   Connect     sign in to QuickBooks Online and Autotask (reconnecting keeps the settings)
+  Plan        what the next scan would do to each PO, read-only (l on Live); approve held POs (a)
+  Links       which QuickBooks record each Autotask organization and product is (palette)
   Reconcile   (6) the bills atqbo made against Autotask, read-only: what to look at
 
 Everything is on a key; the mouse is never needed. [b]ctrl+p[/b] opens the command palette, \

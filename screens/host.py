@@ -38,6 +38,10 @@ class ConsoleHost(Protocol):
     # -------------------------------------------------------------- the live run
     def calls_in_window(self, seconds: float) -> tuple[int, int]: ...
 
+    def autotask_budget(self) -> dict[str, Any]:
+        """The product's share of Autotask's hour (ControlStatus.autotask_budget); {} unknown."""
+        ...
+
     def live_shown(self) -> None: ...
 
     def scan_now(self) -> None: ...
@@ -75,6 +79,16 @@ class ConsoleHost(Protocol):
         """An async callable returning a fresh sync.preflight.DoctorReport each time: on the
         console's connection and saved settings, or on the settings and clients given (the
         Connect screen's review, before anything is saved)."""
+        ...
+
+    # -------------------------------------------------------------- plan before apply
+    def open_plan(self, po_id: int | None = None) -> None:
+        """The Plan screen (on this PO's line when given)."""
+        ...
+
+    def approve_held(self, po_id: int, reason: str) -> None:
+        """Approve a held PO from its live row: its plan now, approved only when it is held
+        for the reason the row shows (otherwise the Plan screen opens on it, to be looked at)."""
         ...
 
     # -------------------------------------------------------------- the connect screen (local only)

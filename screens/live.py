@@ -30,8 +30,9 @@ COLUMNS = (("po", "PO", 9), ("state", "State", 9), ("vendor", "Vendor", 16),
 FIXED_WIDTH = sum(width + 2 for _, _, width in COLUMNS[:-1])  # cells have one space of padding each side
 
 STATE_STYLE = {"working": "bold $warning", "retrying": "bold $warning",
-               "synced": "bold $success", "failed": "bold $error"}
-STATE_LABEL = {"working": "syncing…", "retrying": "retrying…", "synced": "synced", "failed": "FAILED"}
+               "synced": "bold $success", "failed": "bold $error", "held": "bold $accent"}
+STATE_LABEL = {"working": "syncing…", "retrying": "retrying…", "synced": "synced", "failed": "FAILED",
+               "held": "HELD"}
 
 
 def format_amount(amount: Decimal | None, currency: str) -> str:
@@ -55,6 +56,8 @@ class LiveScreen(Screen):
         Binding("s", "scan_now", "Scan now", tooltip="Start a scan now, without waiting for the schedule."),
         Binding("p", "toggle_pause", "Pause/resume",
                 tooltip="Pause the scheduler (no new scan starts) or resume it; the status line says which."),
+        Binding("l", "plan", "Plan", tooltip="What the next scan would do to each PO (read-only); approve held ones."),
+        Binding("a", "approve", "Approve", tooltip="Approve the held PO under the cursor (its plan as held)."),
     ]
 
     def __init__(self) -> None:
@@ -202,7 +205,8 @@ class LiveScreen(Screen):
         elif s.last_scan is not None:
             last = s.last_scan
             progress = (f"Last scan: {last.scanned} found, [$success]{last.synced} synced[/], "
-                        f"[$error]{last.failed} failed[/], {last.skipped} skipped")
+                        f"[$error]{last.failed} failed[/], {last.skipped} skipped"
+                        + (f", [$accent]{last.held} held[/] for approval (l: plan)" if last.held else ""))
         else:
             progress = "No scan yet"
         if s.stop_reason:
@@ -211,7 +215,10 @@ class LiveScreen(Screen):
 
         autotask, _ = self.console.calls_in_window(3600)
         _, qbo = self.console.calls_in_window(60)
-        budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{AUTOTASK_PER_HOUR:,} per hour · "
+        budget = self.console.autotask_budget()
+        limit = int(budget.get("threshold") or AUTOTASK_PER_HOUR)
+        share = f", share {budget['share_percent']} %" if budget.get("share_percent") else ""
+        budgets = (f"API used — Autotask [b]{autotask:,}[/b]/{limit:,} per hour{share} · "
                    f"QBO [b]{qbo:,}[/b]/{QBO_PER_MINUTE} per min")
         self._set_text("#live-budgets", budgets)
 
@@ -236,6 +243,8 @@ class LiveScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_pause":
             return self.state.engine not in ("stopped", "failed", "starting") or None
+        if action == "plan":
+            return self.console.connected or None
         if action == "scan_now":
             # While a scan runs the request waits for it to end (the engine queues it).
             return self.state.engine not in ("stopped", "failed", "starting") or None
@@ -249,6 +258,25 @@ class LiveScreen(Screen):
             self.console.resume_engine()
         else:
             self.console.pause_engine()
+
+    def _selected_row(self) -> PoRow | None:
+        table = self.query_one(PoTable)
+        keys = table.keys
+        if not keys:
+            return None
+        return self.state.rows.get(int(keys[min(table.cursor, len(keys) - 1)]))
+
+    def action_plan(self) -> None:
+        row = self._selected_row()
+        self.console.open_plan(row.po_id if row is not None and row.state == "held" else None)
+
+    def action_approve(self) -> None:
+        row = self._selected_row()
+        if row is not None and row.state == "held":
+            self.console.approve_held(row.po_id, row.hold)
+        else:
+            self.notify("Only a held PO waits for approval: move to a HELD row, or open the plan (l).",
+                        severity="warning", markup=False)
 
     def on_po_table_row_chosen(self, event: PoTable.RowChosen) -> None:
         """enter on a failed PO opens its log entry (cause, what to fix, retry)."""

@@ -51,6 +51,10 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
             ("Error out: the PO fails", "error"),
             ("Create a new item", "create"))),
         Field("new_item_expense_account", "Expense account for new items", "live"),
+        Field("apply_mode", "What waits for approval", "choice", choices=(
+            ("Nothing: sync every PO", "auto"),
+            ("POs that would create a vendor, customer or item", "hold_new_records"),
+            ("Every PO (approve each one)", "manual"))),
     )),
     ("Other account settings", (
         Field("ap_account", "A/P account for bills", "live"),
@@ -71,6 +75,9 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     ("Error log", (
         Field("log_retention_days", "Keep resolved, days (0 = forever)", "int"),
         Field("log_max_entries", "Keep at most, entries", "int"),
+    )),
+    ("Autotask budget (shared by every integration of the MSP)", (
+        Field("autotask_hourly_share", "Share of the hour for atqbo, %", "int"),
     )),
     ("What a PO becomes in QuickBooks", (
         Field("transfer_as", "Transfer as", "choice", choices=(

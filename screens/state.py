@@ -27,7 +27,7 @@ QBO_PER_MINUTE = 500
 class PoRow:
     po_id: int
     po_number: str = ""
-    state: str = "working"  # working | synced | failed | retrying
+    state: str = "working"  # working | synced | failed | retrying | held
     source: str = "scan"
     vendor: str = ""
     lines: int | None = None
@@ -35,6 +35,7 @@ class PoRow:
     currency: str = ""
     outcome: str = ""  # the bill number, or the cause of the failure
     log_id: str | None = None
+    hold: str = ""  # held: why (the reason the approval is for)
 
 
 @dataclass
@@ -164,6 +165,15 @@ class LiveState:
         if self.scan_started_at and row.source == "scan":
             self.scan_done += 1
             self.scan_failed += 1
+        return (e.po_id,)
+
+    def _on_PoHeld(self, e: ev.PoHeld) -> tuple[int, ...]:
+        row = self._row(e.po_id)
+        row.po_number = e.po_number or row.po_number
+        row.state, row.hold = "held", e.reason
+        row.outcome = f"held: {e.reason}" + (" (held again, the plan changed: " + "; ".join(e.difference) + ")"
+                                             if e.difference else "")
+        self._note(e, "scan", f"PO {row.po_number or e.po_id} held for approval: {e.reason}")
         return (e.po_id,)
 
     def _on_VendorCreated(self, e: ev.VendorCreated) -> None:

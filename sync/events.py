@@ -122,6 +122,7 @@ class ScanFinished(Event):
     duration_s: float
     stopped: bool = False
     paused: bool = False
+    held: int = 0  # eligible, waiting for approval (apply_mode): not synced, not failed, no to-do
 
 
 # ------------------------------------------------------------------ purchase orders
@@ -188,6 +189,17 @@ class PoFailed(Event):
     fix: str
     log_id: str | None
     todo_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoHeld(Event):
+    """The PO waits for the operator's approval (apply_mode): nothing was written for it, no
+    to-do. `difference` is set when an approved plan changed before the scan could apply it."""
+
+    po_id: int
+    po_number: str
+    reason: str  # "would create vendor 'X'"
+    difference: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,6 +278,6 @@ class RateLimited(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     EngineStarted, EngineStopped, Paused, Resumed, NextScanScheduled, SettingsReloaded,
     ScanStarted, TransferPaused, ScanStopped, RecoveryFinished, ScanFinished,
-    PoStarted, PoSynced, PoFailed, VendorCreated, CustomerCreated, ItemCreated, NameAdjusted,
+    PoStarted, PoSynced, PoFailed, PoHeld, VendorCreated, CustomerCreated, ItemCreated, NameAdjusted,
     TodoCreated, NotificationFailed, RetryStarted, RetryFinished, RateLimited, ReceiptBilled, ReceiptBillFailed,
 )

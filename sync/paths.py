@@ -53,6 +53,10 @@ class Locations:
         return self.data_dir / "journal"
 
     @property
+    def links_file(self) -> Path:
+        return self.data_dir / "links.json"
+
+    @property
     def history_dir(self) -> Path:
         return self.data_dir / "history"
 

@@ -42,6 +42,14 @@ class MissingItem(str, Enum):
     ERROR = "error"
 
 
+class ApplyMode(str, Enum):
+    """What a scan may do without the operator's approval (issue 15)."""
+
+    AUTO = "auto"  # everything (the behaviour before apply_mode existed)
+    HOLD_NEW_RECORDS = "hold_new_records"  # a PO that would create a vendor, customer or item waits
+    MANUAL = "manual"  # every PO waits
+
+
 @dataclass(frozen=True)
 class SettingProblem:
     key: str
@@ -68,6 +76,7 @@ class Settings:
     days_back: int | None = None
     po_number_source: PoNumberSource = PoNumberSource.QUICKBOOKS
     missing_item: MissingItem = MissingItem.ERROR
+    apply_mode: ApplyMode = ApplyMode.AUTO
     transfer_as: TransferAs = TransferAs.BILL
     new_item_expense_account: str | None = None
     ap_account: str | None = None
@@ -80,10 +89,16 @@ class Settings:
     smtp_username: str | None = None
     smtp_starttls: bool = True
     smtp_from: str | None = None
+    # A name QBO holds nearly, not exactly (issue 16): "hold" (the PO waits for the operator to
+    # link it), "create" (a new record, as before) or "link_above N" (link when the score ≥ N).
+    near_match: str = "hold"
     # Error log retention: resolved entries older than this many days are removed (0 = never).
     log_retention_days: int = 365
     # At most this many entries are kept; the oldest resolved ones go first, open ones never.
     log_max_entries: int = 200_000
+    # The percent of Autotask's requests per hour (10,000, read from ThresholdInformation) this
+    # product may use: the other integrations of the MSP draw on the same budget.
+    autotask_hourly_share: int = 50
 
     # --- construction -----------------------------------------------------------------------
 
@@ -195,6 +210,16 @@ def _whole(minimum: int, what: str = "", maximum: int = MAX_ID) -> Callable[[Any
     return parse
 
 
+def _percent(raw: Any) -> int:
+    try:
+        value = _whole(1)(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise ValueError(f"must be a whole percent from 1 to 100, got {_show(raw)}")
+    return value
+
+
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     # None or blank = not set (back to the default; required keys are then reported by
     # missing_for_scan()).
@@ -289,6 +314,22 @@ def _id(what: str) -> Callable[[Any], int]:
     return parse
 
 
+_NEAR_MATCH = re.compile(r"(hold|create)|link_above\s+([0-9]{1,3})")
+
+
+def _near_match(raw: Any) -> str:
+    text = " ".join(str(raw).split()).lower() if isinstance(raw, str) else ""
+    found = _NEAR_MATCH.fullmatch(text)
+    if found is None or (found.group(2) is not None and not 50 <= int(found.group(2)) <= 100):
+        raise ValueError(f"must be 'hold', 'create' or 'link_above N' (N from 50 to 100), got {_show(raw)}")
+    return found.group(1) or f"link_above {int(found.group(2))}"
+
+
+def near_policy(value: str) -> tuple[str, int | None]:
+    """("hold" | "create" | "link_above", N or None) of a near_match setting value."""
+    mode, _, number = _near_match(value).partition(" ")
+    return mode, int(number) if number else None
+
 # Upper bounds (DESIGN §1 "Settings"): generous for any real use, small enough that the date
 # and timer arithmetic of a scan cannot overflow.
 MAX_DAYS_BACK = 3650  # ten years of purchase orders
@@ -300,6 +341,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "days_back": _optional(_whole(0, maximum=MAX_DAYS_BACK)),
     "po_number_source": _optional(_choice(PoNumberSource)),
     "missing_item": _optional(_choice(MissingItem)),
+    "apply_mode": _optional(_choice(ApplyMode)),
     "transfer_as": _optional(_choice(TransferAs)),
     "new_item_expense_account": _optional(_text()),
     "ap_account": _optional(_text()),
@@ -312,8 +354,12 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "smtp_username": _optional(_text()),
     "smtp_starttls": _optional(_boolean),
     "smtp_from": _optional(_email),
+    "near_match": _optional(_near_match),
+    "log_retention_days": _optional(_whole(0, " (0 = keep forever)")),
+    "log_max_entries": _optional(_whole(1000)),
     "log_retention_days": _optional(_whole(0, " (0 = keep forever)", MAX_LOG_RETENTION_DAYS)),
     "log_max_entries": _optional(_whole(1000, maximum=MAX_LOG_ENTRIES)),
+    "autotask_hourly_share": _optional(_percent),
 }
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 SETTING_KEYS: tuple[str, ...] = tuple(PARSERS)

@@ -27,10 +27,12 @@ from .common import (
 )
 from .audit import run_export, run_why
 from .connect import run_connect
+from .links import run_link, run_links, run_unlink
 from .doctor import run_doctor_command
 from .health import run_health
 from .reconcile import run_reconcile
 from .logs import run_logs
+from .plan import run_approve, run_plan
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
 from .repair import run_repair
 from .settings_cmd import run_settings
@@ -46,7 +48,12 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "logs": run_logs,
     "retry": run_retry,
     "repair": run_repair,
+    "links": run_links,
+    "link": run_link,
+    "unlink": run_unlink,
     "doctor": run_doctor_command,
+    "plan": run_plan,
+    "approve": run_approve,
     "why": run_why,
     "export": run_export,
     "health": run_health,

@@ -7,7 +7,8 @@ Checks, each ok / degraded / down:
   intervals, down past four, or when the last scan was stopped: authentication, a service down);
 - QBO refresh token: days until it expires (degraded under 14 days, down once expired);
 - open errors: failed POs waiting for the operator (degraded when any);
-- API budget: Autotask requests in the last hour against its 10,000/hour (degraded from 80 %);
+- API budget: Autotask requests in the last hour against its 10,000/hour and against atqbo's
+  share of it, `autotask_hourly_share` (degraded from 80 % of either);
 - disk: free space in the data folder (degraded under 500 MB, down under 50 MB).
 """
 
@@ -140,10 +141,20 @@ def _budget(store: Any, now: datetime) -> Check:
             if service in used and isinstance(n, int):
                 used[service] += n
     share = used["autotask"] / AUTOTASK_HOURLY
+    percent = _hourly_share(store)
+    cap = max(1, AUTOTASK_HOURLY * percent // 100)  # what autotask_hourly_share lets atqbo use
     text = (f"Autotask requests in the last hour: {used['autotask']} of {AUTOTASK_HOURLY} ({share:.0%}); "
-            f"QuickBooks: {used['qbo']}")
-    value = {**used, "autotask_share": round(share, 4)}
-    return Check("api_budget", DEGRADED if share >= 0.8 else OK, text, value)
+            f"atqbo's share {percent} % = {cap} ({used['autotask'] / cap:.0%} of it); QuickBooks: {used['qbo']}")
+    value = {**used, "autotask_share": round(share, 4), "autotask_share_percent": percent, "autotask_cap": cap}
+    busy = share >= 0.8 or used["autotask"] >= 0.8 * cap
+    return Check("api_budget", DEGRADED if busy else OK, text, value)
+
+
+def _hourly_share(store: Any) -> int:
+    try:
+        return int(store.settings.load().autotask_hourly_share or 50)
+    except Exception:  # damaged settings: the default share
+        return 50
 
 
 def _disk(store: Any) -> Check:

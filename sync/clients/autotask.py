@@ -15,7 +15,7 @@ checked: every one is bounded in time and size (bounded.py), its shape is checke
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +41,7 @@ from .errors import (
     TransportError,
     UnexpectedAnswerError,
 )
-from .http import KeyedSemaphores, MinInterval, RetryPolicy, Sleep, json_body, send_with_retry
+from .http import KeyedSemaphores, MinInterval, RetryPolicy, SlidingWindowLimiter, Sleep, json_body, send_with_retry
 
 DEFAULT_ZONE_LOOKUP_BASE = "https://webservices.autotask.net"
 SERVICE = "autotask"
@@ -64,7 +64,7 @@ class ZoneInfo:
 @dataclass(frozen=True)
 class ThresholdInfo:
     threshold: int            # externalRequestThreshold (10,000 per hour)
-    timeframe_minutes: int    # requestThresholdTimeframe (60)
+    timeframe_minutes: float  # requestThresholdTimeframe (60; a fraction only from a test sandbox)
     current: int              # currentTimeframeRequestCount
 
     @property
@@ -168,6 +168,19 @@ def _is_thread_threshold(messages: list[str]) -> bool:
     return any("thread threshold" in m.lower() or "itgenatr005" in m.lower() for m in messages)
 
 
+DEFAULT_THRESHOLD = 10_000  # requests per timeframe, Autotask's published figure (reference §6.2)
+DEFAULT_TIMEFRAME_MINUTES = 60
+
+
+def _timeframe(body: dict, where: str) -> float:
+    """requestThresholdTimeframe in minutes: Autotask sends whole minutes (60); a fraction is
+    taken as well (a test sandbox's short hour), anything else not positive means the default."""
+    value = body.get("requestThresholdTimeframe")
+    if isinstance(value, float) and 0 < value <= 24 * 60:
+        return value
+    return float(answers.optional_int(body, "requestThresholdTimeframe", where) or DEFAULT_TIMEFRAME_MINUTES)
+
+
 def _maybe_json(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -196,6 +209,7 @@ class AutotaskClient:
         threshold_every_calls: int = 250,
         threshold_every_seconds: float = 300.0,
         slow_down_at: float = 0.8,
+        hourly_share_percent: int = 50,  # the autotask_hourly_share default; the engine applies the setting
         timeout: float = 60.0,
         deadline: float = 180.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
@@ -222,6 +236,10 @@ class AutotaskClient:
         self.on_retry = on_retry
         self._sems = KeyedSemaphores(max_in_flight_per_endpoint)
         self._pacer = MinInterval(sleep=sleep)
+        # This product's own requests in the rolling timeframe, capped at its share of the
+        # database's threshold (every integration of the MSP draws on the same 10,000 an hour).
+        self._share = SlidingWindowLimiter(DEFAULT_THRESHOLD, DEFAULT_TIMEFRAME_MINUTES * 60, sleep=sleep)
+        self.hourly_share_percent = 100
         self._zone: ZoneInfo | None = None
         self._zone_lock = anyio.Lock()
         self._fields: dict[str, list[FieldInfo]] = {}
@@ -230,6 +248,7 @@ class AutotaskClient:
         self._calls_at_check = 0
         self._checked_at = time.monotonic()
         self._checking = False
+        self.set_hourly_share(hourly_share_percent)
 
     def __repr__(self) -> str:
         return f"AutotaskClient(username={self.username!r}, zone={self._zone.url if self._zone else None!r})"
@@ -247,6 +266,38 @@ class AutotaskClient:
     @property
     def pace_interval(self) -> float:
         return self._pacer.interval
+
+    def set_hourly_share(self, percent: int) -> None:
+        """Cap this client's requests at `percent` of the threshold per timeframe (as last read
+        from ThresholdInformation; Autotask's published 10,000 an hour until then)."""
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
+            raise ValueError("the hourly share is a whole percent from 1 to 100")
+        self.hourly_share_percent = percent
+        self._apply_share()
+
+    def _apply_share(self) -> None:
+        info = self.threshold
+        threshold = info.threshold if info else DEFAULT_THRESHOLD
+        minutes = info.timeframe_minutes if info else DEFAULT_TIMEFRAME_MINUTES
+        self._share.limit = max(1, threshold * self.hourly_share_percent // 100)
+        self._share.window = minutes * 60
+
+    @property
+    def share_cap(self) -> int:
+        """Requests this client may make per timeframe."""
+        return self._share.limit
+
+    @property
+    def share_used(self) -> int:
+        """Requests this client made in the current rolling timeframe (or has in flight)."""
+        return self._share.in_window()
+
+    async def _within_share(self, request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        await self._share.acquire()
+        try:
+            return await request()
+        finally:
+            self._share.release()
 
     # ------------------------------------------------------------ zone and transport
 
@@ -303,10 +354,13 @@ class AutotaskClient:
             endpoint = _endpoint_of(url, zone.api_base)
             await self._maybe_read_threshold()
             async with self._sems(endpoint):
-                async def send() -> httpx.Response:
+                async def send_now() -> httpx.Response:
                     await self._pacer.wait()
                     self.calls += 1
                     return await self._http.request(method, url, json=body, headers=self._headers(method))
+
+                async def send() -> httpx.Response:
+                    return await self._within_share(send_now)
 
                 resp = await send_with_retry(send, service=SERVICE, safe=safe, policy=self.retry,
                                              should_retry=_should_retry, sleep=self._sleep,
@@ -331,8 +385,11 @@ class AutotaskClient:
         url = zone.api_base + "ThresholdInformation"
         try:
             async with self._sems(_endpoint_of(url, zone.api_base)):
-                self.calls += 1
-                probe = await self._http.get(url, headers=self._headers("GET"))
+                async def send() -> httpx.Response:
+                    self.calls += 1
+                    return await self._http.get(url, headers=self._headers("GET"))
+
+                probe = await self._within_share(send)
         except httpx.HTTPError:
             return  # cannot tell: the original refusal stands
         messages = _error_messages(_maybe_json(probe))
@@ -407,9 +464,10 @@ class AutotaskClient:
         body = answers.result_object(body, where)
         info = ThresholdInfo(
             threshold=answers.optional_int(body, "externalRequestThreshold", where) or 10000,
-            timeframe_minutes=answers.optional_int(body, "requestThresholdTimeframe", where) or 60,
+            timeframe_minutes=_timeframe(body, where),
             current=max(0, answers.optional_int(body, "currentTimeframeRequestCount", where) or 0))
         self.threshold = info
+        self._apply_share()
         if info.usage >= self.slow_down_at:
             self._pacer.interval = info.timeframe_minutes * 60 / max(1, info.remaining)
         else:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from sync.events import Event
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
 
 from .logs import LogEntryView
@@ -63,6 +64,9 @@ class ControlStatus:
     data_dir: str = ""
     api_calls: dict[str, int] = field(default_factory=dict)  # requests sent so far, per service
     open_errors: int = 0
+    # The product's share of Autotask's requests per hour and its use (Engine.autotask_budget):
+    # share_percent, cap, used, threshold, timeframe_minutes, database_used. Empty: not known.
+    autotask_budget: dict[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +77,23 @@ class ControlStatus:
         return cls(engine=str(record.get("engine", "starting")), paused=bool(record.get("paused")),
                    pid=int(record.get("pid") or 0), data_dir=str(record.get("data_dir") or ""),
                    api_calls={str(k): int(v) for k, v in dict(calls).items()},
-                   open_errors=int(record.get("open_errors") or 0))
+                   open_errors=int(record.get("open_errors") or 0),
+                   autotask_budget=_budget(record.get("autotask_budget")))
+
+
+def _budget(raw: Any) -> dict[str, Any]:
+    """The budget figures of a status record, numbers only (a record may come over the socket)."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in ("share_percent", "cap", "used", "threshold", "database_used"):
+        value = raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            out[key] = value
+    minutes = raw.get("timeframe_minutes")
+    if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and minutes > 0:
+        out["timeframe_minutes"] = float(minutes)
+    return out
 
 
 @dataclass(frozen=True)
@@ -169,4 +189,28 @@ class EngineControl(Protocol):
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         """Choices for the settings form from the live services, and what could not be read."""
+        ...
+
+    # -------------------------------------------------------------- links (issue 16)
+    async def links_list(self, kind: str | None = None) -> list[Any]:
+        """The links (sync.control.links.LinkView), of one kind or all."""
+        ...
+
+    async def link(self, kind: str, autotask_id: int, qbo_id: str) -> Any:
+        """Link after reading both records (CommandRefused says why not); used from the next scan."""
+        ...
+
+    async def unlink(self, kind: str, autotask_id: int) -> Any:
+        """Forget a link (CommandRefused when there is none); the next scan matches by name."""
+        ...
+
+    # -------------------------------------------------------------- plan before apply
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        """What a scan would do now to every eligible PO (or those named), read-only
+        (sync.plan.make_plan). CommandRefused when it cannot run (settings incomplete)."""
+        ...
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """Approve these shown plans (apply_mode): (approved, refused with the reason). Each
+        approval holds for the plan as shown (its fingerprint) only."""
         ...

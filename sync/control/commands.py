@@ -131,10 +131,59 @@ async def _options(server: CommandHost, client: Subscriber, args: dict[str, Any]
     return {"options": {k: [list(pair) for pair in v] for k, v in options.items()}, "problems": problems}
 
 
+def _kind(args: dict[str, Any], optional: bool = False) -> str | None:
+    kind = args.get("kind")
+    if (kind is None and optional) or kind in ("vendor", "customer", "item"):
+        return kind
+    raise BadArgs("kind is vendor, customer or item" + (" (or null)" if optional else ""))
+
+
+async def _links_list(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    return [v.to_record() for v in await server.control.links_list(_kind(args, optional=True))]
+
+
+async def _link(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    qbo_id = str(_whole(args, "qbo_id", 1, 2**63 - 1))
+    view = await server.control.link(_kind(args) or "", _whole(args, "autotask_id", 1, 2**63 - 1), qbo_id)
+    return view.to_record()
+
+
+async def _unlink(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    return (await server.control.unlink(_kind(args) or "", _whole(args, "autotask_id", 1, 2**63 - 1))).to_record()
+
+
+def _po_ids(value: Any) -> list[int]:
+    if not isinstance(value, list) or len(value) > 10_000:
+        raise BadArgs("po_ids must be a list of at most 10000 PO ids")
+    return [_whole({"po_id": v}, "po_id", 1) for v in value]
+
+
+async def _plan(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    po_ids = args.get("po_ids")
+    report = await server.control.plan(None if po_ids is None else _po_ids(po_ids))
+    return report.to_record()
+
+
+async def _approve(server: CommandHost, client: Subscriber, args: dict[str, Any]) -> Any:
+    shown = args.get("plans")
+    if not isinstance(shown, list) or not shown or len(shown) > 10_000:
+        raise BadArgs("plans must be a list of {po_id, fingerprint}")
+    pairs = []
+    for item in shown:
+        fingerprint = item.get("fingerprint") if isinstance(item, dict) else None
+        if not isinstance(fingerprint, str) or not fingerprint.isalnum() or len(fingerprint) > 64:
+            raise BadArgs("each plan needs a po_id and the fingerprint of the plan shown")
+        pairs.append((_whole(item, "po_id", 1), fingerprint))
+    approved, refused = await server.control.approve_shown(pairs)
+    return {"approved": [p.to_record() for p in approved],
+            "refused": [{"plan": p.to_record(), "reason": why} for p, why in refused]}
+
+
 COMMANDS: dict[str, Handler] = {
     "hello": _hello, "status": _status, "snapshot": _snapshot, "subscribe": _subscribe, "unsubscribe": _unsubscribe,
     "scan_now": _scan_now, "pause": _pause, "resume": _resume, "sync_one": _sync_one,
     "retry": _retry, "retry_all": _retry_all, "settings_get": _settings_get,
     "settings_set": _settings_set, "log_window": _log_window, "log_entry": _log_entry,
-    "options": _options,
+    "options": _options, "plan": _plan, "approve": _approve,
+    "links_list": _links_list, "link": _link, "unlink": _unlink,
 }

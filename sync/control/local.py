@@ -16,11 +16,12 @@ import anyio
 
 from sync import events as ev
 from sync.engine.single import sync_one_and_report
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
-
 from sync.settings_check import LIVE_CHECKED, check_live
 
 from .api import Capabilities, CommandFailed, CommandRefused, ControlStatus, EventSink, Options, SyncOutcome
+from .links import LinkView, list_links, make_link, remove_link
 from .logs import ErrorLogSource, LogEntryView
 from .options import load_options
 from .tracker import EngineTracker
@@ -68,9 +69,11 @@ class LocalEngineControl:
         is the one last read by refresh_status(), which reads the store in a thread."""
         calls = {"autotask": int(getattr(self.runtime.autotask, "calls", 0) or 0),
                  "qbo": int(getattr(self.runtime.qbo, "calls", 0) or 0)}
+        budget = self.engine.autotask_budget()
         return ControlStatus(engine=self.tracker.engine, paused=bool(self.engine.paused), pid=self.pid,
                              data_dir=str(self.store.locations.data_dir), api_calls=calls,
-                             open_errors=self._open_errors)
+                             open_errors=self._open_errors,
+                             autotask_budget=budget.to_record() if budget is not None else {})
 
     async def refresh_status(self) -> ControlStatus:
         def count() -> int:
@@ -179,5 +182,50 @@ class LocalEngineControl:
                 pass
         return changed
 
+    async def links_list(self, kind: str | None = None) -> list[LinkView]:
+        return await list_links(self.store.links, kind)
+
+    async def link(self, kind: str, autotask_id: int, qbo_id: str) -> LinkView:
+        return await make_link(self.store.links, self.runtime.autotask, self.runtime.qbo, kind, autotask_id, qbo_id)
+
+    async def unlink(self, kind: str, autotask_id: int) -> LinkView:
+        return await remove_link(self.store.links, kind, autotask_id)
+
     async def options(self) -> tuple[Options, dict[str, str]]:
         return await load_options(self.runtime.autotask, self.runtime.qbo)
+
+    # -------------------------------------------------------------- plan before apply
+
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        from datetime import datetime, timezone
+
+        from sync.plan import make_plan
+
+        settings = await anyio.to_thread.run_sync(self.store.settings.load)
+        missing = settings.missing_for_scan()
+        if missing:
+            raise CommandRefused("settings incomplete, a plan needs them: " + "; ".join(str(m) for m in missing))
+        return await make_plan(settings, self.runtime.autotask, self.runtime.qbo, self.store.journal,
+                               now=datetime.now(timezone.utc), po_ids=po_ids, links=self.store.links)
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        from sync.plan import approve_plans
+
+        return await approve_plans(self.store.journal, list(plans))
+
+    async def approve_shown(self, shown: list[tuple[int, str]]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """Approve by (PO id, fingerprint of the plan the operator saw), as the control socket
+        does: the plan is made again here, and a PO whose plan no longer has that fingerprint is
+        refused (the operator looks again), never approved on trust."""
+        wanted = dict(shown)
+        report = await self.plan(list(wanted))
+        if report.halt_code:
+            raise CommandRefused(report.halt_cause)
+        same = [p for p in report.plans if p.fingerprint and p.fingerprint == wanted.get(p.po_id)]
+        same_ids = {p.po_id for p in same}
+        changed = [(p, "the plan changed since it was shown: look at it again") for p in report.plans
+                   if p.po_id not in same_ids and p.fingerprint]
+        approved, refused = await self.approve(same)
+        refused += changed + [(p, f"nothing to approve: {p.cause or p.note or 'no plan'}") for p in report.plans
+                              if not p.fingerprint]
+        return approved, refused

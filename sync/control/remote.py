@@ -20,11 +20,13 @@ from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sync import events as ev
+from sync.plan.model import PlanReport, PoPlan
 from sync.settings import Settings
 
 from . import wire
 from .peer import peer_uid
 from .api import Capabilities, CommandFailed, CommandRefused, ControlStatus, EventSink, Options, Resynced, SyncOutcome
+from .links import LinkView
 from .logs import LogEntryView
 from .tracker import EngineTracker
 
@@ -286,6 +288,29 @@ class RemoteEngineControl:
         if smtp_password is not None:
             args["smtp_password"] = smtp_password
         return tuple((await self._call("settings_set", args))["changed"])
+
+    async def links_list(self, kind: str | None = None) -> list[LinkView]:
+        return [LinkView(**r) for r in await self._call("links_list", {"kind": kind})]
+
+    async def link(self, kind: str, autotask_id: int, qbo_id: str) -> LinkView:
+        if not str(qbo_id).isascii() or not str(qbo_id).isdigit():
+            raise CommandRefused(f"the QuickBooks id must be a whole number, got {qbo_id!r}")
+        return LinkView(**await self._call("link", {"kind": kind, "autotask_id": int(autotask_id),
+                                                    "qbo_id": int(qbo_id)}))
+
+    async def unlink(self, kind: str, autotask_id: int) -> LinkView:
+        return LinkView(**await self._call("unlink", {"kind": kind, "autotask_id": int(autotask_id)}))
+
+    async def plan(self, po_ids: list[int] | None = None) -> PlanReport:
+        args = {"po_ids": None if po_ids is None else [int(i) for i in po_ids]}
+        return PlanReport.from_record(await self._call("plan", args))
+
+    async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
+        """The service makes each plan again and approves it only if it is still the one shown."""
+        result = await self._call("approve", {"plans": [{"po_id": p.po_id, "fingerprint": p.fingerprint}
+                                                        for p in plans]})
+        return ([PoPlan.from_record(r) for r in result.get("approved") or ()],
+                [(PoPlan.from_record(r["plan"]), str(r.get("reason") or "")) for r in result.get("refused") or ()])
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         result = await self._call("options")

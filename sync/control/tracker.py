@@ -75,6 +75,8 @@ class EngineTracker:
                 row.update(po_number=event.po_number, state="synced", outcome=event.doc_number)
             elif isinstance(event, ev.PoFailed):
                 row.update(po_number=event.po_number, state="failed", outcome=event.cause, log_id=event.log_id)
+            elif isinstance(event, ev.PoHeld):
+                row.update(po_number=event.po_number, state="held", outcome=f"held: {event.reason}")
             elif isinstance(event, ev.RetryStarted):
                 row.update(state="retrying", log_id=event.log_id)
         return list(rows.values())

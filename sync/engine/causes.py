@@ -51,6 +51,20 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "The {kind} \"{name}\" cannot be created in QuickBooks: another QuickBooks record ({other}) "
         "already uses that name.",
         "Rename or reactivate that record in QuickBooks so it does not collide, then retry.", False),
+    # ---- links (issue 16): a linked record is used before any name, and never replaced silently
+    "link_target_deleted": (
+        "{kind} {qbo_id} linked to {name} was deleted in QuickBooks.",
+        "Link the {what} to another QuickBooks {kind} (atqbo link {kind} {autotask_id} QBO_ID), or unlink it "
+        "(atqbo unlink {kind} {autotask_id}) to match it by name again, then retry.", False),
+    "link_target_inactive": (
+        "{kind} {qbo_id} linked to {name} was made inactive in QuickBooks.",
+        "Make {kind} {qbo_id} active again in QuickBooks, or link the {what} to another {kind} "
+        "(atqbo link {kind} {autotask_id} QBO_ID), or unlink it (atqbo unlink {kind} {autotask_id}), then retry.",
+        False),
+    "near_name": (
+        "The {kind} \"{name}\" is not in QuickBooks by that name; did you mean {candidates}?",
+        "Approve the link (atqbo link {kind} {autotask_id} {qbo_id}) if it is the same {kind}; to create a new "
+        "{kind} instead, set near_match to create, then retry.", False),
     "name_invalid": (
         "The {kind} name \"{name}\" cannot be used in QuickBooks (it is empty once made valid).",
         "Give the {kind} a name in Autotask, then retry.", False),

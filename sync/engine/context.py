@@ -20,11 +20,13 @@ from sync.clients.qbo import QboClient
 from sync.clients.qbo_query import Select
 from sync.events import Event
 from sync.store.journal import Journal
+from sync.store.links import LinkBook
 from sync.settings import MissingItem, PoNumberSource, Settings
 
 from . import causes, documents, sources
 from .currency import (CurrencyContext, CurrencyMode, autotask_is_multicurrency, decide_mode)
 from .halt import ScanHalt, api_words
+from .linking import Linker
 from .numbering import BillSequence
 from .resolve import PoProblem, Resolver, find_account
 from .tagged_bills import TaggedBills
@@ -47,6 +49,7 @@ class RunContext:
     _expense_account: dict | None = None
     _sequence: BillSequence | None = None
     todos_created: int = 0
+    held: int = 0  # POs this run left waiting for approval (apply_mode)
     _expense_checked: bool = False
 
     @property
@@ -92,7 +95,7 @@ def check_settings(settings: Settings) -> None:
 
 async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal: Journal,
                 publish: Callable[[Event], None], now: datetime, submitted: int | None = None,
-                prefs: dict | None = None) -> RunContext:
+                prefs: dict | None = None, *, links: LinkBook | None = None) -> RunContext:
     """Read what the run needs from both services (QBO's preferences only when not given).
     Raises ScanHalt for what stops every PO (the caller maps client errors the same way)."""
     check_settings(settings)
@@ -120,6 +123,7 @@ async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal:
         raise ScanHalt(causes.make("ap_account_missing", account=settings.ap_account), "qbo")
     return RunContext(settings=settings, at=at, qbo=qbo, publish=publish, now=now, submitted=submitted,
                       currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
-                      resolver=Resolver(qbo, publish, document=documents.first_document(settings)),
+                      resolver=Resolver(qbo, publish, document=documents.first_document(settings),
+                                        linker=Linker(qbo, links, settings.near_match)),
                       journal=journal, bills=TaggedBills(qbo, document=documents.first_document(settings)))
 

@@ -76,14 +76,16 @@ async def decide(ctx: RunContext, data: PoData) -> BillPlan:
     cur = ctx.currency
     try:
         at_currency = vendor_currency_in_autotask(cur, data.vendor) if cur.mode is CurrencyMode.MATCH_VENDOR else ""
-        vendor = await resolver.decide_vendor(data.vendor.get("companyName") or "", currency=at_currency)
+        vendor = await resolver.decide_vendor(data.vendor.get("companyName") or "", currency=at_currency,
+                                              autotask_id=data.vendor.get("id"))
         currency = bill_currency(cur, at_currency, vendor.currency, vendor.name)
         ap = pick_ap_account(ctx.ap_account, ctx.ap_accounts, currency, cur.home)
     except CurrencyProblem as problem:
         raise PoProblem(causes.make(problem.code, **problem.details)) from None
     customer = None
     if data.customer is not None:
-        customer = await resolver.decide_customer(data.customer.get("companyName") or "")
+        customer = await resolver.decide_customer(data.customer.get("companyName") or "",
+                                                  autotask_id=data.customer.get("id"))
 
     new_item_account = ctx.expense_account_for_new_items  # asked only when an item must be created
     lines: list[LinePlan] = []
@@ -91,7 +93,8 @@ async def decide(ctx: RunContext, data: PoData) -> BillPlan:
         product = data.products.get(int(item["productID"])) if item.get("productID") not in (None, "", 0) else None
         if product is None:
             raise PoProblem(causes.make("product_missing", item_id=item.get("id"), product_id=item.get("productID")))
-        match = await resolver.decide_item(product.get("name") or "", create_with_account=new_item_account)
+        match = await resolver.decide_item(product.get("name") or "", create_with_account=new_item_account,
+                                           autotask_id=product.get("id"))
         lines.append(LinePlan(match, item.get("quantity"), item.get("unitCost"), item.get("memo"),
                               line_amount(item.get("quantity"), item.get("unitCost"))))
     freight = to_decimal(po.get("freight"))
@@ -111,11 +114,12 @@ async def choose_number(ctx: RunContext, data: PoData) -> str:
         raise PoProblem(causes.make("doc_number_too_long", detail=str(exc))) from None
 
 
-def referenced_names(datas: list[PoData]) -> tuple[list[str], list[str], list[str]]:
-    """The vendor, customer and item names a group of POs refers to (for Resolver.prefetch)."""
-    vendors = [d.vendor.get("companyName") or "" for d in datas if d.vendor]
-    customers = [d.customer.get("companyName") or "" for d in datas if d.customer]
-    items = [p.get("name") or "" for d in datas for p in d.products.values()]
+def referenced_names(datas: list[PoData]) -> tuple[list, list, list]:
+    """The vendors, customers and items a group of POs refers to, each as (Autotask id, name)
+    (for Resolver.prefetch: a linked one is read by its link)."""
+    vendors: list = [(d.vendor.get("id"), d.vendor.get("companyName") or "") for d in datas if d.vendor]
+    customers: list = [(d.customer.get("id"), d.customer.get("companyName") or "") for d in datas if d.customer]
+    items: list = [(p.get("id"), p.get("name") or "") for d in datas for p in d.products.values()]
     if any(to_decimal(d.po.get("freight")) > 0 for d in datas):
         items.append(FREIGHT_ITEM)
     return vendors, customers, items

@@ -11,10 +11,10 @@ a scan, a single-PO sync and a retry never overlap, so no PO is ever handled twi
 Every scan (so the first one after a start) first finishes what an earlier run left mid-way in
 the journal -- a crash, a stop, a failed write-back -- and reports it with one RecoveryFinished
 (recovery.py); those POs count in the scan's summary. Then it reads the eligible POs and what
-they reference in bulk, and works in groups that
-start at one PO and double up to `bill_batch_size` (30): each group's names are looked up with
-a few IN queries, its bills sent in one QBO batch, its numbers written back concurrently (see
-pipeline.py). `stop()` lets the group in flight finish (a group that has not sent its bills
+they reference in bulk, and works in groups of one PO, then of `bill_batch_size` (30) once a
+bill was made (planner.py): each group's names are looked up with a few IN queries, its bills
+sent in one QBO batch, its numbers written back concurrently while the next group's bills are
+sent (see pipeline.py). `stop()` lets the groups in flight finish (a group that has not sent its bills
 yet stops between POs). A single-PO sync and a retry take the one-PO path (po_sync.py).
 
 Nothing here raises for trouble with a service: a PO's problem becomes a failure (ERROR, to-do,
@@ -52,12 +52,13 @@ from .failures import FailureDeps, finish_pending, record
 from .halt import ScanHalt, api_words, halt_for
 from .history import HistoryRecorder
 from .notify import FailureNotice, Notifier
-from .pipeline import sync_many
+from .pipeline import SentGroup, finish as finish_group, prefetch, send_bills, sync_many
+from .planner import BatchPlanner
 from .po_sync import PoOutcome, sync_po
 from .recovery import RecoveryCounts
 from .resolve import PoProblem, Resolver
 from .tagged_bills import TaggedBills
-from .scan import ERROR_MARKER, is_blank, sync_one_refusal, window_start
+from .scan import ERROR_MARKER, is_blank, is_eligible, sync_one_refusal, window_start
 from sync.store.journal import JournalState
 
 S = JournalState
@@ -65,6 +66,10 @@ S = JournalState
 log = logging.getLogger("atqbo.engine")
 
 Clock = Callable[[], datetime]
+
+LOAD_CHUNK = 150  # POs read from Autotask at a time: a multiple of the full batch of 30, and
+# 3-line POs' items fit in one page of 500
+WRITE_BACKS_BEHIND = 2  # groups whose write-backs may still run while the next one is sent
 
 
 def utc_now() -> datetime:
@@ -84,6 +89,38 @@ class ScanSummary:
     paused: bool = False
     stopped: Cause | None = None
     outcomes: tuple[PoOutcome, ...] = ()
+    held: int = 0  # waiting for approval (apply_mode)
+
+
+@dataclass(frozen=True)
+class AutotaskBudget:
+    """This product's use of Autotask's requests per timeframe (the `autotask_hourly_share` cap)."""
+
+    share_percent: int
+    cap: int  # requests per timeframe for this product (the share of the threshold)
+    used: int  # this product's requests in the current rolling timeframe
+    threshold: int  # the database's requests per timeframe, as last read (10,000 until then)
+    timeframe_minutes: float
+    database_used: int | None = None  # every integration's, as last read (None: not read yet)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"share_percent": self.share_percent, "cap": self.cap, "used": self.used,
+                "threshold": self.threshold, "timeframe_minutes": self.timeframe_minutes,
+                "database_used": self.database_used}
+
+
+@dataclass
+class _ScanRun:
+    ctx: context.RunContext | None = None  # built when the scan's first eligible PO arrives
+    started: bool = False  # the first eligible PO has arrived
+
+
+async def _next(iterator):
+    """The next item of an async iterator, or None at its end."""
+    try:
+        return await iterator.__anext__()
+    except StopAsyncIteration:
+        return None
 
 
 class Engine:
@@ -246,11 +283,34 @@ class Engine:
             changed = tuple(k for k in new if old.get(k) != new[k])
             self._publish(SettingsReloaded(changed=changed))
         self._settings = settings
+        if hasattr(self.autotask, "set_hourly_share"):
+            self.autotask.set_hourly_share(settings.autotask_hourly_share or Settings().autotask_hourly_share)
         return settings
+
+    def autotask_budget(self) -> AutotaskBudget | None:
+        """The share of Autotask's hour this product may use and how much of it is used (for the
+        live screen and `health`); None with a client that has no share (a test double)."""
+        at = self.autotask
+        if not hasattr(at, "share_cap"):
+            return None
+        info = at.threshold
+        return AutotaskBudget(share_percent=at.hourly_share_percent, cap=at.share_cap, used=at.share_used,
+                              threshold=info.threshold if info else 10_000,
+                              timeframe_minutes=info.timeframe_minutes if info else 60,
+                              database_used=info.current if info else None)
+
+    async def _read_threshold(self) -> None:
+        """ThresholdInformation once before a scan's work: the share is of the threshold it names
+        and the pacing starts from the database's real usage. Advisory: trouble is ignored."""
+        if hasattr(self.autotask, "read_threshold"):
+            try:
+                await self.autotask.read_threshold()
+            except ApiError:
+                pass
 
     async def _context(self, settings: Settings, submitted: int | None = None) -> context.RunContext:
         ctx = await context.build(settings, self.autotask, self.qbo, self.store.journal, self._publish,
-                                  self.clock(), submitted)
+                                  self.clock(), submitted, links=self.store.links)
         if self._shared_bills is not None:
             ctx.bills = self._shared_bills
         return ctx
@@ -314,28 +374,13 @@ class Engine:
                     # Goods received since the last scan: bills linked to the purchase orders made before.
                     ctx = await self._guard(self._context(settings))
                     await self._receipts(ctx, settings)
-                pos = [p for p in await self._eligible(settings) if int(p["id"]) not in done_now]
-                counts["scanned"] += len(pos)
-                if pos:
-                    ctx = ctx or await self._guard(self._context(settings, self._submitted))
-                    # One read of QBO's tagged bills serves the whole scan: from the window's start.
-                    ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
-                    # Groups start at one PO and double up to bill_batch_size ("slow start"): the
-                    # first bill shows at once and an early stop() waits for little; a long scan
-                    # still sends full batches.
-                    size = 1
-                    for chunk_start in range(0, len(pos), 100):
-                        batch = await self._guard(sources.load(self.autotask, pos[chunk_start:chunk_start + 100]))
-                        start = 0
-                        while start < len(batch) and not self._stopping:
-                            group = batch[start:start + size]
-                            start += len(group)
-                            size = min(size * 2, self.bill_batch_size)
-                            for outcome in await self._group(ctx, settings, group):
-                                outcomes.append(outcome)
-                                counts["synced" if outcome.ok else "failed"] += 1
-                        if self._stopping:
-                            break
+                run = _ScanRun(ctx=ctx)
+                try:
+                    for outcome in await self._scan_groups(settings, self._eligible(settings, done_now, counts), run):
+                        outcomes.append(outcome)
+                        counts["synced" if outcome.ok else "failed"] += 1
+                finally:
+                    ctx = run.ctx
                 made = {o.po_id for o in outcomes if o.ok}
                 if settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL and made and not self._stopping:
                     # Goods received before this scan made their purchase orders.
@@ -354,17 +399,20 @@ class Engine:
                                       cause=halt.cause.cause, fix=halt.cause.fix))
             await self._notify_stop(halt.cause, settings)
         counts["todos"] = ctx.todos_created if ctx is not None else 0
-        # Eligible but not attempted: the scan stopped (or was asked to stop) before them.
-        counts["skipped"] = counts["scanned"] - counts["synced"] - counts["failed"]
+        held = ctx.held if ctx is not None else 0
+        # Eligible but not attempted: the scan stopped (or was asked to stop) before them; a
+        # held PO waits for approval and is counted apart.
+        counts["skipped"] = counts["scanned"] - counts["synced"] - counts["failed"] - held
         summary = ScanSummary(
             scan_id=scan_id, scanned=counts["scanned"], synced=counts["synced"], failed=counts["failed"],
             skipped=counts["skipped"], todos_created=counts["todos"], api_calls=self._calls_since(calls0),
             duration_s=round(time.monotonic() - started, 3), paused=paused, stopped=stopped,
-            outcomes=tuple(outcomes))
+            outcomes=tuple(outcomes), held=held)
         self._publish(ScanFinished(scan_id=scan_id, scanned=summary.scanned, synced=summary.synced,
                                    failed=summary.failed, skipped=summary.skipped,
                                    todos_created=summary.todos_created, api_calls=summary.api_calls,
-                                   duration_s=summary.duration_s, stopped=stopped is not None, paused=paused))
+                                   duration_s=summary.duration_s, stopped=stopped is not None, paused=paused,
+                                   held=summary.held))
         self.last_summary = summary
         return summary
 
@@ -481,16 +529,35 @@ class Engine:
 
         await anyio.to_thread.run_sync(settle)
 
-    async def _eligible(self, settings: Settings) -> list[dict]:
-        async def read() -> list[dict]:
-            # (POs a crash left mid-way, whatever their date, were finished by _recover.)
-            self._submitted, pos = await sources.read_eligible(self.autotask, settings.days_back or 0, self.clock())
-            return pos
+    async def _eligible(self, settings: Settings, skip: set[int], counts: dict[str, int]):
+        """The eligible POs as the query's pages arrive, LOAD_CHUNK at a time (each chunk in id
+        order), so a scan never holds more than a page and the groups in flight: memory does
+        not grow with the POs. `skip`: POs recovery finished already. Counts them as scanned."""
+        async def submitted_value() -> int:
+            try:
+                return await sources.submitted_value(self.autotask)
+            except PicklistError as exc:  # the tenant has no "Submitted" status: its own cause
+                raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
 
-        try:
-            return await self._guard(read())
-        except PicklistError as exc:
-            raise ScanHalt(causes.make("status_picklist", api=api_words(exc)), "autotask") from None
+        submitted = self._submitted = await self._guard(submitted_value())
+        since = window_start(self.clock(), settings.days_back or 0)
+        pages = sources.eligible_iter(self.autotask, submitted, since).__aiter__()
+        seen: set[int] = set()  # a PO met twice (pages shifting under the query) is done once
+        chunk: list[dict] = []
+        while True:
+            po = await self._guard(_next(pages))
+            if po is not None:
+                po_id = int(po["id"])
+                if po_id in seen or po_id in skip or not is_eligible(po, submitted, since):
+                    continue
+                seen.add(po_id)
+                chunk.append(po)
+            if chunk and (po is None or len(chunk) >= LOAD_CHUNK):
+                counts["scanned"] += len(chunk)
+                yield sorted(chunk, key=lambda p: int(p["id"]))
+                chunk = []
+            if po is None:
+                return
 
     async def _guard(self, awaitable):
         """Await; any error outside a single PO's own work stops the run with one cause."""
@@ -517,6 +584,15 @@ class Engine:
         finished POs are accounted for (the ScanHalt carries them in `done`)."""
         results, halt = await self._guard(sync_many(ctx, group, source=source, batch_size=self.bill_batch_size,
                                                     should_stop=lambda: self._stopping))
+        outcomes, halt = await self._record(ctx, settings, results, halt)
+        if halt is not None:
+            halt.done = outcomes
+            raise halt
+        return outcomes
+
+    async def _record(self, ctx: context.RunContext, settings: Settings, results: list,
+                      halt: ScanHalt | None) -> tuple[list[PoOutcome], ScanHalt | None]:
+        """Each finished PO's outcome, its failure recorded; the first stop met, if any."""
         outcomes: list[PoOutcome] = []
         try:
             for result in results:
@@ -528,10 +604,84 @@ class Engine:
                     outcomes.append(result.outcome)
         except ScanHalt as later:
             halt = halt or later
-        if halt is not None:
-            halt.done = outcomes
-            raise halt
+        return outcomes, halt
+
+    async def _scan_groups(self, settings: Settings, chunks, run: "_ScanRun") -> list[PoOutcome]:
+        """The scan's POs in groups (planner.py: one PO, then full batches once a bill is made).
+        A group's write-backs run while the next groups' bills are prepared and sent: Autotask's
+        3 write-backs in flight are the slowest step, so they never wait for QBO. At most
+        WRITE_BACKS_BEHIND groups wait for their write-backs (bounded latency and memory).
+        A stop lets the groups already sent finish; a ScanHalt carries the outcomes in `done`."""
+        planner = BatchPlanner(self.bill_batch_size)
+        outcomes: list[PoOutcome] = []
+        halts: list[ScanHalt] = []
+        behind = anyio.Semaphore(WRITE_BACKS_BEHIND)
+
+        async def finish(ctx: context.RunContext, sent: SentGroup) -> None:
+            try:
+                results, halt = await self._guard(finish_group(ctx, sent))
+                done, halt = await self._record(ctx, settings, results, halt)
+                outcomes.extend(done)
+                if halt is not None:
+                    halts.append(halt)
+            except ScanHalt as halt:
+                halts.append(halt)
+            finally:
+                behind.release()
+
+        async with anyio.create_task_group() as tg:
+            try:
+                async for group in self._load_groups(settings, chunks, planner, run):
+                    if self._stopping or halts:
+                        break
+                    await behind.acquire()
+                    try:
+                        sent = await self._guard(send_bills(run.ctx, group, source="scan",
+                                                            batch_size=self.bill_batch_size,
+                                                            should_stop=lambda: self._stopping))
+                    except BaseException:
+                        behind.release()
+                        raise
+                    planner.record(len(sent.created))
+                    tg.start_soon(finish, run.ctx, sent)
+                    if sent.halt is not None:
+                        break
+            except ScanHalt as halt:
+                halts.append(halt)
+        if halts:
+            halts[0].done = outcomes
+            raise halts[0]
         return outcomes
+
+    async def _load_groups(self, settings: Settings, chunks, planner: BatchPlanner, run: "_ScanRun"):
+        """The POs with what they reference, read from Autotask a chunk at a time, cut into the
+        sizes the planner asks for (a group may span two chunks). The run's context is built
+        when the first eligible PO arrives (a scan with nothing to do reads nothing more)."""
+        buffer: list[sources.PoData] = []
+        refs = sources.References()
+        pending = chunks.__aiter__()
+        exhausted = False
+        while True:
+            size = planner.next_size()
+            while len(buffer) < size and not exhausted:
+                chunk = await _next(pending)
+                if chunk is None:
+                    exhausted = True
+                    break
+                if not run.started:
+                    run.started = True
+                    await self._read_threshold()
+                    if run.ctx is None:
+                        run.ctx = await self._guard(self._context(settings, self._submitted))
+                    # One read of QBO's tagged bills serves the whole scan: from the window's start.
+                    run.ctx.bills.floor = window_start(self.clock(), settings.days_back or 0)
+                loaded = await self._guard(sources.load(self.autotask, chunk, refs))
+                await self._guard(prefetch(run.ctx, loaded))  # a chunk's names in a few queries
+                buffer += loaded
+            if not buffer:
+                return
+            group, buffer = buffer[:size], buffer[size:]
+            yield group
 
     async def _one(self, ctx: context.RunContext, settings: Settings, data: sources.PoData, *, source: str,
                    alt_email: str | None) -> PoOutcome:

@@ -138,6 +138,11 @@ class HistoryRecorder:
                   doc_number=e.doc_number)
         self._end(e.po_id)
 
+    def _on_PoHeld(self, e: ev.PoHeld) -> None:
+        again = f" (held again: the approved plan changed: {'; '.join(e.difference)})" if e.difference else ""
+        self._add(e.po_id, "held", f"held for approval: {e.reason}{again}; nothing written, no to-do",
+                  reason=e.reason, difference=list(e.difference))
+
     def _on_ReceiptBilled(self, e: ev.ReceiptBilled) -> None:
         # transfer_as = purchase_order_then_bill: received goods billed against the purchase order.
         closed = "; everything received is billed, QuickBooks closed the purchase order" if e.closed else ""

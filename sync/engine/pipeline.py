@@ -28,15 +28,15 @@ import anyio
 
 from sync.clients.errors import ApiError, QboError
 from sync.clients.qbo import BatchItem
-from sync.events import PoStarted
+from sync.events import PoHeld, PoStarted
 
-from . import causes, documents
+from . import approval, causes, documents
 from .causes import Cause
 from .context import RunContext
 from .halt import ScanHalt, api_words, halt_for
 from .po_sync import PoOutcome, PreparedBill, S, _journal_many, _sync, _write_back, adopt_steps, prepare
 from .decide import number_verdict, referenced_names
-from .resolve import PoProblem, is_bill_of, request_id
+from .resolve import NearNameHeld, PoProblem, is_bill_of, request_id
 from .sources import PoData
 from .tagged_bills import DUPLICATE_REQUEST_ID, EARLIEST, po_created
 
@@ -80,6 +80,26 @@ async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_
     `should_stop()` is asked between POs while they are prepared: once it says yes, nothing more
     is prepared and no bill is sent (nothing irreversible has happened to the prepared ones; they
     are redone next run). Once bills are sent, the group is finished, write-backs included."""
+    sent = await send_bills(ctx, datas, source=source, batch_size=batch_size, should_stop=should_stop)
+    return await finish(ctx, sent)
+
+
+@dataclass
+class SentGroup:
+    """A group whose bills went to QBO: what is left is writing their numbers back (`finish`).
+    The scan overlaps that with the next group's bills."""
+
+    datas: list[PoData]
+    results: dict[int, Result]
+    created: list  # (data, prepared or None, journal entry) of each bill to write back
+    halt: ScanHalt | None = None
+
+
+async def send_bills(ctx: RunContext, datas: list[PoData], *, source: str, batch_size: int = MAX_BATCH,
+                     should_stop: Callable[[], bool] = lambda: False) -> SentGroup:
+    """Steps 0-3 for a group: prepared, numbers checked, bills sent and recorded bill_created.
+    A scan-level stop is returned in `halt`; the bills created before it are then not written
+    back here (the journal shows them bill_created: the next run's recovery does it)."""
     if not 1 <= batch_size <= MAX_BATCH:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
     results: dict[int, Result] = {}
@@ -93,10 +113,20 @@ async def sync_many(ctx: RunContext, datas: list[PoData], *, source: str, batch_
         created = list(adopted)
         for start in range(0, len(fresh), batch_size):
             created += await _create_bills(ctx, fresh[start:start + batch_size], results)
-        await _write_backs(ctx, created, results)
     except ScanHalt as halt:
-        return [results[d.po_id] for d in datas if d.po_id in results], halt
-    return [results[d.po_id] for d in datas if d.po_id in results], None
+        return SentGroup(datas, results, [], halt)
+    return SentGroup(datas, results, created)
+
+
+async def finish(ctx: RunContext, sent: SentGroup) -> tuple[list[Result], ScanHalt | None]:
+    """Step 4: the group's numbers written back; a result per finished PO, and the stop if any."""
+    halt = sent.halt
+    if halt is None:
+        try:
+            await _write_backs(ctx, sent.created, sent.results)
+        except ScanHalt as later:
+            halt = later
+    return [sent.results[d.po_id] for d in sent.datas if d.po_id in sent.results], halt
 
 
 Fresh = tuple[PoData, PreparedBill, str, int]  # data, bill, requestid, attempt
@@ -106,11 +136,18 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
                        should_stop: Callable[[], bool]) -> tuple[list[Fresh], list]:
     """The group's fresh bills, prepared; and the POs whose bill QBO already has (adopted)."""
     fresh: list[Fresh] = []
-    await _prefetch(ctx, datas)
+    await prefetch(ctx, datas)
     entries = {}
     for data in datas:
         entries[data.po_id] = await anyio.to_thread.run_sync(ctx.journal.get, data.po_id)
     adopted = await _adopt_tagged(ctx, datas, entries, results)
+    # apply_mode: a scan's PO that waits for approval is left before its journal record moves
+    # (sync one and retry are the operator's own say-so). A PO whose bill may exist (the journal
+    # shows it mid-way, or QBO has its tagged bill) is finished whatever the mode.
+    if source == "scan":
+        held = await approval.gate(ctx, [d for d in datas
+                                         if not _resumable(entries[d.po_id]) and d.po_id not in results])
+        datas = [d for d in datas if d.po_id not in held]
     # The group's new attempts are recorded as seen together (one journal write) before any of
     # them is prepared; resumable POs (a bill may exist) take the one-PO path.
     starting = []
@@ -149,10 +186,18 @@ async def _prepare_all(ctx: RunContext, datas: list[PoData], source: str, result
             problem = _as_problem(exc)
             if isinstance(problem, ScanHalt):
                 await _journal_many(ctx, resolved)
+                await ctx.resolver.flush_links()
                 raise problem from None
+            if isinstance(problem, NearNameHeld) and source == "scan":
+                # Waits for the operator (near_match = hold): left as seen, no ERROR, no to-do.
+                ctx.publish(PoHeld(po_id=po_id, po_number=data.po_number,
+                                   reason=f"{problem.cause.cause} {problem.cause.fix}"))
+                ctx.held += 1
+                continue
             results[po_id] = Result(data, cause=problem.cause)
     # Stored before anything is sent for them (the number check, the bills).
     await _journal_many(ctx, resolved)
+    await ctx.resolver.flush_links()
     return fresh, adopted
 
 
@@ -194,9 +239,10 @@ def _resumable(entry) -> bool:
         state in (S.FAILED, S.SEEN, S.RESOLVED) and entry is not None and bool(entry.bill_id))
 
 
-async def _prefetch(ctx: RunContext, datas: list[PoData]) -> None:
+async def prefetch(ctx: RunContext, datas: list[PoData]) -> None:
     """The group's vendors, customers and items in a few IN queries (an optimisation only: on a
-    refusal the per-PO look-ups still run; a service down stops the scan as anywhere else)."""
+    refusal the per-PO look-ups still run; a service down stops the scan as anywhere else).
+    A scan calls it for each chunk it reads as well: the groups' calls then find every name known."""
     try:
         await ctx.resolver.prefetch(*referenced_names(datas))
     except ApiError as exc:

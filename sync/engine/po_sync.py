@@ -182,7 +182,10 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                                request_id=None, bill_id=None)
     assert entry is not None
 
-    prepared = await prepare(ctx, data, entry.doc_number if uncertain else None)
+    try:
+        prepared = await prepare(ctx, data, entry.doc_number if uncertain else None)
+    finally:
+        await ctx.resolver.flush_links()
     rid = entry.request_id if uncertain and entry.request_id else request_id(
         ctx.qbo.realm_id, po_id, entry.attempt, documents.request_kind(ctx.document))
 

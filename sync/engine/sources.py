@@ -7,7 +7,7 @@ pages, not with POs. A single-PO sync goes through the same path with one id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,6 +51,11 @@ async def eligible_pos(at: AutotaskClient, submitted: int, since: datetime) -> l
     return await at.query("PurchaseOrders", [F.eq("status", submitted), F.gte("createDateTime", since)])
 
 
+def eligible_iter(at: AutotaskClient, submitted: int, since: datetime) -> AsyncIterator[dict]:
+    """The same POs page by page, as they arrive (a scan streams them)."""
+    return at.query_iter("PurchaseOrders", [F.eq("status", submitted), F.gte("createDateTime", since)])
+
+
 async def read_eligible(at: AutotaskClient, days_back: int, now: datetime) -> tuple[int, list[dict]]:
     """The tenant's "Submitted" value and the eligible POs (DESIGN §1 "Eligibility"), in id order."""
     submitted = await submitted_value(at)
@@ -76,10 +81,35 @@ def _company_id(value: object) -> int | None:
     return cid
 
 
-async def load(at: AutotaskClient, pos: list[dict]) -> list[PoData]:
-    """Each PO with its items, vendor, "purchase for" organization and products."""
+@dataclass
+class References:
+    """Companies and products a scan has read already: its POs share vendors and products, so
+    a later chunk asks only for the ones it has not seen. At most `limit` of each are kept (the
+    oldest go first), so memory stays bounded whatever the size of the catalogue."""
+
+    limit: int = 2_000
+    companies: dict[int, dict] = field(default_factory=dict)
+    products: dict[int, dict] = field(default_factory=dict)
+
+    async def fetch(self, at: AutotaskClient, entity: str, ids: set[int]) -> dict[int, dict]:
+        known = self.companies if entity == "Companies" else self.products
+        found = {i: known[i] for i in ids if i in known}
+        for record in await _by_ids(at, entity, "id", ids - set(found)):
+            rid = int(record["id"])
+            found[rid] = record
+            known.pop(rid, None)
+            known[rid] = record
+            while len(known) > self.limit:
+                del known[next(iter(known))]
+        return found
+
+
+async def load(at: AutotaskClient, pos: list[dict], refs: References | None = None) -> list[PoData]:
+    """Each PO with its items, vendor, "purchase for" organization and products (`refs`: what
+    the scan has read already, and keeps what is read now)."""
     if not pos:
         return []
+    refs = refs if refs is not None else References()
     po_ids = [int(p["id"]) for p in pos]
     items = await _by_ids(at, "PurchaseOrderItems", "orderID", po_ids)
     company_ids: set[int] = set()
@@ -88,9 +118,9 @@ async def load(at: AutotaskClient, pos: list[dict]) -> list[PoData]:
             cid = _company_id(p.get(key))
             if cid is not None and (key == "vendorID" or cid != 0):
                 company_ids.add(cid)
-    companies = {int(c["id"]): c for c in await _by_ids(at, "Companies", "id", company_ids)}
+    companies = await refs.fetch(at, "Companies", company_ids)
     product_ids = {int(i["productID"]) for i in items if i.get("productID") not in (None, "", 0)}
-    products = {int(p["id"]): p for p in await _by_ids(at, "Products", "id", product_ids)}
+    products = await refs.fetch(at, "Products", product_ids)
 
     by_po: dict[int, list[dict]] = {pid: [] for pid in po_ids}
     for item in items:

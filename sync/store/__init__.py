@@ -30,6 +30,7 @@ from sync.store.faults import StorageFault, tighten_folder
 from sync.store.history import History, HistoryEntry
 from sync.store.journal import Journal, JournalEntry, JournalState
 from sync.store.receipts import ReceiptLedger
+from sync.store.links import Link, LinkBook, LinkMethod
 from sync.store.lock import EngineLock
 from sync.store.secrets import (
     AutotaskConnection,
@@ -68,6 +69,7 @@ class Store:
         self.journal = Journal(locations.journal_dir)
         # transfer_as = purchase_order_then_bill: which receipts are billed (a cache of QBO).
         self.receipts = ReceiptLedger(locations.data_dir / "receipts.json")
+        self.links = LinkBook(locations.links_file)
         self.history = History(locations.history_dir)
         self._engine_lock = EngineLock(locations.lock_file)
 
@@ -98,6 +100,7 @@ class Store:
         self.errors.close()
         self.journal.close()
         self.receipts.close()
+        self.links.close()
         self.history.close()
         self._engine_lock.release()
 
@@ -132,6 +135,9 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "JournalState",
+    "Link",
+    "LinkBook",
+    "LinkMethod",
     "QboConnection",
     "QboTokens",
     "SecretStore",

@@ -31,6 +31,7 @@ from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from sync.store.errors import CorruptFileError, IllegalTransitionError, StateMismatchError, StoreFileError
+from sync.store.holds import HoldBook
 from sync.store.storage import AtomicJSONStorage, remove_stale_temp_files_in
 
 SHARDS = 32
@@ -130,7 +131,16 @@ class Journal:
         self._tables: dict[int, Table] = {}
         self._dbs: list[TinyDB] = []
         self._placed = False
+        self._holds: HoldBook | None = None
         remove_stale_temp_files_in(self.folder)
+
+    @property
+    def holds(self) -> HoldBook:
+        """The held and approved POs (apply_mode), in a file of their own in this folder."""
+        with self._lock:
+            if self._holds is None:
+                self._holds = HoldBook(self.folder)
+            return self._holds
 
     def _relocate(self) -> None:
         """Move records found in another file than `shard_of` names (written by a version that
@@ -345,6 +355,9 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            if self._holds is not None:
+                self._holds.close()
+                self._holds = None
             for db in self._dbs:
                 db.close()
             self._dbs.clear()

@@ -10,7 +10,7 @@ Run: .venv/bin/python tests/bench/bench_sync.py [--pos 1000] [--lines 3] [--late
    its exit and the scan's own duration, POs per minute, API calls per PO per service and per
    route (the sandbox's /_sandbox/stats, so retries and token calls are seen as the services
    see them), 429s received, the busiest concurrency per endpoint, the daemon's peak RSS
-   (wait4 rusage) and per-PO latency (PO started → PO synced, timed as the JSON lines arrive).
+   (VmHWM, read until it exits) and per-PO latency (PO started → PO synced, timed as the JSON lines arrive).
    Then the result is verified: one bill per PO and every externalPONumber its bill's number.
 2. The baseline, in the same run, on a second fresh sandbox with the same seed: for each PO in
    turn, one call at a time, no batching, no cache -- GET the PO, query its items, GET the
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import queue
 import random
@@ -66,6 +67,10 @@ from sync.sandbox.server import Sandbox, SandboxServer  # noqa: E402
 TARGET_CALLS_PER_PO = 1.3
 TARGET_SECONDS_FOR_1000 = 120.0
 TARGET_SPEEDUP = 10.0
+TARGET_FLOOR_RATIO = 1.35  # issue 17
+TARGET_CALLS_PER_PO_17 = 1.1
+TARGET_P99_S = 10.0
+TARGET_RSS_RATIO = 1.5
 
 
 # ---------------------------------------------------------------- the data
@@ -104,11 +109,84 @@ def bench_seed(n_pos: int, lines: int, seed: int, n_vendors: int = 40, n_product
     return data, specs
 
 
-def serve(seed: SeedData, latency_ms: float) -> SandboxServer:
+@dataclass(frozen=True)
+class AutotaskHour:
+    """The sandbox's Autotask budget for a run: its threshold per timeframe, the usage other
+    integrations start the timeframe with, and the product's share (the setting)."""
+
+    threshold: int = 10_000
+    timeframe_minutes: float = 60
+    used_by_others: int = 0
+    share_percent: int = 50
+
+    @property
+    def cap(self) -> int:
+        return max(1, self.threshold * self.share_percent // 100)
+
+
+def serve(seed: SeedData, latency_ms: float, hour: AutotaskHour | None = None) -> SandboxServer:
     sandbox = Sandbox(seed)
     sandbox.knobs.latency_ms = latency_ms
     sandbox.knobs.limits_enabled = True
-    return SandboxServer(sandbox).start()
+    if hour is not None:
+        sandbox.emulators["autotask"].limits.hourly_threshold = hour.threshold
+        sandbox.emulators["autotask"].limits.timeframe_minutes = hour.timeframe_minutes
+    server = SandboxServer(sandbox).start()
+    if hour is not None and hour.used_by_others:
+        sandbox.emulators["autotask"].budget.set_count(hour.used_by_others)
+    return server
+
+
+# ---------------------------------------------------------------- the floor
+
+STARTUP_ROUND_TRIPS = 12  # the requests one after another before the first write-back can start
+AUTOTASK_THREADS = 3
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The least time the services' limits allow for a run, each limit's own bound, and which binds."""
+
+    seconds: float
+    bounds: dict[str, float]
+
+    @property
+    def binding(self) -> str:
+        return max(self.bounds, key=self.bounds.get)
+
+
+def floor_for(n: int, latency_ms: float, autotask_calls: int, qbo_calls: int, hour: AutotaskHour,
+              slowdown: list[tuple[float, float]], qbo_limits) -> Floor:
+    """Computed from the sandbox's limits and latency, not from the run: n write-backs at 3 in
+    flight (each at least one latency, plus the sandbox's slow-down once the timeframe's usage
+    passes its steps); ceil(n/30) batches within 40 a minute; every QBO request within 500 a
+    minute and 10 a second; the product's Autotask requests within its share of the threshold
+    per timeframe (and what the other integrations left); a start-up chain of round trips.
+    The request counts other than the write-backs and batches are the run's own (its reads)."""
+    lat = latency_ms / 1000
+    bounds = {"autotask write-backs (3 in flight)": n * lat / AUTOTASK_THREADS}
+    batches = math.ceil(n / qbo_limits.batch_max_items)
+    bounds["qbo batches per minute"] = (math.ceil(batches / qbo_limits.batch_per_minute) - 1) * 60.0
+    bounds["qbo requests per minute/second"] = max((math.ceil(qbo_calls / qbo_limits.per_minute) - 1) * 60.0,
+                                                   (math.ceil(qbo_calls / qbo_limits.per_second) - 1) * 1.0)
+    room = min(hour.cap, max(1, hour.threshold - hour.used_by_others))
+    bounds["autotask share of the hour"] = max(0, math.ceil(autotask_calls / room) - 1) * hour.timeframe_minutes * 60
+    bounds["qbo requests per minute/second"] = max(0.0, bounds["qbo requests per minute/second"])
+    # The slow-down: the usage one timeframe sees at the pace the other bounds allow (all of the
+    # run's requests when it fits in one timeframe); each write-back past a step is that much slower.
+    pace = max(bounds.values()) or 1e-9
+    window = hour.timeframe_minutes * 60
+    seen = min(autotask_calls, room, autotask_calls * window / pace)
+    extra, usage = 0.0, hour.used_by_others + max(0, seen - n)  # the reads come first, roughly
+    for _ in range(min(n, int(seen))):
+        usage += 1
+        delay = 0.0
+        for threshold, seconds in sorted(slowdown):
+            if usage / hour.threshold >= threshold:
+                delay = seconds
+        extra += delay
+    bounds["autotask write-backs (3 in flight)"] += extra / AUTOTASK_THREADS
+    return Floor(seconds=STARTUP_ROUND_TRIPS * lat + max(bounds.values()), bounds=bounds)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -140,6 +218,10 @@ class EngineResult:
     problems: list[str]
     summary: dict = field(default_factory=dict)
     first_synced_s: float | None = None  # from the daemon's start to its first PO synced
+    peak_in_timeframe: int = 0  # the most Autotask requests the sandbox counted in one timeframe
+    slowdown: list = field(default_factory=list)
+    qbo_limits: Any = None
+    hour: AutotaskHour = field(default_factory=lambda: AutotaskHour())
     subscribers: list["Subscriber"] = field(default_factory=list)
 
     def calls(self, service: str) -> int:
@@ -200,13 +282,40 @@ class Subscriber(threading.Thread):
         await remote.run()  # until the daemon closes the socket at its exit
 
 
+class HighWaterMark(threading.Thread):
+    """The daemon's own peak RSS: VmHWM of its process, read until it exits. (wait4's ru_maxrss
+    is not: the child's high-water mark starts from the bench's own size at the fork, and the
+    bench holds the sandbox with every seeded record.)"""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.peak_kib = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            try:
+                for line in self.path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+            except (OSError, ValueError, IndexError):
+                pass
+            self._done.wait(0.1)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(2)
+
+
 def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
-               timeout: float, subscribers: int = 0) -> EngineResult:
-    server = serve(seed, latency_ms)
+               timeout: float, hour: AutotaskHour | None = None, subscribers: int = 0) -> EngineResult:
+    hour = hour or AutotaskHour()
+    server = serve(seed, latency_ms, hour)
     admin = SandboxAdmin(server.url)
     data_dir = workdir / "engine-data"
     try:
-        connect_folder(data_dir, server, po_number_source=numbering)
+        connect_folder(data_dir, server, po_number_source=numbering, autotask_hourly_share=hour.share_percent)
         admin.reset_stats()
         arrivals: "queue.Queue[tuple[float, dict] | None]" = queue.Queue()
         started = time.monotonic()
@@ -236,7 +345,10 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
-            _, status, rusage = os.wait4(proc.pid, 0)  # the daemon's own peak RSS
+            hwm = HighWaterMark(proc.pid)
+            hwm.start()
+            _, status, rusage = os.wait4(proc.pid, 0)
+            hwm.stop()
         finally:
             timer.cancel()
         wall = time.monotonic() - started
@@ -251,6 +363,9 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
                 break
             records.append(item)
         stats = admin.stats()
+        peak_in_timeframe = int(server.sandbox.emulators["autotask"].budget.peak_arrived)
+        slowdown = list(server.sandbox.emulators["autotask"].limits.slowdown)
+        qbo_limits = server.sandbox.emulators["qbo"].limiter.limits
         verdict = verify(admin, data_dir, specs)
     finally:
         admin.close()
@@ -278,8 +393,10 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
         elif "exit_code" in rec and "event" not in rec:
             summary = rec
     return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats,
-                        peak_rss_mib=rusage.ru_maxrss / 1024, latencies=latencies, exit_code=proc.returncode,
+                        peak_rss_mib=hwm.peak_kib / 1024 if hwm.peak_kib else rusage.ru_maxrss / 1024,
+                        latencies=latencies, exit_code=proc.returncode,
                         problems=verdict.problems(stale_ok=True), summary=summary, first_synced_s=first_synced,
+                        peak_in_timeframe=peak_in_timeframe, slowdown=slowdown, qbo_limits=qbo_limits, hour=hour,
                         subscribers=followers)
 
 
@@ -455,6 +572,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before the daemon is killed")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure, last")
+    parser.add_argument("--vendors", type=int, default=40)
+    parser.add_argument("--products", type=int, default=200)
+    parser.add_argument("--autotask-share", type=int, default=50, help="the autotask_hourly_share setting (percent)")
+    parser.add_argument("--autotask-threshold", type=int, default=10_000, help="the sandbox's requests per timeframe")
+    parser.add_argument("--autotask-timeframe-minutes", type=float, default=60.0,
+                        help="the sandbox's timeframe (Autotask: 60; shorter to see a small share bind in minutes)")
+    parser.add_argument("--autotask-used", type=int, default=0,
+                        help="requests the other integrations have made in the timeframe when the run starts")
+    parser.add_argument("--rss-baseline-pos", type=int, default=0,
+                        help="first run the engine on this many POs (same products and vendors) to compare peak RSS")
     parser.add_argument("--subscribers", type=int, default=0,
                         help="clients attached to the daemon's control socket during the run")
     args = parser.parse_args(argv)
@@ -463,9 +590,22 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"bench_sync: {args.pos} POs x {args.lines} lines, {args.latency_ms:g} ms latency per request, "
           f"all limits on, numbering {args.numbering}", flush=True)
-    seed, specs = bench_seed(args.pos, args.lines, args.seed)
+    hour = AutotaskHour(threshold=args.autotask_threshold, timeframe_minutes=args.autotask_timeframe_minutes,
+                        used_by_others=args.autotask_used, share_percent=args.autotask_share)
+    print(f"  Autotask: {hour.threshold:,} requests per {hour.timeframe_minutes:g} min, {hour.used_by_others:,} used "
+          f"by others at the start, atqbo's share {hour.share_percent} % = {hour.cap:,}; "
+          f"{args.vendors} vendors, {args.products} products", flush=True)
+    rss_base = None
+    if args.rss_baseline_pos:
+        seed0, specs0 = bench_seed(args.rss_baseline_pos, args.lines, args.seed, args.vendors, args.products)
+        with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
+            rss_base = run_engine(seed0, specs0, args.latency_ms, args.numbering, Path(tmp), args.timeout, hour)
+        del seed0, specs0
+        print(f"  RSS baseline: {rss_base.pos} POs, peak RSS {rss_base.peak_rss_mib:.1f} MiB, "
+              f"{rss_base.wall_s:.1f} s", flush=True)
+    seed, specs = bench_seed(args.pos, args.lines, args.seed, args.vendors, args.products)
     with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
-        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp), args.timeout,
+        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp), args.timeout, hour,
                             subscribers=args.subscribers)
     e_at, e_qbo, e_oauth = engine.calls("autotask"), engine.calls("qbo"), engine.calls("oauth")
     n = engine.pos
@@ -482,8 +622,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  first PO synced {engine.first_synced_s:.1f} s after the daemon started")
     patches = sum(c for r, c in engine.stats["autotask"]["routes"].items() if r.startswith("PATCH") and "purchaseorders" in r)
     batches = engine.stats["qbo"]["routes"].get("POST /v3/company/{id}/batch", 0)
-    print(f"  floor at this latency: {patches} write-backs at 3 in flight take >= {patches / 3 * args.latency_ms / 1000:.1f} s; "
-          f"{batches} batch requests (QBO admits 40 per minute)")
+    floor = floor_for(n, args.latency_ms, e_at, e_qbo, hour, engine.slowdown, engine.qbo_limits)
+    ratio = engine.wall_s / floor.seconds if floor.seconds else float("nan")
+    print(f"  {patches} write-backs, {batches} batch requests; Autotask requests in one timeframe at most "
+          f"{engine.peak_in_timeframe:,} (share {hour.cap:,})")
+    print(f"  FLOOR {floor.seconds:.1f} s ({STARTUP_ROUND_TRIPS} round trips + the binding limit, {floor.binding}); "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in floor.bounds.items()))
+    print(f"  measured / floor = {engine.wall_s:.1f} / {floor.seconds:.1f} = {ratio:.2f}x")
     if engine.latencies:
         print(f"  per-PO latency (PO started -> synced): p50 {percentile(engine.latencies, 50):.2f} s, "
               f"p99 {percentile(engine.latencies, 99):.2f} s, max {max(engine.latencies):.2f} s")
@@ -543,8 +688,30 @@ def main(argv: list[str] | None = None) -> int:
         speedup = e_rate / (base.pos / base.seconds * 60)
         print(f"  >= {TARGET_SPEEDUP:g}x the baseline's throughput: {speedup:.1f}x -> "
               f"{'MET' if speedup >= TARGET_SPEEDUP else 'NOT MET'}")
+    print("TARGETS (issue 17)")
+    checks = [(f"<= {TARGET_FLOOR_RATIO}x the floor", f"{ratio:.2f}x", ratio <= TARGET_FLOOR_RATIO),
+              (f"<= {TARGET_CALLS_PER_PO_17} calls per PO", f"{total_per_po:.3f}", total_per_po <= TARGET_CALLS_PER_PO_17),
+              ("no 429", str(sum(e_429.values())), zero),
+              (f"per-PO latency p99 <= {TARGET_P99_S:g} s", f"{percentile(engine.latencies, 99):.2f} s",
+               bool(engine.latencies) and percentile(engine.latencies, 99) <= TARGET_P99_S),
+              (f"Autotask requests in a timeframe <= the share ({hour.cap:,})", f"{engine.peak_in_timeframe:,}",
+               engine.peak_in_timeframe <= hour.cap)]
+    if rss_base is not None:
+        rss_ratio = engine.peak_rss_mib / rss_base.peak_rss_mib if rss_base.peak_rss_mib else float("nan")
+        checks.append((f"peak RSS <= {TARGET_RSS_RATIO}x the {rss_base.pos}-PO run's ({rss_base.peak_rss_mib:.1f} MiB)",
+                       f"{engine.peak_rss_mib:.1f} MiB = {rss_ratio:.2f}x", rss_ratio <= TARGET_RSS_RATIO))
+    for what, figure, ok in checks:
+        print(f"  {what}: {figure} -> {'MET' if ok else 'NOT MET'}")
     if args.json:
         print(json.dumps({
+            "floor": {"seconds": round(floor.seconds, 2), "binding": floor.binding,
+                      "bounds": {k: round(v, 2) for k, v in floor.bounds.items()}, "ratio": round(ratio, 3)},
+            "autotask_hour": {"threshold": hour.threshold, "timeframe_minutes": hour.timeframe_minutes,
+                              "used_by_others": hour.used_by_others, "share_percent": hour.share_percent,
+                              "cap": hour.cap, "peak_in_timeframe": engine.peak_in_timeframe},
+            "vendors": args.vendors, "products": args.products,
+            "rss_baseline": None if rss_base is None else {"pos": rss_base.pos, "peak_rss_mib": round(rss_base.peak_rss_mib, 1),
+                                                           "wall_s": round(rss_base.wall_s, 2)},
             "pos": n, "lines": args.lines, "latency_ms": args.latency_ms, "numbering": args.numbering,
             "engine": {"exit_code": engine.exit_code, "synced": engine.synced, "failed": engine.failed,
                        "wall_s": round(engine.wall_s, 2), "scan_s": round(engine.scan_s, 2),

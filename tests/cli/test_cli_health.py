@@ -77,3 +77,22 @@ def test_each_check_degrades_or_goes_down(ready, capsys, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=10 * 2**20))
     code, data = _health(capsys, w)
     assert code == 2 and data["checks"]["disk"]["status"] == "down" and "10 MB free" in data["checks"]["disk"]["text"]
+
+
+def test_health_measures_the_hour_against_atqbos_share_of_it(ready, capsys):
+    w = ready(seed_with_pos(n_ok=1))
+    assert atqbo("--daemon", "--once", *w.dd).returncode == 0
+    with Store.open(w.data_dir) as store:
+        scan = store.history.recent_scans()[-1]
+        store.history.record_scan({**scan, "finished_at": datetime.now(timezone.utc).isoformat(),
+                                   "api_calls": {"autotask": 450, "qbo": 3}})
+    code, data = _health(capsys, w)
+    budget = data["checks"]["api_budget"]
+    assert budget["status"] == "ok" and budget["value"]["autotask_cap"] == 5000  # the default 50 %
+    with Store.open(w.data_dir) as store:
+        store.settings.save(store.settings.load().with_value("autotask_hourly_share", 5))
+    code, data = _health(capsys, w)
+    budget = data["checks"]["api_budget"]
+    # 450 and the first scan's requests: over 80 % of a 5 % share (500), though 5 % of the hour.
+    assert budget["status"] == "degraded" and budget["value"]["autotask_cap"] == 500
+    assert "share 5 % = 500" in budget["text"]

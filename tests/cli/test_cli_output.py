@@ -72,12 +72,12 @@ def test_human_lines_name_what_happened():
 
 def test_run_summary_adds_scans_and_reports_every_key():
     summary = RunSummary()
-    for synced, failed, calls in ((2, 1, {"autotask": 5, "qbo": 7}), (1, 0, {"autotask": 2, "qbo": 3})):
-        summary.add(ev.ScanFinished(scan_id="s", scanned=synced + failed, synced=synced, failed=failed,
-                                    skipped=0, todos_created=failed, api_calls=calls, duration_s=1.0))
+    for synced, failed, held, calls in ((2, 1, 0, {"autotask": 5, "qbo": 7}), (1, 0, 2, {"autotask": 2, "qbo": 3})):
+        summary.add(ev.ScanFinished(scan_id="s", scanned=synced + failed + held, synced=synced, failed=failed,
+                                    skipped=0, todos_created=failed, api_calls=calls, duration_s=1.0, held=held))
     summary.duration_s = 2.5
     record = summary.as_record(exit_code=3)
-    assert record == {"scanned": 4, "synced": 3, "failed": 1, "skipped": 0, "todos_created": 1,
+    assert record == {"scanned": 6, "synced": 3, "failed": 1, "skipped": 0, "held": 2, "todos_created": 1,
                       "api_calls": {"autotask": 7, "qbo": 10}, "duration_s": 2.5, "exit_code": 3}
 
 

@@ -25,6 +25,7 @@ BAD_INPUTS = {
     "smtp_from": ("x@", "e-mail address"),
     "log_retention_days": ("-1", "whole number from 0 to 36500"),
     "log_max_entries": ("10", "whole number from 1000 to 10000000"),
+    "autotask_hourly_share": ("101", "whole percent from 1 to 100"),
 }
 
 

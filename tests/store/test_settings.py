@@ -69,6 +69,17 @@ def test_days_back_rejects_non_whole_or_negative(raw):
         Settings().with_value("days_back", raw)
 
 
+@pytest.mark.parametrize("raw", [0, 101, -5, "50%", 12.5, True, "abc"])
+def test_autotask_hourly_share_is_a_whole_percent_from_1_to_100(raw):
+    assert Settings().autotask_hourly_share == 50
+    with pytest.raises(SettingsError) as err:
+        Settings.from_values({"autotask_hourly_share": raw})
+    assert [p.key for p in err.value.problems] == ["autotask_hourly_share"]
+    assert "whole percent from 1 to 100" in str(err.value)
+    assert Settings.from_values({"autotask_hourly_share": " 5 "}).autotask_hourly_share == 5
+    assert Settings.from_values({"autotask_hourly_share": 100}).autotask_hourly_share == 100
+
+
 def test_values_parse_from_command_line_strings():
     s = Settings()
     for key, raw in [

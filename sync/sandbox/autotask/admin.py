@@ -110,11 +110,17 @@ def admin_routes(store: Store, limits: AutotaskLimits, budget: HourlyBudget,
             unknown = set(body) - allowed
             if unknown:
                 raise _Bad(f"unknown limits: {', '.join(sorted(unknown))}")
-            for key in ("thread_limit", "hourly_threshold", "timeframe_minutes"):
+            for key in ("thread_limit", "hourly_threshold"):
                 if key in body:
                     if not isinstance(body[key], int) or isinstance(body[key], bool) or body[key] < 1:
                         raise _Bad(f"{key} must be an integer >= 1")
                     setattr(limits, key, body[key])
+            if "timeframe_minutes" in body:
+                # Whole minutes as Autotask has them (60); a fraction gives tests a short "hour".
+                minutes = body["timeframe_minutes"]
+                if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or not 0 < minutes <= 1440:
+                    raise _Bad("timeframe_minutes must be a number of minutes > 0 and <= 1440")
+                limits.timeframe_minutes = minutes
             if "slowdown" in body:
                 steps = body["slowdown"]
                 if not isinstance(steps, list) or not all(
@@ -130,7 +136,8 @@ def admin_routes(store: Store, limits: AutotaskLimits, budget: HourlyBudget,
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise _Bad("body must be {\"count\": n} with n >= 0")
             budget.set_count(count)
-        return JSONResponse({"current_count": budget.count(), "hourly_threshold": limits.hourly_threshold})
+        return JSONResponse({"current_count": budget.count(), "hourly_threshold": limits.hourly_threshold,
+                             "timeframe_minutes": limits.timeframe_minutes, "peak_arrived": budget.peak_arrived})
 
     return [
         Route(BASE + "/entities", guarded(list_entities)),

@@ -32,12 +32,17 @@ class HourlyBudget:
         self.limits = limits
         self._clock = clock
         self._times: deque[float] = deque()
+        # The requests that really arrived (not the usage a test set), for `peak_arrived`.
+        self._arrived: deque[float] = deque()
+        self.peak_arrived = 0  # the most requests that arrived within one timeframe
         self._lock = threading.Lock()
 
     def _trim(self, now: float) -> None:
         horizon = now - self.limits.timeframe_minutes * 60
         while self._times and self._times[0] <= horizon:
             self._times.popleft()
+        while self._arrived and self._arrived[0] <= horizon:
+            self._arrived.popleft()
 
     def count(self) -> int:
         with self._lock:
@@ -53,12 +58,17 @@ class HourlyBudget:
             if len(self._times) >= self.limits.hourly_threshold:
                 return None
             self._times.append(now)
+            self._arrived.append(now)
+            self.peak_arrived = max(self.peak_arrived, len(self._arrived))
             return len(self._times)
 
     def set_count(self, n: int) -> None:
-        """Pretends `n` requests were made just now (tests and demos, instead of n real calls)."""
+        """Pretends `n` requests were made just now (tests and demos, instead of n real calls):
+        the other integrations' share of the hour. Starts `peak_arrived` afresh."""
         with self._lock:
             self._times = deque([self._clock()] * n)
+            self._arrived.clear()
+            self.peak_arrived = 0
 
     def delay_for(self, usage: int) -> float:
         fraction = usage / self.limits.hourly_threshold if self.limits.hourly_threshold else 0.0

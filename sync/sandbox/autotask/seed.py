@@ -45,7 +45,7 @@ class AutotaskLimits:
 
     thread_limit: int = 3  # concurrent requests per (integration code, object endpoint)
     hourly_threshold: int = 10_000  # requests per rolling timeframe, per database
-    timeframe_minutes: int = 60
+    timeframe_minutes: float = 60  # whole minutes in Autotask; a fraction only as a test knob
     # (usage fraction, added seconds): from 50 % usage responses are slowed. The 0.5 s / 1 s steps
     # at 50 % / 75 % come from a third-party summary (UNVERIFIED against Datto's page).
     slowdown: list[tuple[float, float]] = field(default_factory=lambda: [(0.5, 0.5), (0.75, 1.0)])
