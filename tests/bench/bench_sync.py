@@ -29,6 +29,11 @@ subscribe to its events. Measured: the event latency from the engine to each sub
 the moment the engine published it, the socket's "ts", to its arrival; same clock), p50/p99,
 and any "missed, resync" markers.
 Compare the wall time with a run without subscribers (target: within 5 %; p99 < 50 ms).
+
+--links (issue 16): the engine runs a second time, on a fresh sandbox of the same data (same
+Autotask hour, same subscribers), with the links the first run made by exact name to records
+QBO already had stored in its data folder first. Its wall time and calls per PO are compared
+with the first run's (target: within 5 % of both).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ TARGET_FLOOR_RATIO = 1.35  # issue 17
 TARGET_CALLS_PER_PO_17 = 1.1
 TARGET_P99_S = 10.0
 TARGET_RSS_RATIO = 1.5
+TARGET_LINKS_PERCENT = 5.0  # issue 16
 
 
 # ---------------------------------------------------------------- the data
@@ -223,6 +229,7 @@ class EngineResult:
     qbo_limits: Any = None
     hour: AutotaskHour = field(default_factory=lambda: AutotaskHour())
     subscribers: list["Subscriber"] = field(default_factory=list)
+    links: list = field(default_factory=list)  # the links the run left in its data folder
 
     def calls(self, service: str) -> int:
         return calls_of(self.stats, service)
@@ -309,13 +316,22 @@ class HighWaterMark(threading.Thread):
 
 
 def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
-               timeout: float, hour: AutotaskHour | None = None, subscribers: int = 0) -> EngineResult:
+               timeout: float, hour: AutotaskHour | None = None, subscribers: int = 0,
+               links: list | None = None) -> EngineResult:
+    """`links`: stored in the data folder before the daemon starts (--links: the scan with links)."""
     hour = hour or AutotaskHour()
     server = serve(seed, latency_ms, hour)
     admin = SandboxAdmin(server.url)
     data_dir = workdir / "engine-data"
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
         connect_folder(data_dir, server, po_number_source=numbering, autotask_hourly_share=hour.share_percent)
+        if links:
+            from sync.store.links import LinkBook
+
+            book = LinkBook(data_dir / "links.json")
+            book.put_many(links)
+            book.close()
         admin.reset_stats()
         arrivals: "queue.Queue[tuple[float, dict] | None]" = queue.Queue()
         started = time.monotonic()
@@ -392,7 +408,10 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
             scan_s += float(rec.get("duration_s") or 0)
         elif "exit_code" in rec and "event" not in rec:
             summary = rec
-    return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats,
+    from sync.store.links import LinkBook
+
+    made = LinkBook(data_dir / "links.json").all() if (data_dir / "links.json").exists() else []
+    return EngineResult(pos=len(specs), synced=synced, failed=failed, wall_s=wall, scan_s=scan_s, stats=stats, links=made,
                         peak_rss_mib=hwm.peak_kib / 1024 if hwm.peak_kib else rusage.ru_maxrss / 1024,
                         latencies=latencies, exit_code=proc.returncode,
                         problems=verdict.problems(stale_ok=True), summary=summary, first_synced_s=first_synced,
@@ -584,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="first run the engine on this many POs (same products and vendors) to compare peak RSS")
     parser.add_argument("--subscribers", type=int, default=0,
                         help="clients attached to the daemon's control socket during the run")
+    parser.add_argument("--links", action="store_true",
+                        help="run the engine a second time, on a fresh sandbox of the same data, with the links the "
+                             "first run made to records QBO already had (issue 16: within 5 %% of the time and calls)")
     args = parser.parse_args(argv)
     if args.pos < 1 or args.lines < 1:
         parser.error("--pos and --lines must be at least 1")
@@ -604,9 +626,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  RSS baseline: {rss_base.pos} POs, peak RSS {rss_base.peak_rss_mib:.1f} MiB, "
               f"{rss_base.wall_s:.1f} s", flush=True)
     seed, specs = bench_seed(args.pos, args.lines, args.seed, args.vendors, args.products)
+    linked = None
     with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
-        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp), args.timeout, hour,
+        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "first", args.timeout, hour,
                             subscribers=args.subscribers)
+        if args.links:
+            from sync.store.links import LinkMethod
+
+            # Records QBO had before the run have the same ids in a fresh sandbox of the same data.
+            kept = [link for link in engine.links if link.method is LinkMethod.EXACT_NAME]
+            print(f"with links: a second engine run, {len(kept)} links stored first ...", flush=True)
+            linked = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "linked", args.timeout,
+                                hour, subscribers=args.subscribers, links=kept)
     e_at, e_qbo, e_oauth = engine.calls("autotask"), engine.calls("qbo"), engine.calls("oauth")
     n = engine.pos
     e_rate = engine.synced / engine.wall_s * 60 if engine.wall_s else 0.0
@@ -658,6 +689,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("  verified: one bill per PO, every externalPONumber its bill's DocNumber")
 
+    links_delta: dict | None = None
+    if linked is not None:
+        l_calls = linked.calls("autotask") + linked.calls("qbo")
+        e_calls = e_at + e_qbo
+        links_delta = {"time_percent": (linked.wall_s / engine.wall_s - 1) * 100 if engine.wall_s else float("nan"),
+                       "calls_percent": (l_calls / e_calls - 1) * 100 if e_calls else float("nan")}
+        print(f"\nWITH LINKS (issue 16): exit {linked.exit_code}; {linked.synced}/{n} synced; wall {linked.wall_s:.1f} s "
+              f"(without: {engine.wall_s:.1f} s, {links_delta['time_percent']:+.1f} %); API calls "
+              f"{l_calls / n:.3f}/PO (without: {e_calls / n:.3f}/PO, {links_delta['calls_percent']:+.1f} %)")
+        print(f"  qbo routes: " + ", ".join(f"{r} {c}" for r, c in top_routes(linked.stats, "qbo")))
+        if linked.problems:
+            print("  VERIFY FAILED: " + "; ".join(linked.problems))
+
     base = None
     if not args.skip_baseline:
         sample = min(args.baseline_pos, args.pos) if args.baseline_pos else 0
@@ -700,6 +744,11 @@ def main(argv: list[str] | None = None) -> int:
         rss_ratio = engine.peak_rss_mib / rss_base.peak_rss_mib if rss_base.peak_rss_mib else float("nan")
         checks.append((f"peak RSS <= {TARGET_RSS_RATIO}x the {rss_base.pos}-PO run's ({rss_base.peak_rss_mib:.1f} MiB)",
                        f"{engine.peak_rss_mib:.1f} MiB = {rss_ratio:.2f}x", rss_ratio <= TARGET_RSS_RATIO))
+    if links_delta is not None:
+        checks.append((f"with links within {TARGET_LINKS_PERCENT:g} % of the time (issue 16)",
+                       f"{links_delta['time_percent']:+.1f} %", links_delta["time_percent"] <= TARGET_LINKS_PERCENT))
+        checks.append((f"with links within {TARGET_LINKS_PERCENT:g} % of the calls (issue 16)",
+                       f"{links_delta['calls_percent']:+.1f} %", links_delta["calls_percent"] <= TARGET_LINKS_PERCENT))
     for what, figure, ok in checks:
         print(f"  {what}: {figure} -> {'MET' if ok else 'NOT MET'}")
     if args.json:
@@ -729,6 +778,14 @@ def main(argv: list[str] | None = None) -> int:
                                  "qbo": round(base.calls_per_po("qbo"), 2)},
                 "throttled": base.throttled},
             "speedup": round(speedup, 2) if speedup else None,
+            "links": None if linked is None else {
+                "stored": len([link for link in engine.links if link.method.value == "exact_name"]),
+                "exit_code": linked.exit_code, "synced": linked.synced, "wall_s": round(linked.wall_s, 2),
+                "calls": {"autotask": linked.calls("autotask"), "qbo": linked.calls("qbo")},
+                "calls_per_po": round((linked.calls("autotask") + linked.calls("qbo")) / n, 3),
+                "time_percent": round(links_delta["time_percent"], 2),
+                "calls_percent": round(links_delta["calls_percent"], 2),
+                "problems": linked.problems},
             "subscribers": {
                 "count": len(engine.subscribers),
                 "events": [f.events for f in engine.subscribers],
@@ -737,7 +794,7 @@ def main(argv: list[str] | None = None) -> int:
                 "latency_p99_ms": round(percentile(sub_latencies, 99), 3) if sub_latencies else None,
             },
         }))
-    return 0 if not engine.problems else 1
+    return 0 if not engine.problems and not (linked is not None and linked.problems) else 1
 
 
 if __name__ == "__main__":
