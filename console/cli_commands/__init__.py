@@ -17,6 +17,7 @@ from collections.abc import Callable
 from console.output import StderrLog
 from console.runtime_headless import RuntimeProblem
 
+from .audit import run_export, run_why
 from .common import (
     EXIT_FATAL,
     EXIT_OK,
@@ -25,15 +26,14 @@ from .common import (
     CommandError,
     fail,
 )
-from .audit import run_export, run_why
 from .connect import run_connect
-from .links import run_link, run_links, run_unlink
 from .doctor import run_doctor_command
 from .health import run_health
-from .reconcile import run_reconcile
+from .links import run_link, run_links, run_unlink
 from .logs import run_logs
 from .plan import run_approve, run_plan
 from .po import exit_code_for_outcomes, run_retry, run_sync_one
+from .reconcile import run_reconcile
 from .repair import run_repair
 from .settings_cmd import run_settings
 

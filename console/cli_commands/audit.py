@@ -8,7 +8,8 @@ import json
 from console.cli_commands.common import EXIT_OK, data_dir
 from console.output import jsonable
 from console.runtime_headless import open_store
-from sync.text import json_text, shown as visible
+from sync.text import json_text
+from sync.text import shown as visible
 
 
 def run_why(args: argparse.Namespace) -> int:

@@ -7,7 +7,10 @@ import argparse
 import getpass
 import os
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
 
 from console.output import dumps, jsonable
 from sync.text import shown_lines
@@ -69,3 +72,32 @@ def api_problem(exc: BaseException, service: str) -> CommandError:
     """A client error as one sentence naming what is wrong; exit 1 (cannot connect/auth)."""
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return CommandError(f"{service}: {text}", EXIT_FATAL)
+
+
+T = TypeVar("T")
+
+
+async def through_service(remote: Any, work: Callable[[], Awaitable[T]], *, nothing_saved: bool = False) -> T:
+    """`work` done by the running service over its control socket (the connection's reader runs
+    beside it). A refusal is a usage error, a failure fatal; both are raised here, outside the
+    task group, so they reach the command as its own error and not inside an exception group."""
+    from sync.control.api import CommandFailed, CommandRefused
+
+    problem: Exception | None = None
+    result: Any = None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(remote.run)
+        try:
+            result = await work()
+        except (CommandRefused, CommandFailed) as exc:
+            problem = exc
+        finally:
+            await remote.stop()
+    if problem is None:
+        return result
+    text = str(problem)
+    if nothing_saved:
+        text = text if "nothing was saved" in text else f"{text}; nothing was saved"
+    elif isinstance(problem, CommandFailed):
+        text = f"the service did not finish the command: {text}"
+    raise CommandError(text, EXIT_USAGE if isinstance(problem, CommandRefused) else EXIT_FATAL)

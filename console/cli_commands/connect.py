@@ -51,7 +51,11 @@ def run_connect(args: argparse.Namespace) -> int:
 
 
 async def _connect_autotask(args: argparse.Namespace) -> int:
-    from sync.clients.autotask_connect import AutotaskConnectFailed, check_autotask_connection, connect_client
+    from sync.clients.autotask_connect import (
+        AutotaskConnectFailed,
+        check_autotask_connection,
+        connect_client,
+    )
     from sync.store import AutotaskConnection
 
     as_json = bool(getattr(args, "json", False))

@@ -18,7 +18,14 @@ from typing import Any
 
 import anyio
 
-from console.cli_commands.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CommandError, data_dir
+from console.cli_commands.common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    data_dir,
+    through_service,
+)
 from console.output import jsonable
 from console.runtime_headless import open_runtime
 from sync.text import json_text, shown
@@ -48,29 +55,18 @@ async def _held_ids(args: argparse.Namespace) -> list[int]:
 async def _through_service(remote: Any, po_ids: list[int] | None, approve: bool):
     """The running service plans (and approves: it makes each plan again and takes only the
     ones still as shown), so the hold book has one writer."""
-    from sync.control.api import CommandFailed, CommandRefused
+    async def work() -> tuple[Any, tuple[list, list]]:
+        report = await remote.plan(po_ids)
+        result: tuple[list, list] = ([], [])
+        if approve and not report.halt_code:
+            shown = [p for p in report.plans if p.fingerprint and p.outcome != "resume"]
+            approved, refused = await remote.approve(shown) if shown else ([], [])
+            refused += [(p, "nothing to approve: " + (p.note or p.cause or "no plan"))
+                        for p in report.plans if p not in shown]
+            result = (approved, refused)
+        return report, result
 
-    problem: Exception | None = None
-    report, result = None, ([], [])
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(remote.run)
-        try:
-            report = await remote.plan(po_ids)
-            if approve and not report.halt_code:
-                shown = [p for p in report.plans if p.fingerprint and p.outcome != "resume"]
-                approved, refused = await remote.approve(shown) if shown else ([], [])
-                refused += [(p, "nothing to approve: " + (p.note or p.cause or "no plan"))
-                            for p in report.plans if p not in shown]
-                result = (approved, refused)
-        except (CommandRefused, CommandFailed) as exc:  # raised out here, not in a task group
-            problem = exc
-        finally:
-            await remote.stop()
-    if isinstance(problem, CommandRefused):
-        raise CommandError(str(problem), EXIT_USAGE)
-    if problem is not None:
-        raise CommandError(f"the service did not finish the command: {problem}", EXIT_FATAL)
-    return report, result
+    return await through_service(remote, work)
 
 
 async def _with_runtime(args: argparse.Namespace, po_ids: list[int] | None, approve: bool):

@@ -20,6 +20,7 @@ from console.cli_commands.common import (
     EXIT_USAGE,
     CommandError,
     data_dir,
+    through_service,
 )
 from console.output import Printer, RunSummary
 from console.runtime_headless import (
@@ -141,7 +142,6 @@ def _finish(printer: Printer, summary: RunSummary, which: str, outcomes: list[Sy
 async def _through_service(args: argparse.Namespace, which: str, printer: Printer, remote: Any,
                            started: float) -> int:
     """The running service does the work; we print its events for our POs as they come."""
-    from sync.control.api import CommandFailed, CommandRefused
 
     summary = RunSummary()
     todos = 0
@@ -171,38 +171,27 @@ async def _through_service(args: argparse.Namespace, which: str, printer: Printe
             todos += 1
 
     remote.subscribe(on_event)
-    outcomes: list[SyncOutcome] = []
-    problem: Exception | None = None
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(remote.run)
-        try:
-            before = (await remote.refresh_status()).api_calls
-            if which == "sync-one" and args.email:
-                settings = await remote.settings_get()
-                missing = ", ".join(p.key for p in settings.missing_for_email())
-                if missing:
-                    print(f"atqbo: mail is not configured (set {missing}), so no result mail goes to "
-                          f"{args.email}", file=sys.stderr, flush=True)
-            asked = True
-            if which == "sync-one":
-                outcomes = [await remote.sync_one(args.po_id, args.email)]
-            elif args.all_failed:
-                outcomes = await remote.retry_all()
-            else:
-                outcomes = [await remote.retry(args.log_id)]
-            after = (await remote.refresh_status()).api_calls
-            summary.api_calls = {k: after.get(k, 0) - before.get(k, 0) for k in ("autotask", "qbo")}
-        except (CommandRefused, CommandFailed) as exc:  # raised out here, not in a task group
-            problem = exc
-        finally:
-            await remote.stop()
-    try:
-        if problem is not None:
-            raise problem
-    except CommandRefused as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    except CommandFailed as exc:
-        raise CommandError(f"the service did not finish the command: {exc}", EXIT_FATAL) from None
+    async def work() -> list[SyncOutcome]:
+        nonlocal asked
+        before = (await remote.refresh_status()).api_calls
+        if which == "sync-one" and args.email:
+            settings = await remote.settings_get()
+            missing = ", ".join(p.key for p in settings.missing_for_email())
+            if missing:
+                print(f"atqbo: mail is not configured (set {missing}), so no result mail goes to "
+                      f"{args.email}", file=sys.stderr, flush=True)
+        asked = True
+        if which == "sync-one":
+            done = [await remote.sync_one(args.po_id, args.email)]
+        elif args.all_failed:
+            done = await remote.retry_all()
+        else:
+            done = [await remote.retry(args.log_id)]
+        after = (await remote.refresh_status()).api_calls
+        summary.api_calls = {k: after.get(k, 0) - before.get(k, 0) for k in ("autotask", "qbo")}
+        return done
+
+    outcomes = await through_service(remote, work)
     return _finish(printer, summary, which, outcomes, todos, started)
 
 

@@ -8,9 +8,16 @@ import json
 
 import anyio
 
-from console.cli_commands.common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CommandError, data_dir
+from console.cli_commands.common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    data_dir,
+)
 from console.runtime_headless import RuntimeProblem, open_runtime
-from sync.text import json_text, shown as visible
+from sync.text import json_text
+from sync.text import shown as visible
 
 
 async def _reconcile(folder):

@@ -8,10 +8,19 @@ from typing import Any
 
 import anyio
 
-from console.cli_commands.common import EXIT_FATAL, EXIT_OK, CommandError, api_problem, data_dir, out
+from console.cli_commands.common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    CommandError,
+    api_problem,
+    data_dir,
+    out,
+)
 from console.runtime_headless import open_runtime
 from sync.store.errors import EngineLockedError
-from sync.text import shown as _shown  # numbers and names come from both services: never raw
+from sync.text import (
+    shown as _shown,  # numbers and names come from both services: never raw
+)
 
 
 def run_repair(args: argparse.Namespace) -> int:

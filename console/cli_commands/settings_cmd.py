@@ -17,6 +17,7 @@ from console.cli_commands.common import (
     data_dir,
     out,
     read_secret,
+    through_service,
 )
 from console.output import dumps, jsonable
 from console.runtime_headless import (
@@ -162,7 +163,6 @@ async def _settings_set(args: argparse.Namespace) -> int:
 async def _set_through_service(remote: Any, key: str, raw: str, as_json: bool) -> int:
     """The running service saves it (and checks it against the live services): the same
     checks, output and exit codes as without a service."""
-    from sync.control.api import CommandFailed, CommandRefused
 
     values: dict[str, Any] = {}
     password: str | None = None
@@ -177,26 +177,11 @@ async def _set_through_service(remote: Any, key: str, raw: str, as_json: bool) -
         except SettingsError as exc:
             raise CommandError(f"{exc.problems[0]}; nothing was saved", EXIT_USAGE) from None
         values = {key: raw}
-    problem: Exception | None = None
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(remote.run)
-        try:
-            await remote.settings_set(values, password)
-            settings = await remote.settings_get()
-        except (CommandRefused, CommandFailed) as exc:  # raised out here, not in a task group
-            problem = exc
-        finally:
-            await remote.stop()
-    try:
-        if problem is not None:
-            raise problem
-    except CommandRefused as exc:
-        cause = str(exc)
-        raise CommandError(cause if "nothing was saved" in cause else f"{cause}; nothing was saved",
-                           EXIT_USAGE) from None
-    except CommandFailed as exc:
-        raise CommandError(f"{exc}" if "nothing was saved" in str(exc) else f"{exc}; nothing was saved",
-                           EXIT_FATAL) from None
+    async def work() -> Any:
+        await remote.settings_set(values, password)
+        return await remote.settings_get()
+
+    settings = await through_service(remote, work, nothing_saved=True)
     if key == SMTP_PASSWORD_SECRET:
         shown_password = None if password == "" else "(set, hidden)"
         out(as_json, {"ok": True, "exit_code": 0, "key": SMTP_PASSWORD_SECRET, "value": shown_password},

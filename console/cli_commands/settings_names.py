@@ -21,7 +21,11 @@ _DEADLINE_S = 15.0  # for all the look-ups of one service
 
 async def live_names(store: Any, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """({key: name} for every set id found, {service: why its names are unavailable})."""
-    from console.runtime_headless import RuntimeProblem, autotask_from_store, qbo_from_store
+    from console.runtime_headless import (
+        RuntimeProblem,
+        autotask_from_store,
+        qbo_from_store,
+    )
 
     names: dict[str, str] = {}
     unavailable: dict[str, str] = {}
@@ -54,7 +58,9 @@ async def live_names(store: Any, values: dict[str, Any]) -> tuple[dict[str, str]
 
 async def _qbo_names(qbo: Any, keys: list[str], values: dict[str, Any]) -> dict[str, str]:
     from sync.clients.qbo_query import Select
-    from sync.engine.resolve import find_account  # the engine's own rule: Id, Name or full name
+    from sync.engine.resolve import (
+        find_account,  # the engine's own rule: Id, Name or full name
+    )
 
     accounts = await qbo.query_all(Select("Account"))
     found = {}
