@@ -61,6 +61,8 @@ class Watch:
         text = f"scan {self.scans}: {e.synced} synced"
         if e.failed:
             text += f", {e.failed} failed"
+        if e.held:
+            text += f", {e.held} held for approval"
         if e.stopped:
             text += ", stopped (see the log)"
         elif e.paused:

@@ -100,6 +100,10 @@ class EngineMetrics:
             self.pos.labels("synced").inc()
         elif isinstance(event, ev.PoFailed):
             self.pos.labels("failed").inc()
+        elif isinstance(event, ev.PoHeld):
+            # Once per scan that holds it (apply_mode or a near-name hold), as failed counts
+            # each failing attempt: a PO waiting three scans counts three.
+            self.pos.labels("held").inc()
 
     def serve(self, address: str, port: int) -> Any:
         """Listen now (so a port in use is an error at start, not later); a daemon thread."""

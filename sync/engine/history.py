@@ -64,7 +64,7 @@ class HistoryRecorder:
             self.history.record_scan({
                 "scan_id": e.scan_id, "finished_at": e.at.isoformat(), "duration_s": round(e.duration_s, 3),
                 "scanned": e.scanned, "synced": e.synced, "failed": e.failed, "skipped": e.skipped,
-                "api_calls": dict(e.api_calls), "stopped": e.stopped, "paused": e.paused,
+                "held": e.held, "api_calls": dict(e.api_calls), "stopped": e.stopped, "paused": e.paused,
                 "stop_cause": self._stop_cause, "origin": self.origin()})
         except StoreError as exc:
             log.warning("the scan record could not be written: %s", exc)

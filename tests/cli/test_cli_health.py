@@ -27,7 +27,8 @@ def test_health_before_and_after_scans(ready, capsys):
     assert "atqbo OK" in human.stdout and "last scan finished 0 min ago (interval 15 min)" in human.stdout
     data = json.loads(as_json.stdout.splitlines()[-1])
     assert as_json.returncode == 0 and data["status"] == "ok" and data["ok"] is True
-    assert set(data["checks"]) == {"last_scan", "qbo_token", "open_errors", "api_budget", "disk"}
+    assert set(data["checks"]) == {"last_scan", "qbo_token", "open_errors", "held", "api_budget", "disk"}
+    assert data["checks"]["held"] == {"status": "ok", "value": 0, "text": "no purchase order held for approval"}
     assert data["checks"]["api_budget"]["value"]["autotask"] > 0
     assert data["checks"]["disk"]["value"] > 0
 

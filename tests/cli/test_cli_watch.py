@@ -4,6 +4,7 @@ socket the test creates, as systemd would with Type=notify and WatchdogSec."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import threading
@@ -12,7 +13,7 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from cli_helpers import atqbo, clean_env, seed_with_pos, spawn
+from cli_helpers import atqbo, clean_env, in_process, seed_with_pos, spawn
 from sync.sandbox.control import FaultRule
 
 
@@ -148,3 +149,33 @@ def test_metrics_port_in_use_or_without_daemon_is_a_usage_error(ready):
     assert alone.returncode == 2 and "only works with --daemon" in alone.stderr
     bad = atqbo("--daemon", "--metrics-port", "99999", *w.dd)
     assert bad.returncode == 2 and "port number from 1 to 65535" in bad.stderr
+
+
+def test_held_pos_counted_in_metrics_status_health_and_history(ready, tmp_path, capsys):
+    w = ready(seed_with_pos(n_ok=2), apply_mode="manual")
+    notify_path = tmp_path / "notify.sock"
+    listener = Listener(notify_path)
+    port = free_port()
+    proc = spawn("--daemon", "--metrics-port", str(port), *w.dd, env=clean_env(NOTIFY_SOCKET=str(notify_path)))
+    try:
+        _read_until(proc, "next scan at")
+        early = listener.wait_for("next in")
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        listener.close()
+    assert proc.returncode == 0 and w.bills() == [] and w.todos() == []
+    m = samples(scraped.text)
+    assert m[("atqbo_purchase_orders_total", (("outcome", "held"),))] == 2
+    assert m[("atqbo_purchase_orders_total", (("outcome", "synced"),))] == 0
+    assert m[("atqbo_purchase_orders_total", (("outcome", "failed"),))] == 0
+    assert "STATUS=scan 1: 0 synced, 2 held for approval, next in 15 min" in early, early
+    health = in_process(capsys, "health", "--json", *w.dd)
+    held = json.loads(health.stdout.splitlines()[-1])["checks"]["held"]
+    assert held == {"status": "ok", "value": 2,
+                    "text": "the last scan held 2 purchase orders for approval (atqbo plan; atqbo approve)"}
+    po_id = sorted(p["id"] for p in w.pos())[0]
+    why = in_process(capsys, "why", str(po_id), *w.dd)
+    assert why.returncode == 0 and "held for approval: would create vendor 'Ingram Micro'" in why.stdout, why.stdout
