@@ -153,6 +153,11 @@ async def _approve(args: argparse.Namespace) -> int:
     return code
 
 
+# purchase_order_then_bill: the plan covers what the scan writes when it picks the PO up; the
+# bills follow receipts the plan cannot know yet.
+RECEIPT_WORDS = "; then a bill for each receipt, as Autotask records the goods received"
+
+
 def po_lines(p: Any) -> list[str]:
     """One PO's plan for people: a head line, then what it uses and the lines."""
     who = f"PO {shown(p.po_number)} (id {p.po_id})"
@@ -161,8 +166,8 @@ def po_lines(p: Any) -> list[str]:
     if p.outcome == "fail" and p.vendor is None:
         return [f"{who}: would fail: {shown(p.cause)} Fix: {shown(p.fix)}"]
     head = (f"{who}: would fail: {shown(p.cause)} Fix: {shown(p.fix)}" if p.outcome == "fail"
-            else f"{who}: bill {shown(p.doc_number)}, {p.amount}{' ' + shown(p.currency) if p.currency else ''}, "
-                 f"A/P {shown(p.ap_account)}")
+            else f"{who}: {p.document_words} {shown(p.doc_number)}, {p.amount}{' ' + shown(p.currency) if p.currency else ''}, "
+                 f"A/P {shown(p.ap_account)}" + RECEIPT_WORDS * p.receipt_bills)
     if p.hold:
         state = {"approved": "approved", "changed": "approved, but the plan changed since"}.get(p.approval, "held")
         head += f" [{state}: {shown(p.hold)}]"
@@ -184,7 +189,11 @@ def plan_text(report: Any) -> list[str]:
     for plan in report.plans:
         out.extend(po_lines(plan))
     c = report.counts()
-    out.append(f"{c['planned']} purchase order(s): {c['bills']} would become bills, {c['would_fail']} would fail, "
+    made = [f"{c['bills']} would become bills"] if c["bills"] or not c["purchase_orders"] else []
+    if c["purchase_orders"]:
+        made.append(f"{c['purchase_orders']} would become QuickBooks purchase orders"
+                    + (" (bills follow the goods received)" if any(p.receipt_bills for p in report.plans) else ""))
+    out.append(f"{c['planned']} purchase order(s): {', '.join(made)}, {c['would_fail']} would fail, "
                f"{c['resume']} finished from an earlier run, {c['held']} wait for approval, "
                f"{c['creates']} record(s) to create; API calls: "
                + ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls.items())))

@@ -28,7 +28,7 @@ from sync.engine.preview import PoPreview, preview
 from sync.engine.scan import sync_one_refusal
 from sync.events import Event
 from sync.preflight.readonly import ReadOnly
-from sync.settings import Settings
+from sync.settings import Settings, TransferAs
 from sync.store.holds import Hold, HoldStatus
 
 from .model import LinePlanView, PlanReport, PoPlan, RecordPlan
@@ -117,7 +117,8 @@ def _approval(hold: Hold | None, mark: str) -> str:
 
 def _plan_of(ctx: context.RunContext, p: PoPreview, hold: Hold | None) -> PoPlan:
     common: dict[str, Any] = dict(po_id=p.po_id, po_number=p.po_number, vendor_name=p.vendor_name,
-                                  customer_name=p.customer_name)
+                                  customer_name=p.customer_name, document=ctx.document,
+                                  receipt_bills=ctx.settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL)
     if p.plan is None and p.cause is None:
         return PoPlan(**common, outcome="resume", doc_number=p.doc_number or "", note=p.resume)
     # The scan's gate decides on the plan alone (a taken number is found later in the run).

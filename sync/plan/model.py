@@ -72,8 +72,12 @@ class LinePlanView:
 class PoPlan:
     """One PO as a run would handle it now.
 
-    outcome: "bill" (a bill would be created), "fail" (the PO would fail: cause and fix),
-    "resume" (an earlier run left it mid-way; the run finishes it, no second bill).
+    outcome: "bill" (its document would be created: `document` says which, by transfer_as),
+    "fail" (the PO would fail: cause and fix), "resume" (an earlier run left it mid-way; the run
+    finishes it, no second document). The outcome keeps the name "bill" in every mode: the
+    approval fingerprint and scripts read it.
+    document: the QBO entity the PO becomes now ("Bill" | "PurchaseOrder"); receipt_bills: under
+    purchase_order_then_bill, bills follow as Autotask records the goods received.
     hold: why it would wait for approval under the current apply_mode ("" = it would not);
     approval: "" | "held" | "approved" | "changed" (approved, but the plan changed since)."""
 
@@ -89,6 +93,8 @@ class PoPlan:
     amount: str = ""
     currency: str = ""
     ap_account: str = ""
+    document: str = "Bill"
+    receipt_bills: bool = False
     creates: tuple[str, ...] = ()  # what this PO's run creates (the first PO of the run to need it)
     cause_code: str = ""
     cause: str = ""
@@ -102,6 +108,10 @@ class PoPlan:
     @property
     def would_fail(self) -> bool:
         return self.outcome == "fail"
+
+    @property
+    def document_words(self) -> str:
+        return "purchase order" if self.document == "PurchaseOrder" else "bill"
 
     @property
     def records(self) -> tuple[RecordPlan, ...]:
@@ -158,7 +168,9 @@ class PlanReport:
                    api_calls={str(k): int(v) for k, v in dict(record.get("api_calls") or {}).items()})
 
     def counts(self) -> dict[str, int]:
-        return {"planned": len(self.plans), "bills": sum(1 for p in self.plans if p.outcome == "bill"),
+        made = [p for p in self.plans if p.outcome == "bill"]
+        return {"planned": len(self.plans), "bills": sum(1 for p in made if p.document != "PurchaseOrder"),
+                "purchase_orders": sum(1 for p in made if p.document == "PurchaseOrder"),
                 "would_fail": self.would_fail, "resume": sum(1 for p in self.plans if p.outcome == "resume"),
                 "held": sum(1 for p in self.plans if p.hold and p.approval != "approved"),
                 "creates": sum(len(p.creates) for p in self.plans)}
