@@ -136,6 +136,26 @@ class PoPlan:
 
 
 @dataclass(frozen=True)
+class ReceiptPlan:
+    """transfer_as purchase_order_then_bill: the bill the next scan makes for the goods received
+    and not billed yet of a PO already in QuickBooks as a purchase order, or why it would fail."""
+
+    po_id: int
+    po_number: str
+    purchase_order: str = ""  # the QBO purchase order's number
+    doc_number: str = ""
+    amount: str = ""
+    receipts: int = 0  # Autotask receiving records it covers
+    closes: bool = False  # every item received in full: QBO closes the purchase order
+    cause_code: str = ""
+    cause: str = ""
+    fix: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class PlanReport:
     """Every planned PO, the cause that stops every PO (a scan would stop: `halt_*`), and the
     API calls the plan cost."""
@@ -145,6 +165,7 @@ class PlanReport:
     halt_cause: str = ""
     halt_fix: str = ""
     paused: bool = False  # days_back = 0
+    receipts: tuple[ReceiptPlan, ...] = ()
     api_calls: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -153,18 +174,19 @@ class PlanReport:
 
     @property
     def exit_code(self) -> int:
-        return 3 if self.halt_code or self.would_fail else 0
+        return 3 if self.halt_code or self.would_fail or any(r.cause_code for r in self.receipts) else 0
 
     def to_record(self) -> dict[str, Any]:
         return {"plans": [p.to_record() for p in self.plans], "halt_code": self.halt_code,
                 "halt_cause": self.halt_cause, "halt_fix": self.halt_fix, "paused": self.paused,
-                "api_calls": dict(self.api_calls)}
+                "receipts": [r.to_record() for r in self.receipts], "api_calls": dict(self.api_calls)}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "PlanReport":
         return cls(plans=tuple(PoPlan.from_record(p) for p in record.get("plans") or ()),
                    halt_code=str(record.get("halt_code") or ""), halt_cause=str(record.get("halt_cause") or ""),
                    halt_fix=str(record.get("halt_fix") or ""), paused=bool(record.get("paused")),
+                   receipts=tuple(ReceiptPlan(**r) for r in record.get("receipts") or ()),
                    api_calls={str(k): int(v) for k, v in dict(record.get("api_calls") or {}).items()})
 
     def counts(self) -> dict[str, int]:
@@ -173,4 +195,6 @@ class PlanReport:
                 "purchase_orders": sum(1 for p in made if p.document == "PurchaseOrder"),
                 "would_fail": self.would_fail, "resume": sum(1 for p in self.plans if p.outcome == "resume"),
                 "held": sum(1 for p in self.plans if p.hold and p.approval != "approved"),
-                "creates": sum(len(p.creates) for p in self.plans)}
+                "creates": sum(len(p.creates) for p in self.plans),
+                "receipt_bills": sum(1 for r in self.receipts if not r.cause_code),
+                "receipt_bills_failing": sum(1 for r in self.receipts if r.cause_code)}

@@ -85,3 +85,31 @@ def test_doctor_speaks_of_purchase_orders_not_bills(ready, transfer_as):
     assert "purchase order numbers continue QuickBooks' own sequence of purchase orders" in result.stdout
     assert "bill numbers continue" not in result.stdout and "bills carry" not in result.stdout
 
+
+
+def test_plan_shows_the_receipt_bill_the_next_scan_makes_for_goods_received(ready, capsys):
+    """purchase_order_then_bill: a PO already in QuickBooks as a purchase order gets, in the plan,
+    the bill for what Autotask recorded as received and not billed yet; the scan makes that bill."""
+    w = ready(_seed(2), missing_item="create", new_item_expense_account=COGS,
+              transfer_as="purchase_order_then_bill")
+    assert atqbo("--daemon", "--once", *w.dd).returncode == 0
+    store = w.server.sandbox.emulators["autotask"].store
+    items = sorted((i for i in store.tables["PurchaseOrderItems"].values()), key=lambda i: i["id"])
+    first = items[0]
+    store.create(store.entity("PurchaseOrderItemReceiving"), {"quantityNowReceiving": 1}, parent_id=first["id"])
+    po_id = int(first["orderID"])
+
+    result = in_process(capsys, "plan", "--json", *w.dd)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    (receipt,) = [r for r in json_lines(result.stdout) if r.get("type") == "receipt_bill"]
+    assert receipt["po_id"] == po_id and receipt["receipts"] == 1 and not receipt["cause_code"]
+    assert json_lines(result.stdout)[-1]["receipt_bills"] == 1
+    human = in_process(capsys, "plan", *w.dd)
+    assert f"receipt bill {receipt['doc_number']}, {receipt['amount']}, for 1 receipt(s) of goods" in human.stdout
+    assert [b["Id"] for b in w.bills()] == ["900"]  # the plan wrote nothing
+
+    assert atqbo("--daemon", "--once", *w.dd).returncode == 0
+    (bill,) = [b for b in w.bills() if b["Id"] != "900"]
+    assert bill["DocNumber"] == receipt["doc_number"] and f"{float(bill['TotalAmt']):.2f}" == receipt["amount"]
+    after = in_process(capsys, "plan", "--json", *w.dd)
+    assert [r for r in json_lines(after.stdout) if r.get("type") == "receipt_bill"] == []
