@@ -104,6 +104,19 @@ def detail_lines(p: PoPlan) -> list[str]:
     return out
 
 
+def status_head(report: PlanReport) -> str:
+    """The status line: the mode's documents (transfer_as) and the receipt bills that are due."""
+    c = report.counts()
+    made = f"{c['bills']} bill(s)" if c["bills"] or not c["purchase_orders"] else ""
+    if c["purchase_orders"]:
+        made = ", ".join(filter(None, (made, f"{c['purchase_orders']} QuickBooks purchase order(s)")))
+    receipts = (f", {c['receipt_bills']} receipt bill(s)"
+                + (f" ({c['receipt_bills_failing']} would fail)" if c["receipt_bills_failing"] else "")
+                if report.receipts else "")
+    return (f"{c['planned']} purchase order(s): {made}, {c['would_fail']} would fail, "
+            f"{c['held']} held, {c['creates']} record(s) to create{receipts}")
+
+
 Plan = Callable[[], object]
 
 
@@ -215,9 +228,7 @@ class PlanScreen(Screen):
         table.border_subtitle = f"{table.row_count} of {len(self.plans)} shown ({self.kind})"
         if report is None:
             return
-        c = report.counts()
-        head = (f"{c['planned']} purchase order(s): {c['bills']} bill(s), {c['would_fail']} would fail, "
-                f"{c['held']} held, {c['creates']} record(s) to create")
+        head = status_head(report)
         if report.halt_code:
             head = f"[b $error]A scan would transfer nothing:[/] {escape(shown(report.halt_cause))} {escape(shown(report.halt_fix))}"
         elif report.paused:

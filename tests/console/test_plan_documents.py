@@ -3,8 +3,8 @@ order (and, under purchase_order_then_bill, the bills that follow the goods), a 
 
 from __future__ import annotations
 
-from screens.plan import detail_lines, row_cells
-from sync.plan.model import PoPlan
+from screens.plan import detail_lines, row_cells, status_head
+from sync.plan.model import PlanReport, PoPlan, ReceiptPlan
 
 
 def _plan(**kw) -> PoPlan:
@@ -19,3 +19,15 @@ def test_row_and_detail_name_the_purchase_order_and_the_bills_that_follow():
     assert str(row_cells(po_then)[1]) == "PO, bills"
     assert detail_lines(po_then)[1].endswith("; then a bill for each receipt of goods")
     assert PoPlan.from_record(po_then.to_record()) == po_then
+
+
+def test_status_line_counts_purchase_orders_and_receipt_bills():
+    bill = PlanReport(plans=(_plan(),))
+    assert status_head(bill) == "1 purchase order(s): 1 bill(s), 0 would fail, 0 held, 0 record(s) to create"
+    po = PlanReport(plans=(_plan(document="PurchaseOrder", receipt_bills=True),),
+                    receipts=(ReceiptPlan(8, "PO-8", "1001", "18", "5.00", 1),
+                              ReceiptPlan(9, "PO-9", cause_code="receipt_number_taken", cause="taken", fix="x")))
+    assert status_head(po) == ("1 purchase order(s): 1 QuickBooks purchase order(s), 0 would fail, 0 held, "
+                               "0 record(s) to create, 1 receipt bill(s) (1 would fail)")
+    assert PlanReport.from_record(po.to_record()) == po
+    assert po.exit_code == 3  # a receipt bill that would fail is a failure to see
