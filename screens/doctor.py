@@ -23,8 +23,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from sync.preflight.report import DoctorReport, Level
-from sync.preflight.text import (CREATES_HEADING, LEVEL_WORDS, PO_HEADING, PO_WORDS, create_line, finding_detail,
-                                 group_by_area, heading, human_text, po_line, verdict)
+from sync.preflight.text import (CREATES_HEADING, LEVEL_WORDS, PO_HEADING, create_line, finding_detail,
+                                 group_by_area, heading, human_text, po_line, po_word, verdict)
 
 from .footer import KeysFooter
 
@@ -61,7 +61,7 @@ def report_renderable(report: DoctorReport, variables: dict[str, str]) -> Group:
     if report.pos:
         grid = _grid()
         for p in report.pos:
-            grid.add_row(Text("  " + PO_WORDS[p.outcome], style=_resolve(PO_STYLE[p.outcome], variables)),
+            grid.add_row(Text("  " + po_word(p), style=_resolve(PO_STYLE[p.outcome], variables)),
                          Text(po_line(p)))
         parts += [Text(PO_HEADING, style="bold"), grid, Text("")]
     if report.creates:

@@ -35,6 +35,14 @@ OUTCOME_WORDS = {"bill": "bill", "fail": "FAIL", "resume": "finish"}
 OUTCOME_STYLE = {"bill": "green", "fail": "bold red", "resume": "dim"}
 
 
+def _would(p: PoPlan) -> str:
+    """The "Would" column: under transfer_as purchase_order* the QuickBooks purchase order (and the
+    bills that follow the goods), in the column's ten characters."""
+    if p.outcome == "bill" and p.document == "PurchaseOrder":
+        return "PO, bills" if p.receipt_bills else "QB PO"
+    return OUTCOME_WORDS.get(p.outcome, p.outcome)
+
+
 def _what(p: PoPlan) -> str:
     if p.outcome == "fail":
         return p.cause
@@ -51,7 +59,7 @@ def _what(p: PoPlan) -> str:
 
 def row_cells(p: PoPlan) -> list[Text | str]:
     amount = f"{p.amount} {p.currency}".strip() if p.amount else ""
-    return [shown(p.po_number), Text(OUTCOME_WORDS.get(p.outcome, p.outcome), style=OUTCOME_STYLE.get(p.outcome, "")),
+    return [shown(p.po_number), Text(_would(p), style=OUTCOME_STYLE.get(p.outcome, "")),
             shown(p.vendor_name), shown(p.doc_number), amount, shown(_what(p))]
 
 
@@ -82,7 +90,8 @@ def detail_lines(p: PoPlan) -> list[str]:
         out.append(shown(p.note))
     else:
         amount = f"{p.amount} {shown(p.currency)}".strip()
-        out.append(f"Bill {shown(p.doc_number)}: {amount} on A/P {shown(p.ap_account)}")
+        out.append(f"{p.document_words.capitalize()} {shown(p.doc_number)}: {amount} on A/P {shown(p.ap_account)}"
+                   + ("; then a bill for each receipt of goods" if p.receipt_bills else ""))
     for record in (p.vendor, p.customer):
         if record is not None:
             out.append("  " + shown(record.words))
@@ -93,6 +102,19 @@ def detail_lines(p: PoPlan) -> list[str]:
         state = {"approved": "approved as shown", "changed": "approved, but the plan changed since: held again"}
         out.append(f"Held: {shown(p.hold)} ({state.get(p.approval, 'waits for approval: press a')})")
     return out
+
+
+def status_head(report: PlanReport) -> str:
+    """The status line: the mode's documents (transfer_as) and the receipt bills that are due."""
+    c = report.counts()
+    made = f"{c['bills']} bill(s)" if c["bills"] or not c["purchase_orders"] else ""
+    if c["purchase_orders"]:
+        made = ", ".join(filter(None, (made, f"{c['purchase_orders']} QuickBooks purchase order(s)")))
+    receipts = (f", {c['receipt_bills']} receipt bill(s)"
+                + (f" ({c['receipt_bills_failing']} would fail)" if c["receipt_bills_failing"] else "")
+                if report.receipts else "")
+    return (f"{c['planned']} purchase order(s): {made}, {c['would_fail']} would fail, "
+            f"{c['held']} held, {c['creates']} record(s) to create{receipts}")
 
 
 Plan = Callable[[], object]
@@ -206,9 +228,7 @@ class PlanScreen(Screen):
         table.border_subtitle = f"{table.row_count} of {len(self.plans)} shown ({self.kind})"
         if report is None:
             return
-        c = report.counts()
-        head = (f"{c['planned']} purchase order(s): {c['bills']} bill(s), {c['would_fail']} would fail, "
-                f"{c['held']} held, {c['creates']} record(s) to create")
+        head = status_head(report)
         if report.halt_code:
             head = f"[b $error]A scan would transfer nothing:[/] {escape(shown(report.halt_cause))} {escape(shown(report.halt_fix))}"
         elif report.paused:

@@ -93,7 +93,8 @@ async def _with_runtime(args: argparse.Namespace, po_ids: list[int] | None, appr
             if not po_ids:
                 return None, ([], [])
         report = await make_plan(runtime.settings, runtime.autotask, runtime.qbo, journal,
-                                 now=datetime.now(timezone.utc), po_ids=po_ids, links=runtime.store.links)
+                                 now=datetime.now(timezone.utc), po_ids=po_ids, links=runtime.store.links,
+                                 receipts=runtime.store.receipts)
         result = await approve_plans(journal, list(report.plans)) if approve and not report.halt_code else ([], [])
         return report, result
     finally:
@@ -112,6 +113,8 @@ async def _plan(args: argparse.Namespace) -> int:
     if as_json:
         for plan in report.plans:
             _emit({"type": "po", **plan.to_record()})
+        for receipt in report.receipts:
+            _emit({"type": "receipt_bill", **receipt.to_record()})
         _emit({"command": "plan", "ok": code == EXIT_OK, "exit_code": code, **report.counts(),
                "halt_code": report.halt_code, "halt_cause": report.halt_cause, "paused": report.paused,
                "api_calls": report.api_calls, "duration_s": round(time.monotonic() - started, 3)})
@@ -153,6 +156,11 @@ async def _approve(args: argparse.Namespace) -> int:
     return code
 
 
+# purchase_order_then_bill: the plan covers what the scan writes when it picks the PO up; the
+# bills follow receipts the plan cannot know yet.
+RECEIPT_WORDS = "; then a bill for each receipt, as Autotask records the goods received"
+
+
 def po_lines(p: Any) -> list[str]:
     """One PO's plan for people: a head line, then what it uses and the lines."""
     who = f"PO {shown(p.po_number)} (id {p.po_id})"
@@ -161,8 +169,8 @@ def po_lines(p: Any) -> list[str]:
     if p.outcome == "fail" and p.vendor is None:
         return [f"{who}: would fail: {shown(p.cause)} Fix: {shown(p.fix)}"]
     head = (f"{who}: would fail: {shown(p.cause)} Fix: {shown(p.fix)}" if p.outcome == "fail"
-            else f"{who}: bill {shown(p.doc_number)}, {p.amount}{' ' + shown(p.currency) if p.currency else ''}, "
-                 f"A/P {shown(p.ap_account)}")
+            else f"{who}: {p.document_words} {shown(p.doc_number)}, {p.amount}{' ' + shown(p.currency) if p.currency else ''}, "
+                 f"A/P {shown(p.ap_account)}" + RECEIPT_WORDS * p.receipt_bills)
     if p.hold:
         state = {"approved": "approved", "changed": "approved, but the plan changed since"}.get(p.approval, "held")
         head += f" [{state}: {shown(p.hold)}]"
@@ -183,9 +191,24 @@ def plan_text(report: Any) -> list[str]:
         out.append(f"a scan would transfer nothing: {shown(report.halt_cause)} Fix: {shown(report.halt_fix)}")
     for plan in report.plans:
         out.extend(po_lines(plan))
+    for r in report.receipts:
+        who = f"PO {shown(r.po_number)} (id {r.po_id})"
+        if r.cause_code:
+            out.append(f"{who}: its receipt bill would fail: {shown(r.cause)} Fix: {shown(r.fix)}")
+        else:
+            out.append(f"{who}: receipt bill {shown(r.doc_number)}, {r.amount}, for {r.receipts} receipt(s) of goods, "
+                       f"against purchase order {shown(r.purchase_order)}"
+                       + ("; it bills the rest, QuickBooks closes the purchase order" if r.closes else ""))
     c = report.counts()
-    out.append(f"{c['planned']} purchase order(s): {c['bills']} would become bills, {c['would_fail']} would fail, "
+    made = [f"{c['bills']} would become bills"] if c["bills"] or not c["purchase_orders"] else []
+    if c["purchase_orders"]:
+        made.append(f"{c['purchase_orders']} would become QuickBooks purchase orders"
+                    + (" (bills follow the goods received)" if any(p.receipt_bills for p in report.plans) else ""))
+    out.append(f"{c['planned']} purchase order(s): {', '.join(made)}, {c['would_fail']} would fail, "
                f"{c['resume']} finished from an earlier run, {c['held']} wait for approval, "
-               f"{c['creates']} record(s) to create; API calls: "
+               f"{c['creates']} record(s) to create"
+               + (f", {c['receipt_bills']} receipt bill(s)" if report.receipts else "")
+               + (f" ({c['receipt_bills_failing']} would fail)" if c["receipt_bills_failing"] else "")
+               + "; API calls: "
                + ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls.items())))
     return out

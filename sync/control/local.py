@@ -206,7 +206,8 @@ class LocalEngineControl:
         if missing:
             raise CommandRefused("settings incomplete, a plan needs them: " + "; ".join(str(m) for m in missing))
         return await make_plan(settings, self.runtime.autotask, self.runtime.qbo, self.store.journal,
-                               now=datetime.now(timezone.utc), po_ids=po_ids, links=self.store.links)
+                               now=datetime.now(timezone.utc), po_ids=po_ids, links=self.store.links,
+                               receipts=self.store.receipts)
 
     async def approve(self, plans: list[PoPlan]) -> tuple[list[PoPlan], list[tuple[PoPlan, str]]]:
         from sync.plan import approve_plans

@@ -18,7 +18,7 @@ import anyio
 
 from sync.store.journal import JournalEntry
 
-from . import causes
+from . import causes, documents
 from .causes import Cause
 from .context import RunContext
 from .decide import BillPlan, choose_number, decide, number_verdict, referenced_names
@@ -95,7 +95,8 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
                 out[data.po_id] = PoPreview(data, cause=problem.cause)
             else:
                 out[data.po_id] = PoPreview(data, doc_number=str(bill.get("DocNumber") or "") or None,
-                                            resume="its bill is in QuickBooks already (found by the PO's tag); "
+                                            resume=f"its {documents.label(ctx.document)} is in QuickBooks already "
+                                                   "(found by the PO's tag); "
                                                    "the next scan records it and writes its number back")
             continue
         try:
@@ -116,7 +117,8 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
         ours, taken = number_verdict(by_number.get(number, []), data.po_id)
         if ours is not None:
             out[data.po_id] = PoPreview(data, plan, number, creates=creates,
-                                        resume="its bill from an earlier attempt exists; the next scan adopts it")
+                                        resume=f"its {documents.label(ctx.document)} from an earlier attempt exists; "
+                                               "the next scan adopts it")
         elif taken:
             out[data.po_id] = PoPreview(data, plan, number, cause=causes.make("doc_number_taken", doc_number=number),
                                         creates=creates)

@@ -100,9 +100,31 @@ class _Bill:
     closes: bool
 
 
-async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | None = None,
-                 _depth: int = 0) -> ReceiptsSummary:
-    """Bill every receipt not billed yet of the POs followed (see the module text)."""
+@dataclass(frozen=True)
+class DueBill:
+    """A receipt bill the next scan would send (for `atqbo plan`): read-only."""
+
+    po_id: int
+    po_number: str
+    purchase_order: str  # the QBO purchase order's DocNumber
+    doc_number: str
+    amount: Decimal
+    receipts: int
+    closes: bool
+
+
+async def due(ctx: RunContext, ledger: ReceiptLedger) -> tuple[list[DueBill], list[ReceiptBillFailed]]:
+    """What `follow` would bill now, and the receipt bills that would fail, without writing
+    anything (the same reads; the ledger is only read)."""
+    summary, bills, _, _ = await _bills_due(ctx, ledger, None)
+    return ([DueBill(b.record.po_id, b.po_number, str(b.qpo.get("DocNumber") or ""), b.doc_number, b.amount,
+                     len(b.receipts), b.closes) for b in bills],
+            [e for e in summary.events if isinstance(e, ReceiptBillFailed)])
+
+
+async def _bills_due(ctx: RunContext, ledger: ReceiptLedger, only: set[int] | None
+                     ) -> tuple[ReceiptsSummary, list[_Bill], dict[int, ReceiptRecord], dict[int, ReceiptRecord]]:
+    """The bills to send and the ledger records to write first; reads only."""
     summary = ReceiptsSummary()
     entries = [e for e in await anyio.to_thread.run_sync(ctx.journal.all)
                if e.state is S.WRITTEN_BACK and documents.document_of(e) == documents.PURCHASE_ORDER
@@ -111,7 +133,7 @@ async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | Non
     followed = [e for e in entries if not (e.po_id in records and records[e.po_id].closed)]
     summary.followed = len(followed)
     if not followed:
-        return summary
+        return summary, [], {}, records
     items = await _autotask(ctx, "PurchaseOrderItems", "orderID", [e.po_id for e in followed])
     received = await _autotask(ctx, "PurchaseOrderItemReceiving", "purchaseOrderItemID", [int(i["id"]) for i in items])
     items_of: dict[int, list[dict]] = {}
@@ -128,16 +150,16 @@ async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | Non
         billed = set(record_of(po_id).billed)
         return [r for i in items_of.get(po_id, []) for r in receipts_of.get(int(i["id"]), []) if int(r["id"]) not in billed]
 
-    due = [e for e in followed if unbilled(e.po_id) or record_of(e.po_id).pending]
-    if not due:
-        return summary
-    qpos = {str(p["Id"]): p for p in await _qbo_by_ids(ctx, "PurchaseOrder", [str(e.bill_id) for e in due])}
-    await _settle_from_qbo(ctx, due, qpos, records)
+    owed = [e for e in followed if unbilled(e.po_id) or record_of(e.po_id).pending]
+    if not owed:
+        return summary, [], {}, records
+    qpos = {str(p["Id"]): p for p in await _qbo_by_ids(ctx, "PurchaseOrder", [str(e.bill_id) for e in owed])}
+    await _settle_from_qbo(ctx, owed, qpos, records)
 
     bills: list[_Bill] = []
     changed: dict[int, ReceiptRecord] = {}
     sequence: BillSequence | None = None
-    for e in due:
+    for e in owed:
         record = record_of(e.po_id)
         number = e.po_number or str(e.po_id)
         qpo = qpos.get(str(e.bill_id))
@@ -185,6 +207,18 @@ async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | Non
 
     if ctx.numbers_from_autotask and bills:
         bills = await _free_numbers(ctx, bills, summary)
+    return summary, bills, changed, records
+
+
+async def follow(ctx: RunContext, ledger: ReceiptLedger, *, only: set[int] | None = None,
+                 _depth: int = 0) -> ReceiptsSummary:
+    """Bill every receipt not billed yet of the POs followed (see the module text)."""
+    summary, bills, changed, records = await _bills_due(ctx, ledger, only)
+    if not bills and not changed:
+        for event in summary.events:
+            ctx.publish(event)
+        summary.failed = sum(1 for ev in summary.events if isinstance(ev, ReceiptBillFailed))
+        return summary
     # Every bill about to be sent is in the ledger first (durable), with its requestid.
     await anyio.to_thread.run_sync(ledger.put_many, list(changed.values()))
     records.update(changed)

@@ -23,15 +23,16 @@ import anyio
 
 from sync.clients.errors import PicklistError
 from sync.engine import approval, causes, context, sources
+from sync.engine import receipts as receipt_bills
 from sync.engine.halt import ScanHalt, api_words
 from sync.engine.preview import PoPreview, preview
 from sync.engine.scan import sync_one_refusal
 from sync.events import Event
 from sync.preflight.readonly import ReadOnly
-from sync.settings import Settings
+from sync.settings import Settings, TransferAs
 from sync.store.holds import Hold, HoldStatus
 
-from .model import LinePlanView, PlanReport, PoPlan, RecordPlan
+from .model import LinePlanView, PlanReport, PoPlan, ReceiptPlan, RecordPlan
 
 CHUNK = 100  # POs loaded at a time, as a scan does
 
@@ -45,16 +46,18 @@ def _ignore(event: Event) -> None:
 
 
 async def make_plan(settings: Settings, autotask: Any, qbo: Any, journal: Any, *, now: datetime,
-                    po_ids: list[int] | None = None, links: Any = None) -> PlanReport:
+                    po_ids: list[int] | None = None, links: Any = None, receipts: Any = None) -> PlanReport:
     """The plan. Raises the clients' errors for trouble with a service (the caller reports
     them); a cause that stops every PO (multi-currency, the A/P account, the status picklist)
-    is the report's `halt_*`. Settings must be complete (`settings.missing_for_scan()`)."""
+    is the report's `halt_*`. Settings must be complete (`settings.missing_for_scan()`).
+    `receipts` (the receipt ledger): under purchase_order_then_bill, a plan of every eligible PO
+    also shows the receipt bills the scan would make for POs already in QuickBooks."""
     before = _calls(autotask, qbo)
     at, qb = ReadOnly(autotask, "autotask"), ReadOnly(qbo, "qbo")
     plans: list[PoPlan] = []
     report_kw: dict[str, Any] = {}
     try:
-        plans = await _plans(settings, at, qb, journal, now, po_ids, report_kw, links)
+        plans = await _plans(settings, at, qb, journal, now, po_ids, report_kw, links, receipts)
     except ScanHalt as halt:
         report_kw.update(halt_code=halt.cause.code, halt_cause=halt.cause.cause, halt_fix=halt.cause.fix)
     after = _calls(autotask, qbo)
@@ -62,7 +65,7 @@ async def make_plan(settings: Settings, autotask: Any, qbo: Any, journal: Any, *
 
 
 async def _plans(settings: Settings, at: Any, qb: Any, journal: Any, now: datetime, po_ids: list[int] | None,
-                 report_kw: dict[str, Any], links: Any = None) -> list[PoPlan]:
+                 report_kw: dict[str, Any], links: Any = None, ledger: Any = None) -> list[PoPlan]:
     named: list[PoPlan] = []
     submitted: int | None = None
     if po_ids is None:
@@ -98,8 +101,19 @@ async def _plans(settings: Settings, at: Any, qb: Any, journal: Any, now: dateti
     out = {p.po_id: p for p in named}
     for p in previews:
         out[p.po_id] = _plan_of(ctx, p, holds.get(p.po_id))
+    if ledger is not None and po_ids is None and settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
+        report_kw["receipts"] = await _receipt_plans(ctx, ledger)
     order = list(dict.fromkeys(po_ids)) if po_ids is not None else [d.po_id for d in datas]
     return [out[i] for i in order if i in out]
+
+
+async def _receipt_plans(ctx: context.RunContext, ledger: Any) -> tuple[ReceiptPlan, ...]:
+    """The scan's receipt bills (after its POs; those it writes now have no receipts yet)."""
+    bills, failing = await receipt_bills.due(ctx, ledger)
+    return (tuple(ReceiptPlan(b.po_id, b.po_number, b.purchase_order, b.doc_number, f"{b.amount:.2f}", b.receipts,
+                              b.closes) for b in bills)
+            + tuple(ReceiptPlan(f.po_id, f.po_number, cause_code=f.cause_code, cause=f.cause, fix=f.fix)
+                    for f in failing))
 
 
 def _failed(po_id: int, po_number: str, cause: Any) -> PoPlan:
@@ -117,7 +131,8 @@ def _approval(hold: Hold | None, mark: str) -> str:
 
 def _plan_of(ctx: context.RunContext, p: PoPreview, hold: Hold | None) -> PoPlan:
     common: dict[str, Any] = dict(po_id=p.po_id, po_number=p.po_number, vendor_name=p.vendor_name,
-                                  customer_name=p.customer_name)
+                                  customer_name=p.customer_name, document=ctx.document,
+                                  receipt_bills=ctx.settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL)
     if p.plan is None and p.cause is None:
         return PoPlan(**common, outcome="resume", doc_number=p.doc_number or "", note=p.resume)
     # The scan's gate decides on the plan alone (a taken number is found later in the run).

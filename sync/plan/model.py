@@ -72,8 +72,12 @@ class LinePlanView:
 class PoPlan:
     """One PO as a run would handle it now.
 
-    outcome: "bill" (a bill would be created), "fail" (the PO would fail: cause and fix),
-    "resume" (an earlier run left it mid-way; the run finishes it, no second bill).
+    outcome: "bill" (its document would be created: `document` says which, by transfer_as),
+    "fail" (the PO would fail: cause and fix), "resume" (an earlier run left it mid-way; the run
+    finishes it, no second document). The outcome keeps the name "bill" in every mode: the
+    approval fingerprint and scripts read it.
+    document: the QBO entity the PO becomes now ("Bill" | "PurchaseOrder"); receipt_bills: under
+    purchase_order_then_bill, bills follow as Autotask records the goods received.
     hold: why it would wait for approval under the current apply_mode ("" = it would not);
     approval: "" | "held" | "approved" | "changed" (approved, but the plan changed since)."""
 
@@ -89,6 +93,8 @@ class PoPlan:
     amount: str = ""
     currency: str = ""
     ap_account: str = ""
+    document: str = "Bill"
+    receipt_bills: bool = False
     creates: tuple[str, ...] = ()  # what this PO's run creates (the first PO of the run to need it)
     cause_code: str = ""
     cause: str = ""
@@ -102,6 +108,10 @@ class PoPlan:
     @property
     def would_fail(self) -> bool:
         return self.outcome == "fail"
+
+    @property
+    def document_words(self) -> str:
+        return "purchase order" if self.document == "PurchaseOrder" else "bill"
 
     @property
     def records(self) -> tuple[RecordPlan, ...]:
@@ -126,6 +136,26 @@ class PoPlan:
 
 
 @dataclass(frozen=True)
+class ReceiptPlan:
+    """transfer_as purchase_order_then_bill: the bill the next scan makes for the goods received
+    and not billed yet of a PO already in QuickBooks as a purchase order, or why it would fail."""
+
+    po_id: int
+    po_number: str
+    purchase_order: str = ""  # the QBO purchase order's number
+    doc_number: str = ""
+    amount: str = ""
+    receipts: int = 0  # Autotask receiving records it covers
+    closes: bool = False  # every item received in full: QBO closes the purchase order
+    cause_code: str = ""
+    cause: str = ""
+    fix: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class PlanReport:
     """Every planned PO, the cause that stops every PO (a scan would stop: `halt_*`), and the
     API calls the plan cost."""
@@ -135,6 +165,7 @@ class PlanReport:
     halt_cause: str = ""
     halt_fix: str = ""
     paused: bool = False  # days_back = 0
+    receipts: tuple[ReceiptPlan, ...] = ()
     api_calls: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -143,22 +174,27 @@ class PlanReport:
 
     @property
     def exit_code(self) -> int:
-        return 3 if self.halt_code or self.would_fail else 0
+        return 3 if self.halt_code or self.would_fail or any(r.cause_code for r in self.receipts) else 0
 
     def to_record(self) -> dict[str, Any]:
         return {"plans": [p.to_record() for p in self.plans], "halt_code": self.halt_code,
                 "halt_cause": self.halt_cause, "halt_fix": self.halt_fix, "paused": self.paused,
-                "api_calls": dict(self.api_calls)}
+                "receipts": [r.to_record() for r in self.receipts], "api_calls": dict(self.api_calls)}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "PlanReport":
         return cls(plans=tuple(PoPlan.from_record(p) for p in record.get("plans") or ()),
                    halt_code=str(record.get("halt_code") or ""), halt_cause=str(record.get("halt_cause") or ""),
                    halt_fix=str(record.get("halt_fix") or ""), paused=bool(record.get("paused")),
+                   receipts=tuple(ReceiptPlan(**r) for r in record.get("receipts") or ()),
                    api_calls={str(k): int(v) for k, v in dict(record.get("api_calls") or {}).items()})
 
     def counts(self) -> dict[str, int]:
-        return {"planned": len(self.plans), "bills": sum(1 for p in self.plans if p.outcome == "bill"),
+        made = [p for p in self.plans if p.outcome == "bill"]
+        return {"planned": len(self.plans), "bills": sum(1 for p in made if p.document != "PurchaseOrder"),
+                "purchase_orders": sum(1 for p in made if p.document == "PurchaseOrder"),
                 "would_fail": self.would_fail, "resume": sum(1 for p in self.plans if p.outcome == "resume"),
                 "held": sum(1 for p in self.plans if p.hold and p.approval != "approved"),
-                "creates": sum(len(p.creates) for p in self.plans)}
+                "creates": sum(len(p.creates) for p in self.plans),
+                "receipt_bills": sum(1 for r in self.receipts if not r.cause_code),
+                "receipt_bills_failing": sum(1 for r in self.receipts if r.cause_code)}

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from sync.clients.errors import ApiError
-from sync.engine import causes
+from sync.engine import causes, documents
 from sync.engine.causes import Cause
 from sync.engine.halt import api_words, halt_for
 from sync.engine.resolve import find_account
@@ -20,6 +20,12 @@ REFRESH_WARN_DAYS = 30  # sign in again before the refresh token runs out
 AP_TYPE = "Accounts Payable"
 EXPENSE_TYPES = ("Expense", "Cost of Goods Sold", "Other Expense")
 CONNECTION_QBO, CONNECTION_AT = "QuickBooks connection", "Autotask connection"
+
+
+def document_words(settings: Settings) -> tuple[str, str]:
+    """What a PO becomes under transfer_as, for the findings' words: (one, several)."""
+    one = documents.label(documents.first_document(settings))
+    return one, one + "s"
 
 
 def api_cause(exc: ApiError) -> Cause:
@@ -39,7 +45,8 @@ def from_cause(area: str, cause: Cause, level: Level = Level.FAIL, title: str = 
 # ---------------------------------------------------------------- connections
 
 
-async def qbo_connection(qbo: Any, findings: list[Finding], *, now: float | None = None) -> bool:
+async def qbo_connection(qbo: Any, findings: list[Finding], *, now: float | None = None,
+                         document: str = "bill") -> bool:
     """Refresh the token (proves the refresh works), say how long the refresh token lasts,
     read CompanyInfo."""
     try:
@@ -53,7 +60,7 @@ async def qbo_connection(qbo: Any, findings: list[Finding], *, now: float | None
         if days < REFRESH_WARN_DAYS:
             findings.append(Finding(CONNECTION_QBO, "qbo_refresh_expiring", Level.ATTENTION,
                                     f"the QuickBooks refresh token expires in {days} days",
-                                    f"Intuit ends the connection in {days} days; after that no bill can be sent.",
+                                    f"Intuit ends the connection in {days} days; after that no {document} can be sent.",
                                     "Sign in to QuickBooks again (atqbo connect quickbooks, or the console's "
                                     "Connect screen) before then."))
         else:
@@ -78,7 +85,7 @@ def _denied(value: object) -> bool:
     return value is False or (isinstance(value, str) and value.strip().casefold() in ("none", "false", "no"))
 
 
-async def autotask_connection(at: Any, findings: list[Finding]) -> Any:
+async def autotask_connection(at: Any, findings: list[Finding], document: str = "bill") -> Any:
     """The zone, the request budget (ThresholdInformation) and the API user's rights on the
     entities a scan writes. Returns the threshold information, or None when Autotask fails."""
     try:
@@ -90,7 +97,8 @@ async def autotask_connection(at: Any, findings: list[Finding]) -> Any:
     findings.append(Finding(CONNECTION_AT, "autotask_zone", Level.OK,
                             f"API user {shown(at.username)!r} works in zone {shown(zone.zone_name) or '?'} "
                             f"({shown(zone.url)})"))
-    rights = (("PurchaseOrders", "userAccessForUpdate", "canUpdate", "write the bill number to purchase orders"),
+    rights = (("PurchaseOrders", "userAccessForUpdate", "canUpdate", "write the bill number to purchase orders" if document == "bill"
+               else f"write the QuickBooks {document} number back to purchase orders"),
               ("CompanyToDos", "userAccessForCreate", "canCreate", "create to-dos for failed purchase orders"))
     for entity, access, can, what in rights:
         try:
@@ -120,19 +128,20 @@ def accounts(settings: Settings, all_accounts: list[dict], home: str, multi: boo
     """The A/P account and, when items are created, the expense account: they exist, are
     active, have the right type (and the A/P account's currency)."""
     area = "QuickBooks accounts"
+    one, many = document_words(settings)
     ap = find_account(all_accounts, settings.ap_account)
     if ap is None:
         findings.append(from_cause(area, causes.make("ap_account_missing", account=settings.ap_account)))
     elif ap.get("AccountType") != AP_TYPE:
         findings.append(Finding(area, "ap_account_type", Level.FAIL,
                                 f"ap_account {_account_words(ap)} is not an Accounts Payable account",
-                                f"The account set as ap_account is a {shown(ap.get('AccountType'))} account; a bill "
+                                f"The account set as ap_account is a {shown(ap.get('AccountType'))} account; a {one} "
                                 "needs an Accounts Payable account.",
                                 "Choose an Accounts Payable account: atqbo settings set ap_account ID."))
     elif ap.get("Active") is False:
         findings.append(Finding(area, "ap_account_inactive", Level.FAIL, f"ap_account {_account_words(ap)} is inactive",
-                                "The Accounts Payable account in the settings is inactive in QuickBooks, so no bill "
-                                "can be recorded on it.",
+                                "The Accounts Payable account in the settings is inactive in QuickBooks, so no "
+                                f"{one} can be recorded on it.",
                                 "Make it active in QuickBooks (Chart of accounts), or choose another one."))
     else:
         cur = shown((ap.get("CurrencyRef") or {}).get("value") or home)
@@ -143,8 +152,8 @@ def accounts(settings: Settings, all_accounts: list[dict], home: str, multi: boo
         if multi and home and cur != home:
             findings.append(Finding(area, "ap_account_currency", Level.ATTENTION,
                                     f"ap_account is in {cur}, not the home currency {home}",
-                                    f"Bills in {home} need an Accounts Payable account in {home}; the one in the "
-                                    f"settings is in {cur}, so such bills go to another A/P account in {home}, "
+                                    f"{many.capitalize()} in {home} need an Accounts Payable account in {home}; the one in the "
+                                    f"settings is in {cur}, so such {many} go to another A/P account in {home}, "
                                     "or fail when there is none.",
                                     f"Set ap_account to the Accounts Payable account in {home}."))
     if settings.missing_item is not MissingItem.CREATE:
@@ -174,20 +183,22 @@ def accounts(settings: Settings, all_accounts: list[dict], home: str, multi: boo
 def numbering(settings: Settings, prefs: dict, findings: list[Finding]) -> None:
     """With Autotask numbers, what QuickBooks does with a bill number it already has."""
     area = "QuickBooks preferences"
+    one, many = document_words(settings)
     if settings.po_number_source is not PoNumberSource.AUTOTASK:
         findings.append(Finding(area, "numbers_quickbooks", Level.OK,
-                                "bill numbers continue QuickBooks' own sequence"))
+                                f"{one} numbers continue QuickBooks' own sequence of {many}"
+                                if one != "bill" else "bill numbers continue QuickBooks' own sequence"))
         return
     custom = bool((prefs.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers"))
     warn = next((str(p.get("Value")) for p in (prefs.get("OtherPrefs") or {}).get("NameValue") or []
                  if p.get("Name") == "WarnDuplicateBillNumber"), "")
     findings.append(Finding(area, "custom_txn_numbers", Level.NOTE,
-                            f"custom transaction numbers are {'on' if custom else 'off'} in QuickBooks; bills keep "
+                            f"custom transaction numbers are {'on' if custom else 'off'} in QuickBooks; {many} keep "
                             "the number they are sent, so the Autotask PO numbers are used as they are"))
     if warn.casefold() != "true":
         findings.append(Finding(area, "duplicate_bill_numbers", Level.NOTE,
-                                "QuickBooks does not warn about duplicate bill numbers; atqbo checks each number "
-                                "itself and does not send a bill whose number another bill has"))
+                                f"QuickBooks does not warn about duplicate {one} numbers; atqbo checks each number "
+                                f"itself and does not send a {one} whose number another {one} has"))
 
 
 async def todo_targets(at: Any, settings: Settings, findings: list[Finding]) -> None:

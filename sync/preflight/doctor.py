@@ -23,14 +23,14 @@ import anyio
 
 from sync.clients.errors import ApiError, PicklistError
 from sync.clients.qbo_query import Select
-from sync.engine import causes, context, sources
+from sync.engine import causes, context, documents, sources
 from sync.engine.currency import CurrencyMode, CurrencyProblem, vendor_currency_in_autotask
 from sync.engine.halt import ScanHalt, api_words
 from sync.engine.preview import PoPreview, preview
 from sync.engine.resolve import NewRecord
 from sync.engine.scan import window_start
 from sync.events import Event, NameAdjusted
-from sync.settings import Settings
+from sync.settings import Settings, TransferAs
 
 from . import checks
 from .readonly import ReadOnly
@@ -53,8 +53,9 @@ async def run_doctor(settings: Settings, autotask: Any, qbo: Any, journal: Any, 
     findings: list[Finding] = []
     pos: list[PoCheck] = []
     creates: list[NewRecordCheck] = []
-    qbo_ok = await checks.qbo_connection(qb, findings)
-    threshold = await checks.autotask_connection(at, findings)
+    one, _ = checks.document_words(settings)
+    qbo_ok = await checks.qbo_connection(qb, findings, document=one)
+    threshold = await checks.autotask_connection(at, findings, one)
     if qbo_ok and threshold is not None:
         try:
             pos, creates = await _live_checks(settings, at, qb, journal, now, findings)
@@ -64,7 +65,7 @@ async def run_doctor(settings: Settings, autotask: Any, qbo: Any, journal: Any, 
             findings.append(checks.from_cause("services", halt.cause))
     headroom = _headroom(threshold, pos, creates)
     if qbo_ok and threshold is not None:
-        findings.extend(_headroom_findings(headroom))
+        findings.extend(_headroom_findings(headroom, checks.document_words(settings)[1]))
     after = _calls(autotask, qbo)
     return DoctorReport(tuple(findings), tuple(pos), tuple(creates), headroom,
                         {k: after[k] - before.get(k, 0) for k in after})
@@ -86,7 +87,7 @@ async def _live_checks(settings: Settings, at: Any, qb: Any, journal: Any, now: 
     if unfinished:
         findings.append(Finding(AREA_POS, "unfinished", Level.NOTE,
                                 f"{len(unfinished)} purchase order(s) left mid-way by an earlier run are finished "
-                                "first by the next scan (no second bill)"))
+                                f"first by the next scan (no second {checks.document_words(settings)[0]})"))
     if settings.days_back == 0:
         findings.append(Finding(AREA_POS, "paused", Level.ATTENTION, "days_back is 0: the transfer is paused",
                                 "With days_back = 0 scans run but transfer nothing.",
@@ -122,15 +123,16 @@ async def _live_checks(settings: Settings, at: Any, qb: Any, journal: Any, now: 
         findings.append(Finding(AREA_POS, "name_adjusted", Level.NOTE,
                                 f"the {event.kind} name {shown(event.original)!r} is not valid in QuickBooks; "
                                 f"it is used as {shown(event.adjusted)!r}"))
-    return [_po_check(p) for p in previews], _creates(previews)
+    return [_po_check(p, ctx.document) for p in previews], _creates(previews)
 
 
 def _currency_findings(ctx: context.RunContext, multi: bool, home: str, findings: list[Finding]) -> None:
     mode = ctx.currency.mode
+    one, many = checks.document_words(ctx.settings)
     words = {
-        CurrencyMode.SINGLE: "one currency in both systems: bills carry no currency",
-        CurrencyMode.HOME_ONLY: f"multi-currency is on in QuickBooks only: bills are in the home currency {home}",
-        CurrencyMode.MATCH_VENDOR: f"multi-currency is on in both systems (home currency {home}): each bill is in "
+        CurrencyMode.SINGLE: f"one currency in both systems: {many} carry no currency",
+        CurrencyMode.HOME_ONLY: f"multi-currency is on in QuickBooks only: {many} are in the home currency {home}",
+        CurrencyMode.MATCH_VENDOR: f"multi-currency is on in both systems (home currency {home}): each {one} is in "
                                    "its vendor's currency, which must be the same in both",
     }[mode]
     findings.append(Finding(AREA_PREFS, f"currency_{mode.value}", Level.OK, words))
@@ -152,7 +154,7 @@ def _po_findings(ctx: context.RunContext, previews: list[PoPreview], datas: list
     failing = [p for p in previews if p.would_fail]
     title = f"{n} eligible purchase order(s)" + (f" ({spread})" if spread and ctx.currency.mode is not CurrencyMode.SINGLE else "")
     if not failing:
-        findings.append(Finding(AREA_POS, "eligible", Level.OK, title + ": every one would become a bill"))
+        findings.append(Finding(AREA_POS, "eligible", Level.OK, title + ": every one would become " + _becomes(ctx)))
         return
     kinds = Counter(p.cause.code for p in failing if p.cause)
     findings.append(Finding(AREA_POS, "would_fail", Level.ATTENTION,
@@ -160,6 +162,14 @@ def _po_findings(ctx: context.RunContext, previews: list[PoPreview], datas: list
                             "Failing POs are marked ERROR in Autotask and get a to-do: "
                             + ", ".join(f"{code} ×{k}" for code, k in sorted(kinds.items())) + ".",
                             "Fix each one as its line below says, then run atqbo doctor again."))
+
+
+def _becomes(ctx: context.RunContext) -> str:
+    if ctx.document == documents.BILL:
+        return "a bill"
+    if ctx.settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
+        return "a QuickBooks purchase order, then a bill for each receipt of goods"
+    return "a QuickBooks purchase order"
 
 
 def _record_words(record: NewRecord) -> str:
@@ -170,9 +180,9 @@ def _record_words(record: NewRecord) -> str:
     return ""
 
 
-def _po_check(p: PoPreview) -> PoCheck:
+def _po_check(p: PoPreview, document: str = documents.BILL) -> PoCheck:
     common = dict(po_id=p.po_id, po_number=shown(p.po_number), vendor=shown(p.vendor_name),
-                  customer=shown(p.customer_name))
+                  customer=shown(p.customer_name), document=document)
     creates = tuple(f"{r.entity.lower()} {shown(r.name)}" + (f" ({_record_words(r)})" if _record_words(r) else "")
                     for r in p.creates)
     if p.cause is not None:
@@ -216,7 +226,7 @@ def _headroom(threshold: Any, pos: list[PoCheck], creates: list[NewRecordCheck])
                     autotask_used=threshold.current, autotask_next_scan=at_calls, qbo_next_scan=qbo_calls)
 
 
-def _headroom_findings(h: Headroom) -> list[Finding]:
+def _headroom_findings(h: Headroom, many: str = "bills") -> list[Finding]:
     area = "API headroom"
     out = []
     if h.autotask_threshold:
@@ -234,5 +244,5 @@ def _headroom_findings(h: Headroom) -> list[Finding]:
             out.append(Finding(area, "autotask_budget", Level.OK, title))
     out.append(Finding(area, "qbo_limits", Level.OK,
                        f"QuickBooks: the next scan needs about {h.qbo_next_scan} requests, within the limits of "
-                       f"{h.qbo_per_second}/s and {h.qbo_per_minute}/min (bills go {h.qbo_batch_items} per batch)"))
+                       f"{h.qbo_per_second}/s and {h.qbo_per_minute}/min ({many} go {h.qbo_batch_items} per batch)"))
     return out

@@ -73,6 +73,7 @@ class PoCheck:
     cause_code: str | None = None
     cause: str = ""
     fix: str = ""
+    document: str = "Bill"  # the QBO entity it becomes (transfer_as): "Bill" | "PurchaseOrder"
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,16 @@ def po_line(p: PoCheck) -> str:
         return f"{who}: {p.fix}"
     money = f"{p.amount} {p.currency}".strip()
     creates = f"; creates {', '.join(p.creates)}" if p.creates else ""
-    return f"{who} → bill {p.doc_number}, {money}, {p.lines} line{'s' if p.lines != 1 else ''}{creates}"
+    document = "purchase order" if p.document == "PurchaseOrder" else "bill"
+    return f"{who} → {document} {p.doc_number}, {money}, {p.lines} line{'s' if p.lines != 1 else ''}{creates}"
 
 
 PO_WORDS = {"fail": "FAIL", "resume": "next", "bill": "bill"}
+
+
+def po_word(p: PoCheck) -> str:
+    """The PO list's first column: "PO" where the PO becomes a QuickBooks purchase order."""
+    return "PO" if p.outcome == "bill" and p.document == "PurchaseOrder" else PO_WORDS[p.outcome]
 
 
 def create_line(c: NewRecordCheck) -> str:
@@ -80,7 +86,7 @@ def human_text(report: DoctorReport) -> str:
             lines += [f"            {line}" for line in finding_detail(f)]
     if report.pos:
         lines += ["", PO_HEADING]
-        lines += [f"  {PO_WORDS[p.outcome]:<5} {po_line(p)}" for p in report.pos]
+        lines += [f"  {po_word(p):<5} {po_line(p)}" for p in report.pos]
     if report.creates:
         lines += ["", CREATES_HEADING]
         lines += [f"  {create_line(c)}" for c in report.creates]

@@ -1,7 +1,9 @@
 """The plan agrees with the run (issue 15), over generated worlds: vendors, customers and items
 present in QBO or not, names taken by the other kind (clashes), names differing only in case,
 items QBO has but cannot buy, missing items created or refused, QuickBooks or Autotask
-numbering with a number already taken, freight, and apply_mode auto or hold_new_records. For
+numbering with a number already taken, freight, apply_mode auto or hold_new_records, and
+transfer_as bill, purchase_order or purchase_order_then_bill (the document the plan names is the
+one the scan writes: a bill or a QuickBooks purchase order). For
 every PO, the outcome `make_plan` shows is the one the scan right after it has: the same records
 matched (by QBO id) or created (by name), the same bill number and amount, the same cause;
 and under hold_new_records exactly the POs the plan says are held."""
@@ -40,7 +42,8 @@ def worlds(draw):
                         min_size=1, max_size=4))
     options = dict(missing_item=draw(st.sampled_from(("create", "error"))),
                    po_number_source=draw(st.sampled_from(("quickbooks", "autotask"))),
-                   apply_mode=draw(st.sampled_from(("auto", "hold_new_records"))))
+                   apply_mode=draw(st.sampled_from(("auto", "hold_new_records"))),
+                   transfer_as=draw(st.sampled_from(("bill", "purchase_order", "purchase_order_then_bill"))))
     taken = draw(st.booleans())  # a QBO bill already holds the first PO's number
     billed = draw(st.booleans())  # QBO has the last PO's bill already, tagged (a journal lost)
     return vendors, customer, products, pos, options, taken, billed
@@ -110,15 +113,19 @@ def _item_names(w) -> dict[str, str]:
 # names the vendor the first one creates (it showed the second spelling before).
 @example(world=([("Acme Corp", "absent"), ("acme corp", "absent")], None, ["absent"],
                 [(0, False, [(0, 1, Decimal("9.99"))], 0), (1, False, [(0, 1, Decimal("9.99"))], 0)],
-                {"missing_item": "create", "po_number_source": "quickbooks", "apply_mode": "auto"}, False, False))
+                {"missing_item": "create", "po_number_source": "quickbooks", "apply_mode": "auto",
+                 "transfer_as": "bill"}, False, False))
 async def test_for_every_po_the_plan_is_what_the_scan_right_after_it_does(world_factory, world):
     seed, options = _seed(world)
     w = await world_factory(seed, **options)
     report = await make_plan(w.store.settings.load(), w.at, w.qbo, w.store.journal, now=datetime.now(timezone.utc))
     assert not report.halt_code
     plans = {p.po_id: p for p in report.plans}
+    document = "Bill" if options["transfer_as"] == "bill" else "PurchaseOrder"
+    assert all(p.document == document for p in plans.values())
+    assert all(p.receipt_bills == (options["transfer_as"] == "purchase_order_then_bill") for p in plans.values())
     for p in plans.values():  # what the examples reached (--hypothesis-show-statistics)
-        event(f"outcome {p.outcome}" + (f" {p.cause_code}" if p.cause_code else "") + (" held" if p.hold else ""))
+        event(f"{p.document} {p.outcome}" + (f" {p.cause_code}" if p.cause_code else "") + (" held" if p.hold else ""))
     vendors_before, items_before = set(_vendor_names(w)), set(_item_names(w))
 
     start = len(w.events)
@@ -132,7 +139,7 @@ async def test_for_every_po_the_plan_is_what_the_scan_right_after_it_does(world_
         assert held_event.reason == plans[po_id].hold
 
     bills = {}
-    for bill in w.bills():
+    for bill in w.qbo_list(document):  # the PO's document: its bill or its QBO purchase order
         note = str(bill.get("PrivateNote") or "")
         if "PO id " in note:
             bills[int(note.split("PO id ")[1].split(")")[0])] = bill
