@@ -147,3 +147,28 @@ async def test_purchase_order_mode_a_lost_journal_adopts_the_purchase_order_it_m
     assert summary.synced == 1 and len(w.qbo_list("PurchaseOrder")) == 1 and w.bills() == []
     assert w.po(po)["externalPONumber"] == made["DocNumber"]
     assert w.store.journal.get(po).document == "PurchaseOrder"
+
+
+async def test_a_purchase_order_left_uncertain_is_not_resent_as_a_bill_after_transfer_as_changes(world_factory):
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    # The purchase order request never gets an answer: the journal stays at bill_requested.
+    w.server.sandbox.faults.add(FaultRule(kind="503", service="qbo", method="POST", path=r"/purchaseorder$", times=10))
+    w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+    await w.engine.scan_once()
+    assert w.store.journal.get(po).state is S.BILL_REQUESTED
+    assert w.store.journal.get(po).document == "PurchaseOrder"
+    w.server.sandbox.faults.clear()
+    w.set(transfer_as="bill")
+
+    await w.engine.scan_once()
+
+    # Neither a bill nor a second document: the user is told why and what to do.
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry is not None and entry.cause_code == "transfer_as_changed"
+    assert "purchase order" in entry.cause and "transfer_as" in entry.fix
+    assert w.bills() == [] and w.qbo_list("PurchaseOrder") == []
+    assert w.store.journal.get(po).document == "PurchaseOrder"
