@@ -104,18 +104,18 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "then retry.", False),
     # ---- bill
     "doc_number_taken": (
-        "A QuickBooks bill numbered {doc_number} already exists, and bill numbers are taken from Autotask, "
-        "so the PO was not synced.",
-        "Renumber or delete the existing bill {doc_number} in QuickBooks, or take numbers from QuickBooks in the "
+        "A QuickBooks {document} numbered {doc_number} already exists, and {document} numbers are taken from "
+        "Autotask, so the PO was not synced.",
+        "Renumber or delete the existing {document} {doc_number} in QuickBooks, or take numbers from QuickBooks in the "
         "settings, then retry.", False),
     "doc_number_too_long": (
         "{detail}",
         "Use a PO number of at most 21 characters, or take bill numbers from QuickBooks in the settings, "
         "then retry.", False),
     "bill_deleted": (
-        "This PO was transferred before as bill {doc_number}, which no longer exists in QuickBooks; atqbo does "
-        "not create a second bill for a PO on its own.",
-        "If the bill was deleted by mistake, restore or re-enter it in QuickBooks and put its number in the PO's "
+        "This PO was transferred before as {document} {doc_number}, which no longer exists in QuickBooks; atqbo "
+        "does not create a second {document} for a PO on its own.",
+        "If the {document} was deleted by mistake, restore or re-enter it in QuickBooks and put its number in the PO's "
         "External PO Number; if the PO should not be billed, leave it as it is.", False),
     "ap_account_missing": (
         "The A/P account chosen in the settings ({account}) does not exist in QuickBooks or is not an "
@@ -158,7 +158,7 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "QuickBooks does not show it yet.",
         "Set transfer_as back until this PO is done, or check QuickBooks and retry.", False),
     "bill_rejected": (
-        "QuickBooks refused the bill: {api}",
+        "QuickBooks refused the {document}: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),
     "qbo_rejected": (
         "QuickBooks refused a request: {api}",
@@ -252,6 +252,8 @@ def make(code: str, **details: object) -> Cause:
         code, template = "unexpected", CATALOGUE["unexpected"]
         details.setdefault("detail", "unknown cause")
     cause_t, fix_t, scan_level = template
+    # The document a PO goes to QBO as (transfer_as); a bill unless the caller names another.
+    details.setdefault("document", "bill")
     values = _Defaults({k: _clean(v) for k, v in details.items()})
     return Cause(code=code, cause=cause_t.format_map(values), fix=fix_t.format_map(values), scan_level=scan_level)
 

@@ -272,7 +272,8 @@ async def _check_numbers(ctx: RunContext, fresh: list[Fresh], results: dict[int,
                                                                             "doc_number": prepared.doc_number})]
             adopted.append((data, prepared, None))
         elif taken:
-            results[data.po_id] = Result(data, cause=causes.make("doc_number_taken", doc_number=prepared.doc_number))
+            results[data.po_id] = Result(data, cause=causes.make("doc_number_taken", doc_number=prepared.doc_number,
+                                                                  document=documents.label(ctx.document)))
         else:
             keep.append((data, prepared, rid, attempt))
     stored = {e.po_id: e for e in await _journal_many(ctx, adopt_steps)}  # the last step per PO wins
@@ -308,7 +309,8 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
         if not (isinstance(exc, QboError) and exc.code == DUPLICATE_REQUEST_ID):
             # The whole request was refused (nothing created): each PO of the group fails with it.
             for data, _, _, _ in group:
-                results[data.po_id] = Result(data, cause=causes.make("bill_rejected", api=api_words(exc)))
+                results[data.po_id] = Result(data, cause=causes.make("bill_rejected", api=api_words(exc),
+                                                                  document=documents.label(ctx.document)))
             return []
         outcomes = [(None, exc) for _ in group]  # this batch went through before: look its bills up
     outcomes = await _replayed(ctx, group, outcomes)
@@ -325,7 +327,8 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
                 continue
             code = "doc_number_taken" if fault is not None and fault.code == "6140" else "bill_rejected"
             words = api_words(fault) if fault is not None else "no result"
-            results[data.po_id] = Result(data, cause=causes.make(code, doc_number=prepared.doc_number, api=words))
+            results[data.po_id] = Result(data, cause=causes.make(code, doc_number=prepared.doc_number, api=words,
+                                                             document=documents.label(ctx.document)))
             continue
         doc_number = str(bill.get("DocNumber") or prepared.doc_number)
         if sequence is not None:

@@ -128,7 +128,8 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         if entry.bill_id and await ctx.qbo.get(document_of(entry), entry.bill_id) is not None:
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",
                                      resumed=True)
-        raise PoProblem(causes.make("bill_deleted", doc_number=entry.doc_number))
+        raise PoProblem(causes.make("bill_deleted", doc_number=entry.doc_number,
+                                    document=documents.label(document_of(entry))))
 
     if entry is not None and entry.bill_id and state in (S.FAILED, S.SEEN, S.RESOLVED):
         # An earlier attempt created the bill and then failed to write back (or, written by an
@@ -197,7 +198,8 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
             numbered = await ctx.resolver.bills_numbered(prepared.doc_number)
             bill = next((b for b in numbered if is_bill_of(b, po_id)), None)  # an earlier attempt's
             if bill is None and numbered:
-                raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number))
+                raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number,
+                                            document=documents.label(ctx.document)))
         entry = await _journal(ctx, po_id, S.RESOLVED, S.BILL_REQUESTED, request_id=rid, document=ctx.document)
 
     if bill is None:
@@ -211,9 +213,10 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                 # attempts, or another installation sent it): the bill exists; never "rejected".
                 bill = await replayed_bill(ctx, data)
             elif exc.code == "6140":
-                raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number)) from None
+                raise PoProblem(causes.make("doc_number_taken", doc_number=prepared.doc_number,
+                                            document=documents.label(ctx.document))) from None
             else:
-                raise PoProblem(causes.make("bill_rejected", api=api_words(exc))) from None
+                raise PoProblem(causes.make("bill_rejected", api=api_words(exc), document=documents.label(ctx.document))) from None
         check_bill_is_of(bill, po_id)
         ctx.bills.add(bill)
     doc_number = str(bill.get("DocNumber") or prepared.doc_number)

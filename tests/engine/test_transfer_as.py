@@ -89,6 +89,8 @@ async def test_purchase_order_mode_autotask_numbers_collide_with_purchase_orders
     assert w.po(taken)["externalPONumber"] == "ERROR"
     entry = w.store.errors.latest_open_for_po(taken)
     assert entry.cause_code == "doc_number_taken" and any(t["id"] == entry.todo_id for t in w.at_list("CompanyToDos"))
+    # The words name the document the PO goes to QBO as, not a bill.
+    assert "QuickBooks purchase order numbered PO-2002" in entry.cause and "bill" not in entry.cause + entry.fix
 
 
 async def test_purchase_order_mode_missing_item_fails_then_retry_makes_one_purchase_order(world_factory):
