@@ -120,8 +120,9 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
                                         resume=f"its {documents.label(ctx.document)} from an earlier attempt exists; "
                                                "the next scan adopts it")
         elif taken:
-            out[data.po_id] = PoPreview(data, plan, number, cause=causes.make("doc_number_taken", doc_number=number),
-                                        creates=creates)
+            out[data.po_id] = PoPreview(data, plan, number, creates=creates,
+                                        cause=causes.make("doc_number_taken", doc_number=number,
+                                                          document=documents.label(ctx.document)))
         else:
             out[data.po_id] = PoPreview(data, plan, number, creates=creates)
     return [out[d.po_id] for d in datas]
