@@ -90,7 +90,7 @@ def detail_lines(p: PoPlan) -> list[str]:
         out.append(shown(p.note))
     else:
         amount = f"{p.amount} {shown(p.currency)}".strip()
-        out.append(f"{p.document_words.capitalize()} {shown(p.doc_number)}: {amount} on A/P {shown(p.ap_account)}"
+        out.append(f"{p.document_words.capitalize()} {shown(p.number_words)}: {amount} on A/P {shown(p.ap_account)}"
                    + ("; then a bill for each receipt of goods" if p.receipt_bills else ""))
     for record in (p.vendor, p.customer):
         if record is not None:

@@ -169,7 +169,7 @@ def po_lines(p: Any) -> list[str]:
     if p.outcome == "fail" and p.vendor is None:
         return [f"{who}: would fail: {shown(p.cause)} Fix: {shown(p.fix)}"]
     head = (f"{who}: would fail: {shown(p.cause)} Fix: {shown(p.fix)}" if p.outcome == "fail"
-            else f"{who}: {p.document_words} {shown(p.doc_number)}, {p.amount}{' ' + shown(p.currency) if p.currency else ''}, "
+            else f"{who}: {p.document_words} {shown(p.number_words)}, {p.amount}{' ' + shown(p.currency) if p.currency else ''}, "
                  f"A/P {shown(p.ap_account)}" + RECEIPT_WORDS * p.receipt_bills)
     if p.hold:
         state = {"approved": "approved", "changed": "approved, but the plan changed since"}.get(p.approval, "held")

@@ -148,6 +148,20 @@ async def outcome_of(ctx: RunContext, data: PoData) -> tuple[BillPlan | None, Ca
         return None, problem.cause
 
 
+def _approved(before: Hold | None, mark: str) -> bool:
+    return before is not None and before.status is HoldStatus.APPROVED and before.fingerprint == mark
+
+
+def waits(ctx: RunContext, data: PoData, plan: BillPlan | None, cause: Cause | None, before: Hold | None) -> bool:
+    """Whether `gate` would hold this PO, decided as it decides, without its writes (the plan
+    uses it: a held PO takes no QuickBooks number and creates nothing in the scan)."""
+    if ctx.settings.apply_mode is ApplyMode.AUTO and ctx.settings.near_match != "hold":
+        return False
+    if not hold_reason(ctx.settings.apply_mode, plan, cause):
+        return False
+    return not _approved(before, fingerprint(basis(ctx, data, plan, cause)))
+
+
 async def gate(ctx: RunContext, datas: list[PoData]) -> set[int]:
     """The POs of this group that wait for approval (recorded and published); the others go
     ahead and lose any hold they had. Reads only (decide); writes the hold book."""
@@ -173,7 +187,7 @@ async def gate(ctx: RunContext, datas: list[PoData]) -> set[int]:
         plan_basis = basis(ctx, data, plan, cause)
         mark = fingerprint(plan_basis)
         before = stored.get(data.po_id)
-        if before is not None and before.status is HoldStatus.APPROVED and before.fingerprint == mark:
+        if _approved(before, mark):
             for match in _matches(plan):
                 ctx.resolver.approve_near(match)  # the approved near names are linked
             ahead.append(data.po_id)

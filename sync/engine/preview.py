@@ -18,7 +18,7 @@ import anyio
 
 from sync.store.journal import JournalEntry
 
-from . import causes, documents
+from . import approval, causes, documents
 from .causes import Cause
 from .context import RunContext
 from .decide import BillPlan, choose_number, decide, number_verdict, referenced_names
@@ -81,7 +81,8 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
         # As the pipeline does: QBO's bills, by their PO tag, say whether a PO the journal records
         # no bill for was billed all the same (one read of the window).
         await ctx.bills.cover(min(po_created(d.po) or EARLIEST for d in unbilled))
-    planned: list[tuple[PoData, BillPlan, str]] = []
+    holds = await anyio.to_thread.run_sync(lambda: {h.po_id: h for h in journal.holds.all()})
+    planned: list[tuple[PoData, BillPlan, str | None, bool]] = []
     for data in datas:
         entry = entries[data.po_id]
         if _resumable(entry):
@@ -101,20 +102,24 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
             continue
         try:
             plan = await decide(ctx, data)
-            number = await choose_number(ctx, data)
+            # A PO the scan holds for approval takes no number from QBO's sequence (the next
+            # PO gets it); an Autotask number is the PO's own, so it is shown all the same.
+            held = approval.waits(ctx, data, plan, None, holds.get(data.po_id))
+            number = None if held and not ctx.numbers_from_autotask else await choose_number(ctx, data)
         except PoProblem as problem:
             out[data.po_id] = PoPreview(data, cause=problem.cause)
             continue
-        planned.append((data, plan, number))
-    by_number = (await ctx.resolver.bills_numbered_in([n for _, _, n in planned])
+        planned.append((data, plan, number, held))
+    by_number = (await ctx.resolver.bills_numbered_in([n for _, _, n, _ in planned if n])
                  if ctx.numbers_from_autotask and planned else {})
     created: set[tuple[str, str]] = set()
-    for data, plan, number in planned:
+    for data, plan, number, held in planned:
         # The run creates a PO's records before its number is checked, so a PO whose number is
-        # taken still creates them (the pipeline's order).
+        # taken still creates them (the pipeline's order); a held PO creates nothing yet.
         creates = tuple(r for r in plan.new_records if (r.entity, r.name.casefold()) not in created)
-        created.update((r.entity, r.name.casefold()) for r in creates)
-        ours, taken = number_verdict(by_number.get(number, []), data.po_id)
+        if not held:
+            created.update((r.entity, r.name.casefold()) for r in creates)
+        ours, taken = number_verdict(by_number.get(number, []) if number else [], data.po_id)
         if ours is not None:
             out[data.po_id] = PoPreview(data, plan, number, creates=creates,
                                         resume=f"its {documents.label(ctx.document)} from an earlier attempt exists; "

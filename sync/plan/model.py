@@ -114,6 +114,12 @@ class PoPlan:
         return "purchase order" if self.document == "PurchaseOrder" else "bill"
 
     @property
+    def number_words(self) -> str:
+        """The document's number, or why there is none yet (a held PO takes QBO's next number
+        only when it goes ahead)."""
+        return self.doc_number or "(numbered when approved)"
+
+    @property
     def records(self) -> tuple[RecordPlan, ...]:
         out = [r for r in (self.vendor, self.customer) if r is not None]
         return tuple(out + [line.item for line in self.lines])
@@ -195,6 +201,7 @@ class PlanReport:
                 "purchase_orders": sum(1 for p in made if p.document == "PurchaseOrder"),
                 "would_fail": self.would_fail, "resume": sum(1 for p in self.plans if p.outcome == "resume"),
                 "held": sum(1 for p in self.plans if p.hold and p.approval != "approved"),
-                "creates": sum(len(p.creates) for p in self.plans),
+                # Distinct records: held POs each name what they would create once approved.
+                "creates": len({c.casefold() for p in self.plans for c in p.creates}),
                 "receipt_bills": sum(1 for r in self.receipts if not r.cause_code),
                 "receipt_bills_failing": sum(1 for r in self.receipts if r.cause_code)}

@@ -114,6 +114,10 @@ def test_hold_new_records_holds_approve_applies_the_shown_plan_and_a_change_hold
     known_po, new_po = (p["id"] for p in w.pos())
     planned = _plans(in_process(capsys, "plan", "--json", *w.dd).stdout)
     assert planned[known_po]["hold"] == "" and planned[new_po]["hold"].startswith("would create vendor 'Fresh")
+    # A held PO takes QuickBooks' next number only when it goes ahead: the plan says so.
+    assert planned[new_po]["doc_number"] == "" and planned[known_po]["doc_number"]
+    text = in_process(capsys, "plan", *w.dd).stdout
+    assert f"(id {new_po}): bill (numbered when approved), 240.00" in text, text
 
     scan = atqbo("--daemon", "--once", *w.dd)
     assert scan.returncode == 0, scan.stdout + scan.stderr

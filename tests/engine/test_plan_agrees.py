@@ -115,6 +115,12 @@ def _item_names(w) -> dict[str, str]:
                 [(0, False, [(0, 1, Decimal("9.99"))], 0), (1, False, [(0, 1, Decimal("9.99"))], 0)],
                 {"missing_item": "create", "po_number_source": "quickbooks", "apply_mode": "auto",
                  "transfer_as": "bill"}, False, False))
+# A PO held for approval takes no QuickBooks number: the PO after it gets that number, in the
+# plan as in the scan (the plan gave it the next one before).
+@example(world=([("Acme Corp", "absent"), ("Beta Supply", "same_kind")], None, ["item"],
+                [(0, False, [(0, 1, Decimal("9.99"))], 0), (1, False, [(0, 1, Decimal("9.99"))], 0)],
+                {"missing_item": "create", "po_number_source": "quickbooks", "apply_mode": "hold_new_records",
+                 "transfer_as": "bill"}, False, False))
 async def test_for_every_po_the_plan_is_what_the_scan_right_after_it_does(world_factory, world):
     seed, options = _seed(world)
     w = await world_factory(seed, **options)
