@@ -157,6 +157,11 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "PO {po_id} was being sent to QuickBooks as a {document} when the transfer_as setting changed; "
         "QuickBooks does not show it yet.",
         "Set transfer_as back until this PO is done, or check QuickBooks and retry.", False),
+    "sent_as_other_document": (
+        "QuickBooks already has a {found} numbered {doc_number} for PO {po_number} (found by the PO's tag), "
+        "but transfer_as now sends POs as a {document}; no {document} is made beside it.",
+        "Set transfer_as back to {setting} until this PO is done, or, if that {found} is wrong, delete it in "
+        "QuickBooks; then retry.", False),
     "bill_rejected": (
         "QuickBooks refused the {document}: {api}",
         "Correct what QuickBooks names above (in QuickBooks or on the PO in Autotask), then retry.", False),

@@ -125,5 +125,5 @@ async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal:
                       currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
                       resolver=Resolver(qbo, publish, document=documents.first_document(settings),
                                         linker=Linker(qbo, links, settings.near_match)),
-                      journal=journal, bills=TaggedBills(qbo, document=documents.first_document(settings)))
+                      journal=journal, bills=TaggedBills.for_settings(qbo, settings))
 

@@ -23,6 +23,18 @@ def first_document(settings: Settings) -> str:
     return BILL if settings.transfer_as is TransferAs.BILL else PURCHASE_ORDER
 
 
+def other_documents(settings: Settings) -> tuple[str, ...]:
+    """The documents a PO may have been sent as under another transfer_as (looked for by its
+    tag when the journal forgot it, so that no second document is made beside one)."""
+    first = first_document(settings)
+    return tuple(d for d in (BILL, PURCHASE_ORDER) if d != first)
+
+
+def setting_for(entity: str) -> str:
+    """The transfer_as values that send a PO as `entity` (for the words of a cause)."""
+    return "bill" if entity == BILL else "purchase_order or purchase_order_then_bill"
+
+
 def request_kind(entity: str) -> str:
     """The word in a write's requestid: a PO's bill and its purchase order never share one."""
     return "bill" if entity == BILL else "purchase_order"

@@ -881,7 +881,7 @@ class Engine:
                 return [self._stopped_outcome(halt, 0)]
             entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
             outcomes = []
-            self._shared_bills = TaggedBills(self.qbo, document=documents.first_document(settings))
+            self._shared_bills = TaggedBills.for_settings(self.qbo, settings)
             try:
                 for entry in sorted(entries, key=lambda e: e.id):
                     if self._stopping:

@@ -218,6 +218,9 @@ async def _adopt_tagged(ctx: RunContext, datas: list[PoData], entries: dict, res
     steps, adopted = [], []
     for data in unbilled:
         bill = ctx.bills.first(data.po_id)
+        other = ctx.bills.sent_as_other(data.po_id, data.po_number) if bill is None else None
+        if other is not None:
+            results[data.po_id] = Result(data, cause=other)
         if bill is not None:
             entry = entries[data.po_id]
             try:

@@ -170,6 +170,9 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
         # The journal records no bill, but it is only a cache (lost, or restored from an older
         # backup): QBO's own bills, found by the PO tag, say whether this PO was billed already.
         found = await ctx.bills.bill_of(po_id, po_created(data.po))
+        other = ctx.bills.sent_as_other(po_id, po_number) if found is None else None
+        if other is not None:
+            raise PoProblem(other)
         if found is not None:
             entry = (await _journal_many(ctx, adopt_steps(po_id, state, found, po_number, ctx.document)))[-1]
             return await _write_back(ctx, data, entry, vendor_name="", amount=None, lines=0, currency="",

@@ -89,6 +89,10 @@ async def preview(ctx: RunContext, datas: list[PoData]) -> list[PoPreview]:
             out[data.po_id] = PoPreview(data, resume=_resume_words(entry))
             continue
         bill = ctx.bills.first(data.po_id)
+        other = ctx.bills.sent_as_other(data.po_id, data.po_number) if bill is None else None
+        if other is not None:
+            out[data.po_id] = PoPreview(data, cause=other)
+            continue
         if bill is not None:
             try:
                 adopt_steps(data.po_id, entry.state if entry else None, bill, data.po_number)

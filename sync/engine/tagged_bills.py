@@ -20,7 +20,10 @@ from datetime import datetime, timedelta, timezone
 
 from sync.clients.qbo import QboClient
 from sync.clients.qbo_query import Select
+from sync.settings import Settings
 
+from . import causes, documents
+from .causes import Cause
 from .resolve import tagged_po_ids
 from .scan import parse_autotask_datetime
 
@@ -44,7 +47,16 @@ class TaggedBills:
     # The QBO entity whose tagged records are read ("Bill", or "PurchaseOrder" when transfer_as
     # makes purchase orders): the PO's first document.
     document: str = "Bill"
+    # The other documents read over the same window: a PO the journal forgot may have been sent
+    # as one of them before transfer_as changed, and must not get a second document beside it.
+    also: tuple[str, ...] = ()
     _by_po: dict[int, dict[str, dict]] = field(default_factory=dict)
+    _elsewhere: dict[int, dict[str, tuple[str, dict]]] = field(default_factory=dict)
+
+    @classmethod
+    def for_settings(cls, qbo: QboClient, settings: Settings) -> "TaggedBills":
+        """The index a run under `settings` uses: its document, and the others looked at."""
+        return cls(qbo, document=documents.first_document(settings), also=documents.other_documents(settings))
 
     async def bill_of(self, po_id: int, created: datetime | None) -> dict | None:
         """The bill naming `po_id` (the oldest, if several do), or None. `created` is when the PO
@@ -57,6 +69,24 @@ class TaggedBills:
         if not bills:
             return None
         return min(bills.values(), key=_id_order)
+
+    def elsewhere(self, po_id: int) -> tuple[str, dict] | None:
+        """The oldest record of another document (`also`) naming `po_id`, as (entity, record)."""
+        found = self._elsewhere.get(po_id)
+        if not found:
+            return None
+        return min(found.values(), key=lambda pair: _id_order(pair[1]))
+
+    def sent_as_other(self, po_id: int, po_number: str) -> Cause | None:
+        """The cause for a PO this index holds no record of but another document names (sent
+        before transfer_as changed), or None: such a PO gets no second document."""
+        other = self.elsewhere(po_id)
+        if other is None:
+            return None
+        entity, record = other
+        return causes.make("sent_as_other_document", found=documents.label(entity),
+                           doc_number=record.get("DocNumber") or f"(id {record.get('Id')})", po_number=po_number,
+                           document=documents.label(self.document), setting=documents.setting_for(entity))
 
     def all_of(self, po_id: int) -> list[dict]:
         return sorted((self._by_po.get(po_id) or {}).values(), key=_id_order)
@@ -71,10 +101,11 @@ class TaggedBills:
             wanted = min(wanted, _aware(self.floor) - MARGIN)
         if self.covered_from is not None and self.covered_from <= wanted:
             return
-        select = Select(self.document).where("MetaData.CreateTime", ">=", _stamp(wanted))
-        if self.covered_from is not None:
-            select = select.where("MetaData.CreateTime", "<", _stamp(self.covered_from))
-        await self._read(select.order("MetaData.CreateTime"))
+        for entity in (self.document, *self.also):
+            select = Select(entity).where("MetaData.CreateTime", ">=", _stamp(wanted))
+            if self.covered_from is not None:
+                select = select.where("MetaData.CreateTime", "<", _stamp(self.covered_from))
+            await self._read(select.order("MetaData.CreateTime"), entity)
         self.covered_from = wanted
 
     async def reload(self, since: datetime | None) -> None:
@@ -83,11 +114,16 @@ class TaggedBills:
         if self.covered_from is None:
             await self.cover(since or EARLIEST)
             return
-        wanted = min(self.covered_from, _aware(since or EARLIEST) - MARGIN)
+        before = self.covered_from
+        wanted = min(before, _aware(since or EARLIEST) - MARGIN)
         self._by_po.clear()
         self.covered_from = None
         await self._read(Select(self.document).where("MetaData.CreateTime", ">=", _stamp(wanted))
-                         .order("MetaData.CreateTime"))
+                         .order("MetaData.CreateTime"), self.document)
+        # The other documents were read with the window already: only the days it widens by.
+        for entity in self.also if wanted < before else ():
+            await self._read(Select(entity).where("MetaData.CreateTime", ">=", _stamp(wanted))
+                             .where("MetaData.CreateTime", "<", _stamp(before)).order("MetaData.CreateTime"), entity)
         self.covered_from = wanted
 
     def add(self, bill: dict) -> None:
@@ -97,9 +133,14 @@ class TaggedBills:
         for po_id in tagged_po_ids(bill):
             self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = slim
 
-    async def _read(self, select: Select) -> None:
-        async for bill in self.qbo.query_iter(select):
-            self.add(bill)
+    async def _read(self, select: Select, entity: str) -> None:
+        async for record in self.qbo.query_iter(select):
+            if entity == self.document:
+                self.add(record)
+            else:
+                slim = {k: record[k] for k in KEPT if k in record}
+                for po_id in tagged_po_ids(record):
+                    self._elsewhere.setdefault(po_id, {})[str(record.get("Id"))] = (entity, slim)
 
 
 def po_created(po: dict) -> datetime | None:

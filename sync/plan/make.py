@@ -140,7 +140,7 @@ def _plan_of(ctx: context.RunContext, p: PoPreview, hold: Hold | None) -> PoPlan
     basis = approval.basis(ctx, p.data, p.plan, cause)
     mark = approval.fingerprint(basis)
     # As the scan's gate: a PO whose bill QBO already has (found by its tag) is never held.
-    billed = ctx.bills.first(p.po_id) is not None
+    billed = ctx.bills.first(p.po_id) is not None or ctx.bills.elsewhere(p.po_id) is not None
     hold_reason = approval.hold_reason(ctx.settings.apply_mode, p.plan, cause) if not (p.resume or billed) else ""
     common.update(hold=hold_reason, approval=_approval(hold, mark), fingerprint=mark, basis=basis)
     if p.plan is None:

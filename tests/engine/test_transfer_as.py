@@ -174,3 +174,60 @@ async def test_a_purchase_order_left_uncertain_is_not_resent_as_a_bill_after_tra
     assert "purchase order" in entry.cause and "transfer_as" in entry.fix
     assert w.bills() == [] and w.qbo_list("PurchaseOrder") == []
     assert w.store.journal.get(po).document == "PurchaseOrder"
+
+
+def _lose_journal_and_write_back(w, po: int) -> None:
+    """A restore from an older backup: the journal is gone and the PO not written back."""
+    w.store.journal.close()
+    for path in w.store.locations.journal_dir.iterdir():
+        path.unlink()
+    w.store.journal = Journal(w.store.locations.journal_dir)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
+
+
+@pytest.mark.parametrize("before, after", [("purchase_order", "bill"), ("bill", "purchase_order"),
+                                           ("bill", "purchase_order_then_bill")])
+async def test_a_lost_journal_and_a_changed_transfer_as_make_no_second_document(world_factory, before, after):
+    from datetime import datetime, timezone
+
+    from sync.plan import make_plan
+
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 2, 5)])
+    w = await world_factory(seed, transfer_as=before)
+    assert (await w.engine.scan_once()).synced == 1
+    first = "Bill" if before == "bill" else "PurchaseOrder"
+    [made] = w.qbo_list(first)
+    _lose_journal_and_write_back(w, po)
+    w.set(transfer_as=after)
+
+    # The plan says it first: the PO's tagged document of the other kind is found, nothing made.
+    report = await make_plan(w.store.settings.load(), w.at, w.qbo, w.store.journal, now=datetime.now(timezone.utc))
+    [planned] = report.plans
+    assert planned.outcome == "fail" and planned.cause_code == "sent_as_other_document" and not planned.hold
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 0
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry is not None and entry.cause_code == "sent_as_other_document"
+    found, now_makes = ("bill", "purchase order") if before == "bill" else ("purchase order", "bill")
+    assert f"already has a {found} numbered {made['DocNumber']}" in entry.cause
+    assert f"now sends POs as a {now_makes}; no {now_makes} is made beside it" in entry.cause
+    assert f"Set transfer_as back to {'bill' if before == 'bill' else 'purchase_order'}" in entry.fix
+    assert len(w.bills()) == (1 if before == "bill" else 0)
+    assert len(w.qbo_list("PurchaseOrder")) == (0 if before == "bill" else 1)
+    assert w.po(po)["externalPONumber"] == "ERROR"  # the seed's failure marker, not a number
+
+    # A retry (the one-PO path) under the new setting says the same and makes nothing.
+    again = await w.engine.retry(entry.id)
+    assert not again.ok and again.cause.code == "sent_as_other_document"
+    assert len(w.bills()) + len(w.qbo_list("PurchaseOrder")) == 1
+    # The fix it names works: the setting back, a retry adopts the document QBO has.
+    w.set(transfer_as=before)
+    entry = w.store.errors.latest_open_for_po(po)
+    outcome = await w.engine.retry(entry.id)
+    assert outcome.ok, outcome
+    assert [d["Id"] for d in w.qbo_list(first)] == [made["Id"]]
+    assert w.po(po)["externalPONumber"] == made["DocNumber"]
