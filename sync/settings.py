@@ -355,8 +355,6 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "smtp_starttls": _optional(_boolean),
     "smtp_from": _optional(_email),
     "near_match": _optional(_near_match),
-    "log_retention_days": _optional(_whole(0, " (0 = keep forever)")),
-    "log_max_entries": _optional(_whole(1000)),
     "log_retention_days": _optional(_whole(0, " (0 = keep forever)", MAX_LOG_RETENTION_DAYS)),
     "log_max_entries": _optional(_whole(1000, maximum=MAX_LOG_ENTRIES)),
     "autotask_hourly_share": _optional(_percent),

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import faults, validation
-from .delete import delete_record
 from .faults import QboFault, now_iso
 from .delete import delete_record  # the same rule as POST ?operation=delete
 from .store import Store
