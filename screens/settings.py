@@ -51,6 +51,8 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
             ("Error out: the PO fails", "error"),
             ("Create a new item", "create"))),
         Field("new_item_expense_account", "Expense account for new items", "live"),
+        # A text field, checked by the setting's own parser: "link_above N" carries a number.
+        Field("near_match", "Near name: hold|create|link_above N", "text"),
         Field("apply_mode", "What waits for approval", "choice", choices=(
             ("Nothing: sync every PO", "auto"),
             ("POs that would create a vendor, customer or item", "hold_new_records"),

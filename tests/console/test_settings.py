@@ -26,6 +26,7 @@ BAD_INPUTS = {
     "log_retention_days": ("-1", "whole number from 0 to 36500"),
     "log_max_entries": ("10", "whole number from 1000 to 10000000"),
     "autotask_hourly_share": ("101", "whole percent from 1 to 100"),
+    "near_match": ("link_above 40", "'link_above N' (N from 50 to 100)"),
 }
 
 
@@ -150,3 +151,16 @@ async def test_save_on_a_full_disk_tells_the_fault_and_the_console_keeps_running
         assert w.store.settings.load().days_back == 30  # what was saved before
         await pilot.press("ctrl+s")  # space again: the same Save goes through
         await wait_for(pilot, lambda: w.store.settings.load().days_back == 9, what="the save")
+
+
+async def test_near_match_is_set_on_the_form_in_the_settings_own_words(console_world):
+    w = console_world()
+    app = w.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open(app, pilot)
+        form = screen.query_one(SettingsForm)
+        field = form.query_one("#f-near_match", Input)
+        assert field.value == "hold"  # the default, shown as the CLI names it
+        field.value = "  Link_Above   85 "
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: w.store.settings.load().near_match == "link_above 85", what="the save")
