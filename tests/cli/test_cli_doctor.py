@@ -225,3 +225,31 @@ def test_a_refused_quickbooks_token_is_a_finding_with_its_fix_and_autotask_is_st
     assert findings["qbo_auth"]["level"] == "fail" and "Reconnect QuickBooks" in findings["qbo_auth"]["fix"]
     assert findings["autotask_zone"]["level"] == "ok"
     assert "not-a-refresh-token" not in result.stdout + result.stderr  # a secret is never shown
+
+
+def test_an_api_user_that_may_not_write_back_or_make_to_dos_fails_the_doctor_with_the_fix(ready, capsys):
+    w = ready(seed_with_pos(n_ok=1))
+    denied = httpx.put(w.server.url + "/_sandbox/autotask/rights",
+                       json={"PurchaseOrders": ["update"], "CompanyToDos": ["create"]}, timeout=10)
+    assert denied.status_code == 200
+    result = in_process(capsys, "doctor", "--json", *w.dd)
+    assert result.returncode == 3
+    rights = [f for f in json_lines(result.stdout) if f.get("code") == "autotask_rights"]
+    assert {f["title"] for f in rights} == {"the API user may not write the bill number to purchase orders",
+                                            "the API user may not create to-dos for failed purchase orders"}
+    assert all(f["level"] == "fail" and "Security Levels" in f["fix"] for f in rights)
+    assert w.bills() == []  # the doctor writes nothing
+
+    # Scanned all the same: the bill is made once, the refused write-back is said with its fix,
+    # and the next scan does not make the bill again.
+    httpx.put(w.server.url + "/_sandbox/autotask/rights", json={"PurchaseOrders": ["update"]}, timeout=10)
+    for _ in range(2):
+        scan = atqbo("--daemon", "--once", *w.dd)
+        assert scan.returncode == 3, scan.stdout + scan.stderr
+        assert "adequate permissions to update" in scan.stdout and "permission to edit purchase orders" in scan.stdout
+    assert len(w.bills()) == 1
+
+    httpx.put(w.server.url + "/_sandbox/autotask/rights", json={}, timeout=10)
+    fine = in_process(capsys, "doctor", "--json", *w.dd)
+    rights = [f for f in json_lines(fine.stdout) if f.get("code") == "autotask_rights"]
+    assert len(rights) == 2 and all(f["level"] == "ok" for f in rights)

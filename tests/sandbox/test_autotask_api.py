@@ -281,3 +281,22 @@ def test_injected_gateway_faults_are_not_json(at: AT) -> None:
     r = at.get("Companies/0")
     assert r.status_code == 500
     error_of(r)
+
+
+def test_an_api_user_without_a_permission_is_told_so_by_entity_information_and_refused(at: AT) -> None:
+    """A security level that does not allow a write: entityInformation's userAccessFor* says so
+    (the entity still supports it: can*), and the write gets Autotask's permissions error as a
+    500 (reference §6.1: returned as 500 'even though the docs state that HTTP 403 should be')."""
+    assert at.admin("PUT", "rights", {"PurchaseOrders": ["update"], "CompanyToDos": ["create"]}).status_code == 200
+    info = at.get("PurchaseOrders/entityInformation").json()["info"]
+    assert info["canUpdate"] is True and info["userAccessForUpdate"] == "None"
+    assert at.get("Companies/0/ToDos/entityInformation").json()["info"]["userAccessForCreate"] == "None"
+    r = at.patch("PurchaseOrders", {"id": 1000, "externalPONumber": "B-1"})
+    assert r.status_code == 500 and "adequate permissions to update" in error_of(r)
+    assert at.get("PurchaseOrders/1000").json()["item"]["externalPONumber"] in (None, "")
+    body = {"actionType": 3, "assignedToResourceID": 29682886, "activityDescription": "x",
+            "startDateTime": "2024-05-01T09:00:00Z", "endDateTime": "2024-05-01T09:30:00Z"}
+    assert "adequate permissions to create" in error_of(at.post("Companies/200/ToDos", body))
+    assert at.admin("PUT", "rights", {"PurchaseOrders": ["delete"]}).status_code == 400  # only create / update
+    assert at.admin("PUT", "rights", {}).json() == {}
+    assert at.patch("PurchaseOrders", {"id": 1000, "externalPONumber": "B-1"}).status_code == 200

@@ -139,8 +139,20 @@ def admin_routes(store: Store, limits: AutotaskLimits, budget: HourlyBudget,
         return JSONResponse({"current_count": budget.count(), "hourly_threshold": limits.hourly_threshold,
                              "timeframe_minutes": limits.timeframe_minutes, "peak_arrived": budget.peak_arrived})
 
+    async def rights_route(request: Request) -> Response:
+        # {"PurchaseOrders": ["update"], "CompanyToDos": ["create"]}: what the API user may not do.
+        if request.method == "PUT":
+            body = await _json(request)
+            if not isinstance(body, dict) or not all(
+                    isinstance(v, list) and set(v) <= {"create", "update"} for v in body.values()):
+                raise _Bad('body must be {"Entity": ["create" | "update", ...], ...}')
+            denied = {store.entity(str(name)).name: set(v) for name, v in body.items() if v}
+            store.denied = denied
+        return JSONResponse({name: sorted(v) for name, v in store.denied.items()})
+
     return [
         Route(BASE + "/entities", guarded(list_entities)),
+        Route(BASE + "/rights", guarded(rights_route), methods=["GET", "PUT"]),
         Route(BASE + "/entities/{entity}", guarded(records), methods=["GET", "POST"]),
         Route(BASE + "/entities/{entity}/{id:int}", guarded(record), methods=["GET", "PATCH", "DELETE"]),
         Route(BASE + "/picklists/{entity}/{field}", guarded(picklist), methods=["GET", "PUT"]),

@@ -325,12 +325,15 @@ class AutotaskEmulator:
         can_create = "POST" in e.root_verbs or e.parent is not None
         can_update = "PATCH" in e.root_verbs or e.parent is not None
         can_delete = e.can_delete or e.name == "CompanyToDos"
-        # userAccessFor* is an untyped object in the swagger; "All"/"None" is a guess (UNVERIFIED).
+        # can*: what the entity supports; userAccessFor*: what this API user's security level
+        # allows. userAccessFor* is an untyped object in the swagger; "All"/"None" is a guess
+        # (UNVERIFIED), so the product reads either field as a refusal.
+        user_create, user_update = can_create and self.store.may(e, "create"), can_update and self.store.may(e, "update")
         return {"name": e.name[:-1] if not e.name.endswith("ies") else e.name[:-3] + "y",
                 "canCreate": can_create, "canDelete": can_delete, "canQuery": True, "canUpdate": can_update,
-                "userAccessForCreate": "All" if can_create else "None",
+                "userAccessForCreate": "All" if user_create else "None",
                 "userAccessForDelete": "All" if can_delete else "None",
-                "userAccessForQuery": "All", "userAccessForUpdate": "All" if can_update else "None",
+                "userAccessForQuery": "All", "userAccessForUpdate": "All" if user_update else "None",
                 "hasUserDefinedFields": e.has_udfs, "supportsWebhookCallouts": False}
 
     def _fields(self, e: EntityDef) -> list[dict]:
