@@ -211,6 +211,18 @@ class SlidingWindowLimiter:
                 else:
                     await self._released.wait()  # all slots in flight: wait for an answer
 
+    async def wait_free(self) -> None:
+        """Return once `acquire` would not wait (without taking the slot): work that ends in a
+        request is started only when the request can go, so its clock does not run in a queue."""
+        while True:
+            now = self._clock()
+            if self._used(now) < self.limit:
+                return
+            if self._done:
+                await self._sleep(self._done[0] + self.window - now + 0.001)
+            else:
+                await self._released.wait()
+
     def release(self) -> None:
         """The answer to a request that acquired a slot has arrived (or it failed)."""
         self._in_flight -= 1

@@ -372,6 +372,11 @@ class QboClient:
 
     # ------------------------------------------------------------ batch
 
+    async def batch_slot_free(self) -> None:
+        """Wait until a batch request could be sent now (Intuit's 40 a minute): a scan prepares
+        a group only then, so its POs do not wait out the minute after being announced."""
+        await self._batch_per_minute.wait_free()
+
     async def batch(self, items: list[BatchItem], *, chunk_size: int = DEFAULT_BATCH,
                     requestid: str | None = None) -> list[BatchResult]:
         """Send items in batches of `chunk_size` (≤ 30; 10 by default, Intuit's safer figure);

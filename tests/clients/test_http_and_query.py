@@ -65,6 +65,22 @@ async def test_sliding_window_waits_for_in_flight_requests() -> None:
     assert order == ["first answered", "second started"]
 
 
+@pytest.mark.anyio
+async def test_wait_free_returns_when_a_slot_would_be_granted_and_takes_none() -> None:
+    t = FakeTime()
+    lim = SlidingWindowLimiter(2, 60.0, clock=t.clock, sleep=t.sleep)
+    await lim.wait_free()
+    assert t.now == 0.0 and lim.in_window() == 0  # free: no wait, no slot taken
+    for _ in range(2):
+        await lim.acquire()
+        t.now += 1.0
+        lim.release()
+    await lim.wait_free()  # both slots used: free 60 s after the first answer (at 1 s)
+    assert t.now == pytest.approx(61.0, abs=0.01) and lim.in_window() == 1
+    await lim.acquire()  # and acquire does not wait after it
+    assert t.now == pytest.approx(61.0, abs=0.01)
+
+
 def test_retry_after_parsing_and_backoff_bounds() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)

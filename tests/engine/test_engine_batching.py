@@ -95,3 +95,27 @@ async def test_write_backs_of_a_group_overlap_the_next_groups_bills(world_factor
     # written: one after another, it would wait for all 31 write-backs before it.
     assert len(at_batch) == 2 and at_batch[1] < 31
     assert all(w.po(i)["externalPONumber"] for i in ids)
+
+
+async def test_a_group_is_started_only_when_qbo_can_take_its_batch(world_factory):
+    """Once QBO's batches a minute are spent, the next group's POs are not announced (and their
+    clock not started) until a batch could go: a PO's latency is its own work, not the wait."""
+    from sync import events as ev
+    from sync.clients.http import SlidingWindowLimiter
+
+    seed, ids = _seed(7)
+    w = await world_factory(seed)
+    w.engine.bill_batch_size = 2  # groups of 1, 2, 2, 2: four batches
+    limiter = SlidingWindowLimiter(1, 0.4)  # one batch per 0.4 s stands for 40 a minute
+    w.qbo._batch_per_minute = limiter
+    spent_at_start: list[int] = []
+
+    def on_event(event) -> None:
+        if isinstance(event, ev.PoStarted):
+            spent_at_start.append(limiter.in_window())
+
+    w.engine.subscribe(on_event)
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 7 and len(spent_at_start) == 7
+    assert spent_at_start == [0] * 7, spent_at_start  # each group started with a batch free
