@@ -7,7 +7,8 @@ the links from that day's exact name matches). Each link records how it was made
 
 One crash-safe TinyDB file (`links.json` in the data folder, atomically replaced and fsynced,
 see storage.py): a `put_many` that returned survives kill -9. Thread-safe; the engine and a
-one-shot `atqbo link` may both write it (each write re-reads a file another process changed).
+one-shot `atqbo link` may both write it: each write holds an flock on `links.json.lock` and
+re-reads a file another process changed, so neither loses the other's links.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Literal, get_args
 from tinydb import TinyDB
 
 from sync.store.errors import CorruptFileError
-from sync.store.storage import AtomicJSONStorage, remove_stale_temp_files
+from sync.store.storage import AtomicJSONStorage, exclusive, remove_stale_temp_files
 
 LinkKind = Literal["vendor", "customer", "item"]
 LINK_KINDS: tuple[str, ...] = get_args(LinkKind)
@@ -130,7 +131,7 @@ class LinkBook:
                     doc_id, next_id = next_id, next_id + 1
                 table[doc_id] = doc
 
-        with self._lock:
+        with self._lock, exclusive(self.path):
             self._table()._update_table(merge)
         return stamped
 
@@ -140,7 +141,7 @@ class LinkBook:
     def remove(self, kind: str, autotask_id: int) -> Link | None:
         """Forget the link of this Autotask record (the next scan matches it by name); the link
         that was removed, or None when there was none."""
-        with self._lock:
+        with self._lock, exclusive(self.path):
             table = self._table()
             key = f"{kind}:{int(autotask_id)}"
             found = [d for d in table.all() if str(d.get("key")) == key]

@@ -17,11 +17,14 @@ It is not thread-safe by itself: the owners (Settings, ErrorLog, Journal…) ser
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import secrets as _random
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,24 @@ Signature = tuple[int, int, int]
 
 def _signature(st: os.stat_result) -> Signature:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """An flock on `path`'s sidecar lock file for a read-modify-write of a file that two
+    processes write (links.json: the engine and a one-shot `atqbo link`): without it, both read
+    the same version and the second write loses the first one's change. The kernel drops the
+    lock when its holder dies, even by SIGKILL."""
+    with named(path.parent, CREATE_FOLDER):
+        ensure_dir(path.parent)
+    lock_path = path.with_name(path.name + ".lock")
+    with named(lock_path, SAVE):
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def fsync_dir(path: Path) -> None:

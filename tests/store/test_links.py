@@ -95,3 +95,39 @@ def test_links_survive_kill_9(tmp_path):
         acked.update(stored)
     assert len(acked) > 10, "the writer hardly wrote anything: the test proves little"
     assert [p.name for p in tmp_path.glob("*.tmp")] == []  # reopening swept the killed writers' temp files
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from sync.store.links import Link, LinkBook, LinkMethod
+book = LinkBook(Path(sys.argv[1]))
+start = int(sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()  # both writers start together
+for n in range(start, start + int(sys.argv[3])):
+    book.put(Link(kind="vendor", autotask_id=n, qbo_id=str(n), method=LinkMethod.BY_HAND))
+book.close()
+"""
+
+
+def test_two_processes_writing_links_at_once_lose_none(tmp_path):
+    """The engine and `atqbo link` in another process: every link either one stored is there."""
+    path = tmp_path / "links.json"
+    each = 120
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(start), str(each)], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+             for start in (1, 100_001)]
+    for proc in procs:
+        assert proc.stdout.readline() == "ready\n", proc.stderr.read()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    book = LinkBook(path)
+    ids = {link.autotask_id for link in book.all("vendor")}
+    book.close()
+    assert ids == set(range(1, 1 + each)) | set(range(100_001, 100_001 + each))
