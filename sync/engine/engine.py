@@ -48,17 +48,17 @@ from sync.store.errors import UnknownEntryError
 
 from . import causes, context, documents, receipts, sources
 from .causes import Cause
-from .failures import FailureDeps, finish_pending, record
+from .failures import FailureDeps, record
 from .halt import ScanHalt, api_words, halt_for
 from .history import HistoryRecorder
 from .notify import FailureNotice, Notifier
 from .pipeline import SentGroup, finish as finish_group, prefetch, send_bills, sync_many
 from .planner import BatchPlanner
 from .po_sync import PoOutcome, sync_po
-from .recovery import RecoveryCounts
-from .resolve import PoProblem, Resolver
+from .recovery import recover
+from .resolve import PoProblem
 from .tagged_bills import TaggedBills
-from .scan import ERROR_MARKER, is_blank, is_eligible, sync_one_refusal, window_start
+from .scan import ERROR_MARKER, is_eligible, sync_one_refusal, window_start
 from sync.store.journal import JournalState
 
 S = JournalState
@@ -417,104 +417,8 @@ class Engine:
         return summary
 
     async def _recover(self, settings: Settings) -> list[PoOutcome]:
-        """Bring every journal record an earlier run left mid-way to a final state (see
-        recovery.py); returns the outcomes of POs finished now. Raises ScanHalt when a service
-        is down (what is left stays in the journal for the next try)."""
-        journal, errors = self.store.journal, self.store.errors
-        entries = await anyio.to_thread.run_sync(journal.unfinished)
-        if not entries:
-            return []
-        counts = RecoveryCounts(found=len(entries))
-        outcomes: list[PoOutcome] = []
-
-        # Nothing was requested from QBO in these attempts: no API call needed.
-        def put_back() -> int:
-            steps = []
-            for e in entries:
-                if e.state not in (S.SEEN, S.RESOLVED) or e.bill_id:
-                    continue
-                open_entry = errors.latest_open_for_po(e.po_id)
-                if open_entry is not None:  # an interrupted retry: the failure stands
-                    if open_entry.status is ErrorStatus.RETRYING:
-                        errors.update(open_entry.id, status=ErrorStatus.OPEN)
-                    steps.append((e.po_id, e.state, S.FAILED, {"error_id": open_entry.id}))
-                else:
-                    steps.append((e.po_id, e.state, S.RELEASED, {}))
-            journal.transition_many(steps)
-            return sum(1 for step in steps if step[2] is S.RELEASED)
-
-        released = await anyio.to_thread.run_sync(put_back)
-        counts.released += released
-        counts.failed += sum(1 for e in entries if e.state in (S.SEEN, S.RESOLVED) and not e.bill_id) - released
-
-        try:
-            deps = self._deps(settings)
-            for e in entries:
-                if e.state is S.FAILED and e.pending:
-                    await self._guard(finish_pending(deps, e.po_id))
-                    counts.failures_completed += 1
-
-            # (seen / resolved with a bill id: left by an older version while resuming a bill.)
-            mid = [e for e in entries if e.state in (S.BILL_REQUESTED, S.BILL_CREATED) or e.bill_id]
-            if mid:
-                pos = await self._guard(sources.pos_by_ids(self.autotask, [e.po_id for e in mid]))
-                resolver = Resolver(self.qbo, self._publish)
-                resume: list[dict] = []
-                settled: list[tuple[int, Any]] = []
-                for e in mid:
-                    po = pos.get(e.po_id)
-                    number = e.po_number or str(e.po_id)
-                    if po is None:
-                        outcomes.append(await self._guard(self._fail(None, settings, e.po_id, number,
-                                                                     causes.make("po_not_found", po_id=e.po_id), None)))
-                        continue
-                    external = str(po.get("externalPONumber") or "").strip()
-                    ours = is_blank(external) or external.upper() == ERROR_MARKER
-                    if e.state in (S.SEEN, S.RESOLVED):
-                        resume.append(po)  # the one-PO path reads the bill back first
-                        continue
-                    if e.state is S.BILL_REQUESTED:
-                        if ours:
-                            resume.append(po)  # the one-PO path looks the bill up, re-sends if absent
-                            continue
-                        found = await self._guard(resolver.find_bill_of(e.po_id, e.doc_number, e.vendor_id,
-                                                                                    documents.document_of(e)))
-                        if found is None:
-                            await anyio.to_thread.run_sync(
-                                lambda e=e: journal.transition(e.po_id, S.BILL_REQUESTED, S.RELEASED))
-                            counts.released += 1
-                            continue
-                        e = await anyio.to_thread.run_sync(lambda e=e, found=found: journal.transition(
-                            e.po_id, S.BILL_REQUESTED, S.BILL_CREATED, bill_id=str(found["Id"]),
-                            doc_number=str(found.get("DocNumber") or e.doc_number)))
-                    if external == (e.doc_number or ""):
-                        settled.append((e.po_id, e))
-                    elif ours:
-                        resume.append(po)
-                    else:
-                        cause = causes.make("writeback_conflict", doc_number=e.doc_number, external=external)
-                        outcomes.append(await self._guard(self._fail(None, settings, e.po_id, number, cause, None)))
-                if settled:
-                    await anyio.to_thread.run_sync(lambda: journal.transition_many(
-                        [(po_id, S.BILL_CREATED, S.WRITTEN_BACK, {}) for po_id, _ in settled]))
-                    for po_id, e in settled:
-                        await self._resolve_log(po_id, None)
-                        outcomes.append(PoOutcome(po_id=po_id, po_number=e.po_number or str(po_id), ok=True,
-                                                  doc_number=e.doc_number, bill_id=e.bill_id))
-                    counts.written_back += len(settled)
-                if resume:
-                    ctx = await self._guard(self._context(settings))
-                    datas = await self._guard(sources.load(self.autotask, resume))
-                    for start in range(0, len(datas), self.bill_batch_size):
-                        for outcome in await self._group(ctx, settings, datas[start:start + self.bill_batch_size],
-                                                         source="recovery"):
-                            outcomes.append(outcome)
-                            if outcome.ok:
-                                counts.synced += 1
-        finally:
-            counts.failed += sum(1 for o in outcomes if not o.ok)
-            self._publish(counts.event([e.po_id for e in entries]))
-        return outcomes
+        """Bring every journal record an earlier run left mid-way to a final state (recovery.py)."""
+        return await recover(self, settings)
 
     async def _settle_written(self, po_id: int, number: str) -> None:
         """Autotask holds `number`: if it is the number of this PO's bill in the journal (a
