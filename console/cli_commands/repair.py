@@ -29,6 +29,7 @@ def run_repair(args: argparse.Namespace) -> int:
 
 async def _repair_journal(args: argparse.Namespace) -> int:
     from sync.clients.errors import ApiError
+    from sync.engine import documents
     from sync.engine.repair import repair_journal
 
     as_json = bool(getattr(args, "json", False))
@@ -42,8 +43,10 @@ async def _repair_journal(args: argparse.Namespace) -> int:
             except EngineLockedError as exc:
                 raise CommandError(f"{exc}; the journal was not changed", EXIT_FATAL) from None
         try:
+            # The document a PO becomes under transfer_as: its tagged bills or purchase orders.
+            document = documents.first_document(await anyio.to_thread.run_sync(runtime.store.settings.load))
             report = await repair_journal(runtime.store.journal, runtime.store.errors, runtime.autotask,
-                                          runtime.qbo, dry_run=dry_run)
+                                          runtime.qbo, dry_run=dry_run, document=document)
         except ApiError as exc:
             raise api_problem(exc, "QuickBooks" if exc.service in ("qbo", "oauth") else "Autotask") from None
     finally:
@@ -58,7 +61,7 @@ async def _repair_journal(args: argparse.Namespace) -> int:
 
 def _summary(report: Any) -> dict[str, Any]:
     return {"command": "repair journal", "ok": True, "exit_code": EXIT_OK, "dry_run": report.dry_run,
-            "bills_read": report.bills_read, "tagged_bills": report.tagged_bills, "pos_read": report.pos_read,
+            "document": report.document, "bills_read": report.bills_read, "tagged_bills": report.tagged_bills, "pos_read": report.pos_read,
             "open_errors": report.open_errors, "records_written": 0 if report.dry_run else len(report.findings),
             "records_to_write": len(report.findings), "unchanged": report.unchanged,
             "numbers_due": report.numbers_due,
@@ -68,7 +71,8 @@ def _summary(report: Any) -> dict[str, Any]:
 
 
 def _summary_text(report: Any) -> str:
-    lines = [f"read {report.bills_read} bills from QuickBooks ({report.tagged_bills} name an Autotask PO), "
+    what = "purchase orders" if report.document == "PurchaseOrder" else "bills"
+    lines = [f"read {report.bills_read} {what} from QuickBooks ({report.tagged_bills} name an Autotask PO), "
              f"{report.pos_read} purchase orders from Autotask and {report.open_errors} open error-log entries"]
     for path in report.damaged_files:
         lines.append(f"damaged journal file {path}: its records are rebuilt from QuickBooks and Autotask"

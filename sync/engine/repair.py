@@ -32,7 +32,7 @@ from sync.clients.qbo import QboClient
 from sync.store import ErrorLog, Journal, JournalEntry, JournalState
 from sync.store.journal import HISTORY_LIMIT
 
-from . import sources
+from . import documents, sources
 from .scan import ERROR_MARKER, is_blank
 from .tagged_bills import EARLIEST, TaggedBills
 
@@ -55,6 +55,7 @@ class Finding:
 @dataclass
 class RepairReport:
     dry_run: bool
+    document: str = "Bill"  # the QBO entity read: Bill, or PurchaseOrder under transfer_as
     bills_read: int = 0
     tagged_bills: int = 0  # bills naming a PO
     pos_read: int = 0
@@ -72,15 +73,17 @@ class RepairReport:
 
 
 async def repair_journal(journal: Journal, errors: ErrorLog, at: AutotaskClient, qbo: QboClient, *,
-                         dry_run: bool) -> RepairReport:
-    """Compare the journal with QBO's tagged bills, Autotask's PO numbers and the error log;
-    write what the journal lacks (unless `dry_run`). API errors are raised as they come."""
-    report = RepairReport(dry_run=dry_run)
+                         dry_run: bool, document: str = documents.BILL) -> RepairReport:
+    """Compare the journal with QBO's tagged documents (`document`: the PO's first one under
+    transfer_as, a Bill or a PurchaseOrder; a receipt's bill is never taken for it), Autotask's
+    PO numbers and the error log; write what the journal lacks (unless `dry_run`). API errors
+    are raised as they come."""
+    report = RepairReport(dry_run=dry_run, document=document)
     existing, damaged = await anyio.to_thread.run_sync(journal.survey)
     report.damaged_files = [str(p) for p in damaged]
     known = {e.po_id: e for e in existing}
 
-    bills = _CountingBills(qbo)
+    bills = _CountingBills(qbo, document)
     await bills.cover(EARLIEST)
     report.bills_read, report.tagged_bills = bills.read_count, bills.tagged_count
     open_entries = {e.po_id: e for e in sorted(await anyio.to_thread.run_sync(errors.open_errors), key=lambda e: e.id)}
@@ -101,9 +104,9 @@ async def repair_journal(journal: Journal, errors: ErrorLog, at: AutotaskClient,
         if own:
             if len(own) > 1:
                 report.duplicates[po_id] = [str(b.get("DocNumber") or "") for b in own]
-            found = _billed(po_id, entry, po or {}, own, open_entries.get(po_id), number, fresh_attempt)
+            found = _billed(po_id, entry, po or {}, own, open_entries.get(po_id), number, fresh_attempt, document)
         elif po_id in open_entries and (entry is None or entry.state in (S.SEEN, S.RESOLVED, S.RELEASED)):
-            found = _failed(po_id, entry, open_entries[po_id], number, fresh_attempt)
+            found = _failed(po_id, entry, open_entries[po_id], number, fresh_attempt, document)
         else:
             found = None
         if found is None:
@@ -122,45 +125,48 @@ async def repair_journal(journal: Journal, errors: ErrorLog, at: AutotaskClient,
 
 
 def _billed(po_id: int, entry: JournalEntry | None, po: dict, own: list[dict], log: Any, number: str,
-            fresh_attempt: int) -> tuple[JournalEntry, str] | None:
-    """The record of a PO that bills name (the one Autotask holds, else the oldest), and why;
-    None when the journal already records that bill."""
+            fresh_attempt: int, document: str) -> tuple[JournalEntry, str] | None:
+    """The record of a PO that bills (or purchase orders) name (the one Autotask holds, else the
+    oldest), and why; None when the journal already records that document."""
+    label = documents.label(document)
     external = str(po.get("externalPONumber") or "").strip()
     chosen = next((b for b in own if str(b.get("DocNumber") or "") == external), own[0])
     doc = str(chosen.get("DocNumber") or "")
     if entry is not None and entry.bill_id == str(chosen["Id"]) and entry.state in (S.BILL_CREATED, S.WRITTEN_BACK):
         return None
     if external == doc and doc and log is not None:
-        state, why = S.BILL_CREATED, (f"bill {doc} names this PO and Autotask holds its number, but error-log "
+        state, why = S.BILL_CREATED, (f"{label} {doc} names this PO and Autotask holds its number, but error-log "
                                       f"entry {log.id} is open (the next scan closes it)")
     elif external == doc and doc:
-        state, why = S.WRITTEN_BACK, f"bill {doc} names this PO and Autotask holds its number"
+        state, why = S.WRITTEN_BACK, f"{label} {doc} names this PO and Autotask holds its number"
     elif is_blank(external) or external.upper() == ERROR_MARKER:
-        state, why = S.BILL_CREATED, (f"bill {doc} names this PO; its number is not in Autotask yet (the next scan "
+        state, why = S.BILL_CREATED, (f"{label} {doc} names this PO; its number is not in Autotask yet (the next scan "
                                       "writes it back)")
     else:
-        state, why = S.BILL_CREATED, (f"bill {doc} names this PO but Autotask holds {external} (the next scan "
+        state, why = S.BILL_CREATED, (f"{label} {doc} names this PO but Autotask holds {external} (the next scan "
                                       "reports the conflict; nothing is overwritten)")
     base = entry or JournalEntry(po_id=po_id, state=state, attempt=fresh_attempt)
     return replace(base, state=state, po_number=number, bill_id=str(chosen["Id"]), doc_number=doc,
-                   vendor_id=str((chosen.get("VendorRef") or {}).get("value") or "") or None, pending=None), why
+                   vendor_id=str((chosen.get("VendorRef") or {}).get("value") or "") or None, pending=None,
+                   document=document), why
 
 
 def _failed(po_id: int, entry: JournalEntry | None, log: Any, number: str,
-            fresh_attempt: int) -> tuple[JournalEntry, str]:
+            fresh_attempt: int, document: str) -> tuple[JournalEntry, str]:
     """The record of a PO with an open error-log entry and no bill: failed, at a fresh attempt."""
     target = replace(entry or JournalEntry(po_id=po_id, state=S.FAILED), state=S.FAILED, po_number=number,
                      error_id=log.id, pending=None, bill_id=None, doc_number=None, request_id=None,
                      attempt=max(fresh_attempt, entry.attempt if entry else 0))
-    return target, (f"open error-log entry {log.id} ({log.cause_code}) and no bill naming this PO in QuickBooks "
+    return target, (f"open error-log entry {log.id} ({log.cause_code}) and no {documents.label(document)} naming "
+                    "this PO in QuickBooks "
                     f"(retry it: atqbo retry {log.id})")
 
 
 class _CountingBills(TaggedBills):
     """The index, also counting what it read (for the report)."""
 
-    def __init__(self, qbo: QboClient) -> None:
-        super().__init__(qbo)
+    def __init__(self, qbo: QboClient, document: str) -> None:
+        super().__init__(qbo, document=document)
         self.read_count = 0
 
     def add(self, bill: dict) -> None:

@@ -171,3 +171,41 @@ async def test_receipts_of_many_pos_go_in_batches(world_factory):
     assert len(w.bills()) == 35 and len(w.of(ev.ReceiptBilled)) == 35
     assert all(p["POStatus"] == "Open" for p in w.qbo_list("PurchaseOrder"))
     assert summary.api_calls["qbo"] <= 12  # two batches, not 35 creates
+
+
+async def test_repair_journal_under_purchase_order_then_bill_records_the_purchase_order_not_a_receipt_bill(
+        world_factory):
+    """`atqbo repair journal` after the journal is lost: the PO's record names its QuickBooks
+    purchase order (the document transfer_as makes first), never one of its receipt bills, which
+    carry the same PO tag; later receipts are billed once, nothing is made twice."""
+    from sync.engine import documents
+    from sync.engine.repair import repair_journal
+    from sync.store.journal import Journal, JournalState as S
+
+    seed, po, (cable, dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+    await w.engine.scan_once()
+    await _receive(w, cable, 2)
+    await w.engine.scan_once()
+    [qpo], [receipt_bill] = w.qbo_list("PurchaseOrder"), w.bills()
+    w.store.journal.close()
+    for path in w.store.locations.journal_dir.iterdir():
+        path.unlink()
+    w.store.journal = Journal(w.store.locations.journal_dir)
+
+    document = documents.first_document(w.store.settings.load())
+    report = await repair_journal(w.store.journal, w.store.errors, w.at, w.qbo, dry_run=False, document=document)
+
+    assert report.document == "PurchaseOrder" and report.tagged_bills == 1
+    [finding] = report.findings
+    assert finding.after == "written_back" and finding.bill_id == qpo["Id"] != receipt_bill["Id"]
+    assert finding.why.startswith(f"purchase order {qpo['DocNumber']} names this PO")
+    entry = w.store.journal.get(po)
+    assert entry.state is S.WRITTEN_BACK and entry.document == "PurchaseOrder" and entry.bill_id == qpo["Id"]
+
+    await _receive(w, cable, 1)
+    await _receive(w, dock, 2)
+    summary = await w.engine.scan_once()
+    assert summary.stopped is None
+    assert len(w.qbo_list("PurchaseOrder")) == 1 and len(w.bills()) == 2  # the rest billed once
+    assert w.qbo_list("PurchaseOrder")[0]["POStatus"] == "Closed"
