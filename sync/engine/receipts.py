@@ -23,7 +23,6 @@ purchase order's bills before anything is sent again.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -46,7 +45,7 @@ from .context import RunContext
 from .currency import CurrencyMode
 from .halt import api_words, halt_for
 from .numbering import MAX_DOC_NUMBER, BillSequence
-from .resolve import po_marker
+from .resolve import po_marker, receipts_tag, tagged_receipts
 from .sources import CHUNK
 from .tagged_bills import DUPLICATE_REQUEST_ID
 
@@ -56,21 +55,6 @@ MAX_BATCH = 30
 CAUSES = frozenset({"receipt_purchase_order_deleted", "receipt_purchase_order_changed", "receipt_number_too_long",
                     "receipt_number_taken", "receipt_bill_rejected"})
 _NS = uuid.UUID("5b0f4c9e-9a51-4c1e-9d8e-2f4a1c7e6b30")
-_TAG = re.compile(r"\(Autotask receipts ([0-9,]{1,2000})(; freight)?\)")
-
-
-def receipts_tag(receipts: Iterable[int], freight: bool) -> str:
-    return f"(Autotask receipts {','.join(str(r) for r in sorted(receipts))}{'; freight' if freight else ''})"
-
-
-def tagged_receipts(bill: dict) -> tuple[set[int], bool]:
-    """The receiving ids (and whether freight) a receipt bill's PrivateNote names."""
-    found: set[int] = set()
-    freight = False
-    for ids, fr in _TAG.findall(str(bill.get("PrivateNote") or "")):
-        found |= {int(i) for i in ids.split(",") if i.isascii() and i.isdigit() and len(i) < 19}
-        freight = freight or bool(fr)
-    return found, freight
 
 
 def receipt_request_id(realm_id: str, po_id: int, receipts: Iterable[int]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from sync.clients.errors import QboValidationError
@@ -87,6 +87,29 @@ def tagged_po_ids(bill: dict) -> set[int]:
     """The PO ids a bill's PrivateNote names by their tag (ASCII digits only: the note is text
     anyone may edit in QBO)."""
     return {int(m) for m in _MARKER.findall(str(bill.get("PrivateNote") or ""))}
+
+
+_RECEIPTS = re.compile(r"\(Autotask receipts ([0-9,]{1,2000})(; freight)?\)")
+
+
+def receipts_tag(receipts: Iterable[int], freight: bool) -> str:
+    """The tag a receipt bill carries beside its PO's: the receiving records it bills."""
+    return f"(Autotask receipts {','.join(str(r) for r in sorted(receipts))}{'; freight' if freight else ''})"
+
+
+def tagged_receipts(bill: dict) -> tuple[set[int], bool]:
+    """The receiving ids (and whether freight) a receipt bill's PrivateNote names."""
+    found: set[int] = set()
+    freight = False
+    for ids, fr in _RECEIPTS.findall(str(bill.get("PrivateNote") or "")):
+        found |= {int(i) for i in ids.split(",") if i.isascii() and i.isdigit() and len(i) < 19}
+        freight = freight or bool(fr)
+    return found, freight
+
+
+def is_receipt_bill(bill: dict) -> bool:
+    """A bill for goods received under purchase_order_then_bill: never a PO's own document."""
+    return bool(_RECEIPTS.search(str(bill.get("PrivateNote") or "")))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sync.settings import Settings
 
 from . import causes, documents
 from .causes import Cause
-from .resolve import tagged_po_ids
+from .resolve import is_receipt_bill, tagged_po_ids
 from .scan import parse_autotask_datetime
 
 # QBO's answer to a requestid used before with another body: the earlier request went through.
@@ -135,6 +135,8 @@ class TaggedBills:
 
     async def _read(self, select: Select, entity: str) -> None:
         async for record in self.qbo.query_iter(select):
+            if is_receipt_bill(record):
+                continue  # a bill for goods received names its PO too, but is not its document
             if entity == self.document:
                 self.add(record)
             else:

@@ -209,3 +209,33 @@ async def test_repair_journal_under_purchase_order_then_bill_records_the_purchas
     assert summary.stopped is None
     assert len(w.qbo_list("PurchaseOrder")) == 1 and len(w.bills()) == 2  # the rest billed once
     assert w.qbo_list("PurchaseOrder")[0]["POStatus"] == "Closed"
+
+
+async def test_a_receipt_bill_is_never_taken_for_the_pos_bill_after_a_lost_journal_and_transfer_as_bill(
+        world_factory):
+    """The receipt bills carry the PO's tag: after the journal is lost (and the write-back with
+    it) and transfer_as set to bill, the scan finds the PO's QuickBooks purchase order, says so,
+    and neither adopts a receipt bill as the PO's bill nor makes a new one."""
+    from sync.store.journal import Journal
+
+    seed, po, (cable, _dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+    await w.engine.scan_once()
+    await _receive(w, cable, 2)
+    await w.engine.scan_once()
+    [qpo], [receipt_bill] = w.qbo_list("PurchaseOrder"), w.bills()
+    w.store.journal.close()
+    for path in w.store.locations.journal_dir.iterdir():
+        path.unlink()
+    w.store.journal = Journal(w.store.locations.journal_dir)
+    w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
+    w.set(transfer_as="bill")
+
+    summary = await w.engine.scan_once()
+
+    assert summary.synced == 0
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry is not None and entry.cause_code == "sent_as_other_document"
+    assert f"already has a purchase order numbered {qpo['DocNumber']}" in entry.cause
+    assert [b["Id"] for b in w.bills()] == [receipt_bill["Id"]] and len(w.qbo_list("PurchaseOrder")) == 1
+    assert w.po(po)["externalPONumber"] != receipt_bill["DocNumber"]
