@@ -26,9 +26,9 @@ KIND_TITLES = {"no_write_back": "Bill without write-back", "bill_deleted": "Bill
 
 def findings_markup(result: Any) -> str:
     if not result.findings:
-        return (f"[$success]Nothing to reconcile. [/]{result.bills_checked} bills made by atqbo and "
+        return (f"[$success]Nothing to reconcile. [/]{result.bills_checked} {result.made_words} made by atqbo and "
                 f"{result.pos_checked} purchase orders agree.")
-    lines = [f"[b]{len(result.findings)} findings [/b]— {result.bills_checked} bills and "
+    lines = [f"[b]{len(result.findings)} findings [/b]— {result.bills_checked} {result.made_words} and "
              f"{result.pos_checked} purchase orders checked; nothing was changed.", ""]
     for f in result.findings:
         lines.append(f"[$warning]{KIND_TITLES.get(f.kind, f.kind)}  [/]PO {_esc(f.po_number)} (id {f.po_id})")

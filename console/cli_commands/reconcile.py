@@ -45,10 +45,11 @@ def run_reconcile(args: argparse.Namespace) -> int:
         for f in result.findings:
             print(json_text(json.dumps(f.as_dict(), ensure_ascii=False)))
         print(json.dumps({"ok": True, "exit_code": code, "findings": len(result.findings), "by_kind": result.counts(),
-                          "bills_checked": result.bills_checked, "pos_checked": result.pos_checked}), flush=True)
+                          "bills_checked": result.bills_checked, "pos_checked": result.pos_checked,
+                          "document": result.document}), flush=True)
         return code
     for f in result.findings:
         print(f"{f.kind}: {visible(f.text)}\n    what to do: {visible(f.fix)}")
-    print(f"{len(result.findings)} findings; {result.bills_checked} bills made by atqbo and "
+    print(f"{len(result.findings)} findings; {result.bills_checked} {result.made_words} made by atqbo and "
           f"{result.pos_checked} purchase orders checked (nothing was changed).", flush=True)
     return code

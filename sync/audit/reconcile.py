@@ -1,7 +1,9 @@
 """`atqbo reconcile`: what atqbo made in QuickBooks against what Autotask says, read-only.
 
 Our bills are recognised by the tag in their PrivateNote ("(Autotask PO id N)", the engine's
-`po_marker`), so a lost journal does not hide them. The journal adds what was made (bill id,
+`po_marker`), so a lost journal does not hide them. What is read is the document `transfer_as`
+makes for a PO: bills, or QuickBooks purchase orders (a receipt's bill, which names its PO too,
+is not a PO's document); the findings' words name it. The journal adds what was made (bill id,
 number) and the history the bill as made (amount, lines), to see later changes in QBO.
 
 Findings, each with what to do:
@@ -16,15 +18,14 @@ Nothing is written anywhere: each finding says what a person should do.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sync.clients.autotask_filters import F
 from sync.clients.qbo_query import Select
-
-_TAG = re.compile(r"\(Autotask PO id (\d+)\)")
+from sync.engine import documents
+from sync.engine.resolve import is_receipt_bill, tagged_po_ids
 CHUNK = 200
 KINDS = ("no_write_back", "bill_deleted", "bill_voided", "bill_changed", "duplicate_bills", "cancelled_after_sync")
 _CANCELLED = {"canceled", "cancelled"}
@@ -47,8 +48,14 @@ class Finding:
 @dataclass(frozen=True)
 class Reconciliation:
     findings: tuple[Finding, ...]
-    bills_checked: int
+    bills_checked: int  # the documents of ours read: bills, or QBO purchase orders (`document`)
     pos_checked: int
+    document: str = "Bill"
+
+    @property
+    def made_words(self) -> str:
+        """What `bills_checked` counts, for people ("Autotask purchase orders" are the others)."""
+        return "bills" if self.document == "Bill" else "QuickBooks purchase orders"
 
     def counts(self) -> dict[str, int]:
         return {k: sum(f.kind == k for f in self.findings) for k in KINDS}
@@ -71,13 +78,19 @@ def _voided(bill: dict) -> bool:
 
 
 async def reconcile(store: Any, autotask: Any, qbo: Any) -> Reconciliation:
-    bills = await qbo.query_all(Select("Bill"))
+    entity = documents.first_document(store.settings.load())
+    doc = documents.label(entity)  # "bill" or "purchase order", in every finding's words
+    bills = await qbo.query_all(Select(entity))
     ours: dict[int, list[dict]] = {}
     for bill in bills:
-        match = _TAG.search(str(bill.get("PrivateNote") or ""))
-        if match:
-            ours.setdefault(int(match.group(1)), []).append(bill)
-    journal = {e.po_id: e for e in store.journal.all() if e.bill_id or e.doc_number}
+        if is_receipt_bill(bill):
+            continue
+        for po_id in sorted(tagged_po_ids(bill))[:1]:
+            ours.setdefault(po_id, []).append(bill)
+    # The journal's records of this document (one sent as the other, before transfer_as
+    # changed, is not looked for among these).
+    journal = {e.po_id: e for e in store.journal.all()
+               if (e.bill_id or e.doc_number) and documents.document_of(e) == entity}
     made = store.history.latest_of_kind("bill_created")
     po_ids = sorted(set(ours) | set(journal))
     pos: dict[int, dict] = {}
@@ -101,31 +114,31 @@ async def reconcile(store: Any, autotask: Any, qbo: Any) -> Reconciliation:
                                     str((bill or {}).get("DocNumber") or ""), text, fix))
 
         if len(live) > 1:
-            numbers = ", ".join(f"{b.get('DocNumber')} (Bill {b.get('Id')})" for b in live)
+            numbers = ", ".join(f"{b.get('DocNumber')} ({entity} {b.get('Id')})" for b in live)
             keep = next((b for b in live if str(b.get("DocNumber")) == number), None)
-            keep_words = f"keep bill {keep.get('DocNumber')}, the number Autotask holds" if keep else \
+            keep_words = f"keep {doc} {keep.get('DocNumber')}, the number Autotask holds" if keep else \
                 "keep the one you want Autotask to name"
-            add("duplicate_bills", live[0], f"PO {po_number} has {len(live)} bills in QuickBooks: {numbers}",
+            add("duplicate_bills", live[0], f"PO {po_number} has {len(live)} {doc}s in QuickBooks: {numbers}",
                 f"{keep_words}; delete the other in QuickBooks after checking it was not paid")
         if live and number not in {str(b.get("DocNumber")) for b in live}:
             bill = live[0]
             now = "blank" if not number else ("ERROR" if number == "ERROR" else f"{number!r}")
             add("no_write_back", bill,
-                f"bill {bill.get('DocNumber')} (Bill {bill.get('Id')}) was made for PO {po_number}, but the PO's "
+                f"{doc} {bill.get('DocNumber')} ({entity} {bill.get('Id')}) was made for PO {po_number}, but the PO's "
                 f"externalPONumber is {now}",
-                f"run `atqbo sync-one {po_id}`: it finds this bill (no second one is made) and writes its number back"
+                f"run `atqbo sync-one {po_id}`: it finds this {doc} (no second one is made) and writes its number back"
                 if number in ("", "ERROR") else
-                f"set the PO's externalPONumber to {bill.get('DocNumber')} in Autotask, or check which bill is right")
+                f"set the PO's externalPONumber to {bill.get('DocNumber')} in Autotask, or check which {doc} is right")
         if number and number != "ERROR" and po is not None:
             named = [b for b in tagged if str(b.get("DocNumber")) == number]
             made_here = entry is not None and (entry.doc_number == number)
             if not named and (made_here or tagged):
                 add("bill_deleted", {"Id": entry.bill_id if entry else "", "DocNumber": number},
-                    f"PO {po_number} names bill {number}, but that bill is no longer in QuickBooks (deleted)",
+                    f"PO {po_number} names {doc} {number}, but that {doc} is no longer in QuickBooks (deleted)",
                     "if the purchase stands, clear the PO's externalPONumber in Autotask and sync it again "
-                    f"(`atqbo sync-one {po_id}`); if not, note on the PO why its bill was removed")
+                    f"(`atqbo sync-one {po_id}`); if not, note on the PO why its {doc} was removed")
             elif named and not [b for b in named if not _voided(b)]:
-                add("bill_voided", named[0], f"PO {po_number} names bill {number}, which was voided in QuickBooks",
+                add("bill_voided", named[0], f"PO {po_number} names {doc} {number}, which was voided in QuickBooks",
                     "if the purchase stands, clear the PO's externalPONumber in Autotask and sync it again "
                     f"(`atqbo sync-one {po_id}`); if it was cancelled, cancel the PO in Autotask too")
         for bill in live:
@@ -140,14 +153,15 @@ async def reconcile(store: Any, autotask: Any, qbo: Any) -> Reconciliation:
             if isinstance(was_lines, int) and was_lines != now_lines:
                 changes.append(f"lines {was_lines} → {now_lines}")
             if changes:
-                add("bill_changed", bill, f"bill {bill.get('DocNumber')} for PO {po_number} was changed in QuickBooks "
+                add("bill_changed", bill, f"{doc} {bill.get('DocNumber')} for PO {po_number} was changed in QuickBooks "
                     f"after atqbo made it: {', '.join(changes)}",
                     "check the change with whoever made it; if the PO changed, change it in Autotask too, "
-                    "otherwise restore the bill to the PO's lines")
+                    f"otherwise restore the {doc} to the PO's lines")
         if po is not None and str(po.get("status")) in cancelled and live:
             bill = live[0]
             add("cancelled_after_sync", bill,
-                f"PO {po_number} was cancelled in Autotask after bill {bill.get('DocNumber')} was made",
-                f"if the purchase is really cancelled, void or delete bill {bill.get('DocNumber')} in QuickBooks "
-                "(atqbo never deletes a bill)")
-    return Reconciliation(tuple(findings), bills_checked=sum(len(v) for v in ours.values()), pos_checked=len(po_ids))
+                f"PO {po_number} was cancelled in Autotask after {doc} {bill.get('DocNumber')} was made",
+                f"if the purchase is really cancelled, void or delete {doc} {bill.get('DocNumber')} in QuickBooks "
+                f"(atqbo never deletes a {doc})")
+    return Reconciliation(tuple(findings), bills_checked=sum(len(v) for v in ours.values()), pos_checked=len(po_ids),
+                          document=entity)

@@ -239,3 +239,21 @@ async def test_a_receipt_bill_is_never_taken_for_the_pos_bill_after_a_lost_journ
     assert f"already has a purchase order numbered {qpo['DocNumber']}" in entry.cause
     assert [b["Id"] for b in w.bills()] == [receipt_bill["Id"]] and len(w.qbo_list("PurchaseOrder")) == 1
     assert w.po(po)["externalPONumber"] != receipt_bill["DocNumber"]
+
+
+async def test_reconcile_under_purchase_order_then_bill_checks_purchase_orders_and_skips_receipt_bills(
+        world_factory):
+    """Two receipt bills for one PO are not 'duplicate bills', nor bills without a write-back:
+    reconcile checks the PO's purchase order."""
+    from sync.audit.reconcile import reconcile
+
+    seed, po, (cable, dock) = _seed()
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+    await w.engine.scan_once()
+    await _receive(w, cable, 2)
+    await w.engine.scan_once()
+    await _receive(w, dock, 1)
+    await w.engine.scan_once()
+    assert len(w.bills()) == 2
+    clean = await reconcile(w.store, w.at, w.qbo)
+    assert clean.findings == () and clean.bills_checked == 1, clean.findings

@@ -231,3 +231,21 @@ async def test_a_lost_journal_and_a_changed_transfer_as_make_no_second_document(
     assert outcome.ok, outcome
     assert [d["Id"] for d in w.qbo_list(first)] == [made["Id"]]
     assert w.po(po)["externalPONumber"] == made["DocNumber"]
+
+
+async def test_reconcile_under_purchase_order_names_the_purchase_order_deleted_in_quickbooks(world_factory):
+    from sync.audit.reconcile import reconcile
+
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    await w.engine.scan_once()
+    assert (await reconcile(w.store, w.at, w.qbo)).findings == ()  # before: "bill deleted", no bill was ever made
+
+    [qpo] = w.qbo_list("PurchaseOrder")
+    w.qbo_admin("DELETE", f"entities/PurchaseOrder/{qpo['Id']}")
+    [finding] = (await reconcile(w.store, w.at, w.qbo)).findings
+    assert finding.kind == "bill_deleted" and finding.po_id == po
+    assert f"names purchase order {qpo['DocNumber']}, but that purchase order is no longer" in finding.text
