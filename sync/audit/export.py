@@ -13,8 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, IO
 
+from sync.engine import documents
+
 COLUMNS = ("autotask_po_id", "autotask_po_number", "qbo_bill_id", "qbo_doc_number", "vendor", "customer",
-           "amount", "currency", "first_seen_at", "synced_at", "updated_at", "state", "last_error")
+           "amount", "currency", "first_seen_at", "synced_at", "updated_at", "state", "last_error",
+           "qbo_document")  # appended last (issue 18): what qbo_bill_id names, "Bill" or "PurchaseOrder"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -33,6 +36,7 @@ class ExportRow:
     updated_at: str
     state: str
     last_error: str
+    qbo_document: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +64,8 @@ def rows(store: Any, since: date | None = None) -> list[ExportRow]:
             vendor=str(details.get("vendor", "")), customer=str(details.get("customer", "")),
             amount=str(details.get("amount", "")), currency=str(details.get("currency", "")),
             first_seen_at=first_seen, synced_at=bill.at if bill else "", updated_at=entry.updated_at,
-            state=entry.state.value, last_error=last_error))
+            state=entry.state.value, last_error=last_error,
+            qbo_document=documents.document_of(entry) if entry.bill_id else ""))
     return out
 
 

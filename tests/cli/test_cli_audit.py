@@ -101,7 +101,8 @@ def test_export_rows_json_and_csv_neutralised(ready, tmp_path, capsys):
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
     first = table[0]
     assert (first["autotask_po_id"], first["qbo_doc_number"], first["amount"], first["state"]) == ("1", "1", "240.00", "written_back")
-    assert first["qbo_bill_id"] and first["synced_at"]
+    assert first["qbo_bill_id"] and first["synced_at"] and first["qbo_document"] == "Bill"
+    assert table[6]["qbo_document"] == ""  # failed: no document in QuickBooks
     assert table[6]["state"] == "failed" and table[6]["last_error"].startswith("missing_item:")
     rows = json_lines(as_json.stdout)
     assert rows[-1] == {"ok": True, "exit_code": 0, "rows": 7}

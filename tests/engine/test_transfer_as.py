@@ -249,3 +249,18 @@ async def test_reconcile_under_purchase_order_names_the_purchase_order_deleted_i
     [finding] = (await reconcile(w.store, w.at, w.qbo)).findings
     assert finding.kind == "bill_deleted" and finding.po_id == po
     assert f"names purchase order {qpo['DocNumber']}, but that purchase order is no longer" in finding.text
+
+
+async def test_export_names_the_document_each_qbo_id_is(world_factory):
+    from sync.audit.export import rows, to_csv
+
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    await w.engine.scan_once()
+    [qpo] = w.qbo_list("PurchaseOrder")
+    [row] = rows(w.store)
+    assert (row.autotask_po_id, row.qbo_bill_id, row.qbo_document) == (po, qpo["Id"], "PurchaseOrder")
+    assert to_csv([row]).splitlines()[0].endswith(",last_error,qbo_document")
