@@ -198,7 +198,7 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Check the PO id (the number in the PO's Autotask URL), then try again.", False),
     "po_already_synced": (
         "PO {po_number} was already transferred: its External PO Number is {external}.",
-        "Nothing to do: the PO already has its bill.", False),
+        "Nothing to do: the PO already has its {document}.", False),
     "po_not_submitted": (
         "PO {po_number} is not submitted in Autotask (its status is {status}), so it is not ready to be billed.",
         "Submit the PO in Autotask, then sync it again.", False),

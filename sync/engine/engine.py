@@ -675,7 +675,10 @@ class Engine:
                                      cause=None if failed is None else Cause(
                                          code=failed.cause_code, cause=failed.cause, fix=failed.fix, scan_level=False))
             if existing is not None:
-                return await self._already_synced(data, existing, log_id)
+                # Named as what it was sent as (the journal), else what transfer_as makes now.
+                entry = await anyio.to_thread.run_sync(self.store.journal.get, po_id)
+                sent_as = documents.document_of(entry, documents.first_document(settings))
+                return await self._already_synced(data, existing, log_id, sent_as)
             ctx = await self._guard(self._context(settings))
             if source == "sync_one" and int(data.po.get("status") or 0) != ctx.submitted:
                 status = await self._status_label(data.po.get("status"))
@@ -715,14 +718,16 @@ class Engine:
         except ApiError:
             return str(value)
 
-    async def _already_synced(self, data: sources.PoData, existing: str, log_id: int | None) -> PoOutcome:
+    async def _already_synced(self, data: sources.PoData, existing: str, log_id: int | None,
+                              document: str = documents.BILL) -> PoOutcome:
         await self._settle_written(data.po_id, existing)
         if log_id is not None:
             # Fixed by hand meanwhile (the PO holds a real number): the error is resolved.
             await self._resolve_log(data.po_id, log_id)
             return PoOutcome(po_id=data.po_id, po_number=data.po_number, ok=True, doc_number=existing, log_id=log_id)
         return PoOutcome(po_id=data.po_id, po_number=data.po_number, ok=False,
-                         cause=causes.make("po_already_synced", po_number=data.po_number, external=existing))
+                         cause=causes.make("po_already_synced", po_number=data.po_number, external=existing,
+                                           document=documents.label(document)))
 
     async def _resolve_log(self, po_id: int, log_id: int | None) -> None:
         """Resolve the PO's open log entries (and `log_id`), and complete their to-dos."""

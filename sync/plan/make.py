@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from sync.clients.errors import PicklistError
-from sync.engine import approval, causes, context, sources
+from sync.engine import approval, causes, context, documents, sources
 from sync.engine import receipts as receipt_bills
 from sync.engine.halt import ScanHalt, api_words
 from sync.engine.preview import PoPreview, preview
@@ -87,8 +87,9 @@ async def _plans(settings: Settings, at: Any, qb: Any, journal: Any, now: dateti
             existing = sync_one_refusal(po)
             if existing is not None:
                 number = str(po.get("purchaseOrderNumber") or po_id)
-                named.append(_failed(po_id, number, causes.make("po_already_synced", po_number=number,
-                                                                   external=existing)))
+                named.append(_failed(po_id, number, causes.make(
+                    "po_already_synced", po_number=number, external=existing,
+                    document=documents.label(documents.first_document(settings)))))
                 continue
             pos.append(po)
     # The links the scan would use (issue 16): read only, a plan makes none.

@@ -264,3 +264,16 @@ async def test_export_names_the_document_each_qbo_id_is(world_factory):
     [row] = rows(w.store)
     assert (row.autotask_po_id, row.qbo_bill_id, row.qbo_document) == (po, qpo["Id"], "PurchaseOrder")
     assert to_csv([row]).splitlines()[0].endswith(",last_error,qbo_document")
+
+
+async def test_sync_one_of_a_po_already_sent_says_it_has_its_purchase_order(world_factory):
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    await w.engine.scan_once()
+    refused = await w.engine.sync_one(po)
+    assert not refused.ok and refused.cause.code == "po_already_synced"
+    assert refused.cause.fix == "Nothing to do: the PO already has its purchase order."
+    assert len(w.qbo_list("PurchaseOrder")) == 1
