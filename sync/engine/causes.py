@@ -95,7 +95,7 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "then retry.", False),
     "item_not_purchasable": (
         "The QuickBooks item \"{name}\" is not set up for purchasing (it has no expense account), so it cannot be "
-        "put on a bill.",
+        "put on a {document}.",
         "In QuickBooks, edit the item, tick \"I purchase this product/service from a vendor\" and choose an "
         "expense account, then retry.", False),
     "item_create_rejected": (
@@ -119,25 +119,25 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "External PO Number; if the PO should not be billed, leave it as it is.", False),
     "ap_account_missing": (
         "The A/P account chosen in the settings ({account}) does not exist in QuickBooks or is not an "
-        "Accounts Payable account, so no bill can be recorded.",
+        "Accounts Payable account, so no {document} can be recorded.",
         "Choose an existing Accounts Payable account in the settings.", True),
     "expense_account_missing": (
         "The expense account for new items ({account}) does not exist in QuickBooks.",
         "Choose an existing expense account for new items in the settings, then retry.", False),
     "bill_request_unmatched": (
-        "QuickBooks answered that this bill request had been made before (Duplicate Request ID), yet no bill "
-        "naming this PO can be found in QuickBooks, so atqbo sent nothing again.",
-        "Look in QuickBooks for a bill whose memo names \"Autotask PO id {po_id}\": if there is one, put its number "
+        "QuickBooks answered that this {document} request had been made before (Duplicate Request ID), yet no "
+        "{document} naming this PO can be found in QuickBooks, so atqbo sent nothing again.",
+        "Look in QuickBooks for a {document} whose memo names \"Autotask PO id {po_id}\": if there is one, put its number "
         "in the PO's External PO Number; if there is none, retry (a retry is a new request).", False),
     "bill_not_this_po": (
-        "QuickBooks answered the bill request for this PO with bill {bill_id} (number {doc_number}), which does not "
-        "name this PO, so nothing was written back to the PO.",
-        "Look at bill {bill_id} in QuickBooks, then retry: atqbo first looks QuickBooks up for the bill that names "
-        "this PO and creates one only when there is none.", False),
+        "QuickBooks answered the {document} request for this PO with {document} {bill_id} (number {doc_number}), "
+        "which does not name this PO, so nothing was written back to the PO.",
+        "Look at {document} {bill_id} in QuickBooks, then retry: atqbo first looks QuickBooks up for the {document} "
+        "that names this PO and creates one only when there is none.", False),
     "bill_without_number": (
-        "Bill {bill_id} in QuickBooks names this PO but has no bill number, so there is no number to write back "
-        "(atqbo does not make a second bill).",
-        "Give bill {bill_id} a number in QuickBooks, then retry.", False),
+        "{Document} {bill_id} in QuickBooks names this PO but has no {document} number, so there is no number to write "
+        "back (atqbo does not make a second {document}).",
+        "Give {document} {bill_id} a number in QuickBooks, then retry.", False),
     "receipt_number_taken": (
         "QuickBooks already has a bill numbered {doc_number}, the number for this PO's received goods.",
         "Renumber or remove that bill in QuickBooks, or set po_number_source to quickbooks; then retry.", False),
@@ -172,15 +172,15 @@ CATALOGUE: dict[str, tuple[str, str, bool]] = {
         "Autotask refused a request: {api}",
         "Correct what Autotask names above, then retry.", False),
     "writeback_failed": (
-        "Bill {doc_number} was created in QuickBooks, but its number could not be written to the PO's "
+        "{Document} {doc_number} was created in QuickBooks, but its number could not be written to the PO's "
         "External PO Number in Autotask: {api}",
-        "Check the API user's permission to edit purchase orders, then retry (the bill is not created again).",
+        "Check the API user's permission to edit purchase orders, then retry (the {document} is not created again).",
         False),
     "writeback_conflict": (
-        "Bill {doc_number} was created in QuickBooks for this PO, but the PO's External PO Number in Autotask "
+        "{Document} {doc_number} was created in QuickBooks for this PO, but the PO's External PO Number in Autotask "
         "already holds {external}, so atqbo did not overwrite it.",
-        "If {external} is wrong, clear the External PO Number in Autotask and retry (bill {doc_number} is written "
-        "back, not created again); if it is right, delete bill {doc_number} in QuickBooks.", False),
+        "If {external} is wrong, clear the External PO Number in Autotask and retry ({document} {doc_number} is "
+        "written back, not created again); if it is right, delete {document} {doc_number} in QuickBooks.", False),
     # ---- currency
     "currency_mismatch": (
         "The vendor \"{vendor}\" uses {qbo} in QuickBooks but the PO is in {autotask}: {why}.",
@@ -259,6 +259,7 @@ def make(code: str, **details: object) -> Cause:
     cause_t, fix_t, scan_level = template
     # The document a PO goes to QBO as (transfer_as); a bill unless the caller names another.
     details.setdefault("document", "bill")
+    details.setdefault("Document", str(details["document"])[:1].upper() + str(details["document"])[1:])
     values = _Defaults({k: _clean(v) for k, v in details.items()})
     return Cause(code=code, cause=cause_t.format_map(values), fix=fix_t.format_map(values), scan_level=scan_level)
 

@@ -120,7 +120,8 @@ async def build(settings: Settings, at: AutotaskClient, qbo: QboClient, journal:
     ap_accounts = await qbo.query_all(Select("Account").eq("AccountType", "Accounts Payable"))
     ap = find_account(ap_accounts, settings.ap_account)
     if ap is None:
-        raise ScanHalt(causes.make("ap_account_missing", account=settings.ap_account), "qbo")
+        raise ScanHalt(causes.make("ap_account_missing", account=settings.ap_account,
+                                   document=documents.label(documents.first_document(settings))), "qbo")
     return RunContext(settings=settings, at=at, qbo=qbo, publish=publish, now=now, submitted=submitted,
                       currency=ctx_currency, ap_account=ap, ap_accounts=ap_accounts,
                       resolver=Resolver(qbo, publish, document=documents.first_document(settings),

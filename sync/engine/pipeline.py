@@ -326,7 +326,8 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
                 # looked up next run; the others of the batch go on.
                 continue
             if fault is not None and fault.code == DUPLICATE_REQUEST_ID:
-                results[data.po_id] = Result(data, cause=causes.make("bill_request_unmatched", po_id=data.po_id))
+                results[data.po_id] = Result(data, cause=causes.make("bill_request_unmatched", po_id=data.po_id,
+                                                                                    document=documents.label(ctx.document)))
                 continue
             code = "doc_number_taken" if fault is not None and fault.code == "6140" else "bill_rejected"
             words = api_words(fault) if fault is not None else "no result"
@@ -340,7 +341,8 @@ async def _create_bills(ctx: RunContext, group: list[Fresh], results: dict[int, 
             # Results are matched to POs by bId only: a bill naming another PO (or none) is an
             # error for this PO and never written back to it.
             results[data.po_id] = Result(data, cause=causes.make("bill_not_this_po", bill_id=bill.get("Id"),
-                                                                 doc_number=bill.get("DocNumber")))
+                                                                 doc_number=bill.get("DocNumber"),
+                                                                 document=documents.label(ctx.document)))
             continue
         ctx.bills.add(bill)
         confirmed.append((data, prepared, (data.po_id, S.BILL_REQUESTED, S.BILL_CREATED,

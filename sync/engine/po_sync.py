@@ -220,7 +220,7 @@ async def _sync(ctx: RunContext, data: PoData) -> PoOutcome:
                                             document=documents.label(ctx.document))) from None
             else:
                 raise PoProblem(causes.make("bill_rejected", api=api_words(exc), document=documents.label(ctx.document))) from None
-        check_bill_is_of(bill, po_id)
+        check_bill_is_of(bill, po_id, ctx.document)
         ctx.bills.add(bill)
     doc_number = str(bill.get("DocNumber") or prepared.doc_number)
     if not ctx.numbers_from_autotask:
@@ -236,7 +236,7 @@ def adopt_steps(po_id: int, state: JournalState | None, bill: dict, po_number: s
     record that knows of none; the last step leaves it at bill_created (the number is due).
     PoProblem when the bill has no number (there would be nothing to write back)."""
     if not str(bill.get("DocNumber") or "").strip():
-        raise PoProblem(causes.make("bill_without_number", bill_id=bill.get("Id")))
+        raise PoProblem(causes.make("bill_without_number", bill_id=bill.get("Id"), document=documents.label(document)))
     found = {"bill_id": str(bill["Id"]), "doc_number": str(bill.get("DocNumber") or ""),
              "vendor_id": str((bill.get("VendorRef") or {}).get("value") or "") or None, "document": document}
     if state is S.FAILED:
@@ -257,15 +257,16 @@ async def replayed_bill(ctx: RunContext, data: PoData) -> dict:
     await ctx.bills.reload(po_created(data.po))
     bill = ctx.bills.first(data.po_id)
     if bill is None:
-        raise PoProblem(causes.make("bill_request_unmatched", po_id=data.po_id))
+        raise PoProblem(causes.make("bill_request_unmatched", po_id=data.po_id, document=documents.label(ctx.document)))
     return bill
 
 
-def check_bill_is_of(bill: dict, po_id: int) -> None:
+def check_bill_is_of(bill: dict, po_id: int, document: str = documents.BILL) -> None:
     """A bill QBO answered for this PO's request must name this PO; any other is never written
     back (it would give this PO another PO's number)."""
     if not is_bill_of(bill, po_id):
-        raise PoProblem(causes.make("bill_not_this_po", bill_id=bill.get("Id"), doc_number=bill.get("DocNumber")))
+        raise PoProblem(causes.make("bill_not_this_po", bill_id=bill.get("Id"), doc_number=bill.get("DocNumber"),
+                                    document=documents.label(document)))
 
 
 async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, vendor_name: str,
@@ -282,7 +283,8 @@ async def _write_back(ctx: RunContext, data: PoData, entry: JournalEntry, *, ven
     except ApiError as exc:
         if halt_for(exc) is not None:
             raise
-        raise PoProblem(causes.make("writeback_failed", doc_number=doc_number, api=api_words(exc))) from None
+        raise PoProblem(causes.make("writeback_failed", doc_number=doc_number, api=api_words(exc),
+                                    document=documents.label(document_of(entry, ctx.document)))) from None
     if entry.state is not S.WRITTEN_BACK and deferred is None:
         entry = await _journal(ctx, po_id, S.BILL_CREATED, S.WRITTEN_BACK)
     if amount is None:

@@ -129,7 +129,8 @@ async def recover(engine: Any, settings: Settings) -> list[PoOutcome]:
                 elif ours:
                     resume.append(po)
                 else:
-                    cause = causes.make("writeback_conflict", doc_number=e.doc_number, external=external)
+                    cause = causes.make("writeback_conflict", doc_number=e.doc_number, external=external,
+                                        document=documents.label(documents.document_of(e)))
                     outcomes.append(await engine._guard(engine._fail(None, settings, e.po_id, number, cause, None)))
             if settled:
                 await anyio.to_thread.run_sync(lambda: journal.transition_many(

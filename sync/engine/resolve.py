@@ -28,7 +28,7 @@ from sync.events import CustomerCreated, Event, ItemCreated, NameAdjusted, Vendo
 from sync.store.links import LinkMethod
 from sync.text import for_qbo
 
-from . import causes
+from . import causes, documents
 from .causes import Cause
 from .halt import api_words
 from .linking import LinkGone, Linker
@@ -437,7 +437,7 @@ class Resolver:
         linked = await self._linked("item", autotask_id, name)
         if linked is not None:
             if not purchasable(linked):
-                raise PoProblem(causes.make("item_not_purchasable", name=str(linked.get("Name") or name)))
+                raise PoProblem(causes.make("item_not_purchasable", document=documents.label(self.document), name=str(linked.get("Name") or name)))
             return Match("Item", name, record=linked)
         key = _key(name)
         item = self.items.get(key)
@@ -448,7 +448,7 @@ class Resolver:
         if item is not None:
             self.items[key] = item
             if not purchasable(item):
-                raise PoProblem(causes.make("item_not_purchasable", name=name))
+                raise PoProblem(causes.make("item_not_purchasable", document=documents.label(self.document), name=name))
             return Match("Item", name, record=item, autotask_id=autotask_id, how=LinkMethod.EXACT_NAME.value)
         near = await self._near("Item", "Name", "item", autotask_id, name)
         if near is not None and near.record is not None and purchasable(near.record):
@@ -508,7 +508,7 @@ class Resolver:
             self.publish(ItemCreated(name=new.name, item_id=str(created["Id"]),
                                      expense_account=str(account.get("Name") or account.get("Id") or "")))
         if new.entity == "Item" and not purchasable(created):
-            raise PoProblem(causes.make("item_not_purchasable", name=new.name))
+            raise PoProblem(causes.make("item_not_purchasable", document=documents.label(self.document), name=new.name))
         self._note(kind, match.autotask_id, created, LinkMethod.CREATED, match.name)
         return created
 

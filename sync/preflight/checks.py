@@ -131,7 +131,8 @@ def accounts(settings: Settings, all_accounts: list[dict], home: str, multi: boo
     one, many = document_words(settings)
     ap = find_account(all_accounts, settings.ap_account)
     if ap is None:
-        findings.append(from_cause(area, causes.make("ap_account_missing", account=settings.ap_account)))
+        findings.append(from_cause(area, causes.make("ap_account_missing", account=settings.ap_account,
+                                                     document=document_words(settings)[0])))
     elif ap.get("AccountType") != AP_TYPE:
         findings.append(Finding(area, "ap_account_type", Level.FAIL,
                                 f"ap_account {_account_words(ap)} is not an Accounts Payable account",

@@ -277,3 +277,20 @@ async def test_sync_one_of_a_po_already_sent_says_it_has_its_purchase_order(worl
     assert not refused.ok and refused.cause.code == "po_already_synced"
     assert refused.cause.fix == "Nothing to do: the PO already has its purchase order."
     assert len(w.qbo_list("PurchaseOrder")) == 1
+
+
+async def test_a_refused_write_back_under_purchase_order_names_the_purchase_order(world_factory):
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    w = await world_factory(seed, transfer_as="purchase_order")
+    w.at_admin("PUT", "rights", {"PurchaseOrders": ["update"]})
+    await w.engine.scan_once()
+    [qpo] = w.qbo_list("PurchaseOrder")
+    entry = w.store.errors.latest_open_for_po(po)
+    assert entry is not None and entry.cause_code == "writeback_failed"
+    assert entry.cause.startswith(f"Purchase order {qpo['DocNumber']} was created in QuickBooks, but its number")
+    assert entry.fix.endswith("(the purchase order is not created again).") and "bill" not in entry.cause + entry.fix
+    w.at_admin("PUT", "rights", {})
+    assert (await w.engine.retry(entry.id)).ok and len(w.qbo_list("PurchaseOrder")) == 1
