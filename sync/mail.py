@@ -156,6 +156,7 @@ class PoFailure:
     cause: str
     fix: str = ""
     log_id: str | int | None = None
+    document: str = "bill"  # what the PO was to become: "bill" or "purchase order" (transfer_as)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class PoResult:
     po_number: str
     bill_number: str | None = None
     failure: PoFailure | None = None
+    document: str = "bill"  # "bill" or "purchase order": what bill_number numbers
 
     @property
     def ok(self) -> bool:
@@ -176,7 +178,7 @@ def failure_message(f: PoFailure) -> tuple[str, str]:
     subject = f"atqbo: purchase order {shown(f.po_number)} was not synced to QuickBooks"
     lines = [
         f"Autotask purchase order {shown(f.po_number)} (id {f.po_id}) could not be turned into a "
-        "QuickBooks Online bill.",
+        f"QuickBooks Online {shown(f.document)}.",
         "",
         f"Cause: {shown(f.cause)}",
     ]
@@ -196,9 +198,10 @@ def result_message(r: PoResult) -> tuple[str, str]:
     if r.failure is not None:
         return failure_message(r.failure)
     number, bill = shown(r.po_number), shown(r.bill_number)
-    subject = f"atqbo: purchase order {number} synced as bill {bill}"
+    what = shown(r.document)
+    subject = f"atqbo: purchase order {number} synced as {what} {bill}"
     body = (f"Autotask purchase order {number} (id {r.po_id}) is now QuickBooks Online "
-            f"bill {bill}; its externalPONumber holds that number.\n")
+            f"{what} {bill}; its externalPONumber holds that number.\n")
     return subject, body
 
 

@@ -31,6 +31,7 @@ from sync.settings import Settings
 from sync.store import ErrorLog, ErrorStatus, Journal, JournalState
 from sync.text import shown, shown_lines
 
+from . import documents
 from .causes import Cause
 from .halt import ScanHalt, api_words, halt_for
 from .notify import FailureNotice, Notifier
@@ -58,6 +59,11 @@ class FailureDeps:
     now: datetime
 
 
+def _document_words(deps: FailureDeps) -> str:
+    """What the PO was to become in QuickBooks: "bill" or "purchase order" (transfer_as)."""
+    return documents.label(documents.first_document(deps.settings))
+
+
 def _autotask_time(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -67,11 +73,11 @@ def todo_marker(po_id: int) -> str:
     return f"(id {po_id}) to QuickBooks Online"
 
 
-def todo_description(po_number: str, po_id: int, cause: Cause, log_id: int | None) -> str:
+def todo_description(po_number: str, po_id: int, cause: Cause, log_id: int | None, document: str = "bill") -> str:
     # Text from outside is shown with its control characters escaped (sync.text), so a PO
     # number cannot add lines of its own; the line breaks left are ours.
     return shown_lines(f"atqbo could not transfer Autotask purchase order {shown(po_number)} {todo_marker(po_id)} "
-                       f"as a bill.\n\nCause: {shown(cause.cause)}\n\nWhat to fix: {shown(cause.fix)}\n\n"
+                       f"as a {document}.\n\nCause: {shown(cause.cause)}\n\nWhat to fix: {shown(cause.fix)}\n\n"
                        f"Then retry it in atqbo (Logs, or `atqbo retry {log_id}`).")
 
 
@@ -154,7 +160,7 @@ async def _finish(deps: FailureDeps, po_id: int, po_number: str, cause: Cause, l
             # (When the write-back itself failed, the bill exists: its number, not ERROR, is what
             # the PO must get, and the retry writes it.)
             await deps.at.update("PurchaseOrders", po_id, {"externalPONumber": ERROR_MARKER})
-        description = todo_description(po_number, po_id, cause, log_id)
+        description = todo_description(po_number, po_id, cause, log_id, _document_words(deps))
         if todo_id is None and look_up_todo:
             todo_id = await _existing_todo(deps.at, po_id)
             if todo_id is not None:
@@ -194,7 +200,7 @@ async def _finish(deps: FailureDeps, po_id: int, po_number: str, cause: Cause, l
         notice = FailureNotice(
             subject=f"atqbo: purchase order {shown(po_number)} was not synced to QuickBooks",
             body=(f"Autotask purchase order {shown(po_number)} (id {po_id}) could not be turned into a QuickBooks "
-                  f"Online bill.\n\nCause: {shown(cause.cause)}\nWhat to fix: {shown(cause.fix)}\n\n"
+                  f"Online {_document_words(deps)}.\n\nCause: {shown(cause.cause)}\nWhat to fix: {shown(cause.fix)}\n\n"
                   f"Retry it after the fix: atqbo retry {log_id} (or from the console's Logs screen).\n"),
             recipient=recipient, po_id=po_id, po_number=po_number, cause_code=cause.code, cause=cause.cause,
             fix=cause.fix, log_id=str(log_id))

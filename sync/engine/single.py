@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
+from . import documents
 from .po_sync import PoOutcome
 
 
@@ -21,5 +24,10 @@ async def sync_one_and_report(engine: Any, po_id: int, alt_email: str | None = N
     if outcome.ok and send is not None:
         from sync.mail import PoResult
 
-        await send(PoResult(outcome.po_id, outcome.po_number, bill_number=outcome.doc_number), to=alt_email)
+        # Named as the journal records it was sent: a bill, or a QuickBooks purchase order.
+        store = getattr(engine, "store", None)
+        entry = await anyio.to_thread.run_sync(store.journal.get, outcome.po_id) if store is not None else None
+        document = documents.label(documents.document_of(entry))
+        await send(PoResult(outcome.po_id, outcome.po_number, bill_number=outcome.doc_number, document=document),
+                   to=alt_email)
     return outcome

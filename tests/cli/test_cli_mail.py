@@ -88,3 +88,19 @@ def test_asking_for_mail_that_is_not_configured_is_said(ready):
     daemon = atqbo("--daemon", "--once", *w.dd)
     assert daemon.returncode == 0
     assert "notify_email is ops@example.com but mail is not configured" in daemon.stdout
+
+
+def test_under_purchase_order_the_mail_and_the_to_do_name_the_purchase_order(ready):
+    w = ready(seed_with_pos(n_ok=1, n_missing_item=1), notify_email="ops@example.com", transfer_as="purchase_order")
+    with smtp.plain_server() as server:
+        _mail_settings(w.data_dir, server, smtp_starttls=False)
+        ok = atqbo("sync-one", "1", *w.dd)
+        failed = atqbo("sync-one", "2", *w.dd)
+        inbox = list(server.inbox.messages)
+    assert ok.returncode == 0 and failed.returncode == 3, ok.stdout + ok.stderr + failed.stdout
+    (_, result), (_, failure) = inbox
+    assert result["Subject"].startswith("atqbo: purchase order 1 synced as purchase order ")
+    assert "is now QuickBooks Online purchase order" in result.get_payload(decode=True).decode()
+    assert "could not be turned into a QuickBooks Online purchase order." in failure.get_payload(decode=True).decode()
+    [todo] = w.todos()
+    assert "to QuickBooks Online as a purchase order." in todo["activityDescription"]
