@@ -63,6 +63,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "bench"))  # bench_sandbox, also when imported as bench.bench_sync
 
 import httpx  # noqa: E402
 
