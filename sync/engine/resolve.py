@@ -340,8 +340,17 @@ class Resolver:
         for start in range(0, len(values), PREFETCH_CHUNK):
             chunk = values[start:start + PREFETCH_CHUNK]
             for record in await self.qbo.query_all(Select(entity).where(field_name, "IN", chunk)):
-                found[_key(str(record.get(field_name) or ""))] = record
+                key = _key(str(record.get(field_name) or ""))
+                found[key] = self._shared(entity, key, record)
         return found
+
+    def _shared(self, entity: str, key: str, record: dict) -> dict:
+        """The listing's own copy of `record` when it is the same record, unchanged: on a large
+        catalogue the listing (near names) holds every item, and a second parsed copy of each
+        one looked up made a scan's memory grow with its POs (issue 17). Records are only read,
+        never changed in place, so one object can serve both."""
+        listed = self._listed.get(entity, {}).get(key)
+        return listed if listed is not None and listed == record else record
 
     async def _listing(self, entity: str, field_name: str) -> dict[str, dict]:
         listed = self._listed.get(entity)

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench.bench_sandbox import World  # noqa: E402
 from bench.bench_sync import bench_seed, calls_of, serve  # noqa: E402
 from exactly_once.crash_harness import SandboxAdmin, clean_env, connect_folder, utc_days_ago, verify  # noqa: E402
 
@@ -90,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     mode = args.transfer_as
     print(f"bench_accounting: transfer_as {mode}, {args.pos} POs x {args.lines} lines, "
           f"{args.latency_ms:g} ms latency, all limits on", flush=True)
-    seed, specs = bench_seed(args.pos, args.lines, args.seed)
-    server = serve(seed, args.latency_ms)
+    specs = bench_seed(args.pos, args.lines, args.seed)[1]
+    sandbox_dir = Path(tempfile.mkdtemp(prefix="atqbo-bench-acct-sandbox-"))  # its stderr log
+    server = serve(World(args.pos, args.lines, args.seed, 40, 200), args.latency_ms, sandbox_dir)  # bench_seed's defaults
     admin = SandboxAdmin(server.url)
     runs: list[dict] = []
     try:

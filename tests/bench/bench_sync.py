@@ -12,6 +12,10 @@ Run: .venv/bin/python tests/bench/bench_sync.py [--pos 1000] [--lines 3] [--late
    see them), 429s received, the busiest concurrency per endpoint, the daemon's peak RSS
    (VmHWM, read until it exits) and per-PO latency (PO started → PO synced, timed as the JSON lines arrive).
    Then the result is verified: one bill per PO and every externalPONumber its bill's number.
+   The sandbox runs in a process of its own (tests/bench/bench_sandbox.py: it builds the same data
+   from the same arguments) and is set up and read through its admin routes, so the daemon, the
+   bench and the emulators each have an interpreter; --sandbox-in-process serves it in the
+   bench's process instead, as before issue 17.
 2. The baseline, in the same run, on a second fresh sandbox with the same seed: for each PO in
    turn, one call at a time, no batching, no cache -- GET the PO, query its items, GET the
    vendor company, GET each product, query the QBO vendor and each item by name (created when
@@ -59,6 +63,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "bench"))  # bench_sandbox, also when imported as bench.bench_sync
 
 import httpx  # noqa: E402
 
@@ -67,7 +72,8 @@ from exactly_once.crash_harness import (AP, COGS, PoSpec, SandboxAdmin, clean_en
 from sync.sandbox.empty import empty_seed  # noqa: E402
 from sync.sandbox.qbo import seed as qs  # noqa: E402
 from sync.sandbox.seeds import SeedData  # noqa: E402
-from sync.sandbox.server import Sandbox, SandboxServer  # noqa: E402
+
+from bench_sandbox import Served, World, start  # noqa: E402
 
 TARGET_CALLS_PER_PO = 1.3
 TARGET_SECONDS_FOR_1000 = 120.0
@@ -130,16 +136,13 @@ class AutotaskHour:
         return max(1, self.threshold * self.share_percent // 100)
 
 
-def serve(seed: SeedData, latency_ms: float, hour: AutotaskHour | None = None) -> SandboxServer:
-    sandbox = Sandbox(seed)
-    sandbox.knobs.latency_ms = latency_ms
-    sandbox.knobs.limits_enabled = True
-    if hour is not None:
-        sandbox.emulators["autotask"].limits.hourly_threshold = hour.threshold
-        sandbox.emulators["autotask"].limits.timeframe_minutes = hour.timeframe_minutes
-    server = SandboxServer(sandbox).start()
-    if hour is not None and hour.used_by_others:
-        sandbox.emulators["autotask"].budget.set_count(hour.used_by_others)
+def serve(world: World, latency_ms: float, workdir: Path, hour: AutotaskHour | None = None,
+          in_process: bool = False) -> Served:
+    """A fresh sandbox of `world`'s data, every limit on: a process of its own unless `in_process`
+    (see bench_sandbox.py); set up, and later read, through its admin routes either way."""
+    server = start(world, workdir, in_process)
+    server.configure(latency_ms, hour.threshold if hour else None, hour.timeframe_minutes if hour else None,
+                     hour.used_by_others if hour else 0)
     return server
 
 
@@ -315,15 +318,14 @@ class HighWaterMark(threading.Thread):
         self.join(2)
 
 
-def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
+def run_engine(world: World, specs: dict[int, PoSpec], latency_ms: float, numbering: str, workdir: Path,
                timeout: float, hour: AutotaskHour | None = None, subscribers: int = 0,
-               links: list | None = None) -> EngineResult:
+               links: list | None = None, in_process: bool = False) -> EngineResult:
     """`links`: stored in the data folder before the daemon starts (--links: the scan with links)."""
     hour = hour or AutotaskHour()
-    server = serve(seed, latency_ms, hour)
+    server = serve(world, latency_ms, workdir, hour, in_process)
     admin = SandboxAdmin(server.url)
     data_dir = workdir / "engine-data"
-    workdir.mkdir(parents=True, exist_ok=True)
     try:
         connect_folder(data_dir, server, po_number_source=numbering, autotask_hourly_share=hour.share_percent)
         if links:
@@ -379,9 +381,9 @@ def run_engine(seed: SeedData, specs: dict[int, PoSpec], latency_ms: float, numb
                 break
             records.append(item)
         stats = admin.stats()
-        peak_in_timeframe = int(server.sandbox.emulators["autotask"].budget.peak_arrived)
-        slowdown = list(server.sandbox.emulators["autotask"].limits.slowdown)
-        qbo_limits = server.sandbox.emulators["qbo"].limiter.limits
+        peak_in_timeframe = server.peak_arrived()
+        slowdown = server.slowdown()
+        qbo_limits = server.qbo_limits()
         verdict = verify(admin, data_dir, specs)
     finally:
         admin.close()
@@ -543,8 +545,9 @@ class BaselineResult:
         return (calls_of(self.stats, service) - self.setup_calls.get(service, 0)) / self.pos
 
 
-def run_baseline(seed: SeedData, latency_ms: float, sample: int, days_back: int = 30) -> BaselineResult:
-    server = serve(seed, latency_ms)
+def run_baseline(world: World, latency_ms: float, sample: int, workdir: Path, days_back: int = 30,
+                 in_process: bool = False) -> BaselineResult:
+    server = serve(world, latency_ms, workdir, in_process=in_process)
     admin = SandboxAdmin(server.url)
     try:
         admin.reset_stats()
@@ -603,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="first run the engine on this many POs (same products and vendors) to compare peak RSS")
     parser.add_argument("--subscribers", type=int, default=0,
                         help="clients attached to the daemon's control socket during the run")
+    parser.add_argument("--sandbox-in-process", action="store_true",
+                        help="serve the sandbox in the bench's own process (as before issue 17) instead of its own")
     parser.add_argument("--links", action="store_true",
                         help="run the engine a second time, on a fresh sandbox of the same data, with the links the "
                              "first run made to records QBO already had (issue 16: within 5 %% of the time and calls)")
@@ -619,25 +624,28 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.vendors} vendors, {args.products} products", flush=True)
     rss_base = None
     if args.rss_baseline_pos:
-        seed0, specs0 = bench_seed(args.rss_baseline_pos, args.lines, args.seed, args.vendors, args.products)
+        world0 = World(args.rss_baseline_pos, args.lines, args.seed, args.vendors, args.products)
+        specs0 = bench_seed(world0.pos, world0.lines, world0.seed, world0.vendors, world0.products)[1]
         with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
-            rss_base = run_engine(seed0, specs0, args.latency_ms, args.numbering, Path(tmp), args.timeout, hour)
-        del seed0, specs0
+            rss_base = run_engine(world0, specs0, args.latency_ms, args.numbering, Path(tmp), args.timeout, hour,
+                                  in_process=args.sandbox_in_process)
+        del specs0
         print(f"  RSS baseline: {rss_base.pos} POs, peak RSS {rss_base.peak_rss_mib:.1f} MiB, "
               f"{rss_base.wall_s:.1f} s", flush=True)
-    seed, specs = bench_seed(args.pos, args.lines, args.seed, args.vendors, args.products)
+    world = World(args.pos, args.lines, args.seed, args.vendors, args.products)
+    specs = bench_seed(world.pos, world.lines, world.seed, world.vendors, world.products)[1]  # the data: its process
     linked = None
     with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
-        engine = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "first", args.timeout, hour,
-                            subscribers=args.subscribers)
+        engine = run_engine(world, specs, args.latency_ms, args.numbering, Path(tmp) / "first", args.timeout, hour,
+                            subscribers=args.subscribers, in_process=args.sandbox_in_process)
         if args.links:
             from sync.store.links import LinkMethod
 
             # Records QBO had before the run have the same ids in a fresh sandbox of the same data.
             kept = [link for link in engine.links if link.method is LinkMethod.EXACT_NAME]
             print(f"with links: a second engine run, {len(kept)} links stored first ...", flush=True)
-            linked = run_engine(seed, specs, args.latency_ms, args.numbering, Path(tmp) / "linked", args.timeout,
-                                hour, subscribers=args.subscribers, links=kept)
+            linked = run_engine(world, specs, args.latency_ms, args.numbering, Path(tmp) / "linked", args.timeout,
+                                hour, subscribers=args.subscribers, links=kept, in_process=args.sandbox_in_process)
     e_at, e_qbo, e_oauth = engine.calls("autotask"), engine.calls("qbo"), engine.calls("oauth")
     n = engine.pos
     e_rate = engine.synced / engine.wall_s * 60 if engine.wall_s else 0.0
@@ -707,7 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         sample = min(args.baseline_pos, args.pos) if args.baseline_pos else 0
         print(f"\nBASELINE (naive, one PO and one call at a time){f' on a sample of {sample} POs' if sample else ''} ...",
               flush=True)
-        base = run_baseline(seed, args.latency_ms, sample)
+        with tempfile.TemporaryDirectory(prefix="atqbo-bench-") as tmp:
+            base = run_baseline(world, args.latency_ms, sample, Path(tmp), in_process=args.sandbox_in_process)
         b_rate = base.pos / base.seconds * 60 if base.seconds else 0.0
         b_at, b_qbo = base.calls_per_po("autotask"), base.calls_per_po("qbo")
         print(f"  {base.pos} POs in {base.seconds:.1f} s -> {b_rate:.1f} POs/min"

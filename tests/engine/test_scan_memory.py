@@ -52,3 +52,29 @@ def test_tagged_bills_keep_only_what_is_asked_of_them():
     kept = bills.first(42)
     assert kept["Id"] == "9" and kept["DocNumber"] == "1001" and kept["VendorRef"] == {"value": "5"}
     assert "Line" not in kept and "MetaData" not in kept
+
+
+class _Qbo:
+    """Answers every query with fresh copies of the company's items, as JSON parsing does."""
+
+    def __init__(self, items: list[dict]) -> None:
+        self.items = items
+
+    async def query_iter(self, select):
+        for item in self.items:
+            yield dict(item)
+
+    async def query_all(self, select):
+        return [dict(item) for item in self.items]
+
+
+async def test_a_looked_up_record_the_listing_holds_unchanged_is_kept_once():
+    from sync.engine.resolve import Resolver
+
+    qbo = _Qbo([{"Id": "1", "Name": "Cable", "SyncToken": "0"}, {"Id": "2", "Name": "Disk", "SyncToken": "0"}])
+    resolver = Resolver(qbo=qbo, publish=lambda event: None)  # type: ignore[arg-type]
+    listed = await resolver._listing("Item", "Name")
+    qbo.items[1] = {**qbo.items[1], "SyncToken": "1"}  # changed since the listing: its own copy
+    found = await resolver._lookup_keys("Item", "Name", {"cable": "Cable", "disk": "Disk"})
+    assert found["cable"] is listed["cable"]
+    assert found["disk"] is not listed["disk"] and found["disk"]["SyncToken"] == "1"

@@ -201,3 +201,24 @@ def test_bad_search_json_is_an_error(at: AT) -> None:
     r = at.get("Companies/query", params={"search": "{not json"})
     assert r.status_code == 500
     error_of(r)
+
+
+def test_queries_by_id_answer_as_the_scan_does(at: AT) -> None:
+    """`id eq`/`id in` look at those records only (issue 17); the answer is the scan's: the other
+    conditions still apply, unknown ids are ignored, order is by id, paging and count unchanged."""
+    wanted = [1207, 5, 3, 3, 999_999, 10, 700, 20]
+    assert at.ids("Products", {"op": "in", "field": "id", "value": wanted}) == [3, 5, 10, 20, 700, 1207]
+    assert at.ids("Products", {"op": "in", "field": "id", "value": wanted},
+                  {"op": "eq", "field": "isActive", "value": True}) == [3, 5, 1207]
+    assert at.ids("Products", {"op": "in", "field": "id", "value": [str(i) for i in wanted]}) == [3, 5, 10, 20, 700, 1207]
+    assert at.ids("Products", {"op": "eq", "field": "id", "value": 700}) == [700]
+    assert at.ids("Products", {"op": "eq", "field": "id", "value": 999_999}) == []
+    assert at.ids("Products", {"op": "or", "items": [{"op": "eq", "field": "id", "value": 7},
+                                                     {"op": "in", "field": "id", "value": [9, 8]}]}) == [7, 8, 9]
+    assert at.ids("Products", {"op": "notIn", "field": "id", "value": list(range(2, 1208))}) == [1]
+    page = at.query("Products", {"MaxRecords": 2, "filter": [{"op": "in", "field": "id", "value": wanted}]}).json()
+    assert [i["id"] for i in page["items"]] == [3, 5] and page["pageDetails"]["nextPageUrl"]
+    following = at.get(page["pageDetails"]["nextPageUrl"].split("/V1.0/", 1)[1]).json()
+    assert [i["id"] for i in following["items"]] == [10, 20]
+    count = at.post("Products/query/count", {"filter": [{"op": "in", "field": "id", "value": wanted}]}).json()
+    assert count == {"queryCount": 6}

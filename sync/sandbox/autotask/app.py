@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from .admin import admin_routes
 from .limits import HourlyBudget, budget_message, thread_message
-from .query import MAX_PAGE, QueryError, matches, parse_query
+from .query import MAX_PAGE, QueryError, by_id, matches, parse_query
 from .schema import ENTITIES, EntityDef, child_of, entity as find_entity
 from .seed import AutotaskSeed
 from .store import Store, WriteError
@@ -291,7 +291,10 @@ class AutotaskEmulator:
         # On .../query/next the URL's own search wins: a POST may resend the original body or none.
         query = parse_query(raw_query, e, self.store.udf_types(e))
         udfs = self.store.udf_types(e)
-        hits = [r for _, r in sorted(self.store.tables[e.name].items()) if matches(r, query.filter, e, udfs)]
+        table = self.store.tables[e.name]
+        ids = by_id(query.filter)  # products by id: look at those, not at 20,000 (issue 17)
+        scope = sorted(table.items()) if ids is None else sorted((i, table[i]) for i in ids if i in table)
+        hits = [r for _, r in scope if matches(r, query.filter, e, udfs)]
         if count:
             return JSONResponse({"queryCount": len(hits)})
         size = int(paging["pageSize"]) if paging else query.max_records

@@ -72,12 +72,23 @@ class AutotaskSeed:
         table = self.entities.setdefault(entity, {})
         rid = record.get("id")
         if rid is None:
-            rid = max(table, default=0) + 1
+            rid = self._top(entity, table) + 1
         rid = int(rid)
         if rid in table:
             raise ValueError(f"{entity} {rid} already exists in the seed")
+        top = max(rid, self._top(entity, table))
         table[rid] = {**record, "id": rid}
+        self.__dict__.setdefault("_tops", {})[entity] = (len(table), top)
         return rid
+
+    def _top(self, entity: str, table: dict[int, Any]) -> int:
+        """max(table, default=0) without reading every id per record added (40,000 records for a
+        bench of 10,000 POs made seeding quadratic). Read afresh whenever the table may have changed
+        other than through `add`: another size, the remembered highest id gone, a higher last key."""
+        size, top = self.__dict__.get("_tops", {}).get(entity, (-1, 0))
+        if size != len(table) or (table and (top not in table or next(reversed(table)) > top)):
+            top = max(table, default=0)
+        return top
 
     def set_picklist(self, entity: str, field_name: str, values: list[tuple[int | str, str]],
                      default: int | str | None = None) -> None:

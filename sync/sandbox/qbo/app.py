@@ -295,7 +295,7 @@ class QboEmulator:
             elif entity == "CompanyInfo":
                 records = [copy.deepcopy(self.store.company_info)]
             else:
-                records = [r for r in self.store.all(entity) if (entity, r["Id"]) not in self.store.hidden]
+                records = [r for r in self.store.narrowed(entity, q.where) if (entity, r["Id"]) not in self.store.hidden]
             page, total = ql.select(q, records)
             page = copy.deepcopy(page)
         if q.count:

@@ -26,7 +26,7 @@ def delete_record(store: Store, entity: str, payload: object) -> dict:
             raise faults.business("This purchase order is linked to a bill; delete or unlink the bill first.")
         if entity == "Bill":
             validation.apply_bill_to_balances(store, existing, -1)
-        del store.records[entity][existing["Id"]]
+        store.remove(entity, existing["Id"])
         if entity == "Bill":
             purchase_orders.refresh(store, purchase_orders.linked_pos(existing))
         return {"status": "Deleted", "domain": "QBO", "Id": existing["Id"]}

@@ -7,6 +7,7 @@ import threading
 from dataclasses import asdict
 
 from .faults import now_iso
+from .index import NameIndex
 from .seed import CURRENCY_NAMES, QboPrefs, QboSeed
 
 ENTITIES = ("Account", "Vendor", "Customer", "Employee", "Item", "Bill", "PurchaseOrder")
@@ -48,6 +49,8 @@ class Store:
         self.prefs: QboPrefs = copy.deepcopy(seed.prefs)
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict]] = {e: {} for e in ENTITIES}
+        # Kept by insert/replace/remove: write records through them, never into `records` directly.
+        self.index = NameIndex()
         self.next_id = 1
         # Records created by earlier items of the batch being run: invisible to references and queries.
         self.hidden: set[tuple[str, str]] = set()
@@ -97,6 +100,7 @@ class Store:
             record = {**record, "domain": "QBO", "sparse": False, "Id": rid, "SyncToken": "0",
                       "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}}
             self.records[entity][rid] = record
+            self.index.put(entity, record)
             return record
 
     def replace(self, entity: str, record: dict) -> dict:
@@ -107,13 +111,39 @@ class Store:
                       "MetaData": {**old["MetaData"], "LastUpdatedTime": now_iso(millis=False)},
                       "domain": "QBO", "sparse": False}
             self.records[entity][record["Id"]] = record
+            self.index.put(entity, record)
             return record
+
+    def remove(self, entity: str, rid: str) -> None:
+        with self.lock:
+            del self.records[entity][rid]
+            self.index.remove(entity, rid)
+
+    def named(self, entity: str, name: str, value: str) -> list[dict]:
+        """The records whose `name` property may equal `value` (see index.py), in store order: a
+        superset the caller checks with its own rule. Every record when `name` is not indexed."""
+        return self.named_any(entity, name, [value])
+
+    def named_any(self, entity: str, name: str, values: list[str]) -> list[dict]:
+        if self.index.field(entity, name) is None:
+            return self.all(entity)
+        return [self.records[entity][rid] for rid in self.index.candidates(entity, name, values)]
+
+    def narrowed(self, entity: str, where: list) -> list[dict]:
+        """The records a query must look at: for `Name = 'x'` or `DisplayName IN ('a', 'b')` (strings
+        only) the index's candidates, else all. The query still applies every condition to each."""
+        for cond in where:
+            values = cond.value if cond.op == "in" else [cond.value] if cond.op == "=" else None
+            name = self.index.field(entity, cond.field)
+            if name is not None and values and all(isinstance(v, str) for v in values):
+                return self.named_any(entity, name, values)
+        return self.all(entity)
 
     def name_owner(self, display_name: str, exclude: tuple[str, str] | None = None) -> tuple[str, dict] | None:
         """Which Customer, Vendor or Employee already holds this name (case-insensitively, inactive too)."""
         wanted = display_name.strip().casefold()
         for entity in ("Customer", "Vendor", "Employee"):
-            for rec in self.records[entity].values():
+            for rec in self.named(entity, "DisplayName", display_name):
                 if exclude == (entity, rec["Id"]):
                     continue
                 if str(rec.get("DisplayName", "")).strip().casefold() == wanted:

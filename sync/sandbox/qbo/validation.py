@@ -191,7 +191,7 @@ def _unique_name(p: dict, store: Store, entity: str, what: str, *, forbidden: st
         name = existing["Name"]
     if not name.strip():
         raise faults.required("Name")
-    for other in store.all(entity):
+    for other in store.named(entity, "Name", name):
         if existing is not None and other["Id"] == existing["Id"]:
             continue
         if other["Name"].strip().casefold() == name.strip().casefold():
@@ -426,7 +426,7 @@ def build_bill(payload: dict, store: Store, include: frozenset[str] = frozenset(
 
     # Duplicate DocNumber (§5.4): only behind WarnDuplicateBillNumber, bypassed by allowduplicatedocnum.
     if doc is not None and prefs.warn_duplicate_bill_number and "allowduplicatedocnum" not in include:
-        for other in store.all("Bill"):
+        for other in store.named("Bill", "DocNumber", doc) if isinstance(doc, str) else store.all("Bill"):
             if existing is not None and other["Id"] == existing["Id"]:
                 continue
             if other.get("DocNumber") != doc:
