@@ -102,6 +102,12 @@ async def test_a_stuck_subscriber_never_slows_the_engine_and_is_told_to_resync(w
     w = await world_factory(seed_with_pos(2))
     async with served(w, queue_limit=100) as svc:
         await _until(lambda: w.of(ev.ScanFinished), what="the first scan")
+        # The same publishing with no client at all, measured in the same run on the same
+        # (possibly loaded) machine: the stuck client may cost little more than that.
+        started = time.perf_counter()
+        for i in range(20_000):
+            w.engine._publish(ev.RateLimited(service="qbo", wait_s=float(i)))
+        alone = time.perf_counter() - started
         stuck = await run(RawClient, svc.path)
         stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         await run(stuck.hello)
@@ -112,7 +118,8 @@ async def test_a_stuck_subscriber_never_slows_the_engine_and_is_told_to_resync(w
         for i in range(20_000):
             w.engine._publish(ev.RateLimited(service="qbo", wait_s=float(i)))
         elapsed = time.perf_counter() - started
-        assert elapsed < 2.0, f"publishing 20,000 events took {elapsed:.2f} s with a stuck client"
+        assert elapsed < 5 * alone + 1.0, (f"publishing 20,000 events took {elapsed:.2f} s with a stuck client, "
+                                          f"{alone:.2f} s with none")
         client = next(iter(svc.server.clients))
         assert client.missed > 0 and len(client.lines) <= 100 + 10
         # ... and a scan runs to its end meanwhile.
