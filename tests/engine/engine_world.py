@@ -93,6 +93,15 @@ class World:
     def todos(self) -> list[dict]:
         return self.at_list("CompanyToDos")
 
+    def lose_journal(self) -> None:
+        """The journal folder emptied (restored from an older backup, moved to a new server)."""
+        from sync.store.journal import Journal
+
+        self.store.journal.close()
+        for path in self.store.locations.journal_dir.iterdir():
+            path.unlink()
+        self.store.journal = Journal(self.store.locations.journal_dir)
+
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 

@@ -35,6 +35,18 @@ async def _receive(w, item_id: int, qty: int) -> None:
     await w.at.create_child("PurchaseOrderItems", item_id, "Receiving", {"quantityNowReceiving": qty})
 
 
+async def _partly_billed_then_journal_lost(world_factory, seed, cable: int):
+    """purchase_order_then_bill: the purchase order, two cables received and billed, then the
+    journal lost. Returns the world, the QBO purchase order and the receipt bill."""
+    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
+    await w.engine.scan_once()
+    await _receive(w, cable, 2)
+    await w.engine.scan_once()
+    [qpo], [receipt_bill] = w.qbo_list("PurchaseOrder"), w.bills()
+    w.lose_journal()
+    return w, qpo, receipt_bill
+
+
 def _lines(bill: dict) -> list[tuple[str, float, Decimal, str]]:
     return [(l["ItemBasedExpenseLineDetail"]["ItemRef"]["name"], l["ItemBasedExpenseLineDetail"]["Qty"],
              Decimal(str(l["Amount"])), l["LinkedTxn"][0]["TxnLineId"]) for l in bill["Line"]]
@@ -180,18 +192,10 @@ async def test_repair_journal_under_purchase_order_then_bill_records_the_purchas
     carry the same PO tag; later receipts are billed once, nothing is made twice."""
     from sync.engine import documents
     from sync.engine.repair import repair_journal
-    from sync.store.journal import Journal, JournalState as S
+    from sync.store.journal import JournalState as S
 
     seed, po, (cable, dock) = _seed()
-    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
-    await w.engine.scan_once()
-    await _receive(w, cable, 2)
-    await w.engine.scan_once()
-    [qpo], [receipt_bill] = w.qbo_list("PurchaseOrder"), w.bills()
-    w.store.journal.close()
-    for path in w.store.locations.journal_dir.iterdir():
-        path.unlink()
-    w.store.journal = Journal(w.store.locations.journal_dir)
+    w, qpo, receipt_bill = await _partly_billed_then_journal_lost(world_factory, seed, cable)
 
     document = documents.first_document(w.store.settings.load())
     report = await repair_journal(w.store.journal, w.store.errors, w.at, w.qbo, dry_run=False, document=document)
@@ -216,18 +220,8 @@ async def test_a_receipt_bill_is_never_taken_for_the_pos_bill_after_a_lost_journ
     """The receipt bills carry the PO's tag: after the journal is lost (and the write-back with
     it) and transfer_as set to bill, the scan finds the PO's QuickBooks purchase order, says so,
     and neither adopts a receipt bill as the PO's bill nor makes a new one."""
-    from sync.store.journal import Journal
-
     seed, po, (cable, _dock) = _seed()
-    w = await world_factory(seed, transfer_as="purchase_order_then_bill")
-    await w.engine.scan_once()
-    await _receive(w, cable, 2)
-    await w.engine.scan_once()
-    [qpo], [receipt_bill] = w.qbo_list("PurchaseOrder"), w.bills()
-    w.store.journal.close()
-    for path in w.store.locations.journal_dir.iterdir():
-        path.unlink()
-    w.store.journal = Journal(w.store.locations.journal_dir)
+    w, qpo, receipt_bill = await _partly_billed_then_journal_lost(world_factory, seed, cable)
     w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
     w.set(transfer_as="bill")
 

@@ -11,7 +11,7 @@ from engine_world import AP, COGS, base_seed, days_ago, qs
 from sync import events as ev
 from sync.clients.http import RetryPolicy
 from sync.sandbox.control import FaultRule
-from sync.store.journal import Journal, JournalState as S
+from sync.store.journal import JournalState as S
 
 pytestmark = pytest.mark.anyio
 
@@ -37,6 +37,15 @@ def _seed_with_cable():
     seed.qbo.items.append(qs.item("400", "Cable", expense_account_id=COGS))
     seed.qbo.customers.append(qs.customer("300", "Contoso Dental"))
     return seed
+
+
+async def _one_po(world_factory, transfer_as: str = "purchase_order"):
+    """A world with one submitted PO for 'Ingram Micro' (new to QBO) of one 'Cable' (in QBO)."""
+    seed = _seed_with_cable()
+    vendor = seed.autotask.add_vendor("Ingram Micro")
+    p = seed.autotask.add_product("Cable", 5)
+    po = _po(seed, vendor, items=[_line(p, 1, 5)])
+    return await world_factory(seed, transfer_as=transfer_as), po
 
 
 async def test_purchase_order_mode_writes_a_qbo_purchase_order_with_the_bill_rules(world_factory):
@@ -110,11 +119,7 @@ async def test_purchase_order_mode_missing_item_fails_then_retry_makes_one_purch
 
 
 async def test_purchase_order_mode_a_lost_reply_is_looked_up_not_created_again(world_factory):
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     # The purchase order commits in QBO and every reply is lost: the journal stays at bill_requested.
     w.server.sandbox.faults.add(FaultRule(kind="lost", service="qbo", method="POST", path=r"/purchaseorder$", times=10))
     w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
@@ -130,18 +135,11 @@ async def test_purchase_order_mode_a_lost_reply_is_looked_up_not_created_again(w
 
 
 async def test_purchase_order_mode_a_lost_journal_adopts_the_purchase_order_it_made(world_factory):
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     await w.engine.scan_once()
     [made] = w.qbo_list("PurchaseOrder")
     # The journal is lost and the write-back undone (a restore from an older backup).
-    w.store.journal.close()
-    for path in w.store.locations.journal_dir.iterdir():
-        path.unlink()
-    w.store.journal = Journal(w.store.locations.journal_dir)
+    w.lose_journal()
     w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
 
     summary = await w.engine.scan_once()
@@ -152,11 +150,7 @@ async def test_purchase_order_mode_a_lost_journal_adopts_the_purchase_order_it_m
 
 
 async def test_a_purchase_order_left_uncertain_is_not_resent_as_a_bill_after_transfer_as_changes(world_factory):
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     # The purchase order request never gets an answer: the journal stays at bill_requested.
     w.server.sandbox.faults.add(FaultRule(kind="503", service="qbo", method="POST", path=r"/purchaseorder$", times=10))
     w.qbo.retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
@@ -178,10 +172,7 @@ async def test_a_purchase_order_left_uncertain_is_not_resent_as_a_bill_after_tra
 
 def _lose_journal_and_write_back(w, po: int) -> None:
     """A restore from an older backup: the journal is gone and the PO not written back."""
-    w.store.journal.close()
-    for path in w.store.locations.journal_dir.iterdir():
-        path.unlink()
-    w.store.journal = Journal(w.store.locations.journal_dir)
+    w.lose_journal()
     w.at_admin("PATCH", f"entities/PurchaseOrders/{po}", {"externalPONumber": ""})
 
 
@@ -236,11 +227,7 @@ async def test_a_lost_journal_and_a_changed_transfer_as_make_no_second_document(
 async def test_reconcile_under_purchase_order_names_the_purchase_order_deleted_in_quickbooks(world_factory):
     from sync.audit.reconcile import reconcile
 
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     await w.engine.scan_once()
     assert (await reconcile(w.store, w.at, w.qbo)).findings == ()  # before: "bill deleted", no bill was ever made
 
@@ -254,11 +241,7 @@ async def test_reconcile_under_purchase_order_names_the_purchase_order_deleted_i
 async def test_export_names_the_document_each_qbo_id_is(world_factory):
     from sync.audit.export import rows, to_csv
 
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     await w.engine.scan_once()
     [qpo] = w.qbo_list("PurchaseOrder")
     [row] = rows(w.store)
@@ -267,11 +250,7 @@ async def test_export_names_the_document_each_qbo_id_is(world_factory):
 
 
 async def test_sync_one_of_a_po_already_sent_says_it_has_its_purchase_order(world_factory):
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     await w.engine.scan_once()
     refused = await w.engine.sync_one(po)
     assert not refused.ok and refused.cause.code == "po_already_synced"
@@ -280,11 +259,7 @@ async def test_sync_one_of_a_po_already_sent_says_it_has_its_purchase_order(worl
 
 
 async def test_a_refused_write_back_under_purchase_order_names_the_purchase_order(world_factory):
-    seed = _seed_with_cable()
-    vendor = seed.autotask.add_vendor("Ingram Micro")
-    p = seed.autotask.add_product("Cable", 5)
-    po = _po(seed, vendor, items=[_line(p, 1, 5)])
-    w = await world_factory(seed, transfer_as="purchase_order")
+    w, po = await _one_po(world_factory)
     w.at_admin("PUT", "rights", {"PurchaseOrders": ["update"]})
     await w.engine.scan_once()
     [qpo] = w.qbo_list("PurchaseOrder")
