@@ -85,8 +85,9 @@ async def reconcile(store: Any, autotask: Any, qbo: Any) -> Reconciliation:
     for bill in bills:
         if is_receipt_bill(bill):
             continue
-        for po_id in sorted(tagged_po_ids(bill))[:1]:
-            ours.setdefault(po_id, []).append(bill)
+        named = tagged_po_ids(bill)
+        if named:
+            ours.setdefault(min(named), []).append(bill)
     # The journal's records of this document (one sent as the other, before transfer_as
     # changed, is not looked for among these).
     journal = {e.po_id: e for e in store.journal.all()

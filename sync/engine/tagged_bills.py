@@ -102,10 +102,7 @@ class TaggedBills:
         if self.covered_from is not None and self.covered_from <= wanted:
             return
         for entity in (self.document, *self.also):
-            select = Select(entity).where("MetaData.CreateTime", ">=", _stamp(wanted))
-            if self.covered_from is not None:
-                select = select.where("MetaData.CreateTime", "<", _stamp(self.covered_from))
-            await self._read(select.order("MetaData.CreateTime"), entity)
+            await self._read(entity, wanted, self.covered_from)
         self.covered_from = wanted
 
     async def reload(self, since: datetime | None) -> None:
@@ -118,31 +115,37 @@ class TaggedBills:
         wanted = min(before, _aware(since or EARLIEST) - MARGIN)
         self._by_po.clear()
         self.covered_from = None
-        await self._read(Select(self.document).where("MetaData.CreateTime", ">=", _stamp(wanted))
-                         .order("MetaData.CreateTime"), self.document)
+        await self._read(self.document, wanted, None)
         # The other documents were read with the window already: only the days it widens by.
         for entity in self.also if wanted < before else ():
-            await self._read(Select(entity).where("MetaData.CreateTime", ">=", _stamp(wanted))
-                             .where("MetaData.CreateTime", "<", _stamp(before)).order("MetaData.CreateTime"), entity)
+            await self._read(entity, wanted, before)
         self.covered_from = wanted
 
     def add(self, bill: dict) -> None:
         """A bill this run read, created or adopted. Only what is asked of it is kept (its Id,
         number, vendor and tag): a scan of 10,000 POs keeps every bill it makes."""
-        slim = {k: bill[k] for k in KEPT if k in bill}
+        slim = _slim(bill)
         for po_id in tagged_po_ids(bill):
             self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = slim
 
-    async def _read(self, select: Select, entity: str) -> None:
-        async for record in self.qbo.query_iter(select):
+    async def _read(self, entity: str, since: datetime, until: datetime | None) -> None:
+        """One paged read of `entity`'s records created in [since, until), in creation order."""
+        select = Select(entity).where("MetaData.CreateTime", ">=", _stamp(since))
+        if until is not None:
+            select = select.where("MetaData.CreateTime", "<", _stamp(until))
+        async for record in self.qbo.query_iter(select.order("MetaData.CreateTime")):
             if is_receipt_bill(record):
                 continue  # a bill for goods received names its PO too, but is not its document
             if entity == self.document:
                 self.add(record)
             else:
-                slim = {k: record[k] for k in KEPT if k in record}
+                slim = _slim(record)
                 for po_id in tagged_po_ids(record):
                     self._elsewhere.setdefault(po_id, {})[str(record.get("Id"))] = (entity, slim)
+
+
+def _slim(record: dict) -> dict:
+    return {k: record[k] for k in KEPT if k in record}
 
 
 def po_created(po: dict) -> datetime | None:
