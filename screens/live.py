@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 COLUMNS = (("po", "PO", 9), ("state", "State", 9), ("vendor", "Vendor", 16),
            ("lines", "Lines", 5), ("amount", "Amount", 14), ("outcome", "Bill no. / cause", 40))
+# The outcome column's heading under transfer_as purchase_order*: the number is a QuickBooks PO's.
+OUTCOME_HEADING = {"Bill": "Bill no. / cause", "PurchaseOrder": "QB PO no. / cause"}
 FIXED_WIDTH = sum(width + 2 for _, _, width in COLUMNS[:-1])  # cells have one space of padding each side
 
 STATE_STYLE = {"working": "bold $warning", "retrying": "bold $warning",
@@ -173,6 +175,7 @@ class LiveScreen(Screen):
 
     def _draw_header(self) -> None:
         s = self.state
+        self.query_one(PoTable).set_label("outcome", OUTCOME_HEADING.get(s.document, OUTCOME_HEADING["Bill"]))
         # The footer is rebuilt on refresh_bindings (costly): only when what the keys can do changes.
         usable = s.engine not in ("stopped", "failed", "starting")
         if usable != getattr(self, "_keys_usable", None):

@@ -104,6 +104,15 @@ def detail_lines(p: PoPlan) -> list[str]:
     return out
 
 
+def number_heading(report: PlanReport) -> str:
+    """The number column's heading: whose number it is (transfer_as makes bills or QuickBooks
+    purchase orders); "Doc no." when the plan holds both."""
+    kinds = {p.document for p in report.plans if p.outcome != "fail"}
+    if kinds == {"PurchaseOrder"}:
+        return "QB PO no."
+    return "Doc no." if len(kinds) > 1 else "Bill no."
+
+
 def status_head(report: PlanReport) -> str:
     """The status line: the mode's documents (transfer_as) and the receipt bills that are due."""
     c = report.counts()
@@ -217,6 +226,8 @@ class PlanScreen(Screen):
     def redraw(self) -> None:
         table = self.query_one(PoTable)
         report = self.report
+        if report is not None:
+            table.set_label("number", number_heading(report))
         with self.app.batch_update():
             table.clear()
             for key, p in self.plans.items():

@@ -126,6 +126,13 @@ class PoTable(ScrollView, can_focus=True):
         self._resize_virtual()
         self.refresh()
 
+    def set_label(self, key: str, label: str) -> None:
+        """The heading of a column (it may follow a setting: "Bill no." or "QB PO no.")."""
+        for column in self.columns:
+            if column[0] == key and column[1] != label:
+                column[1] = label
+                self.refresh_line(0)
+
     def set_column_width(self, key: str, width: int) -> None:
         for column in self.columns:
             if column[0] == key and column[2] != width:
@@ -151,7 +158,7 @@ class PoTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            key = ("header", width, tuple(c[2] for c in self.columns))
+            key = ("header", width, tuple((c[1], c[2]) for c in self.columns))
             strip = self._strips.get(key)
             if strip is None:
                 text = Text.assemble(*self._cells_text([label for _, label, _ in self.columns]))

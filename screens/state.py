@@ -57,6 +57,8 @@ class LiveState:
     last_scan: ev.ScanFinished | None = None
     next_scan_at: datetime | None = None
     stop_reason: str = ""
+    # What the last scan makes of a PO: "Bill", or "PurchaseOrder" (transfer_as purchase_order*).
+    document: str = "Bill"
     rows: OrderedDict[int, PoRow] = field(default_factory=OrderedDict)
     activity: deque[Activity] = field(default_factory=lambda: deque(maxlen=MAX_ACTIVITY))
     api_calls: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
@@ -120,6 +122,7 @@ class LiveState:
         self.scan_done = self.scan_synced = self.scan_failed = 0
         self.stop_reason = ""
         self.next_scan_at = None
+        self.document = "PurchaseOrder" if e.document == "PurchaseOrder" else "Bill"
 
     def _on_TransferPaused(self, e: ev.TransferPaused) -> None:
         self._note(e, "scan", f"Nothing transferred: {e.reason}")

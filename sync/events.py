@@ -71,6 +71,8 @@ class ScanStarted(Event):
     scan_id: str
     trigger: str  # "schedule" | "manual"
     days_back: int
+    # The QBO document the scan makes of a PO (transfer_as): "Bill" or "PurchaseOrder".
+    document: str = "Bill"
 
 
 @dataclass(frozen=True, kw_only=True)

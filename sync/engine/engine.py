@@ -353,7 +353,8 @@ class Engine:
             settings = await self._settings_or_halt()
         except ScanHalt as halt:
             settings, unreadable = self._settings or Settings(), halt
-        self._publish(ScanStarted(scan_id=scan_id, trigger=trigger, days_back=settings.days_back or 0))
+        self._publish(ScanStarted(scan_id=scan_id, trigger=trigger, days_back=settings.days_back or 0,
+                                  document=documents.first_document(settings)))
         try:
             if unreadable is not None:
                 raise unreadable

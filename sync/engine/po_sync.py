@@ -43,7 +43,7 @@ from .tagged_bills import DUPLICATE_REQUEST_ID, po_created
 S = JournalState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # (slots: a scan keeps one per PO until it ends)
 class PoOutcome:
     """How one PO ended: `ok` with the bill's number and id, or a `cause` with the error-log
     entry (`log_id`) and the Autotask to-do that tells the operator (`todo_id`, when one exists)."""

@@ -31,6 +31,7 @@ from .scan import parse_autotask_datetime
 DUPLICATE_REQUEST_ID = "600"
 MARGIN = timedelta(days=2)
 KEPT = ("Id", "DocNumber", "VendorRef", "PrivateNote", "TxnDate", "TotalAmt")
+MADE_KEPT = ("Id", "DocNumber", "TotalAmt")  # (and VendorRef's value)
 # A PO whose creation time cannot be read: every bill since then could be its own.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -122,11 +123,18 @@ class TaggedBills:
         self.covered_from = wanted
 
     def add(self, bill: dict) -> None:
-        """A bill this run read, created or adopted. Only what is asked of it is kept (its Id,
-        number, vendor and tag): a scan of 10,000 POs keeps every bill it makes."""
-        slim = _slim(bill)
-        for po_id in tagged_po_ids(bill):
-            self._by_po.setdefault(po_id, {})[str(bill.get("Id"))] = slim
+        """A bill this run made. The journal records it too (this is for a PO met again by the
+        same run, the journal notwithstanding), so only what adopting it needs is kept: a scan
+        of 10,000 POs keeps every bill it makes (issue 17: memory)."""
+        made = {k: bill[k] for k in MADE_KEPT if k in bill}
+        vendor = (bill.get("VendorRef") or {}).get("value") if isinstance(bill.get("VendorRef"), dict) else None
+        if vendor is not None:
+            made["VendorRef"] = {"value": vendor}
+        self._index(bill, made)
+
+    def _index(self, record: dict, slim: dict) -> None:
+        for po_id in tagged_po_ids(record):
+            self._by_po.setdefault(po_id, {})[str(record.get("Id"))] = slim
 
     async def _read(self, entity: str, since: datetime, until: datetime | None) -> None:
         """One paged read of `entity`'s records created in [since, until), in creation order."""
@@ -137,7 +145,7 @@ class TaggedBills:
             if is_receipt_bill(record):
                 continue  # a bill for goods received names its PO too, but is not its document
             if entity == self.document:
-                self.add(record)
+                self._index(record, _slim(record))
             else:
                 slim = _slim(record)
                 for po_id in tagged_po_ids(record):

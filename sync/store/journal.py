@@ -15,11 +15,16 @@ instead of the whole journal. Ids go to files in blocks of BLOCK consecutive ids
 01, 33-64 in file 02, ...): a scan's group of POs (close ids, in order) touches one or two files,
 so a `transition_many` for the group costs one or two writes, not one per PO. Records an older
 version placed by `po_id % SHARDS` are moved to their file on first use (`_relocate`).
+
+Only the PARSED files used last are held parsed in memory: a scan goes through the ids in order,
+so it works in one or two files at a time, and a journal of 10,000 POs is not held whole for it
+(issue 17: memory does not grow with the POs of a scan). A file let go is read again when used.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
@@ -38,6 +43,7 @@ SHARDS = 32
 BLOCK = 32  # consecutive ids per file
 SHAPE_VERSION = 1
 HISTORY_LIMIT = 20
+PARSED = 6  # files held parsed: the groups a scan has in flight touch two or three
 
 
 class JournalState(str, Enum):
@@ -129,7 +135,8 @@ class Journal:
         self.folder = Path(folder)
         self._lock = threading.RLock()
         self._tables: dict[int, Table] = {}
-        self._dbs: list[TinyDB] = []
+        self._dbs: dict[int, TinyDB] = {}
+        self._parsed: OrderedDict[int, None] = OrderedDict()  # shards whose data is held, last used last
         self._placed = False
         self._holds: HoldBook | None = None
         remove_stale_temp_files_in(self.folder)
@@ -183,9 +190,13 @@ class Journal:
             self._relocate()
         table = self._tables.get(shard)
         if table is None:
-            db = TinyDB(self._shard_path(shard), storage=AtomicJSONStorage)
-            self._dbs.append(db)
+            db = self._dbs[shard] = TinyDB(self._shard_path(shard), storage=AtomicJSONStorage)
             table = self._tables[shard] = db.table("journal", cache_size=0)
+        self._parsed[shard] = None
+        self._parsed.move_to_end(shard)
+        while len(self._parsed) > PARSED:
+            oldest, _ = self._parsed.popitem(last=False)
+            self._dbs[oldest].storage.close()  # drops the parsed data; the next use reads the file
         return table
 
     def _all_tables(self) -> Iterator[Table]:
@@ -358,10 +369,11 @@ class Journal:
             if self._holds is not None:
                 self._holds.close()
                 self._holds = None
-            for db in self._dbs:
+            for db in self._dbs.values():
                 db.close()
             self._dbs.clear()
             self._tables.clear()
+            self._parsed.clear()
 
 
 def shard_of(po_id: int) -> int:

@@ -251,4 +251,5 @@ class AtomicJSONStorage(Storage):
         self._cache, self._sig = data, _signature(st)
 
     def close(self) -> None:
+        """Let go of the parsed data. The storage stays usable: the next read reads the file."""
         self._cache, self._sig = None, None

@@ -55,3 +55,18 @@ async def test_enter_on_a_failed_row_opens_its_log_entry(console_world):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LogEntryScreen), what="the entry")
         assert app.screen.entry.po_label == "PO-1090" and "purchasing" in app.screen.entry.cause
+
+
+@BOTH_WAYS
+async def test_under_transfer_as_purchase_order_the_number_column_says_whose_number_it_is(console_world):
+    from console_harness import default_settings
+
+    w = console_world(settings=default_settings(transfer_as="purchase_order"))
+    app = w.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.live.last_scan is not None, what="the first scan")
+        table = app.screen.query_one(PoTable)
+        await wait_for(pilot, lambda: table.row_count == 7, what="the rows")
+        assert [label for _, label, _ in table.columns][-1] == "QB PO no. / cause"
+        assert "QB PO no. / cause" in str(table.render_line(0))
+    assert len(w.qbo_list("PurchaseOrder")) == 5 and not w.qbo_list("Bill")

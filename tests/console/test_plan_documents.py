@@ -3,7 +3,7 @@ order (and, under purchase_order_then_bill, the bills that follow the goods), a 
 
 from __future__ import annotations
 
-from screens.plan import detail_lines, row_cells, status_head
+from screens.plan import detail_lines, number_heading, row_cells, status_head
 from sync.plan.model import PlanReport, PoPlan, ReceiptPlan
 
 
@@ -31,3 +31,11 @@ def test_status_line_counts_purchase_orders_and_receipt_bills():
                                "0 record(s) to create, 1 receipt bill(s) (1 would fail)")
     assert PlanReport.from_record(po.to_record()) == po
     assert po.exit_code == 3  # a receipt bill that would fail is a failure to see
+
+
+def test_the_number_column_is_headed_by_whose_number_it_is():
+    failing = PoPlan(po_id=9, po_number="PO-9", outcome="fail", cause_code="missing_item", cause="x")
+    assert number_heading(PlanReport(plans=(_plan(), failing))) == "Bill no."
+    assert number_heading(PlanReport(plans=(_plan(document="PurchaseOrder"), failing))) == "QB PO no."
+    assert number_heading(PlanReport(plans=(_plan(), _plan(document="PurchaseOrder")))) == "Doc no."
+    assert number_heading(PlanReport()) == "Bill no."

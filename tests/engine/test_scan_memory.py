@@ -44,14 +44,14 @@ async def test_references_ask_only_for_records_not_seen_and_keep_at_most_the_lim
     assert list(refs.companies) == [7] and at.asked[-1] == [7]
 
 
-def test_tagged_bills_keep_only_what_is_asked_of_them():
+def test_a_bill_the_run_made_is_kept_with_only_what_adopting_it_needs():
     bills = TaggedBills(qbo=None)  # type: ignore[arg-type]
-    bills.add({"Id": "9", "DocNumber": "1001", "VendorRef": {"value": "5"}, "TotalAmt": 10,
+    bills.add({"Id": "9", "DocNumber": "1001", "VendorRef": {"value": "5", "name": "Acme"}, "TotalAmt": 10,
                "PrivateNote": "Autotask purchase order PO-1 (Autotask PO id 42)",
                "Line": [{"Amount": 10, "Description": "x" * 1000}], "MetaData": {"CreateTime": "2026-01-01"}})
     kept = bills.first(42)
-    assert kept["Id"] == "9" and kept["DocNumber"] == "1001" and kept["VendorRef"] == {"value": "5"}
-    assert "Line" not in kept and "MetaData" not in kept
+    assert kept == {"Id": "9", "DocNumber": "1001", "VendorRef": {"value": "5"}, "TotalAmt": 10}
+    assert bills.first(41) is None
 
 
 class _Qbo:

@@ -94,3 +94,23 @@ def test_records_placed_by_an_older_layout_are_moved_to_their_file(tmp_path):
     moved.close()
     assert TinyDB(old, storage=AtomicJSONStorage).table("journal").all() == []
     assert [e.state for e in Journal(tmp_path).all()] == [S.BILL_REQUESTED]
+
+
+def test_a_long_journal_is_not_held_in_memory_whole_and_loses_nothing(tmp_path):
+    # A scan walks the ids in order: only the last few files stay parsed (issue 17: memory does
+    # not grow with the POs of a scan); a file let go is read again, and written without loss.
+    journal = Journal(tmp_path)
+    ids = list(range(1, 3001))  # 3,000 POs: every one of the 32 files, about 94 records each
+    for start in range(0, len(ids), 30):  # a scan's groups of 30
+        group = ids[start:start + 30]
+        journal.transition_many([(i, None, S.SEEN, {"po_number": f"PO-{i}"}) for i in group])
+    held = [shard for shard, db in journal._dbs.items() if db.storage._cache is not None]
+    assert len(journal._dbs) == journal_module.SHARDS and len(held) <= journal_module.PARSED
+    assert journal_module.shard_of(1) not in held  # the first file was let go long ago
+
+    journal.transition(1, S.SEEN, S.RESOLVED, doc_number="1")  # a file let go, written again
+    assert journal.get(2).po_number == "PO-2" and journal.get(1).state is S.RESOLVED
+    assert [e.po_id for e in journal.all()] == ids
+    assert len(journal.unfinished()) == len(ids)
+    fresh = Journal(tmp_path)
+    assert fresh.get(1).doc_number == "1" and fresh.get(2).state is S.SEEN and fresh.get(3000).po_number == "PO-3000"
