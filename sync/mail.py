@@ -25,8 +25,10 @@ import aiosmtplib
 
 from sync.text import has_control, shown, shown_lines
 
+# The records the engine hands over are the engine's own (it never imports this module).
+from sync.engine.notify import FailureNotice, PoFailure, PoResult
+
 if TYPE_CHECKING:
-    from sync.engine.notify import FailureNotice
     from sync.settings import Settings
 
 log = logging.getLogger("atqbo.mail")
@@ -147,32 +149,6 @@ async def send_mail(config: SmtpConfig, to: str | list[str], subject: str, body:
 # ---------------------------------------------------------------- what the messages say
 
 
-@dataclass(frozen=True)
-class PoFailure:
-    """What an operator needs to act on one failed PO."""
-
-    po_id: int
-    po_number: str
-    cause: str
-    fix: str = ""
-    log_id: str | int | None = None
-    document: str = "bill"  # what the PO was to become: "bill" or "purchase order" (transfer_as)
-
-
-@dataclass(frozen=True)
-class PoResult:
-    """The outcome of one PO: synced (bill number) or failed (a `PoFailure`)."""
-
-    po_id: int
-    po_number: str
-    bill_number: str | None = None
-    failure: PoFailure | None = None
-    document: str = "bill"  # "bill" or "purchase order": what bill_number numbers
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
 
 def failure_message(f: PoFailure) -> tuple[str, str]:
     subject = f"atqbo: purchase order {shown(f.po_number)} was not synced to QuickBooks"
@@ -234,7 +210,7 @@ class MailNotifier:
     def enabled(self) -> bool:
         return self.config is not None and self.notify_email is not None
 
-    async def notify(self, notice: "FailureNotice") -> None:
+    async def notify(self, notice: FailureNotice) -> None:
         """The engine's Notifier protocol: deliver one failure notice or raise MailError (the
         engine publishes NotificationFailed and goes on). Logged either way."""
         recipient = notice.recipient or self.notify_email

@@ -26,6 +26,34 @@ class FailureNotice:
     log_id: str | None = None
 
 
+@dataclass(frozen=True)
+class PoFailure:
+    """What an operator needs to act on one failed PO."""
+
+    po_id: int
+    po_number: str
+    cause: str
+    fix: str = ""
+    log_id: str | int | None = None
+    document: str = "bill"  # what the PO was to become: "bill" or "purchase order" (transfer_as)
+
+
+@dataclass(frozen=True)
+class PoResult:
+    """The outcome of one PO: synced (bill number) or failed (a `PoFailure`): a single-PO
+    sync's result mail (sync.mail's notifier)."""
+
+    po_id: int
+    po_number: str
+    bill_number: str | None = None
+    failure: PoFailure | None = None
+    document: str = "bill"  # "bill" or "purchase order": what bill_number numbers
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
 @runtime_checkable
 class Notifier(Protocol):
     async def notify(self, notice: FailureNotice) -> None:

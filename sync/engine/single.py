@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from . import documents
+from .notify import PoResult
 from .po_sync import PoOutcome
 
 
@@ -22,8 +23,6 @@ async def sync_one_and_report(engine: Any, po_id: int, alt_email: str | None = N
     notifier = getattr(engine, "notifier", None)
     send = getattr(notifier, "po_result", None)  # an engine-only Notifier sends failures only
     if outcome.ok and send is not None:
-        from sync.mail import PoResult
-
         # Named as the journal records it was sent: a bill, or a QuickBooks purchase order.
         store = getattr(engine, "store", None)
         entry = await anyio.to_thread.run_sync(store.journal.get, outcome.po_id) if store is not None else None

@@ -3,11 +3,48 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sync.settings import SCHEMA_VERSION, Settings, SettingsError, migrate, parse_value
+from sync.settings import SCHEMA_VERSION, SettingProblem, Settings, SettingsError, parse_value
 from sync.store.docfile import DocumentFile
+from sync.store.errors import NewerSchemaError
+
+
+# --- schema migrations ----------------------------------------------------------------------
+#
+# A stored settings document is {"schema_version": N, "values": {...}}. Version 0 is the
+# unversioned shape: a flat key → value mapping (values possibly strings, e.g. a hand-written
+# file). To change the shape later, bump SCHEMA_VERSION and add MIGRATIONS[old] = function
+# returning the next version's document; migrate() chains them.
+
+
+def _v0_to_v1(document: Mapping[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in document.items() if k != "schema_version"}
+    return {"schema_version": 1, "values": values}
+
+
+MIGRATIONS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
+
+
+def migrate(document: Mapping[str, Any], source: str | None = None) -> dict[str, Any]:
+    """Bring a stored settings document up to SCHEMA_VERSION (values are not validated here)."""
+    version = document.get("schema_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise SettingsError([SettingProblem("schema_version", f"must be a whole number, got {version!r}")], source)
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{source or 'settings'}: written by a newer atqbo (settings schema {version}; "
+            f"this version knows up to {SCHEMA_VERSION})"
+        )
+    current: dict[str, Any] = dict(document)
+    while version < SCHEMA_VERSION:
+        current = MIGRATIONS[version](current)
+        version = current["schema_version"]
+    if not isinstance(current.get("values"), dict):
+        raise SettingsError([SettingProblem("values", "must be a mapping of settings")], source)
+    return current
 
 
 class SettingsStore:
@@ -56,4 +93,4 @@ class SettingsStore:
             return dict(self._document()["values"])
 
 
-__all__ = ["SettingsStore", "SettingsError"]
+__all__ = ["SettingsStore", "SettingsError", "migrate"]

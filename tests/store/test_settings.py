@@ -12,10 +12,9 @@ from sync.settings import (
     PoNumberSource,
     Settings,
     SettingsError,
-    migrate,
 )
 from sync.store.errors import NewerSchemaError
-from sync.store.settings_store import SettingsStore
+from sync.store.settings_store import SettingsStore, migrate
 
 COMPLETE = {
     "days_back": 30,
