@@ -30,7 +30,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -40,13 +40,11 @@ from sync.clients.autotask import AutotaskClient
 from sync.clients.errors import ApiError, PicklistError
 from sync.clients.qbo import QboClient
 from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled, Paused, RateLimited, Resumed,
-                         ReceiptBilled, ReceiptBillFailed, RetryFinished,
-                         RetryStarted, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
+                         ReceiptBilled, ReceiptBillFailed, ScanFinished, ScanStarted, ScanStopped, SettingsReloaded, TransferPaused)
 from sync.settings import Settings, TransferAs
 from sync.store.errorlog import ErrorStatus
-from sync.store.errors import UnknownEntryError
 
-from . import causes, context, documents, receipts, sources
+from . import causes, context, documents, on_request, receipts, sources
 from .causes import Cause
 from .failures import FailureDeps, record
 from .halt import ScanHalt, api_words, halt_for
@@ -58,7 +56,7 @@ from .po_sync import PoOutcome, sync_po
 from .recovery import recover
 from .resolve import PoProblem
 from .tagged_bills import TaggedBills
-from .scan import ERROR_MARKER, is_eligible, sync_one_refusal, window_start
+from .scan import ERROR_MARKER, is_eligible, window_start
 from sync.store.journal import JournalState
 
 S = JournalState
@@ -651,49 +649,7 @@ class Engine:
                 settings = await self._settings_or_halt()
             except ScanHalt as halt:
                 return self._stopped_outcome(halt, int(po_id))
-            return await self._sync_by_id(settings, int(po_id), alt_email, source="sync_one", log_id=None)
-
-    async def _sync_by_id(self, settings: Settings, po_id: int, alt_email: str | None, *, source: str,
-                          log_id: int | None) -> PoOutcome:
-        try:
-            data = await self._guard(sources.load_one(self.autotask, po_id))
-            if data is None:
-                return PoOutcome(po_id=po_id, po_number=str(po_id), ok=False,
-                                 cause=causes.make("po_not_found", po_id=po_id))
-            existing = sync_one_refusal(data.po)
-            if existing is not None and settings.transfer_as is TransferAs.PURCHASE_ORDER_THEN_BILL:
-                entry = await anyio.to_thread.run_sync(self.store.journal.get, po_id)
-                if (entry is not None and entry.state is S.WRITTEN_BACK and entry.doc_number == existing
-                        and documents.document_of(entry) == documents.PURCHASE_ORDER):
-                    # Its purchase order exists: syncing it now bills what was received since.
-                    ctx = await self._guard(self._context(settings))
-                    done = await self._receipts(ctx, settings, only={po_id}, alt_email=alt_email)
-                    failed = next((e for e in done.events if isinstance(e, ReceiptBillFailed)), None)
-                    if failed is None and log_id is not None:
-                        await self._resolve_log(po_id, log_id)
-                    return PoOutcome(po_id=po_id, po_number=data.po_number, ok=failed is None,
-                                     doc_number=existing, bill_id=entry.bill_id, log_id=log_id,
-                                     cause=None if failed is None else Cause(
-                                         code=failed.cause_code, cause=failed.cause, fix=failed.fix, scan_level=False))
-            if existing is not None:
-                # Named as what it was sent as (the journal), else what transfer_as makes now.
-                entry = await anyio.to_thread.run_sync(self.store.journal.get, po_id)
-                sent_as = documents.document_of(entry, documents.first_document(settings))
-                return await self._already_synced(data, existing, log_id, sent_as)
-            ctx = await self._guard(self._context(settings))
-            if source == "sync_one" and int(data.po.get("status") or 0) != ctx.submitted:
-                status = await self._status_label(data.po.get("status"))
-                return PoOutcome(po_id=po_id, po_number=data.po_number, ok=False,
-                                 cause=causes.make("po_not_submitted", po_number=data.po_number, status=status))
-            outcome = await self._one(ctx, settings, data, source=source, alt_email=alt_email)
-            if outcome.ok and log_id is not None:
-                await self._resolve_log(po_id, log_id)
-            return replace(outcome, log_id=log_id) if outcome.ok and log_id is not None else outcome
-        except Exception as exc:
-            halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
-            if halt is None:
-                raise
-            return self._stopped_outcome(halt, po_id, log_id)
+            return await on_request.sync_by_id(self, settings, int(po_id), alt_email, source="sync_one", log_id=None)
 
     async def _receipts(self, ctx: context.RunContext, settings: Settings, *, only: set[int] | None = None,
                         alt_email: str | None = None) -> receipts.ReceiptsSummary:
@@ -711,24 +667,6 @@ class Engine:
                 if entry is not None and entry.cause_code in receipts.CAUSES:
                     await self._resolve_log(event.po_id, None)
         return done
-
-    async def _status_label(self, value: object) -> str:
-        try:
-            picklist = await self.autotask.picklist("PurchaseOrders", "status")
-            return picklist.label_for(value) or str(value)
-        except ApiError:
-            return str(value)
-
-    async def _already_synced(self, data: sources.PoData, existing: str, log_id: int | None,
-                              document: str = documents.BILL) -> PoOutcome:
-        await self._settle_written(data.po_id, existing)
-        if log_id is not None:
-            # Fixed by hand meanwhile (the PO holds a real number): the error is resolved.
-            await self._resolve_log(data.po_id, log_id)
-            return PoOutcome(po_id=data.po_id, po_number=data.po_number, ok=True, doc_number=existing, log_id=log_id)
-        return PoOutcome(po_id=data.po_id, po_number=data.po_number, ok=False,
-                         cause=causes.make("po_already_synced", po_number=data.po_number, external=existing,
-                                           document=documents.label(document)))
 
     async def _resolve_log(self, po_id: int, log_id: int | None) -> None:
         """Resolve the PO's open log entries (and `log_id`), and complete their to-dos."""
@@ -763,30 +701,7 @@ class Engine:
             except ScanHalt as halt:
                 entry = await anyio.to_thread.run_sync(self.store.errors.get, int(log_id))
                 return self._stopped_outcome(halt, entry.po_id if entry else 0, int(log_id))
-            return await self._retry(settings, int(log_id))
-
-    async def _retry(self, settings: Settings, log_id: int) -> PoOutcome:
-        errors = self.store.errors
-        entry = await anyio.to_thread.run_sync(errors.get, log_id)
-        if entry is None:
-            raise UnknownEntryError(f"no error-log entry with id {log_id}")
-        if entry.status is ErrorStatus.RESOLVED:
-            return PoOutcome(po_id=entry.po_id, po_number=entry.po_number or str(entry.po_id), ok=True,
-                             log_id=log_id)
-        self._publish(RetryStarted(log_id=str(log_id), po_id=entry.po_id))
-        await anyio.to_thread.run_sync(errors.mark_retrying, log_id)
-        outcome = await self._sync_by_id(settings, entry.po_id, entry.alt_email, source="retry", log_id=log_id)
-        def reopen_if_untouched() -> None:
-            # Stopped before the PO was tried (a service down, the PO gone): the entry stays open.
-            current = errors.get(log_id)
-            if current is not None and current.status is ErrorStatus.RETRYING:
-                errors.update(log_id, status=ErrorStatus.OPEN)
-
-        await anyio.to_thread.run_sync(reopen_if_untouched)
-        self._publish(RetryFinished(log_id=str(log_id), po_id=entry.po_id, ok=outcome.ok,
-                                    doc_number=outcome.doc_number,
-                                    cause_code=outcome.cause.code if outcome.cause else None))
-        return outcome
+            return await on_request.retry_entry(self, settings, int(log_id))
 
     async def retry_all(self) -> list[PoOutcome]:
         """Retry every open error-log entry, oldest first; stops early when a service is down."""
@@ -795,20 +710,7 @@ class Engine:
                 settings = await self._settings_or_halt()
             except ScanHalt as halt:
                 return [self._stopped_outcome(halt, 0)]
-            entries = await anyio.to_thread.run_sync(self.store.errors.open_errors)
-            outcomes = []
-            self._shared_bills = TaggedBills.for_settings(self.qbo, settings)
-            try:
-                for entry in sorted(entries, key=lambda e: e.id):
-                    if self._stopping:
-                        break
-                    outcome = await self._retry(settings, entry.id)
-                    outcomes.append(outcome)
-                    if outcome.cause is not None and outcome.cause.scan_level:
-                        break
-            finally:
-                self._shared_bills = None
-            return outcomes
+            return await on_request.retry_entries(self, settings)
 
     # ------------------------------------------------------------ API call counts
 
