@@ -35,6 +35,7 @@ from screens.state import LiveState
 from screens.sync_one import SyncOneScreen
 from sync import events as ev
 from sync.control.api import CommandFailed, CommandRefused, EngineControl, Resynced, SyncOutcome
+from sync.control.call_window import CallWindow
 from sync.text import shown
 
 from .commands import AtqboCommands, PaletteCommand
@@ -101,7 +102,7 @@ class AtqboApp(App[int]):
         self.control: EngineControl | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._engine_worker: Worker | None = None
-        self._call_samples: deque[tuple[float, int, int]] = deque(maxlen=3700)
+        self._calls = CallWindow()
         self._sync_one_po: int | None = None
         self.runtime_closed = False
         self._pending_rows: dict[int, None] = {}  # ordered, like the rows
@@ -186,7 +187,7 @@ class AtqboApp(App[int]):
         gc.collect()
         gc.freeze()
         self._make_control()
-        self._call_samples.clear()
+        self._calls.clear()
         self._sample_calls()  # the baseline for "API used" before the engine sends anything
         for notice in getattr(self.store, "notices", ()):  # the data folder was open to others, ...
             self.notify(notice, title="Data folder", severity="warning", timeout=15)
@@ -435,22 +436,14 @@ class AtqboApp(App[int]):
             at, qb = calls.get("autotask", 0), calls.get("qbo", 0)
         else:
             at, qb = getattr(self.autotask, "calls", 0) or 0, getattr(self.qbo, "calls", 0) or 0
-        self._call_samples.append((time.monotonic(), at, qb))
+        self._calls.sample(at, qb)
 
     def autotask_budget(self) -> dict[str, Any]:
         return dict(self.control.status().autotask_budget) if self.control is not None else {}
 
     def calls_in_window(self, seconds: float) -> tuple[int, int]:
         """API requests sent to (Autotask, QBO) in the last `seconds`."""
-        if not self._call_samples:
-            return 0, 0
-        now, at_now, qb_now = self._call_samples[-1]
-        base = self._call_samples[0]
-        for sample in self._call_samples:
-            if now - sample[0] <= seconds:
-                base = sample
-                break
-        return at_now - base[1], qb_now - base[2]
+        return self._calls.used(seconds)
 
     # ---------------------------------------------------------------- what screens ask for
 

@@ -31,6 +31,7 @@ from sync.settings import SettingsError
 from . import wire
 from .peer import peer_uid
 from .api import CommandFailed, CommandRefused
+from .call_window import CallWindow
 from .commands import COMMANDS, BadArgs, Handler
 from .local import LocalEngineControl
 
@@ -143,7 +144,7 @@ class ControlServer:
         self.allowed_uid = os.getuid() if allowed_uid is None else allowed_uid
         self.queue_limit = queue_limit
         self.clients: set[_Client] = set()
-        self._samples: deque[tuple[float, int, int]] = deque(maxlen=3700)
+        self._calls = CallWindow()
         self._tg: Any = None
         self._unsubscribe: Callable[[], None] | None = None
         self._inode: int | None = None
@@ -193,19 +194,14 @@ class ControlServer:
     async def _sample(self) -> None:
         while True:
             calls = self.control.status().api_calls
-            self._samples.append((time.monotonic(), calls.get("autotask", 0), calls.get("qbo", 0)))
+            self._calls.sample(calls.get("autotask", 0), calls.get("qbo", 0))
             await anyio.sleep(1.0)
 
     def _used(self, seconds: float) -> tuple[int, int]:
         """Requests sent to (Autotask, QBO) in the last `seconds`, from the counters now and the
         oldest sample within the window (one a second since the server started)."""
         calls = self.control.status().api_calls
-        at_now, qb_now = calls.get("autotask", 0), calls.get("qbo", 0)
-        now = time.monotonic()
-        base = next((s for s in self._samples if now - s[0] <= seconds), None)
-        if base is None:
-            return 0, 0
-        return at_now - base[1], qb_now - base[2]
+        return self._calls.used(seconds, (calls.get("autotask", 0), calls.get("qbo", 0)))
 
     def hello(self) -> dict[str, Any]:
         from importlib.metadata import PackageNotFoundError, version
