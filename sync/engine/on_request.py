@@ -3,13 +3,14 @@
 The one copy below every front end (the console's keys, the CLI's `sync-one` and `retry`, the
 control socket). The Engine's `sync_one`, `retry` and `retry_all` hold its work lock and read the
 settings, then call these; they use the engine's own steps (its guard, its context, its failure
-record) so that a PO on request is synced exactly as a scan syncs it.
+record) so that a PO on request is synced exactly as a scan syncs it. `engine` is passed in: this
+module never imports engine.py (as recovery.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import anyio
 
@@ -27,11 +28,8 @@ from .po_sync import PoOutcome
 from .scan import sync_one_refusal
 from .tagged_bills import TaggedBills
 
-if TYPE_CHECKING:
-    from .engine import Engine
 
-
-async def sync_by_id(engine: "Engine", settings: Settings, po_id: int, alt_email: str | None, *, source: str,
+async def sync_by_id(engine: Any, settings: Settings, po_id: int, alt_email: str | None, *, source: str,
                      log_id: int | None) -> PoOutcome:
     """Load the PO from Autotask and sync it (`source`: "sync_one" or "retry"); a PO that holds a
     number already is refused (or, under purchase_order_then_bill, its receipts are billed)."""
@@ -76,7 +74,7 @@ async def sync_by_id(engine: "Engine", settings: Settings, po_id: int, alt_email
         return engine._stopped_outcome(halt, po_id, log_id)
 
 
-async def retry_entry(engine: "Engine", settings: Settings, log_id: int) -> PoOutcome:
+async def retry_entry(engine: Any, settings: Settings, log_id: int) -> PoOutcome:
     """Run the PO of error-log entry `log_id` again. Success resolves the entry; another failure
     updates the same entry (and its to-do) instead of creating new ones."""
     errors = engine.store.errors
@@ -103,7 +101,7 @@ async def retry_entry(engine: "Engine", settings: Settings, log_id: int) -> PoOu
     return outcome
 
 
-async def retry_entries(engine: "Engine", settings: Settings) -> list[PoOutcome]:
+async def retry_entries(engine: Any, settings: Settings) -> list[PoOutcome]:
     """Every open error-log entry, oldest first; stops early when a service is down (or the
     engine is stopping). QBO's tagged bills are read once for all of them."""
     entries = await anyio.to_thread.run_sync(engine.store.errors.open_errors)
@@ -122,7 +120,7 @@ async def retry_entries(engine: "Engine", settings: Settings) -> list[PoOutcome]
     return outcomes
 
 
-async def _status_label(engine: "Engine", value: object) -> str:
+async def _status_label(engine: Any, value: object) -> str:
     try:
         picklist = await engine.autotask.picklist("PurchaseOrders", "status")
         return picklist.label_for(value) or str(value)
@@ -130,7 +128,7 @@ async def _status_label(engine: "Engine", value: object) -> str:
         return str(value)
 
 
-async def _already_synced(engine: "Engine", data: sources.PoData, existing: str, log_id: int | None,
+async def _already_synced(engine: Any, data: sources.PoData, existing: str, log_id: int | None,
                           document: str = documents.BILL) -> PoOutcome:
     await engine._settle_written(data.po_id, existing)
     if log_id is not None:
