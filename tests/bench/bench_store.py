@@ -12,7 +12,10 @@ default: one json file written in one go), then measured:
              inside, counts by status. Medians of a few calls; "1st call" is a single one.
 TinyDB's default storage rewrites and re-parses the whole file on every call, so at large N
 its figures are measured on a few operations (capped by time) — said in the output.
-Journal: transitions/s for 2,000 POs × 5 steps, ours (32 shards, fsync) vs one default file.
+Journal: transitions/s for 2,000 POs × 5 steps, ours (32 shards, fsync) vs one default file;
+then the same steps for 500 new POs on a journal that already holds H written-back POs (a year
+of them when nothing is forgotten, `--history`), against one pruned to recent work, and the
+time of the daily prune itself.
 """
 
 from __future__ import annotations
@@ -178,10 +181,43 @@ def bench_journal(folder: Path, pos: int = 2000) -> tuple[float, float, int]:
     return ours, default, done
 
 
+def bench_journal_history(folder: Path, history: int, pos: int = 500) -> tuple[float, float, int]:
+    """Transitions/s for `pos` new POs on a journal holding `history` written-back records, and
+    the seconds prune_written_back takes to forget them all (and how many it forgot)."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    from sync.store.journal import JournalEntry
+
+    journal = Journal(folder)
+    old = (datetime.now(timezone.utc) - timedelta(days=400)).isoformat(timespec="microseconds")
+    walk = tuple((s.value, old) for s in (JournalState.SEEN, JournalState.RESOLVED, JournalState.BILL_REQUESTED,
+                                          JournalState.BILL_CREATED, JournalState.WRITTEN_BACK))
+    journal.restore(replace(JournalEntry(po_id=po, state=JournalState.WRITTEN_BACK), po_number=f"PO-{po}",
+                            request_id=f"{po:032x}", bill_id=str(po), doc_number=str(1000 + po), vendor_id="58",
+                            document="Bill", updated_at=old, history=walk)
+                    for po in range(1, history + 1))
+    steps = [(None, JournalState.SEEN), (JournalState.SEEN, JournalState.RESOLVED),
+             (JournalState.RESOLVED, JournalState.BILL_REQUESTED), (JournalState.BILL_REQUESTED, JournalState.BILL_CREATED),
+             (JournalState.BILL_CREATED, JournalState.WRITTEN_BACK)]
+    t = time.perf_counter()
+    for po in range(history + 1, history + pos + 1):
+        for before, after in steps:
+            journal.transition(po, before, after)
+    rate = pos * len(steps) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    forgot = journal.prune_written_back(timedelta(days=90))
+    pruned_s = time.perf_counter() - t
+    journal.close()
+    return rate, pruned_s, forgot
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--dir", type=Path, default=None, help="where to put the files (default: a temp folder)")
+    parser.add_argument("--history", type=int, default=50_000,
+                        help="written-back POs already in the journal for the history figures")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="atqbo-bench-", dir=args.dir))
     print(f"atqbo store benchmark — files in {base} (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
@@ -199,6 +235,11 @@ def main() -> None:
         mine, theirs, done = bench_journal(base / "journal")
         print(f"ours (32 shards, fsync each):   {mine:9.0f} transitions/s")
         print(f"TinyDB JSONStorage, one file:   {theirs:9.0f} transitions/s  ({done:,} transitions timed, capped at 15 s)")
+        print("\n== journal: 500 new POs × 5 transitions on top of written-back POs ==")
+        for held in (0, args.history):
+            rate, pruned_s, forgot = bench_journal_history(base / f"history-{held}", held)
+            print(f"holding {held:>7,} written-back POs: {rate:9.0f} transitions/s; "
+                  f"the daily prune forgot {forgot:,} in {pruned_s:.2f} s")
         print("\nNote: JSONStorage neither fsyncs nor writes atomically; ours does both on every write.")
     finally:
         shutil.rmtree(base, ignore_errors=True)
