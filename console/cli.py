@@ -13,6 +13,8 @@ import sys
 import threading
 import warnings
 
+from . import cli_args as args_type
+
 EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_USAGE = 2
@@ -36,97 +38,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 _json_requested = False
-
-
-def _po_id(text: str) -> int:
-    from sync.ids import IdError, parse_po_id
-
-    try:
-        return parse_po_id(text)
-    except IdError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _log_id(text: str) -> int:
-    from sync.ids import IdError, parse_log_id
-
-    try:
-        return parse_log_id(text)
-    except IdError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-MAX_LIMIT = 10_000_000  # more entries than the error log keeps (log_max_entries' bound)
-
-
-def _limit(text: str) -> int:
-    from sync.ids import whole_number
-
-    value = whole_number(text, 1, MAX_LIMIT)
-    if value is None:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {MAX_LIMIT} (digits 0-9), got {text[:40]!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    from sync.ids import whole_number
-
-    value = whole_number(text, 0, 65535)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (digits 0-9), got {text[:40]!r}")
-    return value
-
-
-def _email(text: str) -> str:
-    from sync.settings import SettingsError, parse_value
-
-    try:
-        return parse_value("notify_email", text)
-    except SettingsError as exc:
-        raise argparse.ArgumentTypeError(exc.problems[0].message) from None
-
-
-def _url(text: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
-    return text.strip()
-
-
-def _yes_no(text: str) -> bool:
-    if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
-        raise ValueError(text)
-    return text.strip().lower() in ("true", "yes", "1")
-
-
-def _fault_spec(text: str) -> dict:
-    """`KIND[,key=value...]`, e.g. `429,service=qbo,every=5`, `lost,method=POST,path=/bill,times=3`
-    or `trickle,path=PurchaseOrders/query,delay_ms=1000`."""
-    kind, *pairs = text.split(",")
-    spec: dict = {"kind": kind.strip()}
-    numbers = {"every": int, "skip": int, "times": int, "seed": int, "probability": float,
-               "size": int, "delay_ms": float, "declare_length": _yes_no}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or key not in {*numbers, "service", "method", "path", "url"}:
-            raise argparse.ArgumentTypeError(
-                f"bad fault option {pair!r}: use key=value with key in service, method, path, "
-                "every, skip, times, probability, seed, url, size, declare_length, delay_ms")
-        try:
-            spec[key] = numbers[key](value) if key in numbers else value
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{key} must be a number, got {value!r}") from None
-    from sync.sandbox.control import FaultRule
-
-    try:
-        FaultRule(**spec)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return spec
 
 
 _EPILOG = """\
@@ -194,7 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="with --daemon: run one scan, then exit (0 all synced, 3 some failed)")
     parser.add_argument("--json", action="store_true",
                         help="with --daemon or a command: JSON lines; the last line is a JSON summary")
-    parser.add_argument("--metrics-port", type=_metrics_port, metavar="PORT", default=None,
+    parser.add_argument("--metrics-port", type=args_type.metrics_port, metavar="PORT", default=None,
                         help="with --daemon: serve Prometheus metrics on http://ADDRESS:PORT/metrics")
     parser.add_argument("--metrics-address", metavar="ADDRESS", default="127.0.0.1",
                         help="with --metrics-port: the address to listen on (default 127.0.0.1, "
@@ -207,7 +118,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "Serve local emulators of Autotask REST and QuickBooks Online (with Intuit OAuth) on "
             "loopback, and print their URLs and the seeded company's credentials so any client "
             "can be pointed at them. Stops on Ctrl+C."))
-    sandbox.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
+    sandbox.add_argument("--port", type=args_type.port, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--seed", choices=("demo", "empty", "hostile"), default="demo",
                          help="demo: a small MSP with purchase orders in every state; empty: fresh companies; "
                               "hostile: every text field hostile (escape sequences, CR/LF, bidi overrides)")
@@ -215,7 +126,7 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="added latency per API request, in milliseconds")
     sandbox.add_argument("--no-limits", action="store_true",
                          help="turn off the emulated rate and thread limits")
-    sandbox.add_argument("--fault", action="append", type=_fault_spec, default=[], metavar="SPEC",
+    sandbox.add_argument("--fault", action="append", type=args_type.fault_spec, default=[], metavar="SPEC",
                          help="inject a fault: KIND[,service=S][,method=M][,path=REGEX][,every=N][,skip=N]"
                               "[,times=N][,probability=P][,seed=N], KIND one of 429 500 502 503 lost "
                               "(lost: the write commits, the reply is dropped), or a hostile answer: "
@@ -245,7 +156,7 @@ def _build_parser() -> argparse.ArgumentParser:
     at.add_argument("--username", required=True, metavar="U", help="the API user's user name (an e-mail address)")
     at.add_argument("--integration-code", required=True, metavar="C",
                     help="the API tracking identifier (integration code)")
-    at.add_argument("--zone-url", type=_url, metavar="URL",
+    at.add_argument("--zone-url", type=args_type.url, metavar="URL",
                     help="where the zone lookup is served (default: Autotask's own, "
                          "https://webservices.autotask.net; the sandbox prints its own)")
 
@@ -277,11 +188,11 @@ def _build_parser() -> argparse.ArgumentParser:
     qb.add_argument("--environment", choices=("production", "sandbox"), metavar="production|sandbox",
                     help="which keys these are: production, or development keys for Intuit's sandbox "
                          "companies (default: the saved one, else production)")
-    qb.add_argument("--api-url", type=_url, metavar="URL",
+    qb.add_argument("--api-url", type=args_type.url, metavar="URL",
                     help="QBO API base (default: by --environment, https://quickbooks.api.intuit.com "
                          "or https://sandbox-quickbooks.api.intuit.com)")
-    qb.add_argument("--auth-url", type=_url, metavar="URL", help="Intuit authorization endpoint (default: Intuit's)")
-    qb.add_argument("--token-url", type=_url, metavar="URL", help="Intuit token endpoint (default: Intuit's)")
+    qb.add_argument("--auth-url", type=args_type.url, metavar="URL", help="Intuit authorization endpoint (default: Intuit's)")
+    qb.add_argument("--token-url", type=args_type.url, metavar="URL", help="Intuit token endpoint (default: Intuit's)")
 
     settings = commands.add_parser(
         "settings", help="show or change the settings", formatter_class=_HELP,
@@ -328,8 +239,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "Sync one purchase order now, whatever its date and even if it is marked ERROR\n"
             "(never one that already has a QuickBooks number). Exit 0 synced, 3 failed."),
         epilog="example:\n  atqbo sync-one 12345 --email me@acme.example")
-    one.add_argument("po_id", type=_po_id, metavar="PO_ID", help="the Autotask purchase order id (a number)")
-    one.add_argument("--email", type=_email, metavar="ADDR",
+    one.add_argument("po_id", type=args_type.po_id, metavar="PO_ID", help="the Autotask purchase order id (a number)")
+    one.add_argument("--email", type=args_type.email, metavar="ADDR",
                      help="send the result to this address instead of notify_email")
 
     logs = commands.add_parser(
@@ -338,7 +249,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="List error-log entries, newest first.",
         epilog="examples:\n  atqbo logs --errors\n  atqbo logs --json --limit 500 | jq .")
     logs.add_argument("--errors", action="store_true", help="only entries still open (not resolved)")
-    logs.add_argument("--limit", type=_limit, default=50, metavar="N", help="at most N entries (default 50)")
+    logs.add_argument("--limit", type=args_type.limit, default=50, metavar="N", help="at most N entries (default 50)")
 
     retry = commands.add_parser(
         "retry", parents=[_common("print events as JSON lines; the last line is a JSON summary")],
@@ -368,7 +279,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "failure it would hit, with cause and fix. Writes nothing to either service.\n"
             "Exit 0, or 3 when some purchase order would fail."),
         epilog="examples:\n  atqbo plan\n  atqbo plan 12345 12346 --json")
-    plan.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", help="Autotask purchase order ids (default: every eligible one)")
+    plan.add_argument("po_ids", nargs="*", type=args_type.po_id, metavar="PO_ID", help="Autotask purchase order ids (default: every eligible one)")
     approve = commands.add_parser(
         "approve", parents=[_common("one JSON object per purchase order; the last line is a JSON summary")],
         help="approve held purchase orders (apply_mode)", formatter_class=_HELP,
@@ -379,11 +290,11 @@ def _build_parser() -> argparse.ArgumentParser:
             "is held again with the difference shown. Exit 0, or 3 when some could not be approved."),
         epilog="examples:\n  atqbo approve 12345\n  atqbo approve --all-held")
     approve_which = approve.add_mutually_exclusive_group(required=True)
-    approve_which.add_argument("po_ids", nargs="*", type=_po_id, metavar="PO_ID", default=[],
+    approve_which.add_argument("po_ids", nargs="*", type=args_type.po_id, metavar="PO_ID", default=[],
                                help="Autotask purchase order ids")
     approve_which.add_argument("--all-held", action="store_true", help="every purchase order now held")
     which = retry.add_mutually_exclusive_group(required=True)
-    which.add_argument("log_id", nargs="?", type=_log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
+    which.add_argument("log_id", nargs="?", type=args_type.log_id, metavar="LOG_ID", help="the error-log entry id (from atqbo logs)")
     which.add_argument("--all-failed", action="store_true", help="retry every open entry")
 
     repair = commands.add_parser(
@@ -409,12 +320,6 @@ def _build_parser() -> argparse.ArgumentParser:
 _KINDS = ("vendor", "customer", "item")
 
 
-def _record_id(text: str) -> int:
-    if not text.strip().isascii() or not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a record id, a whole number like 45; got {text!r}")
-    return int(text)
-
-
 def _link_parsers(commands: argparse._SubParsersAction) -> None:
     links = commands.add_parser(
         "links", parents=[_common("print one JSON object per link, then a JSON summary line")],
@@ -434,16 +339,16 @@ def _link_parsers(commands: argparse._SubParsersAction) -> None:
             "Autotask record. The next scan uses it (a held PO that asked about it goes ahead)."),
         epilog="examples:\n  atqbo link vendor 29683501 45\n  atqbo link item 29682977 12")
     link.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
-    link.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID",
+    link.add_argument("autotask_id", type=args_type.record_id, metavar="AUTOTASK_ID",
                       help="the Autotask organization id (vendor, customer) or product id (item)")
-    link.add_argument("qbo_id", type=_record_id, metavar="QBO_ID", help="the QuickBooks Id of the vendor, customer or item")
+    link.add_argument("qbo_id", type=args_type.record_id, metavar="QBO_ID", help="the QuickBooks Id of the vendor, customer or item")
     unlink = commands.add_parser(
         "unlink", parents=[_common("print the removed link as one JSON object")],
         help="forget a link (the next scan matches by name again)", formatter_class=_HELP,
         description="Forget the link of an Autotask record; the next scan matches it by name again.",
         epilog="example:\n  atqbo unlink vendor 29683501")
     unlink.add_argument("kind", choices=_KINDS, metavar="KIND", help="vendor, customer or item")
-    unlink.add_argument("autotask_id", type=_record_id, metavar="AUTOTASK_ID", help="the Autotask id")
+    unlink.add_argument("autotask_id", type=args_type.record_id, metavar="AUTOTASK_ID", help="the Autotask id")
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -451,21 +356,6 @@ def _version() -> str:
         return version("atqbo")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown (not installed)"
-
-
-def _date(text: str):
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date like 2026-01-31, got {text!r}") from None
-
-
-def _metrics_port(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
-    return int(text)
 
 
 def _audit_parsers(commands) -> None:
@@ -476,7 +366,7 @@ def _audit_parsers(commands) -> None:
                      "how its vendor, items and number were decided, every write with its requestid\n"
                      "and answer, errors with cause and fix, to-dos, retries and who started them."),
         epilog="example:\n  atqbo why 12345")
-    why.add_argument("po_id", type=_po_id, metavar="PO_ID", help="the Autotask purchase order id (a number)")
+    why.add_argument("po_id", type=args_type.po_id, metavar="PO_ID", help="the Autotask purchase order id (a number)")
 
     export = commands.add_parser(
         "export", parents=[_common()], formatter_class=_HELP,
@@ -485,7 +375,7 @@ def _audit_parsers(commands) -> None:
                      "bill id and number, vendor, customer, amount, currency, dates, state, last error.\n"
                      "CSV cells that a spreadsheet would run as a formula are neutralised."),
         epilog="examples:\n  atqbo export --since 2026-01-01 --output bills.csv\n  atqbo export --format json | jq .")
-    export.add_argument("--since", type=_date, metavar="DATE", help="only POs handled on or after DATE (YYYY-MM-DD)")
+    export.add_argument("--since", type=args_type.iso_date, metavar="DATE", help="only POs handled on or after DATE (YYYY-MM-DD)")
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     export.add_argument("--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
 

@@ -47,6 +47,10 @@ def _usage(argv: list[str], capsys) -> str:
     (["connect", "autotask", "--username", "u", "--integration-code", "c", "--secret", "s"],
      "unrecognized arguments: --secret"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["link", "vendor", "99999999999999999999999", "45"], "must be a record id"),  # beyond int64
+    (["link", "vendor", "\u0664\u0665", "45"], "must be a record id"),  # Arabic-Indic digits
+    (["unlink", "item", "0"], "must be a record id"),
+    (["--daemon", "--metrics-port", "70000"], "must be a port number from 1 to 65535"),
 ])
 def test_bad_usage_exits_2_with_a_clear_message(argv, says, capsys):
     err = _usage(argv, capsys)

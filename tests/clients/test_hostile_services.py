@@ -228,7 +228,7 @@ async def test_a_bad_hostile_knob_is_refused_with_its_reason(sandbox, rule, said
 async def test_the_command_line_takes_the_hostile_knobs() -> None:
     import argparse
 
-    from console.cli import _fault_spec
+    from console.cli_args import fault_spec as _fault_spec
 
     assert _fault_spec("oversized,size=100,declare_length=no") == {
         "kind": "oversized", "size": 100, "declare_length": False}
