@@ -709,9 +709,11 @@ class AtqboApp(App[int]):
                                       "Both connections, the settings, every eligible PO; read-only"))
         if self.service_gone:
             out.append(PaletteCommand("run: Run the engine in this console", lambda: self.run_worker(
-                self.action_run_here()), "The service stopped; e"))
+                self.action_run_here(), group="run-here", description="Running the engine in this console"),
+                "The service stopped; e"))
         out.append(PaletteCommand("help: Keys and screens", lambda: self.push_screen(HelpScreen(screen)), "?"))
-        out.append(PaletteCommand("app: Quit", lambda: self.run_worker(self.action_quit()), "q"))
+        out.append(PaletteCommand("app: Quit", lambda: self.run_worker(
+            self.action_quit(), group="quit", description="Quitting"), "q"))
         return out
 
     def doctor(self, settings: Any = None, autotask: Any = None, qbo: Any = None) -> Any:
@@ -729,7 +731,8 @@ class AtqboApp(App[int]):
             self.push_screen(PlanScreen(self.control, select_po=po_id))
 
     def approve_held(self, po_id: int, reason: str) -> None:
-        self.run_worker(self._approve_held(po_id, reason), group="approve", exclusive=False)
+        self.run_worker(self._approve_held(po_id, reason), group="approve", exclusive=False,
+                        description="Approving a held purchase order")
 
     async def _approve_held(self, po_id: int, reason: str) -> None:
         from sync.text import shown

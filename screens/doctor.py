@@ -143,7 +143,7 @@ class DoctorScreen(Screen):
             "nothing is written.")
         self._run()
 
-    @work(exclusive=True, group="doctor")
+    @work(exclusive=True, group="doctor", description="Doctor: checking both services, read-only")
     async def _run(self) -> None:
         status = self.query_one("#doctor-status", Static)
         view = self.query_one(DoctorView)

@@ -204,7 +204,7 @@ class PlanScreen(Screen):
                      "nothing is written.")
         self._make()
 
-    @work(exclusive=True, group="plan")
+    @work(exclusive=True, group="plan", description="Planning the next scan, read-only")
     async def _make(self) -> None:
         try:
             report = await self.control.plan()  # type: ignore[attr-defined]
@@ -292,7 +292,7 @@ class PlanScreen(Screen):
         if p is not None:
             self._approve(p)
 
-    @work(exclusive=True, group="plan-approve")
+    @work(exclusive=True, group="plan-approve", description="Approving a held purchase order")
     async def _approve(self, p: PoPlan) -> None:
         try:
             approved, refused = await self.control.approve([p])  # type: ignore[attr-defined]
