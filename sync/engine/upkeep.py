@@ -5,8 +5,7 @@ number in Autotask, so no scan picks it up again; should it come back (its numbe
 hand), QBO's tagged bills say it was billed, whatever the journal holds. So once a day, after a
 scan, written-back records older than KEEP (at least days_back plus a month) are forgotten. Not
 those of a QuickBooks purchase order whose receipts are still followed (purchase_order_then_bill
-reads the journal for them), until the receipts ledger has closed it; then its ledger record
-goes with it.
+reads the journal for them), until the receipts ledger has closed it.
 
 Without this a daemon's journal grew with every PO it ever synced: each transition rewrote a
 file of 1/32 of them, and a scan's memory held the files it used.
@@ -47,12 +46,7 @@ async def prune_journal(store, settings: Settings, now: datetime | None = None) 
         def followed(entry) -> bool:
             return documents.document_of(entry) == documents.PURCHASE_ORDER and entry.po_id not in closed
 
-        removed = journal.prune_written_back(keep_for(settings), keep=followed, now=now)
-        if ledger is not None and closed:
-            # A closed PO the journal has forgotten is followed no more: its ledger record goes too
-            # (the ledger is one file, rewritten at each receipt bill).
-            ledger.forget({po for po in closed if journal.get(po) is None})
-        return removed
+        return journal.prune_written_back(keep_for(settings), keep=followed, now=now)
 
     try:
         removed = await anyio.to_thread.run_sync(prune)

@@ -95,20 +95,6 @@ class ReceiptLedger:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._store().write({TABLE: table})
 
-    def forget(self, po_ids: set[int]) -> int:
-        """Drop these POs' records (closed ones the journal no longer knows: upkeep); one write,
-        durable when it returns; returns how many were dropped."""
-        with self._lock:
-            table = self._table()
-            wanted = {str(int(p)) for p in po_ids}
-            gone = [key for key in table if key in wanted]
-            if not gone:
-                return 0
-            for key in gone:
-                del table[key]
-            self._store().write({TABLE: table})
-            return len(gone)
-
     def _parse(self, doc: dict | None) -> ReceiptRecord | None:
         if doc is None:
             return None
