@@ -387,6 +387,9 @@ class Engine:
                     ctx = ctx or await self._guard(self._context(settings, self._submitted))
                     await self._receipts(ctx, settings, only=made)
             self._last_stop_code = None
+            if self._pruned_at is None or time.monotonic() - self._pruned_at >= upkeep.EVERY.total_seconds():
+                self._pruned_at = time.monotonic()
+                await upkeep.prune_journal(self.store, settings)
         except Exception as exc:
             halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
             if halt is None:
@@ -414,15 +417,7 @@ class Engine:
                                    duration_s=summary.duration_s, stopped=stopped is not None, paused=paused,
                                    held=summary.held))
         self.last_summary = summary
-        if stopped is None and unreadable is None:
-            await self._upkeep(settings)  # after the scan is told: its time is not the scan's
         return summary
-
-    async def _upkeep(self, settings: Settings) -> None:
-        """Once a day: the journal forgets what it no longer needs (upkeep.py)."""
-        if self._pruned_at is None or time.monotonic() - self._pruned_at >= upkeep.EVERY.total_seconds():
-            self._pruned_at = time.monotonic()
-            await upkeep.prune_journal(self.store, settings)
 
     async def _recover(self, settings: Settings) -> list[PoOutcome]:
         """Bring every journal record an earlier run left mid-way to a final state (recovery.py)."""
