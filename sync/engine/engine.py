@@ -44,7 +44,7 @@ from sync.events import (EngineStarted, EngineStopped, Event, NextScanScheduled,
 from sync.settings import Settings, TransferAs
 from sync.store.errorlog import ErrorStatus
 
-from . import causes, context, documents, on_request, receipts, sources, upkeep
+from . import causes, context, documents, on_request, receipts, sources
 from .causes import Cause
 from .failures import FailureDeps, record
 from .halt import ScanHalt, api_words, halt_for
@@ -145,7 +145,6 @@ class Engine:
         self._submitted: int | None = None  # the tenant's "Submitted" value, read each scan
         # QBO's tagged bills, shared by the runs of one retry of all failed POs (read once for all).
         self._shared_bills: TaggedBills | None = None
-        self._pruned_at: float | None = None  # time.monotonic() of the journal's last upkeep (upkeep.py)
         self.last_summary: ScanSummary | None = None
         self._report_waits(autotask, "autotask")
         self._report_waits(qbo, "qbo")
@@ -387,9 +386,6 @@ class Engine:
                     ctx = ctx or await self._guard(self._context(settings, self._submitted))
                     await self._receipts(ctx, settings, only=made)
             self._last_stop_code = None
-            if self._pruned_at is None or time.monotonic() - self._pruned_at >= upkeep.EVERY.total_seconds():
-                self._pruned_at = time.monotonic()
-                await upkeep.prune_journal(self.store, settings)
         except Exception as exc:
             halt = exc if isinstance(exc, ScanHalt) else halt_for(exc)  # (a disk full mid-way)
             if halt is None:

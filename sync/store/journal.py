@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -294,22 +294,17 @@ class Journal:
             entries = [JournalEntry.from_doc(doc) for table in self._all_tables() for doc in table.all()]
         return sorted(entries, key=lambda e: e.po_id)
 
-    def prune_written_back(self, older_than: timedelta, keep: Callable[[JournalEntry], bool] | None = None,
-                           now: datetime | None = None) -> int:
-        """Forget written_back records last updated before `now` - `older_than`, but those
-        `keep` says to keep; returns how many. Their PO carries its number in Autotask, so a scan
-        no longer picks it up; and should it come back (the number cleared by hand), QBO's
-        tagged bills say it was billed: the journal is only their cache. Without this the
-        journal grew with every PO ever synced, and each write rewrote a file of them."""
-        cutoff = ((now or datetime.now(timezone.utc)) - older_than).isoformat(timespec="microseconds")
+    def prune_written_back(self, older_than: timedelta) -> int:
+        """Forget written_back records last updated before now - older_than; returns how many.
+        (Their PO carries the bill number in Autotask, so a scan no longer picks it up.)"""
+        cutoff = (datetime.now(timezone.utc) - older_than).isoformat(timespec="microseconds")
         removed = 0
         with self._lock:
             for table in self._all_tables():
                 ids = [
                     doc.doc_id
                     for doc in table.all()
-                    if doc.get("state") == S.WRITTEN_BACK.value and str(doc.get("updated_at", "")) < cutoff
-                    and not (keep is not None and _kept(keep, doc))
+                    if doc.get("state") == S.WRITTEN_BACK.value and doc.get("updated_at", "") < cutoff
                 ]
                 if ids:
                     table.remove(doc_ids=ids)
@@ -379,14 +374,6 @@ class Journal:
             self._dbs.clear()
             self._tables.clear()
             self._parsed.clear()
-
-
-def _kept(keep: Callable[[JournalEntry], bool], doc: dict[str, Any]) -> bool:
-    try:
-        entry = JournalEntry.from_doc(doc)
-    except (KeyError, ValueError, TypeError, IndexError):
-        return True  # a malformed record is left as it is (repair journal reads around it)
-    return keep(entry)
 
 
 def shard_of(po_id: int) -> int:

@@ -114,28 +114,3 @@ def test_a_long_journal_is_not_held_in_memory_whole_and_loses_nothing(tmp_path):
     assert len(journal.unfinished()) == len(ids)
     fresh = Journal(tmp_path)
     assert fresh.get(1).doc_number == "1" and fresh.get(2).state is S.SEEN and fresh.get(3000).po_number == "PO-3000"
-
-
-def test_prune_forgets_old_written_back_records_only_and_keeps_what_it_is_told(tmp_path):
-    from dataclasses import replace
-    from datetime import datetime, timedelta, timezone
-
-    journal = Journal(tmp_path)
-    walk = [S.SEEN, S.RESOLVED, S.BILL_REQUESTED, S.BILL_CREATED, S.WRITTEN_BACK]
-    for po in (1, 2, 3, 4):
-        steps = walk if po != 3 else walk[:4]  # 3 stops at bill_created: never forgotten
-        journal.transition_many([(po, before, step, {"bill_id": f"b{po}"} if step is S.BILL_CREATED else {})
-                                 for before, step in zip([None, *steps], steps)])
-    now = datetime(2027, 6, 1, tzinfo=timezone.utc)
-    old = (now - timedelta(days=100)).isoformat(timespec="microseconds")
-    recent = (now - timedelta(days=10)).isoformat(timespec="microseconds")
-    journal.restore([replace(journal.get(1), updated_at=old), replace(journal.get(2), updated_at=recent),
-                     replace(journal.get(3), updated_at=old), replace(journal.get(4), updated_at=old)])
-
-    removed = journal.prune_written_back(timedelta(days=90), keep=lambda e: e.po_id == 4, now=now)
-
-    assert removed == 1 and journal.get(1) is None  # old and written back: forgotten
-    assert journal.get(2).state is S.WRITTEN_BACK  # recent
-    assert journal.get(3).state is S.BILL_CREATED  # not finished: recovery needs it
-    assert journal.get(4).state is S.WRITTEN_BACK  # kept by the caller's rule
-    assert Journal(tmp_path).get(1) is None  # on disk
