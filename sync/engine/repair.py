@@ -169,9 +169,9 @@ class _CountingBills(TaggedBills):
         super().__init__(qbo, document=document)
         self.read_count = 0
 
-    def add(self, bill: dict) -> None:
-        self.read_count += 1
-        super().add(bill)
+    def _index(self, record: dict, slim: dict) -> None:
+        self.read_count += 1  # each of the document's records read (receipt bills are not indexed)
+        super()._index(record, slim)
 
     @property
     def tagged_count(self) -> int:
