@@ -28,23 +28,22 @@ def log_id(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def limit(text: str) -> int:
+def _bounded(text: str, minimum: int, maximum: int, says: str) -> int:
+    """A whole number in [minimum, maximum] (ASCII digits, sync.ids' one rule), else `says`."""
     from sync.ids import whole_number
 
-    value = whole_number(text, 1, MAX_LIMIT)
+    value = whole_number(text, minimum, maximum)
     if value is None:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {MAX_LIMIT} (digits 0-9), got {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"{says}, got {text[:40]!r}")
     return value
+
+
+def limit(text: str) -> int:
+    return _bounded(text, 1, MAX_LIMIT, f"must be a whole number from 1 to {MAX_LIMIT} (digits 0-9)")
 
 
 def port(text: str) -> int:
-    from sync.ids import whole_number
-
-    value = whole_number(text, 0, 65535)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (digits 0-9), got {text[:40]!r}")
-    return value
+    return _bounded(text, 0, 65535, "must be a port number from 0 to 65535 (digits 0-9)")
 
 
 def email(text: str) -> str:
@@ -99,13 +98,9 @@ def fault_spec(text: str) -> dict:
 
 
 def record_id(text: str) -> int:
-    from sync.ids import MAX_ID, whole_number
+    from sync.ids import MAX_ID
 
-    value = whole_number(text, 1, MAX_ID)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"must be a record id, a whole number like 45 (digits 0-9, at most "
-                                         f"{MAX_ID}); got {text[:40]!r}")
-    return value
+    return _bounded(text, 1, MAX_ID, f"must be a record id, a whole number like 45 (digits 0-9, at most {MAX_ID})")
 
 
 def iso_date(text: str):
@@ -118,9 +113,4 @@ def iso_date(text: str):
 
 
 def metrics_port(text: str) -> int:
-    from sync.ids import whole_number
-
-    value = whole_number(text, 1, 65535)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text[:40]!r}")
-    return value
+    return _bounded(text, 1, 65535, "must be a port number from 1 to 65535")

@@ -175,7 +175,7 @@ class LiveScreen(Screen):
 
     def _draw_header(self) -> None:
         s = self.state
-        self.query_one(PoTable).set_label("outcome", OUTCOME_HEADING.get(s.document, OUTCOME_HEADING["Bill"]))
+        self.query_one(PoTable).set_label("outcome", OUTCOME_HEADING[s.document])  # (the state keeps one of its keys)
         # The footer is rebuilt on refresh_bindings (costly): only when what the keys can do changes.
         usable = s.engine not in ("stopped", "failed", "starting")
         if usable != getattr(self, "_keys_usable", None):

@@ -3,7 +3,7 @@ hour / minute", the control socket's status), from samples of the clients' call 
 
 One copy for the console and the control server: each samples the counters once a second and
 asks how many requests went out in the last N seconds (the counters now, less the oldest sample
-within the window). An hour and a minute of samples are kept.
+within the window). A little over an hour of samples is kept.
 """
 
 from __future__ import annotations

@@ -127,9 +127,9 @@ class TaggedBills:
         same run, the journal notwithstanding), so only what adopting it needs is kept: a scan
         of 10,000 POs keeps every bill it makes (issue 17: memory)."""
         made = {k: bill[k] for k in MADE_KEPT if k in bill}
-        vendor = (bill.get("VendorRef") or {}).get("value") if isinstance(bill.get("VendorRef"), dict) else None
-        if vendor is not None:
-            made["VendorRef"] = {"value": vendor}
+        ref = bill.get("VendorRef")
+        if isinstance(ref, dict) and ref.get("value") is not None:
+            made["VendorRef"] = {"value": ref["value"]}
         self._index(bill, made)
 
     def _index(self, record: dict, slim: dict) -> None:
