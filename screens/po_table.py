@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -131,7 +131,7 @@ class PoTable(ScrollView, can_focus=True):
         for column in self.columns:
             if column[0] == key and column[1] != label:
                 column[1] = label
-                self.refresh_line(0)
+                self._repaint_line(0)
 
     def set_column_width(self, key: str, width: int) -> None:
         for column in self.columns:
@@ -151,7 +151,13 @@ class PoTable(ScrollView, can_focus=True):
     def _refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_y) + 1
         if 1 <= y < self.size.height:
-            self.refresh_line(y)
+            self._repaint_line(y)
+
+    def _repaint_line(self, y: int) -> None:
+        """Repaint line `y` of the view as shown (0: the header, which never scrolls).
+        ScrollView.refresh_line takes a line of the scrolled content instead: given a shown line
+        it repainted the wrong one (or none) once the table was scrolled."""
+        self.refresh(Region(0, y, max(self.virtual_size.width, self.size.width), 1))
 
     # ---------------------------------------------------------------- rendering
 
