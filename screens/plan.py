@@ -107,7 +107,7 @@ def detail_lines(p: PoPlan) -> list[str]:
 def number_heading(report: PlanReport) -> str:
     """The number column's heading: whose number it is (transfer_as makes bills or QuickBooks
     purchase orders); "Doc no." when the plan holds both."""
-    kinds = {p.document for p in report.plans if p.outcome != "fail"}
+    kinds = {p.document for p in report.plans if p.outcome != "fail"} or {report.document}
     if kinds == {"PurchaseOrder"}:
         return "QB PO no."
     return "Doc no." if len(kinds) > 1 else "Bill no."
@@ -116,9 +116,10 @@ def number_heading(report: PlanReport) -> str:
 def status_head(report: PlanReport) -> str:
     """The status line: the mode's documents (transfer_as) and the receipt bills that are due."""
     c = report.counts()
-    made = f"{c['bills']} bill(s)" if c["bills"] or not c["purchase_orders"] else ""
-    if c["purchase_orders"]:
-        made = ", ".join(filter(None, (made, f"{c['purchase_orders']} QuickBooks purchase order(s)")))
+    # The documents the plan makes, or (none planned) the one transfer_as would make.
+    names_pos = c["purchase_orders"] > 0 or (not c["bills"] and report.document == "PurchaseOrder")
+    made = ", ".join(filter(None, (f"{c['bills']} bill(s)" if c["bills"] or not names_pos else "",
+                                   f"{c['purchase_orders']} QuickBooks purchase order(s)" if names_pos else "")))
     receipts = (f", {c['receipt_bills']} receipt bill(s)"
                 + (f" ({c['receipt_bills_failing']} would fail)" if c["receipt_bills_failing"] else "")
                 if report.receipts else "")

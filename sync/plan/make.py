@@ -61,7 +61,8 @@ async def make_plan(settings: Settings, autotask: Any, qbo: Any, journal: Any, *
     except ScanHalt as halt:
         report_kw.update(halt_code=halt.cause.code, halt_cause=halt.cause.cause, halt_fix=halt.cause.fix)
     after = _calls(autotask, qbo)
-    return PlanReport(plans=tuple(plans), api_calls={k: after[k] - before.get(k, 0) for k in after}, **report_kw)
+    return PlanReport(plans=tuple(plans), api_calls={k: after[k] - before.get(k, 0) for k in after},
+                      document=documents.first_document(settings), **report_kw)
 
 
 async def _plans(settings: Settings, at: Any, qb: Any, journal: Any, now: datetime, po_ids: list[int] | None,

@@ -173,6 +173,8 @@ class PlanReport:
     paused: bool = False  # days_back = 0
     receipts: tuple[ReceiptPlan, ...] = ()
     api_calls: dict[str, int] = field(default_factory=dict)
+    # What transfer_as makes of a PO ("Bill" | "PurchaseOrder"): named even when no PO is planned.
+    document: str = "Bill"
 
     @property
     def would_fail(self) -> int:
@@ -185,7 +187,8 @@ class PlanReport:
     def to_record(self) -> dict[str, Any]:
         return {"plans": [p.to_record() for p in self.plans], "halt_code": self.halt_code,
                 "halt_cause": self.halt_cause, "halt_fix": self.halt_fix, "paused": self.paused,
-                "receipts": [r.to_record() for r in self.receipts], "api_calls": dict(self.api_calls)}
+                "receipts": [r.to_record() for r in self.receipts], "api_calls": dict(self.api_calls),
+                "document": self.document}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "PlanReport":
@@ -193,7 +196,8 @@ class PlanReport:
                    halt_code=str(record.get("halt_code") or ""), halt_cause=str(record.get("halt_cause") or ""),
                    halt_fix=str(record.get("halt_fix") or ""), paused=bool(record.get("paused")),
                    receipts=tuple(ReceiptPlan(**r) for r in record.get("receipts") or ()),
-                   api_calls={str(k): int(v) for k, v in dict(record.get("api_calls") or {}).items()})
+                   api_calls={str(k): int(v) for k, v in dict(record.get("api_calls") or {}).items()},
+                   document="PurchaseOrder" if record.get("document") == "PurchaseOrder" else "Bill")
 
     def counts(self) -> dict[str, int]:
         made = [p for p in self.plans if p.outcome == "bill"]

@@ -39,3 +39,12 @@ def test_the_number_column_is_headed_by_whose_number_it_is():
     assert number_heading(PlanReport(plans=(_plan(document="PurchaseOrder"), failing))) == "QB PO no."
     assert number_heading(PlanReport(plans=(_plan(), _plan(document="PurchaseOrder")))) == "Doc no."
     assert number_heading(PlanReport()) == "Bill no."
+
+
+def test_a_plan_with_nothing_to_make_names_the_document_transfer_as_makes():
+    empty = PlanReport(document="PurchaseOrder")
+    assert number_heading(empty) == "QB PO no."
+    assert status_head(empty).startswith("0 purchase order(s): 0 QuickBooks purchase order(s), 0 would fail")
+    assert status_head(PlanReport()).startswith("0 purchase order(s): 0 bill(s), 0 would fail")
+    assert PlanReport.from_record(empty.to_record()) == empty
+    assert PlanReport.from_record({**empty.to_record(), "document": "\x1b[31mEvil"}).document == "Bill"
